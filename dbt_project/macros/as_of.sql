@@ -1,0 +1,19 @@
+{% macro as_of_value() -%}
+    {#- The evaluation date: dbt var `as_of`, else env PLANWH_AS_OF, else today in Asia/Shanghai. -#}
+    {%- set pinned = var('as_of', none) or env_var('PLANWH_AS_OF', '') -%}
+    {%- if pinned -%}
+        {%- set parsed = modules.datetime.date.fromisoformat(pinned | string) -%}
+        {{- return(parsed.isoformat()) -}}
+    {%- else -%}
+        {{- return(modules.datetime.datetime.now(modules.pytz.timezone('Asia/Shanghai')).date().isoformat()) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro as_of_date() -%}
+    cast('{{ as_of_value() }}' as date)
+{%- endmacro %}
+
+{% macro end_of_day(date_expr) -%}
+    {#- The first instant after a date: received_at < end_of_day(d) means "received on or before d". -#}
+    cast({{ dbt.dateadd('day', 1, date_expr) }} as timestamp)
+{%- endmacro %}

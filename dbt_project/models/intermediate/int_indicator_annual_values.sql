@@ -1,0 +1,74 @@
+-- Per indicator and year: the annual actual (the annual value, else the Q4 year-to-date value),
+-- the target assigned by the superior government for that year, and the latest quarterly value.
+with current_values as (
+    select * from {{ ref('int_indicator_values_as_of') }}
+),
+
+annual_actual as (
+    select plan_id, indicator_code, period_year, value, submission_id, received_at, period
+    from current_values
+    where value_type = 'actual' and period_quarter is null
+),
+
+q4_actual as (
+    select plan_id, indicator_code, period_year, value, submission_id, received_at, period
+    from current_values
+    where value_type = 'actual' and period_quarter = 4
+),
+
+assigned as (
+    select plan_id, indicator_code, period_year, value, submission_id, received_at
+    from current_values
+    where value_type = 'assigned_target' and period_quarter is null
+),
+
+latest_quarter as (
+    select plan_id, indicator_code, period_year, period, value
+    from (
+        select
+            *,
+            row_number() over (partition by plan_id, indicator_code, period_year order by period_quarter desc) as rn
+        from current_values
+        where value_type = 'actual' and period_quarter is not null
+    ) as q
+    where rn = 1
+),
+
+keys as (
+    select plan_id, indicator_code, period_year from current_values
+    group by plan_id, indicator_code, period_year
+),
+
+final as (
+    select
+        keys.plan_id,
+        keys.indicator_code,
+        keys.period_year,
+        coalesce(annual_actual.value, q4_actual.value) as actual_value,
+        coalesce(annual_actual.period, q4_actual.period) as actual_period,
+        coalesce(annual_actual.submission_id, q4_actual.submission_id) as actual_submission_id,
+        coalesce(annual_actual.received_at, q4_actual.received_at) as actual_received_at,
+        assigned.value as assigned_target,
+        assigned.submission_id as assigned_target_submission_id,
+        latest_quarter.period as latest_quarter_period,
+        latest_quarter.value as latest_quarter_value
+    from keys
+    left join annual_actual
+        on keys.plan_id = annual_actual.plan_id
+        and keys.indicator_code = annual_actual.indicator_code
+        and keys.period_year = annual_actual.period_year
+    left join q4_actual
+        on keys.plan_id = q4_actual.plan_id
+        and keys.indicator_code = q4_actual.indicator_code
+        and keys.period_year = q4_actual.period_year
+    left join assigned
+        on keys.plan_id = assigned.plan_id
+        and keys.indicator_code = assigned.indicator_code
+        and keys.period_year = assigned.period_year
+    left join latest_quarter
+        on keys.plan_id = latest_quarter.plan_id
+        and keys.indicator_code = latest_quarter.indicator_code
+        and keys.period_year = latest_quarter.period_year
+)
+
+select * from final

@@ -1,0 +1,66 @@
+-- Per indicator: the status of the latest evaluated year (skipping a current year not yet due),
+-- and since when it has held (the first year of the current run of equal statuses).
+with attainment as (
+    select * from {{ ref('int_indicator_attainment_evaluated') }}
+),
+
+evaluated as (
+    select * from attainment where status <> 'not_due'
+),
+
+numbered as (
+    select
+        *,
+        row_number() over (partition by plan_id, indicator_code order by plan_year desc) as recency,
+        row_number() over (partition by plan_id, indicator_code order by plan_year)
+        - row_number() over (partition by plan_id, indicator_code, status order by plan_year) as run_id
+    from evaluated
+),
+
+runs as (
+    select
+        plan_id,
+        indicator_code,
+        status,
+        run_id,
+        min(plan_year) as since_year,
+        min(case when status = 'no_data' then due_date else cast(actual_received_at as date) end) as since_date
+    from numbered
+    group by plan_id, indicator_code, status, run_id
+),
+
+latest as (
+    select * from numbered where recency = 1
+),
+
+final as (
+    select
+        latest.plan_id,
+        latest.indicator_code,
+        latest.plan_year as latest_year,
+        latest.due_date as latest_due_date,
+        latest.status,
+        runs.since_year as status_since_year,
+        runs.since_date as status_since_date,
+        latest.actual_value,
+        latest.evaluated_value,
+        latest.target_compared,
+        latest.completion,
+        latest.expected_share,
+        latest.lag,
+        latest.growth_shortfall,
+        latest.trend_status,
+        latest.trend_ratio,
+        latest.projected_target_year_value,
+        latest.projected_meets_target,
+        latest.actual_submission_id,
+        latest.as_of_date
+    from latest
+    inner join runs
+        on latest.plan_id = runs.plan_id
+        and latest.indicator_code = runs.indicator_code
+        and latest.status = runs.status
+        and latest.run_id = runs.run_id
+)
+
+select * from final

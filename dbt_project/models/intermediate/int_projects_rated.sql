@@ -1,0 +1,88 @@
+-- Per project: reported progress against the time share of its schedule, and the RAG rating.
+with projects as (
+    select * from {{ ref('int_projects_enriched') }}
+),
+
+milestones as (
+    select * from {{ ref('int_project_milestones_evaluated') }}
+),
+
+reports as (
+    select * from {{ ref('int_project_reports_as_of') }}
+),
+
+latest_progress as (
+    select plan_id, project_code, percent_complete, investment_to_date, report_date, submission_id
+    from (
+        select
+            *,
+            row_number() over (
+                partition by plan_id, project_code order by report_date desc, received_at desc, milestone_code
+            ) as rn
+        from reports
+        where percent_complete is not null or investment_to_date is not null
+    ) as r
+    where rn = 1
+),
+
+milestone_summary as (
+    select
+        plan_id,
+        project_code,
+        sum(case when completed_on is not null then 1 else 0 end) as milestones_done,
+        sum(case when milestone_status = 'overdue' then 1 else 0 end) as milestones_overdue,
+        sum(case when milestone_status = 'due_soon' then 1 else 0 end) as milestones_due_soon,
+        max(case when milestone_status = 'overdue' then days_late else 0 end) as max_days_overdue,
+        max(case when is_final_milestone and completed_on is not null then 1 else 0 end) as final_done,
+        max(case when is_final_milestone then completed_on end) as completed_on
+    from milestones
+    group by plan_id, project_code
+),
+
+joined as (
+    select
+        projects.*,
+        milestone_summary.milestones_done,
+        milestone_summary.milestones_overdue,
+        milestone_summary.milestones_due_soon,
+        milestone_summary.max_days_overdue,
+        milestone_summary.final_done = 1 as is_completed,
+        milestone_summary.completed_on,
+        latest_progress.percent_complete,
+        latest_progress.investment_to_date,
+        latest_progress.report_date as last_progress_report_date,
+        latest_progress.submission_id as last_progress_submission_id,
+        case
+            when {{ as_of_date() }} <= projects.planned_start then 0.0
+            when {{ as_of_date() }} >= projects.planned_end then 100.0
+            else 100.0 * {{ safe_divide(dbt.datediff('projects.planned_start', as_of_date(), 'day'),
+                                         dbt.datediff('projects.planned_start', 'projects.planned_end', 'day')) }}
+        end as schedule_share_percent
+    from projects
+    inner join milestone_summary
+        on projects.plan_id = milestone_summary.plan_id
+        and projects.project_code = milestone_summary.project_code
+    left join latest_progress
+        on projects.plan_id = latest_progress.plan_id
+        and projects.project_code = latest_progress.project_code
+),
+
+final as (
+    select
+        *,
+        case when percent_complete is not null then schedule_share_percent - percent_complete end as progress_lag_points,
+        case
+            when is_completed then 'completed'
+            when max_days_overdue > {{ var('red_overdue_days') }} then 'red'
+            when percent_complete is not null
+                and schedule_share_percent - percent_complete > {{ var('red_progress_lag_points') }} then 'red'
+            when milestones_overdue > 0 then 'amber'
+            when percent_complete is not null
+                and schedule_share_percent - percent_complete >= {{ var('amber_progress_lag_points') }} then 'amber'
+            else 'green'
+        end as rag_status,
+        {{ as_of_date() }} as as_of_date
+    from joined
+)
+
+select * from final

@@ -1,0 +1,120 @@
+-- Per department: what it owns by status, project RAG, and how well it submits.
+with departments as (
+    select * from {{ ref('int_departments_enriched') }}
+),
+
+indicators as (
+    select * from {{ ref('int_indicators_unioned') }}
+),
+
+latest as (
+    select * from {{ ref('int_indicator_status_latest') }}
+),
+
+projects as (
+    select * from {{ ref('int_projects_rated') }}
+),
+
+compliance as (
+    select * from {{ ref('int_submission_compliance') }}
+),
+
+submissions as (
+    select * from {{ ref('int_submissions_enriched') }}
+),
+
+indicator_counts as (
+    select
+        indicators.owner_department_code as department_code,
+        count(*) as indicators_owned,
+        sum(case when indicators.attribute = 'binding' then 1 else 0 end) as binding_indicators_owned,
+        sum(case when latest.status = 'achieved' then 1 else 0 end) as indicators_achieved,
+        sum(case when latest.status = 'on_track' then 1 else 0 end) as indicators_on_track,
+        sum(case when latest.status = 'at_risk' then 1 else 0 end) as indicators_at_risk,
+        sum(case when latest.status = 'off_track' then 1 else 0 end) as indicators_off_track,
+        sum(case when latest.status = 'no_data' then 1 else 0 end) as indicators_no_data,
+        sum(case when latest.status = 'awaiting_target' then 1 else 0 end) as indicators_awaiting_target,
+        sum(case when latest.status = 'insufficient_data' then 1 else 0 end) as indicators_insufficient_data,
+        sum(case when latest.status is null then 1 else 0 end) as indicators_not_due
+    from indicators
+    left join latest
+        on indicators.plan_id = latest.plan_id
+        and indicators.indicator_code = latest.indicator_code
+    group by indicators.owner_department_code
+),
+
+project_counts as (
+    select
+        owner_department_code as department_code,
+        count(*) as projects_owned,
+        sum(case when rag_status = 'red' then 1 else 0 end) as projects_red,
+        sum(case when rag_status = 'amber' then 1 else 0 end) as projects_amber,
+        sum(case when rag_status = 'green' then 1 else 0 end) as projects_green,
+        sum(case when rag_status = 'completed' then 1 else 0 end) as projects_completed
+    from projects
+    group by owner_department_code
+),
+
+compliance_counts as (
+    select
+        department_code,
+        sum(case when compliance_status = 'on_time' then 1 else 0 end) as periods_on_time,
+        sum(case when compliance_status = 'late' then 1 else 0 end) as periods_late,
+        sum(case when compliance_status = 'missing' then 1 else 0 end) as periods_missing,
+        sum(rows_rejected) as rows_rejected
+    from compliance
+    group by department_code
+),
+
+file_counts as (
+    select
+        department_code,
+        count(*) as files_received,
+        sum(case when status = 'rejected' then 1 else 0 end) as files_rejected,
+        sum(case when status = 'accepted_with_warnings' then 1 else 0 end) as files_with_warnings
+    from submissions
+    where received_at < {{ end_of_day(as_of_date()) }}
+    group by department_code
+),
+
+final as (
+    select
+        departments.department_code,
+        departments.plan_id,
+        departments.department_name_zh,
+        departments.department_name_en,
+        coalesce(indicator_counts.indicators_owned, 0) as indicators_owned,
+        coalesce(indicator_counts.binding_indicators_owned, 0) as binding_indicators_owned,
+        coalesce(indicator_counts.indicators_achieved, 0) as indicators_achieved,
+        coalesce(indicator_counts.indicators_on_track, 0) as indicators_on_track,
+        coalesce(indicator_counts.indicators_at_risk, 0) as indicators_at_risk,
+        coalesce(indicator_counts.indicators_off_track, 0) as indicators_off_track,
+        coalesce(indicator_counts.indicators_no_data, 0) as indicators_no_data,
+        coalesce(indicator_counts.indicators_awaiting_target, 0) as indicators_awaiting_target,
+        coalesce(indicator_counts.indicators_insufficient_data, 0) as indicators_insufficient_data,
+        coalesce(indicator_counts.indicators_not_due, 0) as indicators_not_due,
+        coalesce(project_counts.projects_owned, 0) as projects_owned,
+        coalesce(project_counts.projects_red, 0) as projects_red,
+        coalesce(project_counts.projects_amber, 0) as projects_amber,
+        coalesce(project_counts.projects_green, 0) as projects_green,
+        coalesce(project_counts.projects_completed, 0) as projects_completed,
+        coalesce(compliance_counts.periods_on_time, 0) as periods_on_time,
+        coalesce(compliance_counts.periods_late, 0) as periods_late,
+        coalesce(compliance_counts.periods_missing, 0) as periods_missing,
+        coalesce(compliance_counts.rows_rejected, 0) as rows_rejected,
+        coalesce(file_counts.files_received, 0) as files_received,
+        coalesce(file_counts.files_rejected, 0) as files_rejected,
+        coalesce(file_counts.files_with_warnings, 0) as files_with_warnings,
+        {{ as_of_date() }} as as_of_date
+    from departments
+    left join indicator_counts
+        on departments.department_code = indicator_counts.department_code
+    left join project_counts
+        on departments.department_code = project_counts.department_code
+    left join compliance_counts
+        on departments.department_code = compliance_counts.department_code
+    left join file_counts
+        on departments.department_code = file_counts.department_code
+)
+
+select * from final

@@ -1,0 +1,61 @@
+-- One row per indicator and plan year up to the evaluation date (method: docs block attainment_method).
+with attainment as (
+    select * from {{ ref('int_indicator_attainment_evaluated') }}
+),
+
+final as (
+    select
+        {{ dbt.concat(["plan_id", "'|'", "indicator_code", "'|'", "cast(plan_year as string)"]) }} as attainment_key,
+        plan_id,
+        indicator_code,
+        {{ dbt.concat(["plan_id", "'|'", "indicator_code"]) }} as indicator_key,
+        plan_year,
+        indicator_kind,
+        category_zh,
+        category_en,
+        name_zh,
+        name_en,
+        unit,
+        attribute,
+        direction,
+        target_method,
+        owner_department_code,
+        due_date,
+        is_due,
+        actual_value,
+        actual_period,
+        evaluated_value,
+        running_total,
+        average_growth_rate,
+        baseline_value,
+        baseline_year,
+        evaluated_baseline,
+        evaluated_baseline_year,
+        baseline_is_first_actual,
+        target_value,
+        target_operator,
+        target_year,
+        annual_growth_rate,
+        assigned_target,
+        target_compared,
+        completion,
+        expected_share,
+        time_share,
+        lag,
+        growth_shortfall,
+        meets_target,
+        status,
+        trend_ratio,
+        trend_status,
+        projected_target_year_value,
+        projected_meets_target,
+        latest_quarter_period,
+        latest_quarter_value,
+        actual_submission_id,
+        actual_received_at,
+        assigned_target_submission_id,
+        as_of_date
+    from attainment
+)
+
+select * from final

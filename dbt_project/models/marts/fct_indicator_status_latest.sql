@@ -1,0 +1,48 @@
+-- One row per indicator: its latest status and since when (not_due until a first year is due).
+with indicators as (
+    select * from {{ ref('int_indicators_unioned') }}
+),
+
+latest as (
+    select * from {{ ref('int_indicator_status_latest') }}
+),
+
+final as (
+    select
+        indicators.plan_id,
+        indicators.indicator_code,
+        {{ dbt.concat(["indicators.plan_id", "'|'", "indicators.indicator_code"]) }} as indicator_key,
+        indicators.indicator_kind,
+        indicators.category_zh,
+        indicators.category_en,
+        indicators.name_zh,
+        indicators.name_en,
+        indicators.unit,
+        indicators.attribute,
+        indicators.target_method,
+        indicators.owner_department_code,
+        latest.latest_year,
+        latest.latest_due_date,
+        coalesce(latest.status, 'not_due') as status,
+        latest.status_since_year,
+        latest.status_since_date,
+        latest.actual_value,
+        latest.evaluated_value,
+        latest.target_compared,
+        latest.completion,
+        latest.expected_share,
+        latest.lag,
+        latest.growth_shortfall,
+        latest.trend_status,
+        latest.trend_ratio,
+        latest.projected_target_year_value,
+        latest.projected_meets_target,
+        latest.actual_submission_id,
+        {{ as_of_date() }} as as_of_date
+    from indicators
+    left join latest
+        on indicators.plan_id = latest.plan_id
+        and indicators.indicator_code = latest.indicator_code
+)
+
+select * from final

@@ -1,0 +1,37 @@
+-- One row per project: progress against schedule and the RAG rating (red / amber / green / completed).
+with projects as (
+    select * from {{ ref('int_projects_rated') }}
+),
+
+final as (
+    select
+        plan_id,
+        project_code,
+        {{ dbt.concat(["plan_id", "'|'", "project_code"]) }} as project_key,
+        project_name_zh,
+        project_name_en,
+        category,
+        owner_department_code,
+        quantity_target,
+        quantity_unit,
+        planned_start,
+        planned_end,
+        milestones_planned,
+        milestones_done,
+        milestones_overdue,
+        milestones_due_soon,
+        max_days_overdue,
+        is_completed,
+        completed_on,
+        percent_complete,
+        investment_to_date,
+        last_progress_report_date,
+        last_progress_submission_id,
+        schedule_share_percent,
+        progress_lag_points,
+        rag_status,
+        as_of_date
+    from projects
+)
+
+select * from final

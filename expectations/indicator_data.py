@@ -1,0 +1,77 @@
+"""Suite for indicator data (指标数据): codes, ownership, periods, value types, units and ranges."""
+
+from __future__ import annotations
+
+from pipelines.lib.catalog import Catalog
+
+from .rules import Rule, present
+
+NAME = "indicator_data"
+
+
+def rules(catalog: Catalog) -> list[Rule]:
+    ind = catalog.indicators.merge(catalog.plans[["plan_id", "region_code"]], on="plan_id")
+    code_keys = sorted(set(ind["region_code"] + "|" + ind["code"]))
+    owner_keys = sorted(set(ind["owner_department_code"] + "|" + ind["code"]))
+    frequency_keys = sorted(
+        set(ind["region_code"] + "|" + ind["code"] + "|annual")
+        | set((ind["region_code"] + "|" + ind["code"] + "|quarterly")[ind["reporting_frequency"].eq("quarterly")])
+    )
+    assigned_keys = sorted(set((ind["region_code"] + "|" + ind["code"])[ind["is_superior_assigned"]]))
+    known = "known_code == True"
+    return [
+        Rule("formula_without_value", "formula_columns", "ExpectColumnValuesToBeNull",
+             {"column": "formula_columns"}, value_column="formula_columns"),
+        Rule("missing_code", "indicator_code", "ExpectColumnValuesToNotBeNull", {"column": "indicator_code"}),
+        Rule("unknown_code", "indicator_code", "ExpectColumnValuesToBeInSet",
+             {"column": "code_key", "value_set": code_keys, "row_condition": present("indicator_code"),
+              "condition_parser": "pandas"}, value_column="indicator_code"),
+        Rule("other_department_codes", "indicator_code", "ExpectColumnValuesToBeInSet",
+             {"column": "owner_key", "value_set": owner_keys, "row_condition": known, "condition_parser": "pandas"},
+             value_column="indicator_code", expected_column="catalog_owner_department_code"),
+        Rule("missing_period", "period", "ExpectColumnValuesToNotBeNull", {"column": "period_raw"}),
+        Rule("bad_period", "period", "ExpectColumnValuesToNotBeNull",
+             {"column": "period", "row_condition": present("period_raw"), "condition_parser": "pandas"},
+             value_column="period_raw"),
+        Rule("period_outside_plan", "period", "ExpectColumnValuesToNotBeNull",
+             {"column": "plan_id", "row_condition": f"{present('period')} and {known}", "condition_parser": "pandas"},
+             value_column="period_raw", expected_column="plan_years"),
+        Rule("quarter_not_allowed", "period", "ExpectColumnValuesToBeInSet",
+             {"column": "frequency_key", "value_set": frequency_keys,
+              "row_condition": f"{present('period')} and {known}", "condition_parser": "pandas"},
+             value_column="indicator_code"),
+        Rule("bad_value_type", "value_type", "ExpectColumnValuesToNotBeNull", {"column": "value_type"},
+             value_column="value_type_raw"),
+        Rule("assigned_target_not_applicable", "value_type", "ExpectColumnValuesToBeInSet",
+             {"column": "code_key", "value_set": assigned_keys,
+              "row_condition": f'value_type == "assigned_target" and {known}', "condition_parser": "pandas"},
+             value_column="indicator_code"),
+        Rule("future_period", "period", "ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "received_date", "column_B": "period_end_date", "or_equal": False,
+              "ignore_row_if": "either_value_is_missing",
+              "row_condition": 'value_type == "actual"', "condition_parser": "pandas"},
+             value_column="period", expected_column="received_date"),
+        Rule("bad_number", "value", "ExpectColumnValuesToNotBeNull",
+             {"column": "value", "row_condition": present("value_raw"), "condition_parser": "pandas"},
+             value_column="value_raw"),
+        Rule("unit_mismatch", "unit", "ExpectColumnPairValuesToBeEqual",
+             {"column_A": "unit", "column_B": "catalog_unit", "ignore_row_if": "either_value_is_missing"},
+             value_column="unit", expected_column="catalog_unit"),
+        Rule("unit_mismatch", "value", "ExpectColumnPairValuesToBeEqual",
+             {"column_A": "value_unit", "column_B": "catalog_unit", "ignore_row_if": "either_value_is_missing"},
+             value_column="value_raw", expected_column="catalog_unit"),
+        Rule("out_of_range", "value", "ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "value", "column_B": "value_min_allowed", "or_equal": True,
+              "ignore_row_if": "either_value_is_missing"},
+             value_column="value_raw", expected_column="allowed_range"),
+        Rule("out_of_range", "value", "ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "value_max_allowed", "column_B": "value", "or_equal": True,
+              "ignore_row_if": "either_value_is_missing"},
+             value_column="value_raw", expected_column="allowed_range"),
+        Rule("conflicting_duplicate", "indicator_code", "ExpectCompoundColumnsToBeUnique",
+             {"column_list": ["submission_id", "sheet_key", "indicator_code", "period", "value_type"],
+              "ignore_row_if": "any_value_is_missing"}),
+        Rule("name_mismatch", "indicator_name", "ExpectColumnValuesToBeInSet",
+             {"column": "name_consistent", "value_set": [True]},
+             value_column="indicator_name", expected_column="catalog_name_zh", warning=True),
+    ]

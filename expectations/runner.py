@@ -1,0 +1,128 @@
+"""Run a suite over a batch with GX (imported lazily: the import costs seconds) and attribute failures."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.lib.catalog import Catalog
+
+from . import indicator_data, project_progress
+from .rules import Rule
+
+SUITE_MODULES = {indicator_data.NAME: indicator_data, project_progress.NAME: project_progress}
+
+_GX = None  # (gx module, gxe module, context)
+
+
+def _gx():
+    global _GX
+    if _GX is None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        _GX = (gx, gxe, context)
+    return _GX
+
+
+@dataclass
+class Failure:
+    row_id: int
+    reason: str
+    column: str
+    value: object
+    expected: object
+    warning: bool
+
+
+@dataclass
+class SuiteReport:
+    suite: str
+    rows: int
+    success: bool
+    seconds: float
+    failures: list[Failure] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)  # per expectation: type, reason, success, unexpected
+
+
+def build_suite(kind: str, catalog: Catalog):
+    """The GX ExpectationSuite for a submission kind (e.g. for Data Docs or inspection)."""
+    gx, gxe, _ = _gx()
+    suite = gx.ExpectationSuite(name=kind)
+    for rule in SUITE_MODULES[kind].rules(catalog):
+        suite.add_expectation(rule.build(gxe))
+    return suite
+
+
+def _display(value: object) -> object:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return None
+    return value
+
+
+def validate(kind: str, batch: pd.DataFrame, catalog: Catalog) -> SuiteReport:
+    """Validate all rows of a batch in one GX run; return every failing (row, rule)."""
+    started = time.perf_counter()
+    if batch.empty:
+        return SuiteReport(kind, 0, True, 0.0)
+    gx, gxe, context = _gx()
+    rules: list[Rule] = SUITE_MODULES[kind].rules(catalog)
+    suite = gx.ExpectationSuite(name=f"{kind}_{time.monotonic_ns()}")
+    by_id: dict[str, Rule] = {}
+    for rule in rules:
+        exp = rule.build(gxe)
+        suite.add_expectation(exp)
+    suite = context.suites.add(suite)
+    for exp, rule in zip(suite.expectations, rules, strict=True):
+        by_id[exp.id] = rule
+    source_name = f"batch_{kind}"
+    try:
+        source = context.data_sources.get(source_name)
+    except (KeyError, ValueError):
+        source = context.data_sources.add_pandas(source_name)
+    try:
+        asset = source.get_asset("rows")
+    except (LookupError, ValueError):
+        asset = source.add_dataframe_asset("rows")
+    try:
+        definition = asset.get_batch_definition("whole")
+    except (KeyError, ValueError, LookupError):
+        definition = asset.add_batch_definition_whole_dataframe("whole")
+    validation = gx.ValidationDefinition(name=suite.name, data=definition, suite=suite)
+    result = validation.run(
+        batch_parameters={"dataframe": batch},
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]},
+    )
+    context.suites.delete(suite.name)
+    lookup = batch.set_index("row_id")
+    report = SuiteReport(kind, len(batch), bool(result.success), 0.0)
+    for res in result.results:
+        rule = by_id[res.expectation_config.id]
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"GX expectation {rule.expectation} ({rule.reason}) raised: {res.exception_info.get('exception_message')}"
+            )
+        indices = [entry["row_id"] for entry in (res.result or {}).get("unexpected_index_list") or []]
+        report.results.append(
+            {"expectation": res.expectation_config.type, "reason": rule.reason, "column": rule.column,
+             "success": bool(res.success), "unexpected": len(indices), "warning": rule.warning}
+        )
+        for row_id in indices:
+            row = lookup.loc[int(row_id)]
+            value = row[rule.value_column] if rule.value_column else None
+            expected = rule.expected_text or (row[rule.expected_column] if rule.expected_column else None)
+            report.failures.append(
+                Failure(int(row_id), rule.reason, rule.column, _display(value), _display(expected), rule.warning)
+            )
+    report.success = not any(not f.warning for f in report.failures)
+    report.seconds = time.perf_counter() - started
+    return report

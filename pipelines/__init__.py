@@ -1,0 +1,1 @@
+"""Plan-monitoring warehouse: Dagster code location (see definitions.py)."""

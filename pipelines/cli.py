@@ -1,0 +1,178 @@
+"""`planwh` command line: what the Makefile targets call.
+
+  planwh prepare                 dbt parse (the manifest Dagster reads)
+  planwh refresh [--as-of D]     run the refresh job in-process (what the nightly schedule runs)
+  planwh flags [--as-of D]       re-evaluate statuses and alerts without ingesting
+  planwh rebuild                 rebuild the warehouse from the raw archive alone
+  planwh lineage CODE YEAR       where an indicator's value came from
+  planwh samples | templates     sample submissions / department templates
+  planwh docs                    dbt docs + validation report (offline)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipelines.lib.settings import REPO_ROOT, export_env, load_settings
+
+
+def _dbt(args: list[str], settings) -> None:
+    dbt = Path(sys.executable).with_name("dbt")
+    cmd = [str(dbt), *args, "--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)]
+    subprocess.run(cmd, check=True, cwd=settings.dbt_project_dir)
+
+
+def cmd_prepare(args, settings) -> int:
+    _dbt(["parse", "--quiet"], settings)
+    print(f"dbt manifest ready: {settings.dbt_project_dir / 'target' / 'manifest.json'}")
+    return 0
+
+
+def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
+    """Run a job in-process against the local instance (runs show in `make ui`); retry once on failure."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.lib.warehouse import writer_lock
+
+    for folder in (os.environ["PLANWH_DAGSTER_STORAGE"], os.environ["PLANWH_DAGSTER_COMPUTE_LOGS"]):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    job = defs.resolve_job_def(job_name)
+    run_config = {"resources": {"planwh": {"config": {"as_of": as_of}}}} if as_of else {}
+    with dg.DagsterInstance.get() as instance, writer_lock(settings, f"planwh {job_name}"):
+        for attempt in range(retries + 1):
+            started = time.perf_counter()
+            result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
+                                            tags={"planwh/trigger": "cli", "planwh/attempt": str(attempt + 1)})
+            elapsed = time.perf_counter() - started
+            if result.success:
+                return result, elapsed
+            failed = [e.step_key for e in result.all_events if e.is_step_failure]
+            print(f"run {result.run_id} failed at {failed}; " + ("retrying once" if attempt < retries else "giving up"),
+                  file=sys.stderr)
+    return result, elapsed
+
+
+def cmd_refresh(args, settings) -> int:
+    from pipelines.lib.summary import print_summary
+
+    result, elapsed = run_job(args.job, args.as_of, settings)
+    print_summary(settings, result.run_id, elapsed, success=result.success)
+    return 0 if result.success else 1
+
+
+def cmd_flags(args, settings) -> int:
+    args.job = "reevaluate_flags"
+    return cmd_refresh(args, settings)
+
+
+def cmd_rebuild(args, settings) -> int:
+    from pipelines.lib.rebuild import rebuild
+
+    info = rebuild(settings, as_of=args.as_of)
+    print(info)
+    return 0
+
+
+def cmd_lineage(args, settings) -> int:
+    from pipelines.lib.lineage import print_lineage
+
+    return print_lineage(settings, args.code, args.year, args.plan, published=not args.live)
+
+
+def cmd_samples(args, settings) -> int:
+    from pipelines.lib.samples import write_samples
+
+    info = write_samples(settings, REPO_ROOT / "raw")
+    print(info)
+    return 0
+
+
+def cmd_templates(args, settings) -> int:
+    from pipelines.lib.catalog import Catalog
+    from pipelines.lib.templates import write_template
+
+    catalog = Catalog.load(settings.seeds_dir)
+    out = Path(args.out)
+    departments = [args.department] if args.department else list(catalog.departments["department_code"])
+    for dept in departments:
+        path = write_template(catalog, dept, args.period, out)
+        print(path)
+    return 0
+
+
+def cmd_report(args, settings) -> int:
+    from pipelines.lib.publish import open_published
+    from pipelines.lib.report import _atomic_write, _rows, render_plan
+
+    con = open_published(settings.published_warehouse)
+    plans = [p for p in _rows(con, "select * from marts.dim_plans") if p["plan_id"] == args.plan]
+    if not plans:
+        print(f"unknown plan {args.plan}", file=sys.stderr)
+        return 2
+    path = settings.output_dir / "report" / f"progress_report_{args.plan}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, render_plan(con, plans[0]))
+    print(path)
+    return 0
+
+
+def cmd_docs(args, settings) -> int:
+    from pipelines.lib.validation_docs import build_validation_docs
+
+    target = settings.output_dir / "dbt_docs"
+    _dbt(["docs", "generate", "--static", "--target-path", str(target)], settings)
+    print(f"dbt docs: {target / 'static_index.html'}")
+    print(f"validation report: {build_validation_docs(settings)}")
+    return 0
+
+
+def cmd_lint_sql(args, settings) -> int:
+    sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    return subprocess.run([str(sqlfluff), "lint", "models"], cwd=settings.dbt_project_dir).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = load_settings()
+    export_env(settings)
+    parser = argparse.ArgumentParser(prog="planwh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("prepare").set_defaults(func=cmd_prepare)
+    p = sub.add_parser("refresh")
+    p.add_argument("--as-of", help="evaluation date YYYY-MM-DD (default: today, Asia/Shanghai)")
+    p.add_argument("--job", default="refresh", choices=["refresh", "reevaluate_flags"])
+    p.set_defaults(func=cmd_refresh)
+    p = sub.add_parser("flags")
+    p.add_argument("--as-of")
+    p.set_defaults(func=cmd_flags)
+    p = sub.add_parser("rebuild")
+    p.add_argument("--as-of")
+    p.set_defaults(func=cmd_rebuild)
+    p = sub.add_parser("lineage")
+    p.add_argument("code")
+    p.add_argument("year", type=int)
+    p.add_argument("--plan")
+    p.add_argument("--live", action="store_true", help="read the working warehouse instead of the published copy")
+    p.set_defaults(func=cmd_lineage)
+    sub.add_parser("samples").set_defaults(func=cmd_samples)
+    p = sub.add_parser("templates")
+    p.add_argument("--department")
+    p.add_argument("--period", default=None, help="e.g. 2025 or 2025Q2 (default: the last full year)")
+    p.add_argument("--out", default=str(REPO_ROOT / "warehouse" / "templates"))
+    p.set_defaults(func=cmd_templates)
+    p = sub.add_parser("report")
+    p.add_argument("--plan", required=True)
+    p.set_defaults(func=cmd_report)
+    sub.add_parser("docs").set_defaults(func=cmd_docs)
+    sub.add_parser("lint-sql").set_defaults(func=cmd_lint_sql)
+    args = parser.parse_args(argv)
+    return args.func(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Inbox files -> archived receipts -> parsed, validated and loaded submissions (raw tables)."""
+
+
+import time
+
+import dagster as dg
+
+from pipelines.defs.resources import PlanWarehouse
+from pipelines.lib.ingest import discover_and_archive, process_pending
+from pipelines.lib.readers import INDICATOR, PROGRESS
+from pipelines.lib.warehouse import connect, writer_lock
+
+RAW_SUBMISSIONS = dg.AssetKey(["raw", "submissions"])
+RAW_INDICATORS = dg.AssetKey(["raw", "indicator_values"])
+RAW_PROGRESS = dg.AssetKey(["raw", "project_progress"])
+RAW_QUARANTINE = dg.AssetKey(["raw", "quarantine"])
+INBOX = dg.AssetKey("inbox_files")
+WRITER_POOL = "warehouse_writer"
+
+
+class IngestConfig(dg.Config):
+    """A sensor run names the files that triggered it; the nightly run takes everything new."""
+
+    submission_ids: list[str] = []
+
+
+@dg.asset(
+    key=INBOX,
+    group_name="ingest",
+    kinds={"python", "filesystem"},
+    pool=WRITER_POOL,
+    description=(
+        "Files in raw/inbox/<department_code>/ (部门报送文件). Each new (department, sha256) is copied into the "
+        "content-addressed archive raw/archive/sha256/ (read-only) and recorded in raw.receipts with its "
+        "received time (Asia/Shanghai). Names are metadata, never paths."
+    ),
+)
+def inbox_files(context: dg.AssetExecutionContext, config: IngestConfig, planwh: PlanWarehouse) -> dg.MaterializeResult:
+    settings = planwh.settings
+    started = time.perf_counter()
+    only = set(config.submission_ids) or None
+    with writer_lock(settings, f"run {context.run_id}: inbox_files"):
+        summary = discover_and_archive(settings, planwh.catalog(), only=only)
+    context.log.info(f"inbox: {summary}")
+    return dg.MaterializeResult(
+        metadata={
+            "files_in_inbox": summary["files_in_inbox"],
+            "new_receipts": summary["new_receipts"],
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+
+
+def _check_metadata(report, examples, kind: str) -> dict:
+    failing = [e for e in examples if e["reason"]]
+    return {
+        "rows_validated": report.rows if report else 0,
+        "expectations": len(report.results) if report else 0,
+        "failed_expectations": dg.MetadataValue.json(
+            [r for r in report.results if not r["success"]] if report else []
+        ),
+        "failing_rows": sum(1 for _ in report.failures) if report else 0,
+        "first_failing_rows": dg.MetadataValue.json(failing[:10]),
+        "gx_seconds": round(report.seconds, 3) if report else 0.0,
+        "suite": kind,
+    }
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(RAW_SUBMISSIONS, deps=[INBOX], group_name="ingest", kinds={"duckdb"},
+                     description="The submission ledger (报送台账): one row per processed file with status "
+                                 "(accepted, accepted_with_warnings, rejected) and row counts."),
+        dg.AssetSpec(RAW_INDICATORS, deps=[INBOX], group_name="ingest", kinds={"duckdb"},
+                     description="Accepted indicator rows (指标数据), append-only, with provenance."),
+        dg.AssetSpec(RAW_PROGRESS, deps=[INBOX], group_name="ingest", kinds={"duckdb"},
+                     description="Accepted project progress rows (项目进度), append-only, with provenance."),
+        dg.AssetSpec(RAW_QUARANTINE, deps=[INBOX], group_name="ingest", kinds={"duckdb"},
+                     description="Rejected files and rows, with a reason code and a message in Chinese and English."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("gx_indicator_data_suite", asset=RAW_INDICATORS,
+                          description="Great Expectations suite `indicator_data` over this run's new rows."),
+        dg.AssetCheckSpec("gx_project_progress_suite", asset=RAW_PROGRESS,
+                          description="Great Expectations suite `project_progress` over this run's new rows."),
+        dg.AssetCheckSpec("ledger_integrity", asset=RAW_SUBMISSIONS, blocking=True,
+                          description="Every loaded row belongs to an accepted ledger entry and every ledger count "
+                                      "matches the rows loaded: nothing half-loaded. Blocks the models when broken."),
+    ],
+    name="ingest_submissions",
+    pool=WRITER_POOL,
+    description="Parse new files, validate them in batches with Great Expectations, quarantine what fails, load the rest.",
+)
+def ingest_submissions(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
+    settings = planwh.settings
+    catalog = planwh.catalog()
+    with writer_lock(settings, f"run {context.run_id}: ingest_submissions"):
+        batches = process_pending(settings, catalog)
+        integrity = ledger_problems(settings)
+    reports = {r.suite: r for b in batches for r in b.suite_reports}
+    examples = [e for b in batches for e in b.examples]
+    files = sum(b.files for b in batches)
+    statuses: dict[str, int] = {}
+    for b in batches:
+        for k, v in b.status_counts.items():
+            statuses[k] = statuses.get(k, 0) + v
+    loaded = {INDICATOR: sum(b.rows_loaded[INDICATOR] for b in batches),
+              PROGRESS: sum(b.rows_loaded[PROGRESS] for b in batches)}
+    timings: dict[str, float] = {}
+    for b in batches:
+        for k, v in b.timings.items():
+            timings[k] = round(timings.get(k, 0.0) + v, 3)
+    context.log.info(f"processed {files} file(s): {statuses}; rows loaded {loaded}; timings {timings}")
+    yield dg.MaterializeResult(asset_key=RAW_SUBMISSIONS, metadata={
+        "files_processed": files, **{f"files_{k}": v for k, v in statuses.items()},
+        "timings": dg.MetadataValue.json(timings)})
+    yield dg.MaterializeResult(asset_key=RAW_INDICATORS, metadata={"rows_loaded": loaded[INDICATOR]})
+    yield dg.MaterializeResult(asset_key=RAW_PROGRESS, metadata={"rows_loaded": loaded[PROGRESS]})
+    yield dg.MaterializeResult(asset_key=RAW_QUARANTINE,
+                               metadata={"issues_recorded": sum(b.quarantined for b in batches)})
+    for kind, check, key in ((INDICATOR, "gx_indicator_data_suite", RAW_INDICATORS),
+                             (PROGRESS, "gx_project_progress_suite", RAW_PROGRESS)):
+        report = reports.get(kind)
+        kind_examples = [e for e in examples if e.get("kind", kind) == kind]
+        passed = report.success if report else True
+        yield dg.AssetCheckResult(
+            asset_key=key, check_name=check, passed=passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata=_check_metadata(report, kind_examples, kind),
+            description=None if passed else "Rows were quarantined; see raw.quarantine / marts.fct_submission_issues.",
+        )
+    yield dg.AssetCheckResult(
+        asset_key=RAW_SUBMISSIONS, check_name="ledger_integrity", passed=not integrity,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"problems": dg.MetadataValue.json(integrity[:20]), "problem_count": len(integrity)},
+    )
+
+
+def ledger_problems(settings) -> list[dict]:
+    """Rows without an accepted ledger entry, or ledger counts that do not match what was loaded."""
+    with connect(settings, read_only=False) as con:
+        rows = con.execute(
+            """
+            with loaded as (
+                select submission_id, count(*) as n from (
+                    select submission_id from raw.indicator_values
+                    union all select submission_id from raw.project_progress) group by submission_id
+            )
+            select coalesce(s.submission_id, l.submission_id) as submission_id, s.status,
+                   s.rows_accepted, coalesce(l.n, 0) as rows_loaded
+            from raw.submissions s full outer join loaded l on s.submission_id = l.submission_id
+            where s.submission_id is null
+               or (s.status = 'rejected' and coalesce(l.n, 0) > 0)
+               or (s.status <> 'rejected' and s.rows_accepted <> coalesce(l.n, 0))
+            limit 100
+            """
+        ).fetchall()
+    return [{"submission_id": r[0], "status": r[1], "rows_accepted": r[2], "rows_loaded": r[3]} for r in rows]

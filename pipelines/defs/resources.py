@@ -1,0 +1,56 @@
+"""Resources shared by every domain: where the warehouse lives, the evaluation date, dbt."""
+
+
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.lib.catalog import Catalog
+from pipelines.lib.settings import Settings, load_settings, today_local
+from pipelines.defs.transform.project import dbt_project
+
+
+class PlanWarehouse(dg.ConfigurableResource):
+    """Paths come from the PLANWH_* environment variables (pipelines/lib/settings.py).
+
+    `as_of` pins the evaluation date (YYYY-MM-DD) for a reproducible run; empty means today in
+    Asia/Shanghai.
+    """
+
+    as_of: str = ""
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings()
+
+    def as_of_date(self) -> date:
+        pinned = self.as_of or os.environ.get("PLANWH_AS_OF", "")
+        return date.fromisoformat(pinned) if pinned else today_local()
+
+    def catalog(self) -> Catalog:
+        return Catalog.load(self.settings.seeds_dir)
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this interpreter (the venv's bin may not be on PATH)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "planwh": PlanWarehouse(),
+            "dbt": DbtCliResource(
+                project_dir=dbt_project,
+                profiles_dir=str(dbt_project.project_dir),
+                dbt_executable=dbt_executable(),
+            ),
+        }
+    )

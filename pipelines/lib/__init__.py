@@ -1,0 +1,1 @@
+"""Plain Python used by the Dagster definitions: no Dagster imports here."""

@@ -1,0 +1,237 @@
+"""Turn the sheets of many received files into two validation batches (one per submission kind).
+
+Cells are parsed here (numbers, periods, dates) but nothing is judged: each row keeps its raw text
+next to the parsed value, and the catalog facts a rule needs (owner, unit, ranges, plan years) are
+joined on, so the Great Expectations suites in expectations/ can state every rule declaratively
+and each failure points back to (file, sheet, row, column).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+
+from .catalog import Catalog
+from .readers import INDICATOR, PROGRESS, Sheet
+from .values import (
+    name_key,
+    normalize_code,
+    normalize_text,
+    normalize_unit,
+    parse_date,
+    parse_number,
+    parse_period,
+    parse_value_type,
+)
+
+
+@dataclass
+class SubmissionSheets:
+    submission_id: str
+    department_code: str
+    region_code: str | None
+    received_at: datetime
+    sheets: list[Sheet]
+    date1904: bool = False
+
+
+def _base(item: SubmissionSheets, sheet: Sheet, row: dict) -> dict:
+    return {
+        "submission_id": item.submission_id,
+        "department_code": item.department_code,
+        "region_code": item.region_code,
+        "sheet_name": sheet.name,
+        "source_row": row["_row"],
+        "received_at": item.received_at,
+        "received_date": pd.Timestamp(item.received_at.date()),
+    }
+
+
+def _formulas(sheet: Sheet) -> dict[int, str]:
+    out: dict[int, list[str]] = {}
+    for row_no, col in sheet.formula_cells:
+        out.setdefault(row_no, []).append(col)
+    return {k: ",".join(v) for k, v in out.items()}
+
+
+def _text(value: object) -> str | None:
+    """The cell as the department typed it, for messages (dates/numbers shown plainly)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def indicator_rows(items: list[SubmissionSheets]) -> list[dict]:
+    rows = []
+    for item in items:
+        for sheet in item.sheets:
+            if sheet.kind != INDICATOR:
+                continue
+            formulas = _formulas(sheet)
+            for raw in sheet.rows:
+                period = parse_period(raw.get("period"))
+                number = parse_number(raw.get("value"))
+                vtype = parse_value_type(raw.get("value_type"))
+                rec = _base(item, sheet, raw)
+                rec.update(
+                    indicator_code=normalize_code(raw.get("indicator_code")),
+                    indicator_name=normalize_text(raw.get("indicator_name")),
+                    period_raw=_text(raw.get("period")),
+                    period=period.value.label if period.value else None,
+                    period_year=period.value.year if period.value else None,
+                    period_quarter=period.value.quarter if period.value else None,
+                    period_end_date=pd.Timestamp(period.value.end_date) if period.value else pd.NaT,
+                    value_type_raw=_text(raw.get("value_type")),
+                    value_type=vtype.value,
+                    value_raw=_text(raw.get("value")),
+                    value=number.value,
+                    value_unit=number.unit,
+                    unit=normalize_unit(raw.get("unit")),
+                    note=normalize_text(raw.get("note")),
+                    formula_columns=formulas.get(raw["_row"]),
+                )
+                rows.append(rec)
+    return rows
+
+
+def progress_rows(items: list[SubmissionSheets]) -> list[dict]:
+    rows = []
+    for item in items:
+        for sheet in item.sheets:
+            if sheet.kind != PROGRESS:
+                continue
+            formulas = _formulas(sheet)
+            for raw in sheet.rows:
+                report = parse_date(raw.get("report_date"), item.date1904)
+                completed = parse_date(raw.get("completed_on"), item.date1904)
+                percent = parse_number(raw.get("percent_complete"))
+                invest = parse_number(raw.get("investment_to_date"))
+                rec = _base(item, sheet, raw)
+                rec.update(
+                    project_code=normalize_code(raw.get("project_code")),
+                    project_name=normalize_text(raw.get("project_name")),
+                    milestone_raw=normalize_text(raw.get("milestone")),
+                    report_date_raw=_text(raw.get("report_date")),
+                    report_date=pd.Timestamp(report.value) if report.value else pd.NaT,
+                    completed_on_raw=_text(raw.get("completed_on")),
+                    completed_on=pd.Timestamp(completed.value) if completed.value else pd.NaT,
+                    percent_complete_raw=_text(raw.get("percent_complete")),
+                    percent_complete=percent.value,
+                    percent_unit=percent.unit,
+                    investment_to_date_raw=_text(raw.get("investment_to_date")),
+                    investment_to_date=invest.value,
+                    investment_unit=invest.unit,
+                    note=normalize_text(raw.get("note")),
+                    formula_columns=formulas.get(raw["_row"]),
+                )
+                rows.append(rec)
+    return rows
+
+
+# ------------------------------------------------------------------------------------ enrichment
+
+
+def _plan_for_year(df: pd.DataFrame, catalog: Catalog, year_col: str) -> pd.Series:
+    """The plan of the row's region whose years contain the row's year (None when none does)."""
+    plans = catalog.plans[["plan_id", "region_code", "start_year", "end_year"]]
+    keyed = df[["region_code", year_col]].reset_index().merge(plans, on="region_code", how="left")
+    inside = keyed[(keyed[year_col] >= keyed["start_year"]) & (keyed[year_col] <= keyed["end_year"])]
+    inside = inside.sort_values("start_year").drop_duplicates("index", keep="last")
+    return inside.set_index("index")["plan_id"].reindex(df.index)
+
+
+def enrich_indicators(rows: list[dict], catalog: Catalog) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df.insert(0, "row_id", range(len(df)))
+    df["period_year"] = pd.to_numeric(df["period_year"])
+    df["plan_id"] = _plan_for_year(df, catalog, "period_year")
+    df["plan_years"] = df["region_code"].map(catalog.plan_years_by_region())
+    df["period_granularity"] = df["period_quarter"].map(lambda q: None if pd.isna(q) else "quarterly")
+    df.loc[df["period"].notna() & df["period_quarter"].isna(), "period_granularity"] = "annual"
+
+    ind = catalog.indicators.merge(catalog.plans[["plan_id", "region_code"]], on="plan_id")
+    # A code may exist in several plans of one region (14th and 15th FYP): use the row's plan when
+    # known, else the region's latest plan, for the facts (owner, unit, range) the rules compare.
+    ind = ind.rename(columns={"code": "indicator_code"})
+    by_plan = ind.drop(columns=["region_code"])
+    by_region = ind.sort_values("plan_id").drop_duplicates(["region_code", "indicator_code"], keep="last")
+    facts = ["owner_department_code", "unit", "value_min", "value_max", "reporting_frequency",
+             "is_superior_assigned", "name_zh", "name_en"]
+    exact = df[["plan_id", "indicator_code"]].merge(by_plan[["plan_id", "indicator_code", *facts]], how="left")
+    loose = df[["region_code", "indicator_code"]].merge(
+        by_region[["region_code", "indicator_code", *facts]], how="left"
+    )
+    for col in facts:
+        df["catalog_" + col] = exact[col].where(exact["owner_department_code"].notna(), loose[col]).values
+    df["known_code"] = df["catalog_owner_department_code"].notna()
+    df["code_key"] = df["region_code"].fillna("") + "|" + df["indicator_code"].fillna("")
+    df["owner_key"] = df["department_code"] + "|" + df["indicator_code"].fillna("")
+    df["frequency_key"] = df["code_key"] + "|" + df["period_granularity"].fillna("")
+    names = df["indicator_name"].map(name_key)
+    zh = df["catalog_name_zh"].map(name_key)
+    en = df["catalog_name_en"].map(name_key)
+    df["name_consistent"] = [
+        (not n) or (not z) or n in z or z in n or (e and (n in e or e in n))
+        for n, z, e in zip(names, zh, en, strict=True)
+    ]
+    df["value_min_allowed"] = pd.to_numeric(df.pop("catalog_value_min"))
+    df["value_max_allowed"] = pd.to_numeric(df.pop("catalog_value_max"))
+    df["value"] = pd.to_numeric(df["value"])
+    return df
+
+
+def enrich_progress(rows: list[dict], catalog: Catalog) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df.insert(0, "row_id", range(len(df)))
+    projects = catalog.projects.merge(catalog.plans, on="plan_id")[
+        ["plan_id", "region_code", "project_code", "owner_department_code", "baseline_year", "end_year"]
+    ]
+    projects = projects.sort_values("plan_id").drop_duplicates(["region_code", "project_code"], keep="last")
+    merged = df[["region_code", "project_code"]].merge(projects, on=["region_code", "project_code"], how="left")
+    df["plan_id"] = merged["plan_id"].values
+    df["catalog_owner_department_code"] = merged["owner_department_code"].values
+    df["known_project"] = df["plan_id"].notna()
+    df["project_key"] = df["region_code"].fillna("") + "|" + df["project_code"].fillna("")
+    df["owner_key"] = df["department_code"] + "|" + df["project_code"].fillna("")
+    # plausible dates: reports from the plan's baseline year on; completions up to 5 years earlier
+    baseline = pd.to_numeric(merged["baseline_year"])
+    df["min_report_date"] = pd.to_datetime(baseline.map(lambda y: None if pd.isna(y) else f"{int(y)}-01-01")).values
+    df["min_completed_date"] = pd.to_datetime(
+        baseline.map(lambda y: None if pd.isna(y) else f"{int(y) - 5}-01-01")
+    ).values
+
+    # milestone: its code (START) or its Chinese name (开工, or the project's own wording 启动实施)
+    ms = catalog.milestones[["plan_id", "project_code", "milestone_code", "name_zh"]]
+    types = catalog.milestone_types[["milestone_code", "name_zh"]].rename(columns={"name_zh": "type_name_zh"})
+    ms = ms.merge(types, on="milestone_code", how="left")
+    lookup: dict[tuple[str, str, str], str] = {}
+    expected: dict[tuple[str, str], str] = {}
+    for r in ms.itertuples():
+        for label in (r.milestone_code, r.name_zh, r.type_name_zh):
+            if isinstance(label, str) and label:
+                lookup[(r.plan_id, r.project_code, name_key(label))] = r.milestone_code
+        expected.setdefault((r.plan_id, r.project_code), [])
+        expected[(r.plan_id, r.project_code)].append(f"{r.milestone_code}/{r.name_zh}")
+    df["milestone_code"] = [
+        lookup.get((p, c, name_key(m))) if isinstance(p, str) and m else None
+        for p, c, m in zip(df["plan_id"], df["project_code"], df["milestone_raw"], strict=True)
+    ]
+    df["milestones_expected"] = [
+        "、".join(expected.get((p, c), [])) if isinstance(p, str) else None
+        for p, c in zip(df["plan_id"], df["project_code"], strict=True)
+    ]
+    for col in ("percent_complete", "investment_to_date"):
+        df[col] = pd.to_numeric(df[col])
+    return df

@@ -1,0 +1,421 @@
+"""Read one received file into canonical rows, or say exactly why it cannot be read.
+
+CSV: BOM -> strict UTF-8 -> strict GB18030 (never errors="ignore"), garbled text detected.
+XLSX: safety checks on the zip before parsing (entry count, uncompressed size, ratio), disguised
+and encrypted files told apart, sheets found by name (hidden sheets ignored), header row found
+below any title rows, merged cells filled as Excel shows them, formulas without a cached value
+reported (never read as 0), blank rows dropped.
+
+The output keeps every cell as typed in the file (str/int/float/datetime); values are parsed and
+validated later, so the department's own text can be quoted back in messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .reasons import DISPLAY, Issue
+from .values import normalize_text
+
+INDICATOR = "indicator_data"
+PROGRESS = "project_progress"
+KINDS = (INDICATOR, PROGRESS)
+
+SHEET_NAMES = {INDICATOR: ("指标数据", "indicator_data"), PROGRESS: ("项目进度", "project_progress")}
+
+# canonical column -> accepted headings (compared after header_key())
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    INDICATOR: {
+        "indicator_code": ("指标编号", "指标代码", "目标编号", "indicator_code", "code"),
+        "indicator_name": ("指标名称", "目标名称", "indicator_name", "name"),
+        "period": ("统计期", "统计期间", "报告期", "period"),
+        "value_type": ("数值类型", "value_type"),
+        "value": ("数值", "指标值", "value"),
+        "unit": ("单位", "计量单位", "unit"),
+        "note": ("备注", "说明", "note", "notes", "remark", "remarks"),
+    },
+    PROGRESS: {
+        "project_code": ("项目编号", "项目代码", "project_code"),
+        "project_name": ("项目名称", "project_name"),
+        "milestone": ("里程碑", "里程碑节点", "milestone", "milestone_code"),
+        "report_date": ("报告日期", "填报日期", "report_date"),
+        "completed_on": ("完成日期", "completed_on", "completion_date"),
+        "percent_complete": ("形象进度", "形象进度%", "percent_complete", "progress_percent"),
+        "investment_to_date": ("累计完成投资万元", "累计完成投资", "investment_to_date"),
+        "note": ("备注", "说明", "note", "notes", "remark", "remarks"),
+    },
+}
+REQUIRED = {
+    INDICATOR: ("indicator_code", "period", "value"),
+    PROGRESS: ("project_code", "milestone", "report_date"),
+}
+
+MAX_COLUMNS = 200
+HEADER_SCAN_ROWS = 10
+XLSX_MAX_ENTRIES = 1000
+XLSX_MAX_UNCOMPRESSED = 100 * 1024 * 1024
+XLSX_MAX_RATIO = 100  # per entry, for entries above 1 MiB uncompressed
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def header_key(value: object) -> str:
+    text = normalize_text(value) or ""
+    text = text.lower().replace("（", "(").replace("）", ")")
+    text = re.sub(r"\s+", "", text)
+    text = text.strip("*")
+    text = re.sub(r"\((必填|选填|required|optional)\)", "", text)
+    return re.sub(r"[()（）]", "", text)
+
+
+_ALIASES: dict[str, dict[str, str]] = {
+    kind: {header_key(alias): col for col, aliases in cols.items() for alias in aliases} for kind, cols in COLUMNS.items()
+}
+
+
+@dataclass
+class Sheet:
+    kind: str
+    name: str | None  # XLSX sheet name; None for CSV
+    columns: list[str]  # canonical columns present
+    rows: list[dict]  # canonical column -> cell as typed; "_row" = source row number
+    formula_cells: list[tuple[int, str]] = field(default_factory=list)  # (row, canonical column)
+
+
+@dataclass
+class ReadResult:
+    format: str  # csv | xlsx | unknown
+    encoding: str | None = None
+    sheets: list[Sheet] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)  # file-level errors and warnings
+    date1904: bool = False
+
+    @property
+    def rejected(self) -> bool:
+        return any(i.is_file_level for i in self.issues)
+
+
+def read_submission(path: Path, original_name: str) -> ReadResult:
+    suffix = Path(original_name).suffix.lower()
+    data_head = path.open("rb").read(8)
+    if suffix == ".csv":
+        if data_head.startswith(b"PK\x03\x04"):
+            return _fail("unknown", "disguised_file", value="一个 Excel 工作簿 / an Excel workbook", expected=suffix)
+        if data_head.startswith(OLE2_MAGIC):
+            return _fail("unknown", "disguised_file", value="一个旧版 Excel 文件 / a legacy .xls workbook", expected=suffix)
+        return _read_csv(path.read_bytes())
+    if suffix == ".xlsx":
+        return _read_xlsx(path, suffix)
+    return _fail("unknown", "unsupported_format", value=suffix or original_name)
+
+
+def _fail(fmt: str, code: str, **kw) -> ReadResult:
+    return ReadResult(format=fmt, issues=[Issue(code, **kw)])
+
+
+# --------------------------------------------------------------------------------------------- CSV
+
+_MOJIBAKE_HINTS = None
+
+
+def _mojibake_hints() -> tuple[str, ...]:
+    """How our own headings look after the usual wrong conversions (UTF-8 read as GBK or Latin-1)."""
+    global _MOJIBAKE_HINTS
+    if _MOJIBAKE_HINTS is None:
+        hints = []
+        for word in ("指标编号", "统计期", "数值", "项目编号", "里程碑", "报告日期"):
+            raw = word.encode("utf-8")
+            for enc in ("gbk", "latin-1", "cp1252"):
+                try:
+                    hints.append(raw.decode(enc, errors="strict")[:3])
+                except UnicodeDecodeError:
+                    pass
+        _MOJIBAKE_HINTS = tuple(h for h in hints if h)
+    return _MOJIBAKE_HINTS
+
+
+def _decode(data: bytes) -> tuple[str | None, str | None]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            return None, None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            return None, None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        return None, None
+
+
+def _garbled_sample(text: str) -> str | None:
+    head = text[:4000]
+    if "\ufffd" in head:
+        return head[max(0, head.index("\ufffd") - 5) : head.index("\ufffd") + 5]
+    for hint in _mojibake_hints():
+        if hint in head:
+            return hint
+    latin = re.findall(r"[\u00c0-\u00ff][\u0080-\u00ff\u2000-\u203f]", head)
+    if len(latin) >= 2 and not re.search(r"[\u4e00-\u9fff]", head):
+        return latin[0]
+    return None
+
+
+def _read_csv(data: bytes) -> ReadResult:
+    if not data.strip():
+        return _fail("csv", "empty_file")
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _fail("csv", "binary_content")
+    text, encoding = _decode(data)
+    if text is None:
+        return _fail("csv", "undecodable")
+    garbled = _garbled_sample(text)
+    if garbled:
+        return ReadResult(format="csv", encoding=encoding, issues=[Issue("mojibake", value=garbled)])
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    grid: list[tuple[int, list]] = []
+    try:
+        line_start = 1
+        for record in reader:
+            if len(record) > MAX_COLUMNS:
+                return ReadResult(
+                    format="csv",
+                    encoding=encoding,
+                    issues=[Issue("too_many_columns", value=len(record), expected=MAX_COLUMNS)],
+                )
+            grid.append((line_start, record))
+            line_start = reader.line_num + 1
+    except csv.Error as exc:
+        return ReadResult(format="csv", encoding=encoding, issues=[Issue("malformed_csv", value=str(exc))])
+    result = ReadResult(format="csv", encoding=encoding)
+    sheet, issues = _grid_to_sheet(grid, None)
+    result.issues.extend(issues)
+    if sheet:
+        result.sheets.append(sheet)
+    return result
+
+
+# -------------------------------------------------------------------------------------------- XLSX
+
+
+def _sniff_non_zip(path: Path) -> Issue:
+    head = path.open("rb").read(65536)
+    if head.startswith(OLE2_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in head or b"EncryptedPackage" in head:
+            return Issue("encrypted_workbook")
+        return Issue("disguised_file", value="一个旧版 Excel 97-2003 文件 (.xls) / a legacy Excel 97-2003 workbook (.xls)", expected=".xlsx")
+    sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if sniff.startswith(b"<") and (b"<html" in sniff or b"<table" in sniff or b"<!doctype" in sniff):
+        return Issue("disguised_file", value="一个网页 (HTML) / an HTML page", expected=".xlsx")
+    if not head:
+        return Issue("empty_file")
+    return Issue("disguised_file", value="不是 Excel 工作簿 / not an Excel workbook", expected=".xlsx")
+
+
+def _check_zip(path: Path) -> Issue | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > XLSX_MAX_ENTRIES:
+                return Issue("unsafe_archive", value=f"{len(infos)} entries > {XLSX_MAX_ENTRIES}")
+            total = 0
+            for info in infos:
+                total += info.file_size
+                if info.file_size > 1024 * 1024 and info.file_size > XLSX_MAX_RATIO * max(info.compress_size, 1):
+                    return Issue("unsafe_archive", value=f"compression ratio of {info.filename} above {XLSX_MAX_RATIO}:1")
+                if total > XLSX_MAX_UNCOMPRESSED:
+                    return Issue("unsafe_archive", value=f"uncompressed size above {XLSX_MAX_UNCOMPRESSED} bytes")
+            names = {i.filename for i in infos}
+            if "xl/workbook.xml" not in names:
+                return Issue("disguised_file", value="一个 zip 压缩包而非 Excel 工作簿 / a zip archive, not an Excel workbook", expected=".xlsx")
+    except zipfile.BadZipFile as exc:
+        return Issue("unreadable_workbook", value=str(exc))
+    return None
+
+
+def _formula_cells(path: Path, sheet_names: list[str]) -> dict[str, set[tuple[int, int]]]:
+    """Cells holding a formula without a cached value, per sheet (row, column), 1-based."""
+    import openpyxl
+
+    data = path.read_bytes()  # archive copies have no extension, which openpyxl would refuse by name
+    wb_f = openpyxl.load_workbook(io.BytesIO(data), data_only=False, read_only=False)
+    wb_v = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=False)
+    out: dict[str, set[tuple[int, int]]] = {}
+    for name in sheet_names:
+        ws_f, ws_v = wb_f[name], wb_v[name]
+        cells = set()
+        for row in ws_f.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" and ws_v.cell(cell.row, cell.column).value is None:
+                    cells.add((cell.row, cell.column))
+        out[name] = cells
+    return out
+
+
+def _read_xlsx(path: Path, suffix: str) -> ReadResult:
+    if not zipfile.is_zipfile(path):
+        return ReadResult(format="xlsx", issues=[_sniff_non_zip(path)])
+    problem = _check_zip(path)
+    if problem:
+        return ReadResult(format="xlsx", issues=[problem])
+    import openpyxl  # uses defusedxml when it is installed (it is a dependency)
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), data_only=True, read_only=False)
+    except Exception as exc:  # openpyxl raises many types for broken workbooks
+        return ReadResult(format="xlsx", issues=[Issue("unreadable_workbook", value=type(exc).__name__ + ": " + str(exc)[:200])])
+    result = ReadResult(format="xlsx", date1904=bool(getattr(wb, "epoch", None) and wb.epoch.year == 1904))
+    wanted: dict[str, str] = {}
+    hidden: list[str] = []
+    for ws in wb.worksheets:
+        key = header_key(ws.title)
+        for kind, names in SHEET_NAMES.items():
+            if key in {header_key(n) for n in names}:
+                if ws.sheet_state != "visible":
+                    hidden.append(ws.title)
+                elif kind not in wanted:
+                    wanted[kind] = ws.title
+    if not wanted:
+        if hidden:
+            result.issues.append(Issue("sheet_hidden", value="、".join(hidden)))
+        else:
+            visible = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
+            result.issues.append(Issue("no_matching_sheet", value="、".join(visible) or "-"))
+        return result
+    has_formulas = _has_formulas(path)
+    formulas = _formula_cells(path, list(wanted.values())) if has_formulas else {}
+    no_data = []
+    for kind, name in wanted.items():
+        grid = _sheet_grid(wb[name])
+        sheet, issues = _grid_to_sheet(grid, name, expected_kind=kind, formula_cells=formulas.get(name, set()))
+        if sheet:
+            result.sheets.append(sheet)
+            result.issues.extend(issues)
+        elif all(i.code in ("empty_file", "header_only") for i in issues if i.is_file_level):
+            no_data.extend(issues)  # a template sheet left empty is fine when another sheet has data
+        else:
+            result.issues.extend(issues)
+    if not result.sheets and not result.rejected:
+        result.issues.extend(i for i in no_data if i.code == "header_only")
+        if not result.rejected:
+            result.issues.append(Issue("empty_file"))
+    return result
+
+
+def _has_formulas(path: Path) -> bool:
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                with zf.open(info) as fh:
+                    chunk = fh.read()
+                if b"<f>" in chunk or b"<f " in chunk or b"<f/>" in chunk:
+                    return True
+    return False
+
+
+def _sheet_grid(ws) -> list[tuple[int, list]]:
+    """Cell values row by row, merged ranges filled with their top-left value (as Excel shows them)."""
+    fills: dict[tuple[int, int], object] = {}
+    for rng in ws.merged_cells.ranges:
+        value = ws.cell(rng.min_row, rng.min_col).value
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                fills[(r, c)] = value
+    max_col = min(ws.max_column or 0, MAX_COLUMNS + 1)
+    grid = []
+    for row in ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=max_col):
+        values = []
+        for cell in row:
+            value = fills.get((cell.row, cell.column), cell.value) if fills else cell.value
+            values.append(value)
+        if row:
+            grid.append((row[0].row, values))
+    return grid
+
+
+# ------------------------------------------------------------------------------------ grid -> rows
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _detect_header(grid: list[tuple[int, list]], expected_kind: str | None):
+    """The first row (within the first few non-blank rows) whose cells name known columns."""
+    best = None
+    for index, (_, cells) in enumerate(grid[: HEADER_SCAN_ROWS * 3]):
+        if all(_blank(c) for c in cells):
+            continue
+        keys = [header_key(c) for c in cells]
+        kinds = [expected_kind] if expected_kind else list(KINDS)
+        for kind in kinds:
+            aliases = _ALIASES[kind]
+            hits = {aliases[k] for k in keys if k in aliases}
+            required = sum(1 for col in REQUIRED[kind] if col in hits)
+            if required and (best is None or required > best[2]):
+                best = (index, kind, required)
+        if best and best[2] == len(REQUIRED[best[1]]):
+            break
+        if index >= HEADER_SCAN_ROWS * 3:
+            break
+    return best
+
+
+def _grid_to_sheet(grid, sheet_name, expected_kind=None, formula_cells=frozenset()) -> tuple[Sheet | None, list[Issue]]:
+    issues: list[Issue] = []
+    while grid and all(_blank(c) for c in grid[-1][1]):
+        grid.pop()
+    if not grid:
+        return None, [Issue("empty_file", sheet=sheet_name)]
+    found = _detect_header(grid, expected_kind)
+    if found is None:
+        first = next(cells for _, cells in grid if not all(_blank(c) for c in cells))
+        shown = "、".join(str(normalize_text(c)) for c in first if not _blank(c))[:200]
+        return None, [Issue("unrecognised_columns", value=shown or "-", sheet=sheet_name)]
+    header_index, kind, _ = found
+    header_row_no, header_cells = grid[header_index]
+    aliases = _ALIASES[kind]
+    positions: dict[str, int] = {}
+    for pos, cell in enumerate(header_cells):
+        if _blank(cell):
+            continue
+        col = aliases.get(header_key(cell))
+        if col is None:
+            issues.append(Issue("unknown_column", value=normalize_text(cell), sheet=sheet_name))
+            continue
+        if col in positions:
+            return None, [Issue("duplicate_columns", value=normalize_text(cell), sheet=sheet_name)]
+        positions[col] = pos
+    missing = [DISPLAY[c] for c in REQUIRED[kind] if c not in positions]
+    if missing:
+        return None, [Issue("missing_columns", value="、".join(missing), sheet=sheet_name)]
+    rows = []
+    formula_hits = []
+    by_pos = {pos: col for col, pos in positions.items()}
+    for row_no, cells in grid[header_index + 1 :]:
+        if all(_blank(c) for c in cells):
+            continue
+        row = {"_row": row_no}
+        for col, pos in positions.items():
+            value = cells[pos] if pos < len(cells) else None
+            row[col] = None if _blank(value) else value
+        rows.append(row)
+        for r, c in formula_cells:
+            if r == row_no and (c - 1) in by_pos:
+                formula_hits.append((row_no, by_pos[c - 1]))
+    if not rows:
+        return None, [Issue("header_only", sheet=sheet_name)]
+    return Sheet(kind=kind, name=sheet_name, columns=list(positions), rows=rows, formula_cells=formula_hits), issues

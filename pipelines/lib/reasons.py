@@ -1,0 +1,244 @@
+"""Reason codes for rejected files and rows, with the bilingual message shown to departments.
+
+Every quarantine row carries one of these codes. Messages say what is wrong and what to do;
+placeholders are filled from the offending value, column, expected values, etc.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FILE = "file"
+ROW = "row"
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    scope: str  # file: the whole file is rejected; row: only the row (or a warning on it)
+    severity: str  # error | warning
+    zh: str
+    en: str
+
+
+_REASONS = [
+    # ---- file level: nothing from the file is loaded ----
+    Reason("unsafe_file_name", FILE, ERROR,
+           "文件名“{value}”含有路径符号、控制字符或绝对路径，出于安全原因不予接收。请改用普通文件名（如“2023年指标数据.csv”）后重新上传。",
+           "The file name '{value}' contains path separators, '..', control characters or an absolute path and is refused for safety. Rename it to a plain name (e.g. 'indicators_2023.csv') and upload it again."),
+    Reason("symlink_not_allowed", FILE, ERROR,
+           "“{value}”是一个符号链接（快捷方式），不予接收。请上传文件本身。",
+           "'{value}' is a symbolic link; links are never followed. Upload the file itself."),
+    Reason("not_in_department_folder", FILE, ERROR,
+           "文件“{value}”不在任何部门文件夹中。请放入 raw/inbox/<部门编码>/ 目录。",
+           "The file '{value}' is not inside a department folder. Put it in raw/inbox/<department_code>/."),
+    Reason("unknown_department", FILE, ERROR,
+           "文件夹“{value}”不是已登记的部门编码。请使用目录中的部门编码（见 dim_departments）。",
+           "The folder '{value}' is not a registered department code. Use your department code as listed in dim_departments."),
+    Reason("hidden_or_temporary_file", FILE, ERROR,
+           "“{value}”是隐藏文件或 Excel 临时文件（以 . 或 ~$ 开头），不予处理。请关闭 Excel 后上传正式文件。",
+           "'{value}' is a hidden or temporary file (its name starts with '.' or '~$'). Close Excel and upload the real file."),
+    Reason("file_too_large", FILE, ERROR,
+           "文件大小 {value} 字节，超过上限 {expected} 字节。请拆分文件或删除无关内容后重新上传。",
+           "The file is {value} bytes, above the limit of {expected} bytes. Split it or remove unrelated content, then upload again."),
+    Reason("unsupported_format", FILE, ERROR,
+           "不支持的文件类型“{value}”。只接收 .csv（UTF-8 或 GB18030/GBK 编码）和 .xlsx 文件。",
+           "Unsupported file type '{value}'. Only .csv (UTF-8 or GB18030/GBK) and .xlsx files are accepted."),
+    Reason("empty_file", FILE, ERROR,
+           "文件是空的。请填写数据后重新上传。",
+           "The file is empty. Fill in the data and upload it again."),
+    Reason("binary_content", FILE, ERROR,
+           "CSV 文件中含有二进制内容（NUL 字符），无法作为文本读取。请在 Excel 中“另存为 CSV”后重新上传。",
+           "The CSV file contains binary content (NUL bytes) and cannot be read as text. Use 'Save as CSV' in Excel and upload again."),
+    Reason("undecodable", FILE, ERROR,
+           "无法识别文件编码：既不是 UTF-8 也不是 GB18030/GBK。请另存为“CSV UTF-8”格式后重新上传。",
+           "The file encoding is neither UTF-8 nor GB18030/GBK. Save it as 'CSV UTF-8' and upload again."),
+    Reason("mojibake", FILE, ERROR,
+           "文件内容出现乱码（如“{value}”），可能在转换编码时已损坏。请从原始 Excel 重新“另存为 CSV UTF-8”后上传。",
+           "The text is garbled (e.g. '{value}'): the file was probably damaged by a wrong encoding conversion. Save it again from the original workbook as 'CSV UTF-8'."),
+    Reason("malformed_csv", FILE, ERROR,
+           "CSV 格式错误（{value}）。请检查引号是否成对，或从 Excel 重新导出。",
+           "The CSV is malformed ({value}). Check that quotes are balanced, or export it again from Excel."),
+    Reason("too_many_columns", FILE, ERROR,
+           "文件有 {value} 列，超过上限 {expected} 列，不是有效的报送模板。请使用标准模板。",
+           "The file has {value} columns, above the limit of {expected}: it is not a submission template. Use the standard template."),
+    Reason("disguised_file", FILE, ERROR,
+           "文件扩展名“{expected}”与内容不符：实际内容是{value}。请在 Excel 中“另存为 Excel 工作簿(*.xlsx)”或“CSV UTF-8”后重新上传。",
+           "The file is named '{expected}' but is really {value}. In Excel use 'Save as Excel Workbook (*.xlsx)' or 'CSV UTF-8' and upload again."),
+    Reason("encrypted_workbook", FILE, ERROR,
+           "工作簿设置了打开密码（已加密），无法读取。请取消密码后重新上传。",
+           "The workbook is password-protected (encrypted) and cannot be read. Remove the password and upload again."),
+    Reason("unsafe_archive", FILE, ERROR,
+           "xlsx 文件结构异常（{value}），疑似压缩炸弹，出于安全原因拒收。请重新保存工作簿后上传。",
+           "The .xlsx archive looks unsafe ({value}) and is refused. Save the workbook again and upload it."),
+    Reason("unreadable_workbook", FILE, ERROR,
+           "工作簿无法读取（{value}）。请在 Excel 中打开确认无误后重新保存上传。",
+           "The workbook cannot be read ({value}). Open it in Excel, check it, save it again and upload."),
+    Reason("no_matching_sheet", FILE, ERROR,
+           "工作簿中没有名为“指标数据”或“项目进度”的可见工作表（现有：{value}）。请使用标准模板的工作表名称。",
+           "The workbook has no visible sheet named 指标数据 (indicator data) or 项目进度 (project progress) (found: {value}). Use the template's sheet names."),
+    Reason("sheet_hidden", FILE, ERROR,
+           "工作表“{value}”被隐藏，隐藏的工作表不予读取。请取消隐藏后重新上传。",
+           "The sheet '{value}' is hidden; hidden sheets are never read. Unhide it and upload again."),
+    Reason("unrecognised_columns", FILE, ERROR,
+           "无法识别表头（{value}）。指标数据需要“指标编号、统计期、数值”列，项目进度需要“项目编号、里程碑、报告日期”列。",
+           "The column headings are not recognised ({value}). Indicator data needs 指标编号/indicator_code, 统计期/period, 数值/value; project progress needs 项目编号/project_code, 里程碑/milestone, 报告日期/report_date."),
+    Reason("missing_columns", FILE, ERROR,
+           "缺少必填列：{value}。请使用标准模板，保留所有必填列的表头。",
+           "Required columns are missing: {value}. Use the standard template and keep every required heading."),
+    Reason("duplicate_columns", FILE, ERROR,
+           "表头“{value}”出现在多列中（可能是合并单元格）。请取消合并，使每列只有一个表头。",
+           "The heading '{value}' appears in more than one column (merged cells?). Unmerge the cells so each column has exactly one heading."),
+    Reason("header_only", FILE, ERROR,
+           "文件只有表头，没有数据行。请填写数据后重新上传。",
+           "The file has headings but no data rows. Fill in the data and upload again."),
+    Reason("other_department_codes", FILE, ERROR,
+           "文件包含其他部门负责的编号 {value}（负责部门：{expected}）。各部门只能报送本部门负责的指标和项目，整个文件未入库。请删除这些行或由负责部门报送。",
+           "The file contains codes owned by another department: {value} (owner: {expected}). A department may only report its own indicators and projects, so nothing from this file was loaded. Remove those rows or have the owner submit them."),
+    Reason("all_rows_rejected", FILE, ERROR,
+           "文件中所有数据行均未通过校验，文件未入库。请按各行的提示修改后重新上传。",
+           "Every data row failed validation, so nothing was loaded. Fix the rows as described in their messages and upload again."),
+    # ---- row level errors: the row is rejected, the rest of the file is kept ----
+    Reason("formula_without_value", ROW, ERROR,
+           "第 {row} 行“{column}”是公式但没有计算结果（文件未在 Excel 中保存计算值）。请在 Excel 中打开、重新计算并保存，或粘贴为数值。",
+           "Row {row}, column '{column}' holds a formula with no calculated value (the workbook was not saved by Excel). Open it in Excel, recalculate and save, or paste the values."),
+    Reason("missing_code", ROW, ERROR,
+           "第 {row} 行缺少“{column}”。请填写目录中的编号。",
+           "Row {row}: '{column}' is empty. Fill in the catalog code."),
+    Reason("unknown_code", ROW, ERROR,
+           "第 {row} 行的编号“{value}”不在规划目录中。请核对编号（见 dim_indicators / dim_projects）。",
+           "Row {row}: the code '{value}' is not in the plan catalog. Check the code (see dim_indicators / dim_projects)."),
+    Reason("missing_period", ROW, ERROR,
+           "第 {row} 行缺少“统计期”。年度数据填“2023”，季度数据填“2023Q2”。",
+           "Row {row}: the period is empty. Use '2023' for annual data or '2023Q2' for quarterly data."),
+    Reason("bad_period", ROW, ERROR,
+           "第 {row} 行的统计期“{value}”无法识别。年度数据填“2023”，季度数据（年初至季末累计）填“2023Q2”。",
+           "Row {row}: the period '{value}' is not recognised. Use '2023' for annual data or '2023Q2' for quarterly (year-to-date) data."),
+    Reason("period_outside_plan", ROW, ERROR,
+           "第 {row} 行的统计期“{value}”不在规划期（{expected}）内。请核对年份。",
+           "Row {row}: the period '{value}' is outside the plan period ({expected}). Check the year."),
+    Reason("quarter_not_allowed", ROW, ERROR,
+           "第 {row} 行：指标“{value}”按年度报送，不接收季度数据。请填写年度统计期（如“2023”）。",
+           "Row {row}: indicator '{value}' is reported annually; quarterly periods are not accepted. Use an annual period such as '2023'."),
+    Reason("future_period", ROW, ERROR,
+           "第 {row} 行的统计期“{value}”在收到文件时（{expected}）尚未结束，不能报送实际值。请核对统计期。",
+           "Row {row}: the period '{value}' had not ended when the file was received ({expected}), so it cannot have an actual value. Check the period."),
+    Reason("bad_value_type", ROW, ERROR,
+           "第 {row} 行的数值类型“{value}”无法识别。请填写“实际值”或“下达目标”（或留空表示实际值）。",
+           "Row {row}: the value type '{value}' is not recognised. Use 实际值/actual or 下达目标/assigned_target (blank means actual)."),
+    Reason("assigned_target_not_applicable", ROW, ERROR,
+           "第 {row} 行：指标“{value}”的目标已在规划中确定，只有“完成上级下达任务”类指标可报送“下达目标”。请改为“实际值”。",
+           "Row {row}: indicator '{value}' has its target fixed in the plan; only the 'assigned by the superior government' indicators take a 下达目标/assigned_target. Report it as an actual value."),
+    Reason("bad_number", ROW, ERROR,
+           "第 {row} 行“{column}”的值“{value}”不是有效数字。请只填写数字（可带千分位逗号、% 或目录单位）。",
+           "Row {row}: '{column}' = '{value}' is not a valid number. Enter a number (thousands separators, % or the catalog unit are allowed)."),
+    Reason("unit_mismatch", ROW, ERROR,
+           "第 {row} 行的单位“{value}”与目录单位“{expected}”不一致。请换算为“{expected}”后填写。",
+           "Row {row}: the unit '{value}' differs from the catalog unit '{expected}'. Convert the value to '{expected}'."),
+    Reason("out_of_range", ROW, ERROR,
+           "第 {row} 行“{column}”的值 {value} 超出合理范围（{expected}）。请核对数值和单位。",
+           "Row {row}: '{column}' = {value} is outside the plausible range ({expected}). Check the value and its unit."),
+    Reason("conflicting_duplicate", ROW, ERROR,
+           "第 {row} 行与同一文件中的另一行编号、统计期（日期）相同但数值不同，两行均未入库。请只保留正确的一行。",
+           "Row {row} has the same code and period (or date) as another row in this file but a different value; both rows were rejected. Keep only the correct row."),
+    Reason("missing_milestone", ROW, ERROR,
+           "第 {row} 行缺少“里程碑”。请填写里程碑编码或名称（如“开工”）。",
+           "Row {row}: the milestone is empty. Fill in the milestone code or its Chinese name (e.g. START / 开工)."),
+    Reason("unknown_milestone", ROW, ERROR,
+           "第 {row} 行的里程碑“{value}”不是该项目的计划里程碑（应为：{expected}）。",
+           "Row {row}: '{value}' is not a planned milestone of this project (expected one of: {expected})."),
+    Reason("missing_date", ROW, ERROR,
+           "第 {row} 行缺少“{column}”。请填写日期，如 2025-03-05。",
+           "Row {row}: '{column}' is empty. Enter a date such as 2025-03-05."),
+    Reason("bad_date", ROW, ERROR,
+           "第 {row} 行“{column}”的值“{value}”不是有效日期。请填写如 2025-03-05 或 2025年3月5日。",
+           "Row {row}: '{column}' = '{value}' is not a valid date. Use a date such as 2025-03-05 or 2025年3月5日."),
+    Reason("date_in_future", ROW, ERROR,
+           "第 {row} 行“{column}”的日期 {value} 晚于收到文件的日期（{expected}）。请核对日期。",
+           "Row {row}: '{column}' = {value} is later than the day the file was received ({expected}). Check the date."),
+    Reason("date_implausible", ROW, ERROR,
+           "第 {row} 行“{column}”的日期 {value} 不在合理范围（{expected}）内。请核对年份。",
+           "Row {row}: '{column}' = {value} is outside the plausible range ({expected}). Check the year."),
+    Reason("completed_after_report", ROW, ERROR,
+           "第 {row} 行的完成日期 {value} 晚于报告日期 {expected}。请核对日期。",
+           "Row {row}: the completion date {value} is later than the report date {expected}. Check the dates."),
+    # ---- warnings: the row is kept ----
+    Reason("name_mismatch", ROW, WARNING,
+           "第 {row} 行的指标名称“{value}”与编号对应的名称“{expected}”不一致，已按编号入库。请核对编号是否填错。",
+           "Row {row}: the name '{value}' does not match the code's catalog name '{expected}'; the row was loaded by its code. Check that the code is right."),
+    Reason("value_left_blank", ROW, WARNING,
+           "第 {row} 行未填写数值，已跳过（视为未报送）。如需报送，请填写数字后重新上传。",
+           "Row {row} has no value and was skipped (treated as not reported). Fill in a number and upload again to report it."),
+    Reason("duplicate_row", ROW, WARNING,
+           "第 {row} 行与同一文件中的另一行完全相同，只保留一行。",
+           "Row {row} repeats another row of this file exactly; it was loaded once."),
+    Reason("unknown_column", FILE, WARNING,
+           "列“{value}”不是模板中的列，已忽略。",
+           "The column '{value}' is not part of the template and was ignored."),
+]
+
+REASONS: dict[str, Reason] = {r.code: r for r in _REASONS}
+
+# Headings shown to departments (Chinese / English) for each canonical column.
+DISPLAY = {
+    "indicator_code": "指标编号/indicator_code",
+    "indicator_name": "指标名称/indicator_name",
+    "period": "统计期/period",
+    "value_type": "数值类型/value_type",
+    "value": "数值/value",
+    "unit": "单位/unit",
+    "note": "备注/note",
+    "project_code": "项目编号/project_code",
+    "project_name": "项目名称/project_name",
+    "milestone": "里程碑/milestone",
+    "report_date": "报告日期/report_date",
+    "completed_on": "完成日期/completed_on",
+    "percent_complete": "形象进度/percent_complete",
+    "investment_to_date": "累计完成投资（万元）/investment_to_date",
+}
+
+
+@dataclass
+class Issue:
+    """One problem found in a submission (file-level when row is None)."""
+
+    code: str
+    row: int | None = None
+    column: str | None = None
+    value: object = None
+    expected: object = None
+    sheet: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> Reason:
+        return REASONS[self.code]
+
+    @property
+    def severity(self) -> str:
+        return self.reason.severity
+
+    @property
+    def is_file_level(self) -> bool:
+        return self.reason.scope == FILE and self.reason.severity == ERROR
+
+    def _fmt(self, template: str) -> str:
+        value = "" if self.value is None else _short(self.value)
+        expected = "" if self.expected is None else _short(self.expected)
+        column = ", ".join(DISPLAY.get(c, c) for c in (self.column or "").split(",") if c)
+        return template.format(row=self.row, column=column, value=value, expected=expected)
+
+    @property
+    def message_zh(self) -> str:
+        return self._fmt(self.reason.zh)
+
+    @property
+    def message_en(self) -> str:
+        return self._fmt(self.reason.en)
+
+
+def _short(value: object, limit: int = 120) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,87 @@
+"""The readable summary `make run` prints after a refresh."""
+
+from __future__ import annotations
+
+from .labels import status_en, status_zh
+from .publish import open_published
+from .settings import Settings
+
+ORDER = ["off_track", "no_data", "at_risk", "awaiting_target", "insufficient_data", "on_track", "achieved", "not_due"]
+
+
+def _fmt(value, unit: str | None = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        value = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value} {unit or ''}".strip()
+
+
+def print_summary(settings: Settings, run_id: str, seconds: float, success: bool) -> None:
+    path = settings.published_warehouse
+    print()
+    print("=" * 78)
+    print(f"规划监测刷新 Plan monitoring refresh — run {run_id} {'succeeded' if success else 'FAILED'} in {seconds:.1f}s")
+    if not path.exists():
+        print("No published warehouse yet: the refresh did not reach the publish step. See `make ui` for the run log.")
+        return
+    con = open_published(path)
+    try:
+        as_of = con.execute("select max(as_of_date) from marts.fct_indicator_status_latest").fetchone()[0]
+        print(f"评估日期 Evaluation date (as_of): {as_of}")
+        files = con.execute(
+            "select status, count(*), sum(rows_accepted), sum(rows_rejected) from marts.fct_submissions group by status"
+        ).fetchall()
+        print("\n报送文件 Submissions received so far:")
+        for status, n, acc, rej in sorted(files):
+            print(f"  {status_zh(status)} {status_en(status):<24} {n:>5} files  {acc or 0:>6} rows loaded  {rej or 0:>5} rows rejected")
+        rows = con.execute(
+            """select s.attribute, s.status, count(*) from marts.fct_indicator_status_latest s
+               where s.indicator_kind = 'main' group by 1, 2"""
+        ).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for attribute, status, n in rows:
+            counts.setdefault(attribute, {})[status] = n
+        print("\n主要指标（专栏1）最新状态 Main indicators (table 1), latest status:")
+        header = "  " + " " * 18 + "".join(f"{status_en(s)[:14]:>15}" for s in ORDER)
+        print(header)
+        for attribute in ("binding", "expected"):
+            label = "约束性 binding" if attribute == "binding" else "预期性 expected"
+            print(f"  {label:<18}" + "".join(f"{counts.get(attribute, {}).get(s, 0):>15}" for s in ORDER))
+        secondary = dict(con.execute(
+            "select status, count(*) from marts.fct_indicator_status_latest where indicator_kind = 'secondary' group by 1"
+        ).fetchall())
+        print("  其他目标 other targets " + ", ".join(f"{status_en(s)} {secondary[s]}" for s in ORDER if s in secondary))
+        critical = con.execute(
+            """select a.subject_code, d.department_name_zh, a.department_code, f.reported_value, f.target_value,
+                      f.unit, a.title_zh, a.title_en, a.detail_zh, a.detail_en
+               from ops.alerts a left join marts.fct_flags f on f.flag_id = a.alert_id
+               left join marts.dim_departments d on d.department_code = a.department_code
+               where a.status = 'open' and a.severity = 'critical' order by a.subject_code"""
+        ).fetchall()
+        print(f"\n未解除的严重预警 Open critical alerts: {len(critical)}")
+        for code, dept_zh, dept, value, target, unit, t_zh, t_en, d_zh, d_en in critical:
+            print(f"  ● {t_zh}\n    {t_en}\n    部门 {dept_zh} ({dept}) · 报告值 value {_fmt(value, unit)} · 目标 target {_fmt(target, unit)}")
+            print(f"    原因 why: {d_zh} / {d_en}")
+        warnings = con.execute(
+            "select alert_type, count(*) from ops.alerts where status = 'open' and severity = 'warning' group by 1 order by 1"
+        ).fetchall()
+        if warnings:
+            print("未解除的警告 Open warnings: " + ", ".join(f"{t} {n}" for t, n in warnings))
+        rag = dict(con.execute("select rag_status, count(*) from marts.fct_project_status group by 1").fetchall())
+        print("\n重大项目 Major projects: " + ", ".join(f"{status_zh(s)} {status_en(s)} {rag.get(s, 0)}"
+                                                     for s in ("red", "amber", "green", "completed")))
+        compliance = dict(con.execute(
+            "select compliance_status, count(*) from marts.fct_submission_compliance group by 1").fetchall())
+        print("报送合规 Submission compliance (department-periods): " + ", ".join(
+            f"{status_zh(s)} {status_en(s)} {compliance.get(s, 0)}" for s in ("on_time", "late", "missing", "not_due")))
+    finally:
+        con.close()
+    report = settings.output_dir / "report"
+    print("\n下一步 Where to look next:")
+    print(f"  报告 report           {report / 'index.html'}")
+    print(f"  分析用数据库 marts      {path}  (read-only; see docs/analysts.md)")
+    print(f"  导出 exports           {settings.output_dir / 'exports'}")
+    print(f"  拒收明细 rejected rows  select * from marts.fct_submission_issues where severity = 'error'")
+    print("  数据血缘 lineage       .venv/bin/planwh lineage I19 2025 ; `make ui` for the Dagster UI")
+    print("=" * 78)

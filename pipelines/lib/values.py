@@ -1,0 +1,209 @@
+"""Parsers for the cell values departments type: numbers, periods and dates.
+
+Each parser takes what a CSV or XLSX cell holds (str, int, float, datetime or None) and returns the
+typed value or an error code from reasons.py. They never guess silently: anything ambiguous is an
+error the department is asked to fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+_SPACES = re.compile(r"\s+")
+# Characters NFKC leaves alone but people type for a minus sign.
+_MINUS = str.maketrans({"−": "-", "–": "-", "—": "-"})
+_NUMBER = re.compile(
+    r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?:,\d{3})+|\d+)?(?P<frac>\.\d+)?(?P<exp>[eE][+-]?\d{1,3})?(?P<rest>.*)$"
+)
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+_PERIOD_PATTERNS = [
+    (re.compile(r"^(\d{4})(?:年|年度)?$"), False),
+    (re.compile(r"^(\d{4})[-_/.]?Q([1-4])$"), True),
+    (re.compile(r"^(\d{4})年?第?([1-4一二三四])季度?$"), True),
+]
+_EXCEL_EPOCH = date(1899, 12, 30)
+_EXCEL_EPOCH_1904 = date(1904, 1, 1)
+
+
+def normalize_text(value: object) -> str | None:
+    """NFKC (full-width digits and punctuation to ASCII), trimmed; None for blank."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).replace("\u00a0", " ").strip()
+    return text or None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    value: object = None
+    error: str | None = None  # reason code
+    unit: str | None = None  # a unit typed after a number ("1,272.6亿元" -> "亿元")
+
+
+MISSING = Parsed(error="missing")
+
+
+def parse_number(raw: object) -> Parsed:
+    """'1,272.6亿元' -> 1272.6 (unit 亿元); '65%' -> 65 (unit %); full-width digits accepted."""
+    if raw is None:
+        return MISSING
+    if isinstance(raw, bool):
+        return Parsed(error="bad_number")
+    if isinstance(raw, int | float):
+        number = float(raw)
+        return Parsed(value=number) if math.isfinite(number) else Parsed(error="bad_number")
+    text = normalize_text(raw)
+    if text is None:
+        return MISSING
+    text = _SPACES.sub("", text.translate(_MINUS))
+    match = _NUMBER.match(text)
+    if not match or not (match["int"] or match["frac"]):
+        return Parsed(error="bad_number")
+    rest = match["rest"]
+    if rest and (rest[0].isdigit() or rest[0] in "+-.,eE"):
+        return Parsed(error="bad_number")
+    literal = match["sign"] + (match["int"] or "0").replace(",", "") + (match["frac"] or "") + (match["exp"] or "")
+    try:
+        number = float(literal)
+    except ValueError:
+        return Parsed(error="bad_number")
+    if not math.isfinite(number):
+        return Parsed(error="bad_number")
+    return Parsed(value=number, unit=rest or None)
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str  # '2023' or '2023Q2'
+    year: int
+    quarter: int | None
+
+    @property
+    def end_date(self) -> date:
+        if self.quarter is None:
+            return date(self.year, 12, 31)
+        month = self.quarter * 3
+        return (date(self.year + (month == 12), month % 12 + 1, 1)) - timedelta(days=1)
+
+
+def parse_period(raw: object) -> Parsed:
+    """'2023', '2023年', 2023.0 -> annual; '2023Q2', '2023-Q2', '2023年第二季度' -> quarterly."""
+    if raw is None:
+        return MISSING
+    if isinstance(raw, bool):
+        return Parsed(error="bad_period")
+    if isinstance(raw, int | float):
+        if not math.isfinite(raw) or raw != int(raw):
+            return Parsed(error="bad_period")
+        raw = str(int(raw))
+    text = normalize_text(raw)
+    if text is None:
+        return MISSING
+    text = _SPACES.sub("", text).upper()
+    for pattern, quarterly in _PERIOD_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            year = int(match[1])
+            if not 1900 <= year <= 2100:
+                return Parsed(error="bad_period")
+            if not quarterly:
+                return Parsed(value=Period(f"{year}", year, None))
+            q = match[2]
+            quarter = _CN_DIGITS[q] if q in _CN_DIGITS else int(q)
+            return Parsed(value=Period(f"{year}Q{quarter}", year, quarter))
+    return Parsed(error="bad_period")
+
+
+_DATE_PATTERNS = [
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+]
+
+
+def excel_serial_to_date(serial: float, date1904: bool = False) -> date | None:
+    """Excel day numbers (1900 system, with its fictitious 1900-02-29) to a date."""
+    if not math.isfinite(serial) or serial < 1 or serial >= 2958466:
+        return None
+    base = _EXCEL_EPOCH_1904 if date1904 else _EXCEL_EPOCH
+    return base + timedelta(days=int(serial))
+
+
+def parse_date(raw: object, date1904: bool = False) -> Parsed:
+    """ISO dates, 2025/3/5, 2025.3.5, 2025年3月5日, 20250305, and Excel serial numbers."""
+    if raw is None:
+        return MISSING
+    if isinstance(raw, datetime):
+        return Parsed(value=raw.date())
+    if isinstance(raw, date):
+        return Parsed(value=raw)
+    if isinstance(raw, bool):
+        return Parsed(error="bad_date")
+    if isinstance(raw, int | float):
+        parsed = excel_serial_to_date(float(raw), date1904)
+        return Parsed(value=parsed) if parsed else Parsed(error="bad_date")
+    text = normalize_text(raw)
+    if text is None:
+        return MISSING
+    candidates = (_SPACES.sub(" ", text), _SPACES.sub("", text))
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(candidates[0]) or pattern.match(candidates[1])
+        if match:
+            try:
+                return Parsed(value=date(int(match[1]), int(match[2]), int(match[3])))
+            except ValueError:
+                return Parsed(error="bad_date")
+    if re.fullmatch(r"\d{5}(?:\.\d+)?", candidates[1]):  # an Excel serial that lost its date format
+        parsed = excel_serial_to_date(float(candidates[1]), date1904)
+        if parsed:
+            return Parsed(value=parsed)
+    return Parsed(error="bad_date")
+
+
+VALUE_TYPES = {
+    "实际值": "actual",
+    "实际": "actual",
+    "actual": "actual",
+    "下达目标": "assigned_target",
+    "上级下达目标": "assigned_target",
+    "assigned_target": "assigned_target",
+    "assignedtarget": "assigned_target",
+}
+
+
+def parse_value_type(raw: object) -> Parsed:
+    """Blank means an actual value."""
+    text = normalize_text(raw)
+    if text is None:
+        return Parsed(value="actual")
+    key = _SPACES.sub("", text).lower()
+    kind = VALUE_TYPES.get(key)
+    return Parsed(value=kind) if kind else Parsed(error="bad_value_type")
+
+
+def normalize_code(raw: object) -> str | None:
+    """Codes are compared upper-case without spaces: ' i01 ' -> 'I01'; Excel's 1.0 -> '1'."""
+    if isinstance(raw, float) and math.isfinite(raw) and raw == int(raw):
+        raw = int(raw)
+    text = normalize_text(raw)
+    return _SPACES.sub("", text).upper() if text else None
+
+
+def normalize_unit(raw: object) -> str | None:
+    text = normalize_text(raw)
+    return _SPACES.sub("", text) if text else None
+
+
+def name_key(raw: object) -> str:
+    """A name reduced for comparison: NFKC, lower case, no spaces, punctuation or (unit)."""
+    text = normalize_text(raw) or ""
+    text = re.sub(r"\([^)]*\)", "", text)
+    return re.sub(r"[\s\"'“”‘’「」《》、,，.。:：;；\-_/]", "", text).lower()

@@ -1,0 +1,264 @@
+"""The working DuckDB file: schema of the tables Python writes, connections, and the writer lock.
+
+Only one process may write the file (DuckDB allows one writer, and a reader also blocks it), so
+every writer takes an exclusive lock file first; whoever waits is told who holds it. Analysts use
+the published snapshot (publish.py), never this file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from .settings import Settings, now_local
+
+RAW_DDL = """
+create schema if not exists raw;
+create schema if not exists ops;
+
+-- every file seen in an inbox, once per (department, content); the archive copy is content-addressed
+create table if not exists raw.receipts (
+    submission_id      varchar primary key,
+    department_code    varchar,          -- the inbox folder; null when the file was not in one
+    original_name      varchar not null, -- path inside the department folder, as received (metadata only)
+    file_sha256        varchar not null,
+    size_bytes         bigint not null,
+    received_at        timestamp not null, -- Asia/Shanghai
+    received_at_source varchar not null,   -- observed | backfill
+    archive_path       varchar,            -- relative to the raw dir; null when the file was refused unread
+    discovery_issue    varchar,            -- reason code when the file was refused before reading
+    discovered_at      timestamp not null
+);
+
+-- the ledger: one row per processed submission
+create table if not exists raw.submissions (
+    submission_id      varchar primary key,
+    department_code    varchar,
+    original_name      varchar not null,
+    file_sha256        varchar not null,
+    size_bytes         bigint not null,
+    detected_format    varchar,   -- csv | xlsx | unknown
+    detected_encoding  varchar,   -- utf-8 | utf-8-sig | gb18030 | utf-16 (csv only)
+    kinds              varchar,   -- indicator_data, project_progress
+    received_at        timestamp not null,
+    received_at_source varchar not null,
+    processed_at       timestamp not null,
+    status             varchar not null,  -- accepted | accepted_with_warnings | rejected
+    rows_total         integer not null,
+    rows_accepted      integer not null,
+    rows_rejected      integer not null,
+    warnings           integer not null,
+    reason_code        varchar,   -- file-level reason when rejected
+    message_zh         varchar,
+    message_en         varchar,
+    validation_batch   varchar not null
+);
+
+create table if not exists raw.indicator_values (
+    submission_id   varchar not null,
+    file_sha256     varchar not null,
+    department_code varchar not null,
+    sheet_name      varchar,
+    source_row      integer not null,
+    received_at     timestamp not null,
+    plan_id         varchar not null,
+    indicator_code  varchar not null,
+    indicator_name  varchar,
+    period          varchar not null,
+    value_type      varchar not null,
+    value           double not null,
+    unit            varchar,
+    note            varchar,
+    loaded_at       timestamp not null
+);
+
+create table if not exists raw.project_progress (
+    submission_id      varchar not null,
+    file_sha256        varchar not null,
+    department_code    varchar not null,
+    sheet_name         varchar,
+    source_row         integer not null,
+    received_at        timestamp not null,
+    plan_id            varchar not null,
+    project_code       varchar not null,
+    milestone_code     varchar not null,
+    report_date        date not null,
+    completed_on       date,
+    percent_complete   double,
+    investment_to_date double,
+    note               varchar,
+    loaded_at          timestamp not null
+);
+
+create table if not exists raw.quarantine (
+    submission_id   varchar not null,
+    department_code varchar,
+    original_name   varchar not null,
+    file_sha256     varchar not null,
+    sheet_name      varchar,
+    source_row      integer,
+    column_name     varchar,
+    offending_value varchar,
+    record_kind     varchar,            -- indicator_data | project_progress (row-level issues)
+    record_code     varchar,            -- the row's indicator/project code as typed (normalised)
+    record_period   varchar,            -- the row's period (YYYY, YYYYQn; quarter of the report date)
+    reason_code     varchar not null,
+    severity        varchar not null,   -- error | warning
+    scope           varchar not null,   -- file | row
+    message_zh      varchar not null,
+    message_en      varchar not null,
+    detected_at     timestamp not null
+);
+
+-- alert lifecycle (opened when first seen, updated while it persists, resolved when it clears)
+create table if not exists ops.alerts (
+    alert_id        varchar primary key,
+    plan_id         varchar,
+    alert_type      varchar not null,
+    subject_code    varchar not null,
+    department_code varchar,
+    severity        varchar not null,
+    status          varchar not null,   -- open | resolved
+    title_zh        varchar,
+    title_en        varchar,
+    detail_zh       varchar,
+    detail_en       varchar,
+    fingerprint     varchar,            -- what the alert says now; a change is notified
+    opened_at       timestamp not null,
+    last_seen_at    timestamp not null,
+    resolved_at     timestamp,
+    as_of_date      date,
+    times_seen      integer not null
+);
+create sequence if not exists ops.alert_event_seq start 1;
+create table if not exists ops.alert_events (
+    event_id      bigint primary key default nextval('ops.alert_event_seq'),
+    alert_id      varchar not null,
+    event         varchar not null,     -- opened | changed | resolved | reopened
+    event_at      timestamp not null,
+    as_of_date    date,
+    severity      varchar,
+    title_en      varchar,
+    title_zh      varchar,
+    detail_en     varchar,
+    detail_zh     varchar
+);
+-- delivery of each event through each notifier channel; undelivered events are retried next run
+create table if not exists ops.alert_deliveries (
+    event_id      bigint not null,
+    channel       varchar not null,
+    delivered_at  timestamp,
+    attempts      integer not null,
+    last_error    varchar,
+    primary key (event_id, channel)
+);
+create table if not exists ops.refresh_runs (
+    run_id      varchar,
+    stage       varchar not null,
+    started_at  timestamp not null,
+    seconds     double not null,
+    detail      varchar
+);
+"""
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process holds the warehouse; the message names it and what to do."""
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        info = json.loads(lock_path.read_text() or "{}")
+    except (OSError, ValueError):
+        return "unknown process"
+    return f"pid {info.get('pid')} ({info.get('what', '?')}, since {info.get('since', '?')})"
+
+
+_HELD: dict[str, int] = {}  # lock file -> depth, so a process can nest writer_lock (run, then step)
+
+
+@contextlib.contextmanager
+def writer_lock(settings: Settings, what: str, timeout: float = 3600.0, poll: float = 0.5) -> Iterator[None]:
+    """Serialise writers of the warehouse (refreshes, rebuilds). Waits up to `timeout` seconds.
+
+    Re-entrant within a process: a refresh takes it for the whole run and each step again.
+    """
+    key = str(settings.lock_file)
+    if _HELD.get(key):
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    settings.lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseLocked(
+                        f"The warehouse {settings.warehouse} is being written by {_holder(settings.lock_file)}; "
+                        f"waited {timeout:.0f}s. Try again when that refresh has finished."
+                    ) from None
+                time.sleep(poll)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "what": what, "since": now_local().isoformat()}).encode())
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(key, None)
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def explain_lock_error(exc: Exception, path: Path) -> Exception:
+    text = str(exc)
+    if "lock" not in text.lower():
+        return exc
+    match = re.search(r"PID (\d+)", text)
+    who = f"process {match.group(1)}" if match else "another process"
+    return WarehouseLocked(
+        f"The DuckDB file {path} is held open by {who}. Only the refresh may open the working warehouse; "
+        "analysts should open the published copy (see docs/analysts.md). Close that session and retry."
+    )
+
+
+@contextlib.contextmanager
+def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the working warehouse with the raw/ops schema in place."""
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    new = not settings.warehouse.exists()
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise explain_lock_error(exc, settings.warehouse) from exc
+    if new:
+        os.chmod(settings.warehouse, 0o600)
+    try:
+        con.execute("set TimeZone = 'Asia/Shanghai'")
+        if not read_only:
+            con.execute(RAW_DDL)
+        yield con
+    finally:
+        con.close()
+
+
+def checkpoint(settings: Settings) -> None:
+    with connect(settings) as con:
+        con.execute("checkpoint")
