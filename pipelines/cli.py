@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -43,12 +44,20 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
     for folder in (os.environ["PLANWH_DAGSTER_STORAGE"], os.environ["PLANWH_DAGSTER_COMPUTE_LOGS"]):
         Path(folder).mkdir(parents=True, exist_ok=True)
     job = defs.resolve_job_def(job_name)
-    run_config = {"resources": {"planwh": {"config": {"as_of": as_of}}}} if as_of else {}
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": os.environ.get("PLANWH_LOG_LEVEL", "WARNING")}}}}
+    if as_of:
+        run_config["resources"] = {"planwh": {"config": {"as_of": as_of}}}
+    log_dir = settings.output_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{job_name}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    print(f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}); dbt's output goes to {log_path}",
+          flush=True)
     with dg.DagsterInstance.get() as instance, writer_lock(settings, f"planwh {job_name}"):
         for attempt in range(retries + 1):
             started = time.perf_counter()
-            result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
-                                            tags={"planwh/trigger": "cli", "planwh/attempt": str(attempt + 1)})
+            with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+                result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
+                                                tags={"planwh/trigger": "cli", "planwh/attempt": str(attempt + 1)})
             elapsed = time.perf_counter() - started
             if result.success:
                 return result, elapsed

@@ -11,9 +11,10 @@
 {%- endmacro %}
 
 {% macro lag_status(lag) -%}
+    {#- rounded so that a lag of exactly 0.10 is not lost to floating-point error -#}
     case
-        when {{ lag }} <= {{ var('on_track_max_lag') }} then 'on_track'
-        when {{ lag }} <= {{ var('at_risk_max_lag') }} then 'at_risk'
+        when round({{ lag }}, 9) <= {{ var('on_track_max_lag') }} then 'on_track'
+        when round({{ lag }}, 9) <= {{ var('at_risk_max_lag') }} then 'at_risk'
         else 'off_track'
     end
 {%- endmacro %}

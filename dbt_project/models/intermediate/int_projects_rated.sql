@@ -29,9 +29,9 @@ milestone_summary as (
     select
         plan_id,
         project_code,
-        sum(case when completed_on is not null then 1 else 0 end) as milestones_done,
-        sum(case when milestone_status = 'overdue' then 1 else 0 end) as milestones_overdue,
-        sum(case when milestone_status = 'due_soon' then 1 else 0 end) as milestones_due_soon,
+        count(case when completed_on is not null then 1 end) as milestones_done,
+        count(case when milestone_status = 'overdue' then 1 end) as milestones_overdue,
+        count(case when milestone_status = 'due_soon' then 1 end) as milestones_due_soon,
         max(case when milestone_status = 'overdue' then days_late else 0 end) as max_days_overdue,
         max(case when is_final_milestone and completed_on is not null then 1 else 0 end) as final_done,
         max(case when is_final_milestone then completed_on end) as completed_on

@@ -10,8 +10,8 @@ departments as (
 issues as (
     select
         submission_id,
-        sum(case when severity = 'error' then 1 else 0 end) as errors_recorded,
-        sum(case when severity = 'warning' then 1 else 0 end) as warnings_recorded
+        count(case when severity = 'error' then 1 end) as errors_recorded,
+        count(case when severity = 'warning' then 1 end) as warnings_recorded
     from {{ ref('stg_raw__quarantine') }}
     group by submission_id
 ),

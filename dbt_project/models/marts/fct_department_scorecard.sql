@@ -27,15 +27,15 @@ indicator_counts as (
     select
         indicators.owner_department_code as department_code,
         count(*) as indicators_owned,
-        sum(case when indicators.attribute = 'binding' then 1 else 0 end) as binding_indicators_owned,
-        sum(case when latest.status = 'achieved' then 1 else 0 end) as indicators_achieved,
-        sum(case when latest.status = 'on_track' then 1 else 0 end) as indicators_on_track,
-        sum(case when latest.status = 'at_risk' then 1 else 0 end) as indicators_at_risk,
-        sum(case when latest.status = 'off_track' then 1 else 0 end) as indicators_off_track,
-        sum(case when latest.status = 'no_data' then 1 else 0 end) as indicators_no_data,
-        sum(case when latest.status = 'awaiting_target' then 1 else 0 end) as indicators_awaiting_target,
-        sum(case when latest.status = 'insufficient_data' then 1 else 0 end) as indicators_insufficient_data,
-        sum(case when latest.status is null then 1 else 0 end) as indicators_not_due
+        count(case when indicators.attribute = 'binding' then 1 end) as binding_indicators_owned,
+        count(case when latest.status = 'achieved' then 1 end) as indicators_achieved,
+        count(case when latest.status = 'on_track' then 1 end) as indicators_on_track,
+        count(case when latest.status = 'at_risk' then 1 end) as indicators_at_risk,
+        count(case when latest.status = 'off_track' then 1 end) as indicators_off_track,
+        count(case when latest.status = 'no_data' then 1 end) as indicators_no_data,
+        count(case when latest.status = 'awaiting_target' then 1 end) as indicators_awaiting_target,
+        count(case when latest.status = 'insufficient_data' then 1 end) as indicators_insufficient_data,
+        count(case when latest.status is null then 1 end) as indicators_not_due
     from indicators
     left join latest
         on indicators.plan_id = latest.plan_id
@@ -47,10 +47,10 @@ project_counts as (
     select
         owner_department_code as department_code,
         count(*) as projects_owned,
-        sum(case when rag_status = 'red' then 1 else 0 end) as projects_red,
-        sum(case when rag_status = 'amber' then 1 else 0 end) as projects_amber,
-        sum(case when rag_status = 'green' then 1 else 0 end) as projects_green,
-        sum(case when rag_status = 'completed' then 1 else 0 end) as projects_completed
+        count(case when rag_status = 'red' then 1 end) as projects_red,
+        count(case when rag_status = 'amber' then 1 end) as projects_amber,
+        count(case when rag_status = 'green' then 1 end) as projects_green,
+        count(case when rag_status = 'completed' then 1 end) as projects_completed
     from projects
     group by owner_department_code
 ),
@@ -58,10 +58,10 @@ project_counts as (
 compliance_counts as (
     select
         department_code,
-        sum(case when compliance_status = 'on_time' then 1 else 0 end) as periods_on_time,
-        sum(case when compliance_status = 'late' then 1 else 0 end) as periods_late,
-        sum(case when compliance_status = 'missing' then 1 else 0 end) as periods_missing,
-        sum(rows_rejected) as rows_rejected
+        count(case when compliance_status = 'on_time' then 1 end) as periods_on_time,
+        count(case when compliance_status = 'late' then 1 end) as periods_late,
+        count(case when compliance_status = 'missing' then 1 end) as periods_missing,
+        cast(sum(rows_rejected) as bigint) as rows_rejected
     from compliance
     group by department_code
 ),
@@ -70,8 +70,8 @@ file_counts as (
     select
         department_code,
         count(*) as files_received,
-        sum(case when status = 'rejected' then 1 else 0 end) as files_rejected,
-        sum(case when status = 'accepted_with_warnings' then 1 else 0 end) as files_with_warnings
+        count(case when status = 'rejected' then 1 end) as files_rejected,
+        count(case when status = 'accepted_with_warnings' then 1 end) as files_with_warnings
     from submissions
     where received_at < {{ end_of_day(as_of_date()) }}
     group by department_code
