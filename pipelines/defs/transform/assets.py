@@ -2,7 +2,9 @@
 
 
 import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -42,3 +44,11 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
     context.log.info(f"evaluation date (as_of): {as_of}")
     with writer_lock(planwh.settings, f"run {context.run_id}: dbt build"):
         yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
+    prune_invocation_dirs(dbt_project.project_dir / "target")
+
+
+def prune_invocation_dirs(target: Path, keep: int = 5) -> None:
+    """dagster-dbt gives every invocation its own target directory; keep only the latest few."""
+    dirs = sorted((p for p in target.glob("planwh_dbt-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in dirs[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,69 @@
+"""The Dagster definitions: they load, and their asset graph, checks, jobs, schedules and sensors
+match the committed snapshot (tests/snapshots/definitions.json; UPDATE_SNAPSHOTS=1 rewrites it)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
+
+
+def describe() -> dict:
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
+    checks = sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys)
+    deps = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
+            for k in graph.get_all_asset_keys()}
+    groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    return {
+        "assets": keys,
+        "groups": groups,
+        "dependencies": deps,
+        "checks": checks,
+        "jobs": sorted({j.name for j in defs.jobs}),
+        "schedules": sorted((s.name, s.cron_schedule, s.execution_timezone) for s in defs.schedules),
+        "sensors": sorted(s.name for s in defs.sensors),
+    }
+
+
+def test_definitions_load_and_match_the_snapshot():
+    current = json.loads(json.dumps(describe()))
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(current, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert current == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+
+
+def test_lineage_runs_left_to_right():
+    deps = describe()["dependencies"]
+    assert deps["raw/submissions"] == ["inbox_files"]
+    assert "raw/indicator_values" in deps["staging/stg_raw__indicator_values"]
+    assert "staging/stg_raw__indicator_values" in deps["intermediate/int_indicator_values_versioned"]
+    assert "marts/fct_flags" in deps["ops/alerts"]
+    assert "ops/alerts" in deps["report/progress_report"]
+    assert {"ops/alerts", "report/progress_report", "report/mart_exports"} <= set(deps["published/warehouse"])
+
+
+def test_groups_come_from_the_dbt_folders_and_descriptions_from_dbt_docs():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    groups = describe()["groups"]
+    assert groups["marts/fct_indicator_attainment"] == "marts" and groups["staging/stg_raw__submissions"] == "staging"
+    assert groups["catalog/catalog_main_indicators"] == "catalog" and groups["inbox_files"] == "ingest"
+    spec = graph.get(dg.AssetKey(["marts", "fct_indicator_attainment"]))
+    assert "完成进度" in (spec.description or "")
+    columns = spec.metadata.get("dagster/column_schema")
+    assert columns is not None and any(c.name == "status" for c in columns.columns)
+
+
+def test_schedules_use_shanghai_time():
+    schedules = describe()["schedules"]
+    assert ["nightly_refresh", "0 2 * * *", "Asia/Shanghai"] in [list(s) for s in schedules]
+    assert ["weekly_flag_review", "0 7 * * 1", "Asia/Shanghai"] in [list(s) for s in schedules]
