@@ -535,6 +535,17 @@ def _load(settings: Settings, frames: dict, outcomes: dict[str, Outcome], result
                 con.register("load_q", pd.DataFrame(quarantine))
                 con.execute("insert into raw.quarantine by name select * from load_q")
                 con.unregister("load_q")
+            results = [
+                {"validation_batch": result.batch_id, "suite": report.suite, "expectation": r["expectation"],
+                 "reason_code": r["reason"], "column_name": r["column"], "is_warning": r["warning"],
+                 "success": r["success"], "rows_validated": report.rows, "unexpected_count": r["unexpected"],
+                 "validated_at": started}
+                for report in result.suite_reports for r in report.results
+            ]
+            if results:
+                con.register("load_results", pd.DataFrame(results))
+                con.execute("insert into ops.validation_results by name select * from load_results")
+                con.unregister("load_results")
             con.register("load_ledger", pd.DataFrame(ledger))
             con.execute("insert into raw.submissions by name select * from load_ledger")
             con.unregister("load_ledger")

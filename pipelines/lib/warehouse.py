@@ -160,6 +160,19 @@ create table if not exists ops.alert_deliveries (
     last_error    varchar,
     primary key (event_id, channel)
 );
+-- one row per expectation per validation batch: what GX checked and how many rows failed
+create table if not exists ops.validation_results (
+    validation_batch varchar not null,
+    suite            varchar not null,
+    expectation      varchar not null,
+    reason_code      varchar not null,
+    column_name      varchar,
+    is_warning       boolean not null,
+    success          boolean not null,
+    rows_validated   integer not null,
+    unexpected_count integer not null,
+    validated_at     timestamp not null
+);
 create table if not exists ops.refresh_runs (
     run_id      varchar,
     stage       varchar not null,

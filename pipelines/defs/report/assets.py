@@ -9,6 +9,7 @@ from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
 from pipelines.lib.exports import EXPORTED_MARTS, export_marts
 from pipelines.lib.report import build_reports
+from pipelines.lib.validation_docs import build_validation_docs
 from pipelines.lib.warehouse import connect, writer_lock
 
 REPORT = dg.AssetKey(["report", "progress_report"])
@@ -31,7 +32,9 @@ def progress_report(context: dg.AssetExecutionContext, planwh: PlanWarehouse) ->
     settings = planwh.settings
     with writer_lock(settings, f"run {context.run_id}: report"), connect(settings, read_only=True) as con:
         paths = build_reports(con, settings.output_dir / "report")
+        validation = build_validation_docs(settings, con)
     return dg.MaterializeResult(metadata={
+        "validation_report": dg.MetadataValue.path(str(validation)),
         "files": dg.MetadataValue.json([str(p) for p in paths]),
         "report": dg.MetadataValue.path(str(paths[-1])),
     })

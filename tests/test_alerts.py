@@ -1,0 +1,140 @@
+"""Alert lifecycle across runs, and notification through a real webhook on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import duckdb
+import pytest
+
+from pipelines.lib.notify import WebhookNotifier, deliver_pending
+from tests.conftest import AS_OF, query, run_job
+
+URBAN = "370102_URBAN"
+
+
+class Hook:
+    """A webhook receiver that records JSON bodies; `fail` makes it answer HTTP 500."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        self.fail = False
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if hook.fail:
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                hook.bodies.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b'{"errcode":0}')
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?access_token=SECRET-TOKEN"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self) -> list[dict]:
+        return [e for body in self.bodies for e in body.get("events", [])]
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def hook():
+    receiver = Hook()
+    yield receiver
+    receiver.close()
+
+
+def _drop(settings, name: str, text: str) -> None:
+    path = settings.inbox / URBAN / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _alerts(settings) -> dict[str, dict]:
+    con = duckdb.connect(str(settings.published_warehouse), read_only=True)
+    try:
+        return {a["alert_id"]: a for a in query(con, "select * from ops.alerts")}, query(
+            con, "select * from ops.alert_events order by event_id")
+    finally:
+        con.close()
+
+
+def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, hook, monkeypatch):
+    settings = fresh_warehouse
+    monkeypatch.setenv("PLANWH_WEBHOOK_URL", hook.url)
+    key = "indicator|370102_14FYP|I22"
+    _drop(settings, "绿化.csv", "指标编号,统计期,数值\n" + "".join(f"I22,{y},46.6\n" for y in range(2021, 2026)))
+
+    # evaluated as of today: the files are received now, and the lifecycle follows what is known
+    assert run_job("refresh", None).success
+    alerts, events = _alerts(settings)
+    assert alerts[key]["status"] == "open" and alerts[key]["severity"] == "critical" and alerts[key]["times_seen"] == 1
+    assert [e["event"] for e in events if e["alert_id"] == key] == ["opened"]
+    assert any(e["alert_id"] == key and e["event"] == "opened" for e in hook.events())
+
+    assert run_job("refresh", None).success  # nothing changed: the alert persists, no new event
+    alerts2, events2 = _alerts(settings)
+    assert alerts2[key]["status"] == "open" and alerts2[key]["times_seen"] == 2
+    assert alerts2[key]["opened_at"] == alerts[key]["opened_at"]
+    assert len(events2) == len(events) and len(alerts2) == len(alerts)
+
+    _drop(settings, "绿化更正.csv", "指标编号,统计期,数值\nI22,2025,48.6\n")  # the correction clears it
+    assert run_job("refresh", None).success
+    alerts3, events3 = _alerts(settings)
+    assert alerts3[key]["status"] == "resolved" and alerts3[key]["resolved_at"] is not None
+    assert [e["event"] for e in events3 if e["alert_id"] == key] == ["opened", "resolved"]
+    assert [e["event"] for e in hook.events() if e["alert_id"] == key] == ["opened", "resolved"]
+    log = (settings.output_dir / "alerts" / "notifications.jsonl").read_text(encoding="utf-8")
+    assert log.count(f'"alert_id": "{key}"') == 2
+    assert "SECRET-TOKEN" not in log
+
+
+def test_a_failed_delivery_is_retried_next_time_and_never_fails_the_run(fresh_warehouse, hook):
+    settings = fresh_warehouse
+    from pipelines.lib.warehouse import connect
+
+    with connect(settings) as con:
+        con.execute("""insert into ops.alert_events (alert_id, event, event_at, severity, title_en, detail_en)
+                       values ('indicator|P|I01', 'opened', timestamp '2026-01-01 02:00:00', 'critical', 't', 'd')""")
+        notifier = WebhookNotifier(hook.url, "dingtalk")
+        hook.fail = True
+        summary = deliver_pending(con, [notifier])
+        assert summary["webhook"]["failed"] == 1 and "500" in summary["webhook"]["error"]
+        assert "SECRET-TOKEN" not in summary["webhook"]["error"] and "SECRET-TOKEN" not in repr(notifier)
+        row = con.execute("select delivered_at, attempts, last_error from ops.alert_deliveries").fetchone()
+        assert row[0] is None and row[1] == 1
+        hook.fail = False
+        summary = deliver_pending(con, [notifier])
+        assert summary["webhook"]["delivered"] == 1
+        assert con.execute("select attempts from ops.alert_deliveries").fetchone()[0] == 2
+        assert deliver_pending(con, [notifier])["webhook"]["delivered"] == 0  # delivered once only
+    assert hook.bodies[0]["msgtype"] == "markdown" and "规划监测预警" in hook.bodies[0]["markdown"]["title"]
+
+
+def test_an_unreachable_webhook_does_not_fail_the_refresh(fresh_warehouse, monkeypatch):
+    settings = fresh_warehouse
+    monkeypatch.setenv("PLANWH_WEBHOOK_URL", "http://127.0.0.1:9/unreachable?token=SECRET-TOKEN")
+    _drop(settings, "绿化.csv", "指标编号,统计期,数值\nI22,2021,46.6\n")
+    result = run_job("refresh", AS_OF)
+    assert result.success
+    con = duckdb.connect(str(settings.published_warehouse), read_only=True)
+    try:
+        failed = query(con, "select * from ops.alert_deliveries where channel = 'webhook'")
+        delivered_to_file = query(con, "select * from ops.alert_deliveries where channel = 'file' and delivered_at is not null")
+    finally:
+        con.close()
+    assert failed and all(r["delivered_at"] is None and r["attempts"] == 1 for r in failed)
+    assert all("SECRET-TOKEN" not in (r["last_error"] or "") for r in failed)
+    assert delivered_to_file
