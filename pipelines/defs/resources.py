@@ -1,7 +1,6 @@
 """Resources shared by every domain: where the warehouse lives, the evaluation date, dbt."""
 
 
-import os
 import shutil
 import sys
 from datetime import date
@@ -29,8 +28,7 @@ class PlanWarehouse(dg.ConfigurableResource):
         return load_settings()
 
     def as_of_date(self) -> date:
-        pinned = self.as_of or os.environ.get("PLANWH_AS_OF", "")
-        return date.fromisoformat(pinned) if pinned else today_local()
+        return date.fromisoformat(self.as_of) if self.as_of else today_local()
 
     def catalog(self) -> Catalog:
         return Catalog.load(self.settings.seeds_dir)

@@ -40,10 +40,17 @@ translator = PlanTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
 def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: PlanWarehouse):
     """dbt build (seeds, models, tests) against the working warehouse at the run's evaluation date."""
     as_of = planwh.as_of_date().isoformat()
-    os.environ["PLANWH_AS_OF"] = as_of  # read by the as_of macro; avoids --vars, which forces a full re-parse
     context.log.info(f"evaluation date (as_of): {as_of}")
-    with writer_lock(planwh.settings, f"run {context.run_id}: dbt build"):
-        yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
+    previous = os.environ.get("PLANWH_AS_OF")
+    os.environ["PLANWH_AS_OF"] = as_of  # read by the as_of macro; --vars would force a full re-parse
+    try:
+        with writer_lock(planwh.settings, f"run {context.run_id}: dbt build"):
+            yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
+    finally:
+        if previous is None:
+            os.environ.pop("PLANWH_AS_OF", None)
+        else:
+            os.environ["PLANWH_AS_OF"] = previous
     prune_invocation_dirs(dbt_project.project_dir / "target")
 
 

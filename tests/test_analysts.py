@@ -1,0 +1,137 @@
+"""Analysts: the documented queries run, sessions are safe, and a session open during a refresh
+neither blocks it nor breaks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.exports import read_export_csv, unneutralise
+from pipelines.lib.publish import open_published
+from tests.conftest import REPO, query, run_job
+
+DOC = (REPO / "docs" / "analysts.md").read_text(encoding="utf-8")
+
+
+def documented_queries() -> list[str]:
+    return [block.strip() for block in re.findall(r"```sql\n(.*?)```", DOC, flags=re.S)]
+
+
+def test_the_documented_queries_run(sample_db):
+    queries = documented_queries()
+    assert len(queries) >= 8
+    results = [query(sample_db, sql) for sql in queries]
+    assert all(isinstance(r, list) for r in results)
+    binding = results[0]
+    assert {r["indicator_code"] for r in binding} == {"I16", "I17", "I19", "I22", "I24", "I31"}
+    assert results[2] and all(r["plan_year"] for r in results[2])  # I22's path
+    assert results[3]  # what we knew on 2024-01-01
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "create table marts.x (a integer)",
+        "delete from marts.fct_flags",
+        "copy (select 1) to '/tmp/planwh_leak.csv'",
+        "select * from read_csv('/etc/passwd')",
+        "attach '/tmp/planwh_other.duckdb' as other",
+        "set enable_external_access = true",
+        "install httpfs",
+    ],
+)
+def test_an_analyst_session_cannot_write_or_reach_outside(sample_run, statement):
+    con = open_published(sample_run["db"])
+    try:
+        with pytest.raises(duckdb.Error):
+            con.execute(statement)
+    finally:
+        con.close()
+    assert not Path("/tmp/planwh_leak.csv").exists()
+
+
+ANALYST = textwrap.dedent(
+    """
+    import sys, time
+    from pipelines.lib.publish import open_published
+    con = open_published(sys.argv[1])
+    print(con.execute("select count(*) from marts.fct_submissions").fetchone()[0], flush=True)
+    for line in sys.stdin:          # the test says when to query again
+        print(con.execute("select count(*) from marts.fct_submissions").fetchone()[0], flush=True)
+    """
+)
+
+
+def test_an_open_analyst_session_and_a_full_refresh_both_succeed(fresh_warehouse):
+    settings = fresh_warehouse
+    folder = settings.inbox / "370102_STATS"
+    folder.mkdir(parents=True)
+    (folder / "one.csv").write_text("指标编号,统计期,数值\nI23,2021,69000\n", encoding="utf-8")
+    assert run_job("refresh", None).success
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(settings.published_warehouse)], cwd=REPO,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline().strip() == "1"
+        (folder / "two.csv").write_text("指标编号,统计期,数值\nI23,2022,76000\n", encoding="utf-8")
+        started = time.monotonic()
+        result = run_job("refresh", None)  # the analyst keeps the old snapshot open throughout
+        assert result.success
+        analyst.stdin.write("again\n")
+        analyst.stdin.flush()
+        assert analyst.stdout.readline().strip() == "1"  # still reading the snapshot it opened
+        assert time.monotonic() - started < 600
+    finally:
+        analyst.stdin.close()
+        analyst.wait(timeout=30)
+    assert analyst.returncode == 0, analyst.stderr.read()
+    fresh = open_published(settings.published_warehouse)
+    try:
+        assert fresh.execute("select count(*) from marts.fct_submissions").fetchone()[0] == 2
+    finally:
+        fresh.close()
+
+
+def test_exports_round_trip_and_neutralise_formulas(fresh_warehouse):
+    settings = fresh_warehouse
+    folder = settings.inbox / "370102_STATS"
+    folder.mkdir(parents=True)
+    (folder / "注入.csv").write_text(
+        '指标编号,统计期,数值,备注\nI23,2021,69000,"=HYPERLINK(""http://evil.example"",""x"")"\n'
+        "I23,2022,76000,+1+1\nI23,2023,80000,@SUM(A1)\nI01,2021,-2.5,-note\n", encoding="utf-8")
+    assert run_job("refresh", None).success
+    exports = settings.output_dir / "exports"
+    con = open_published(settings.published_warehouse)
+    try:
+        for mart in ("fct_indicator_values", "fct_indicator_attainment", "dim_indicators", "fct_submissions"):
+            rows = read_export_csv(exports / f"{mart}.csv")
+            assert len(rows) == con.execute(f"select count(*) from marts.{mart}").fetchone()[0], mart
+        exported = read_export_csv(exports / "fct_indicator_values.csv")
+        notes = {(r["indicator_code"], r["period"]): r["note"] for r in exported}
+        values = {(r["indicator_code"], r["period"]): r["value"] for r in exported}
+    finally:
+        con.close()
+    assert notes[("I23", "2021")] == '=HYPERLINK("http://evil.example","x")' and notes[("I23", "2022")] == "+1+1"
+    assert notes[("I01", "2021")] == "-note" and values[("I01", "2021")] == "-2.5"
+    raw = (exports / "fct_indicator_values.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in raw and "'+1+1" in raw and "'@SUM(A1)" in raw
+    assert values[("I23", "2021")] == "69000"
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(exports / "marts.xlsx")
+    sheet = workbook["指标数值"]
+    header = [c.value for c in sheet[1]]
+    assert "数值 / value" in header and "统计期 / period" in header
+    note_col = header.index("备注 / note")
+    cells = [row[note_col] for row in sheet.iter_rows(min_row=2)]
+    assert all(c.data_type == "s" for c in cells if c.value)
+    assert {unneutralise(c.value) for c in cells if c.value} >= {'=HYPERLINK("http://evil.example","x")', "+1+1"}
+    assert not any(str(c.value).startswith(("=", "+", "@")) for c in cells if c.value)
+    value_col = header.index("数值 / value")
+    assert any(row[value_col].value == -2.5 for row in sheet.iter_rows(min_row=2))  # numbers stay numbers
