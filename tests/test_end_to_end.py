@@ -117,8 +117,9 @@ def test_dbt_unit_tests_pass(sample_run):
 
 
 def test_lineage_command_explains_a_number(sample_run):
+    env = dict(os.environ, PLANWH_PUBLISH_DIR=str(sample_run["db"].parent))
     run = subprocess.run([sys.executable, "-m", "pipelines.cli", "lineage", "I01", "2022"], cwd=REPO,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "2022年数据修订.csv" in out and "2022Q4季度数据.csv" in out and "370102_STATS" in out
