@@ -34,6 +34,34 @@ def cmd_prepare(args, settings) -> int:
     return 0
 
 
+def recover_abandoned_runs(instance) -> list[str]:
+    """Runs started by this command whose process died (killed, machine lost) stay STARTED and keep their
+    concurrency-pool slots, which would block every later run. Mark them failed and free their slots.
+    Called while holding the writer lock, so no live refresh can be among them."""
+    import dagster as dg
+
+    recovered = []
+    records = instance.get_run_records(
+        dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING], tags={"planwh/trigger": "cli"})
+    )
+    for record in records:
+        run = record.dagster_run
+        pid = int(run.tags.get("planwh/pid", "0") or 0)
+        alive = False
+        if pid:
+            try:
+                os.kill(pid, 0)
+                alive = pid != os.getpid()
+            except OSError:
+                alive = False
+        if alive:
+            continue
+        instance.report_run_failed(run, "The process running this refresh died; marked failed by the next refresh.")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        recovered.append(run.run_id)
+    return recovered
+
+
 def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
     """Run a job in-process against the local instance (runs show in `make ui`); retry once on failure."""
     import dagster as dg
@@ -53,16 +81,23 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
     print(f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}); dbt's output goes to {log_path}",
           flush=True)
     with dg.DagsterInstance.get() as instance, writer_lock(settings, f"planwh {job_name}"):
+        for run_id in recover_abandoned_runs(instance):
+            print(f"planwh: run {run_id} had died mid-way; marked failed and its pool slots freed", file=sys.stderr)
         for attempt in range(retries + 1):
             started = time.perf_counter()
             with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
                 result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
-                                                tags={"planwh/trigger": "cli", "planwh/attempt": str(attempt + 1)})
+                                                tags={"planwh/trigger": "cli", "planwh/attempt": str(attempt + 1),
+                                                      "planwh/pid": str(os.getpid())})
             elapsed = time.perf_counter() - started
             if result.success:
                 return result, elapsed
-            failed = [e.step_key for e in result.all_events if e.is_step_failure]
-            print(f"run {result.run_id} failed at {failed}; " + ("retrying once" if attempt < retries else "giving up"),
+            for event in result.all_events:
+                if event.is_step_failure:
+                    error = event.event_specific_data.error
+                    cause = error.cause or error
+                    print(f"step {event.step_key} failed: {cause.message.strip()}", file=sys.stderr)
+            print(f"run {result.run_id} failed; " + ("retrying once" if attempt < retries else "giving up"),
                   file=sys.stderr)
     return result, elapsed
 
@@ -180,7 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("docs").set_defaults(func=cmd_docs)
     sub.add_parser("lint-sql").set_defaults(func=cmd_lint_sql)
     args = parser.parse_args(argv)
-    return args.func(args, settings)
+    from pipelines.lib.warehouse import WarehouseLocked
+
+    try:
+        return args.func(args, settings)
+    except WarehouseLocked as exc:  # a clear message naming the holder, not a stack trace
+        print(f"planwh: {exc}", file=sys.stderr)
+        return 75
 
 
 if __name__ == "__main__":

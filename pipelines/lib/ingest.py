@@ -33,6 +33,7 @@ import pandas as pd
 
 from .batch import SubmissionSheets, enrich_indicators, enrich_progress, indicator_rows, progress_rows
 from .catalog import Catalog
+from .faults import crash_point
 from .readers import INDICATOR, PROGRESS, read_submission
 from .reasons import Issue
 from .settings import Settings, now_local
@@ -192,7 +193,7 @@ def archive_file(settings: Settings, item: InboxFile) -> str:
         if sha256_file(Path(tmp)) != item.sha256:  # the file changed while we copied it: next scan
             os.unlink(tmp)
             raise FileChangedError(item.original_name)
-        os.chmod(tmp, 0o444)
+        os.chmod(tmp, 0o440)
         os.replace(tmp, target)
     return rel
 
@@ -208,6 +209,7 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
     files = scan_inbox(settings, departments, cache)
     backfill = _backfill_receipts(settings)
     now = now_local()
+    records = settings.archive / "receipts"
     with connect(settings) as con:
         known = {r[0] for r in con.execute("select submission_id from raw.receipts").fetchall()}
         new_rows = []
@@ -217,6 +219,10 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
             if sid in known or sid in seen or (only is not None and sid not in only):
                 continue
             seen.add(sid)
+            record_path = records / f"{sid}.json"
+            if record_path.exists():  # archived by a run that died before recording it: keep its receipt time
+                new_rows.append(read_receipt(record_path))
+                continue
             archive = None
             if item.sha256 and item.issue is None:
                 try:
@@ -224,26 +230,42 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
                 except FileChangedError:
                     continue
             received = backfill.get((item.department_code, item.sha256)) if item.sha256 else None
-            new_rows.append(
-                {
-                    "submission_id": sid,
-                    "department_code": item.department_code,
-                    "original_name": item.original_name,
-                    "file_sha256": item.sha256 or "",
-                    "size_bytes": item.size,
-                    "received_at": received or now,
-                    "received_at_source": "backfill" if received else "observed",
-                    "archive_path": archive,
-                    "discovery_issue": json.dumps(_issue_json(item.issue), ensure_ascii=False) if item.issue else None,
-                    "discovered_at": now,
-                }
-            )
+            row = {
+                "submission_id": sid,
+                "department_code": item.department_code,
+                "original_name": item.original_name,
+                "file_sha256": item.sha256 or "",
+                "size_bytes": item.size,
+                "received_at": received or now,
+                "received_at_source": "backfill" if received else "observed",
+                "archive_path": archive,
+                "discovery_issue": json.dumps(_issue_json(item.issue), ensure_ascii=False) if item.issue else None,
+                "discovered_at": now,
+            }
+            write_receipt(record_path, row)
+            new_rows.append(row)
         if new_rows:
             frame = pd.DataFrame(new_rows)
             con.register("new_receipts", frame)
             con.execute("insert into raw.receipts by name select * from new_receipts")
             con.unregister("new_receipts")
     return {"files_in_inbox": len(files), "new_receipts": len(new_rows)}
+
+
+def write_receipt(path: Path, row: dict) -> None:
+    """The archive keeps its own record of every receipt, so the warehouse can be rebuilt from it alone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(row, ensure_ascii=False, default=str), encoding="utf-8")
+    os.chmod(tmp, 0o440)
+    os.replace(tmp, path)
+
+
+def read_receipt(path: Path) -> dict:
+    row = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("received_at", "discovered_at"):
+        row[key] = datetime.fromisoformat(row[key])
+    return row
 
 
 def _issue_json(issue: Issue) -> dict:
@@ -549,6 +571,7 @@ def _load(settings: Settings, frames: dict, outcomes: dict[str, Outcome], result
             con.register("load_ledger", pd.DataFrame(ledger))
             con.execute("insert into raw.submissions by name select * from load_ledger")
             con.unregister("load_ledger")
+            crash_point("ingest.before_commit")
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

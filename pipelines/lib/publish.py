@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from .faults import crash_point
 from .settings import Settings, now_local
 from .warehouse import connect
 
@@ -33,11 +34,15 @@ def publish(settings: Settings, as_of: str | None = None) -> dict:
         ).fetchone()[0]
     target = settings.published_warehouse
     target.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(target.parent, 0o750)
+    for stale in target.parent.glob(f".{target.name}.incoming-*"):  # left by a publish that was killed
+        stale.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.incoming-{os.getpid()}")
     shutil.copyfile(settings.warehouse, tmp)
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
-    os.chmod(tmp, 0o444)
+    os.chmod(tmp, 0o440)
+    crash_point("publish.before_swap")
     os.replace(tmp, target)
     dir_fd = os.open(target.parent, os.O_RDONLY)
     try:

@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,7 +200,7 @@ _HELD: dict[str, int] = {}  # lock file -> depth, so a process can nest writer_l
 
 
 @contextlib.contextmanager
-def writer_lock(settings: Settings, what: str, timeout: float = 3600.0, poll: float = 0.5) -> Iterator[None]:
+def writer_lock(settings: Settings, what: str, timeout: float | None = None, poll: float = 0.5) -> Iterator[None]:
     """Serialise writers of the warehouse (refreshes, rebuilds). Waits up to `timeout` seconds.
 
     Re-entrant within a process: a refresh takes it for the whole run and each step again.
@@ -212,15 +213,22 @@ def writer_lock(settings: Settings, what: str, timeout: float = 3600.0, poll: fl
         finally:
             _HELD[key] -= 1
         return
+    if timeout is None:
+        timeout = float(os.environ.get("PLANWH_LOCK_TIMEOUT", "3600"))
     settings.lock_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(settings.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + timeout
+    told = False
     try:
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not told:
+                    print(f"planwh: waiting for the warehouse, held by {_holder(settings.lock_file)}", file=sys.stderr,
+                          flush=True)
+                    told = True
                 if time.monotonic() >= deadline:
                     raise WarehouseLocked(
                         f"The warehouse {settings.warehouse} is being written by {_holder(settings.lock_file)}; "

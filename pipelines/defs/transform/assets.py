@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.project import dbt_project
+from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse import writer_lock
 
 WRITER_POOL = "warehouse_writer"
@@ -45,7 +46,12 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
     os.environ["PLANWH_AS_OF"] = as_of  # read by the as_of macro; --vars would force a full re-parse
     try:
         with writer_lock(planwh.settings, f"run {context.run_id}: dbt build"):
-            yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
+            for count, event in enumerate(
+                dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream(), start=1
+            ):
+                yield event
+                if count == 20:
+                    crash_point("dbt.mid_build")
     finally:
         if previous is None:
             os.environ.pop("PLANWH_AS_OF", None)

@@ -1,0 +1,80 @@
+"""Rebuild the warehouse from the raw archive alone (make rebuild).
+
+The archive holds every received file (content-addressed) and a receipt record per submission
+(archive/receipts/<submission_id>.json: department, name, sha256, receipt time). A rebuild moves
+the working file aside, starts an empty one at the same path, registers every receipt, and runs the
+normal refresh, which validates and loads them all again. Alert history cannot be derived from the
+files, so it is carried over from the previous warehouse when that file can still be read.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pandas as pd
+
+from .ingest import read_receipt
+from .settings import Settings, now_local
+from .warehouse import connect, writer_lock
+
+CARRIED_OVER = ("ops.alerts", "ops.alert_events", "ops.alert_deliveries")
+
+
+def restore_receipts(settings: Settings) -> int:
+    records = sorted((settings.archive / "receipts").glob("*.json"))
+    rows = [read_receipt(path) for path in records]
+    if not rows:
+        return 0
+    with connect(settings) as con:
+        con.register("archived", pd.DataFrame(rows))
+        con.execute("insert into raw.receipts by name select * from archived")
+        con.unregister("archived")
+    return len(rows)
+
+
+def carry_over(settings: Settings, previous) -> list[str]:
+    """Copy the alert history from the previous warehouse (if it can be read) into the new one."""
+    try:
+        old = duckdb.connect(str(previous), read_only=True)
+    except duckdb.Error:
+        return []
+    try:
+        frames = {}
+        for table in CARRIED_OVER:
+            try:
+                frames[table] = old.execute(f"select * from {table}").fetch_df()
+            except duckdb.Error:
+                continue
+    finally:
+        old.close()
+    if "ops.alert_events" in frames:
+        # event ids continue where they stopped (the sequence must exist before the tables are created)
+        start = int(frames["ops.alert_events"]["event_id"].max() or 0) + 1
+        fresh = duckdb.connect(str(settings.warehouse))
+        fresh.execute(f"create schema if not exists ops; create sequence if not exists ops.alert_event_seq start {start}")
+        fresh.close()
+    with connect(settings) as con:
+        for table, frame in frames.items():
+            con.register("old_rows", frame)
+            con.execute(f"insert into {table} by name select * from old_rows")
+            con.unregister("old_rows")
+    return list(frames)
+
+
+def rebuild(settings: Settings, as_of: str | None = None) -> dict:
+    from pipelines.cli import run_job
+
+    stamp = now_local().strftime("%Y%m%dT%H%M%S")
+    backup = settings.warehouse.with_name(f"{settings.warehouse.name}.before-rebuild-{stamp}")
+    with writer_lock(settings, "planwh rebuild"):
+        if settings.warehouse.exists():
+            shutil.move(settings.warehouse, backup)
+            wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
+            if wal.exists():
+                shutil.move(wal, backup.with_name(backup.name + ".wal"))
+        carried = carry_over(settings, backup) if backup.exists() else []
+        receipts = restore_receipts(settings)
+        result, seconds = run_job("refresh", as_of, settings)
+    return {"receipts_restored": receipts, "carried_over": carried, "previous_warehouse": str(backup),
+            "success": result.success, "seconds": round(seconds, 1)}

@@ -1,0 +1,192 @@
+"""Crash safety, serialised writers, clear lock errors, and rebuilding from the raw archive alone."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from pipelines.lib.catalog import Catalog
+from pipelines.lib.ingest import discover_and_archive, process_pending
+from pipelines.lib.publish import open_published
+from pipelines.lib.settings import load_settings
+from pipelines.lib.warehouse import writer_lock
+from tests.conftest import AS_OF, REPO, TEST_ROOT, query
+
+PART_A = ("370102_STATS", "370102_ECO")
+PART_B = ("370102_URBAN", "370102_FIN", "370102_HOUSING")
+
+
+def copy_departments(settings, departments) -> None:
+    for department in departments:
+        shutil.copytree(REPO / "raw" / "inbox" / department, settings.inbox / department, dirs_exist_ok=True)
+    target = settings.backfill_receipts
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO / "raw" / "backfill" / "receipts.csv", target)
+
+
+def cli(*args, fault: str | None = None, extra_env: dict | None = None, timeout: int = 900):
+    env = dict(os.environ, **(extra_env or {}))
+    env.pop("PLANWH_FAULT", None)
+    if fault:
+        env["PLANWH_FAULT"] = fault
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout, start_new_session=True)
+
+
+def published_counts(settings) -> dict:
+    con = open_published(settings.published_warehouse)
+    try:
+        return {
+            "submissions": con.execute("select count(*) from marts.fct_submissions").fetchone()[0],
+            "values": con.execute("select count(*) from raw.indicator_values").fetchone()[0],
+            "attainment": con.execute("select count(*) from marts.fct_indicator_attainment").fetchone()[0],
+        }
+    finally:
+        con.close()
+
+
+def expected_rows(departments) -> int:
+    """Rows a clean ingest of the same files accepts (computed in a scratch warehouse)."""
+    scratch = TEST_ROOT / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)
+    env = {"PLANWH_DUCKDB": str(scratch / "w.duckdb"), "PLANWH_RAW_DIR": str(scratch / "raw")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        settings = load_settings()
+        copy_departments(settings, departments)
+        catalog = Catalog.load(settings.seeds_dir)
+        discover_and_archive(settings, catalog)
+        process_pending(settings, catalog)
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        total = con.execute("select (select count(*) from raw.indicator_values) + (select count(*) from raw.project_progress)").fetchone()[0]
+        con.close()
+        return total
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def assert_loaded_exactly_once(settings, expected: int) -> None:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        duplicates = con.execute("""select count(*) from (select submission_id, sheet_name, source_row, count(*) n
+            from (select submission_id, sheet_name, source_row from raw.indicator_values
+                  union all select submission_id, sheet_name, source_row from raw.project_progress)
+            group by all having count(*) > 1)""").fetchone()[0]
+        loaded = con.execute("select (select count(*) from raw.indicator_values) + (select count(*) from raw.project_progress)").fetchone()[0]
+        unprocessed = con.execute("""select count(*) from raw.receipts r where not exists
+            (select 1 from raw.submissions s where s.submission_id = r.submission_id)""").fetchone()[0]
+        mismatched = con.execute("""select count(*) from raw.submissions s where s.status <> 'rejected' and s.rows_accepted <>
+            (select count(*) from raw.indicator_values v where v.submission_id = s.submission_id)
+            + (select count(*) from raw.project_progress p where p.submission_id = s.submission_id)""").fetchone()[0]
+    finally:
+        con.close()
+    assert (duplicates, unprocessed, mismatched) == (0, 0, 0)
+    assert loaded == expected
+
+
+@pytest.mark.parametrize("fault", ["ingest.before_commit", "dbt.mid_build", "publish.before_swap"])
+def test_a_killed_refresh_leaves_a_consistent_warehouse_and_the_next_run_completes(fresh_warehouse, fault):
+    settings = fresh_warehouse
+    copy_departments(settings, PART_A)
+    first = cli("refresh", "--as-of", AS_OF)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = published_counts(settings)
+
+    copy_departments(settings, PART_B)
+    killed = cli("refresh", "--as-of", AS_OF, fault=fault)
+    assert killed.returncode == -9, (killed.returncode, killed.stderr[-2000:])
+    assert published_counts(settings) == before  # the previous snapshot, intact
+    assert not list(settings.publish_dir.glob("*.incoming-*")) or fault == "publish.before_swap"
+
+    again = cli("refresh", "--as-of", AS_OF)
+    assert again.returncode == 0, again.stderr[-2000:]
+    after = published_counts(settings)
+    assert after["submissions"] > before["submissions"]
+    assert not list(settings.publish_dir.glob("*.incoming-*"))
+    assert_loaded_exactly_once(settings, expected_rows(PART_A + PART_B))
+
+
+def test_rebuild_from_the_archive_equals_the_incremental_result(fresh_warehouse):
+    settings = fresh_warehouse
+    copy_departments(settings, PART_A)
+    assert cli("refresh", "--as-of", AS_OF).returncode == 0
+    copy_departments(settings, PART_B)
+    assert cli("refresh", "--as-of", AS_OF).returncode == 0
+    tables = {
+        "marts.fct_indicator_values": ["indicator_value_key", "value", "submission_id", "source_row", "received_at"],
+        "marts.fct_indicator_attainment": ["attainment_key", "status", "evaluated_value", "completion", "trend_status"],
+        "marts.fct_project_status": ["project_key", "rag_status", "percent_complete", "milestones_done"],
+        "marts.fct_submission_compliance": ["obligation_id", "compliance_status", "rows_rejected"],
+        "marts.fct_submissions": ["submission_id", "status", "rows_accepted", "rows_rejected", "reason_code", "received_at"],
+        "marts.fct_submission_issues": ["issue_id", "reason_code", "message_en"],
+        "marts.fct_indicator_value_history": ["value_id", "superseded_by", "is_latest"],
+    }
+
+    def snapshot():
+        con = open_published(settings.published_warehouse)
+        try:
+            return {t: sorted(map(tuple, con.execute(f"select {', '.join(cols)} from {t}").fetchall()), key=repr)
+                    for t, cols in tables.items()}, con.execute("select count(*) from ops.alerts").fetchone()[0]
+        finally:
+            con.close()
+
+    incremental, alerts = snapshot()
+    shutil.rmtree(settings.inbox)  # the inbox is gone too: only the archive remains
+    settings.inbox.mkdir()
+    rebuilt = cli("rebuild", "--as-of", AS_OF)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    again, alerts_again = snapshot()
+    for table in tables:
+        assert again[table] == incremental[table], table
+    assert alerts_again == alerts
+
+
+def test_two_refreshes_started_together_serialise(fresh_warehouse):
+    settings = fresh_warehouse
+    copy_departments(settings, PART_A)
+    env = dict(os.environ)
+    env.pop("PLANWH_FAULT", None)
+    command = [sys.executable, "-m", "pipelines.cli", "refresh", "--as-of", AS_OF]
+    runs = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=900) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [o[1][-1500:] for o in outputs]
+    assert any("waiting for the warehouse, held by pid" in err for _, err in outputs)
+    assert_loaded_exactly_once(settings, expected_rows(PART_A))
+
+
+def test_a_lock_held_elsewhere_gives_a_clear_message(fresh_warehouse):
+    settings = fresh_warehouse
+    copy_departments(settings, PART_A)
+    with writer_lock(settings, "a test holding the warehouse"):
+        blocked = cli("refresh", extra_env={"PLANWH_LOCK_TIMEOUT": "2"})
+    assert blocked.returncode == 75
+    assert f"pid {os.getpid()}" in blocked.stderr and "a test holding the warehouse" in blocked.stderr
+    assert "Traceback" not in blocked.stderr
+
+    assert cli("refresh", "--as-of", AS_OF).returncode == 0
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True);"
+                               " print('open', flush=True); time.sleep(600)", str(settings.warehouse)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        blocked = cli("refresh", "--as-of", AS_OF)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert blocked.returncode != 0
+    assert f"held open by process {holder.pid}" in blocked.stderr
+    assert "published copy" in blocked.stderr and "Traceback" not in blocked.stderr
