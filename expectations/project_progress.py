@@ -10,19 +10,19 @@ NAME = "project_progress"
 
 
 def rules(catalog: Catalog) -> list[Rule]:
-    proj = catalog.projects.merge(catalog.plans[["plan_id", "region_code"]], on="plan_id")
-    project_keys = sorted(set(proj["region_code"] + "|" + proj["project_code"]))
-    owner_keys = sorted(set(proj["owner_department_code"] + "|" + proj["project_code"]))
+    """As for indicator data: catalog facts are joined onto each row and compared here."""
+    del catalog
     known = "known_project == True"
     return [
         Rule("formula_without_value", "formula_columns", "ExpectColumnValuesToBeNull",
              {"column": "formula_columns"}, value_column="formula_columns"),
         Rule("missing_code", "project_code", "ExpectColumnValuesToNotBeNull", {"column": "project_code"}),
         Rule("unknown_code", "project_code", "ExpectColumnValuesToBeInSet",
-             {"column": "project_key", "value_set": project_keys, "row_condition": present("project_code"),
+             {"column": "known_project", "value_set": [True], "row_condition": present("project_code"),
               "condition_parser": "pandas"}, value_column="project_code"),
-        Rule("other_department_codes", "project_code", "ExpectColumnValuesToBeInSet",
-             {"column": "owner_key", "value_set": owner_keys, "row_condition": known, "condition_parser": "pandas"},
+        Rule("other_department_codes", "project_code", "ExpectColumnPairValuesToBeEqual",
+             {"column_A": "department_code", "column_B": "catalog_owner_department_code",
+              "row_condition": known, "condition_parser": "pandas"},
              value_column="project_code", expected_column="catalog_owner_department_code"),
         Rule("missing_milestone", "milestone", "ExpectColumnValuesToNotBeNull", {"column": "milestone_raw"}),
         Rule("unknown_milestone", "milestone", "ExpectColumnValuesToNotBeNull",

@@ -90,6 +90,7 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
                                                 tags={"planwh/trigger": "cli", "planwh/attempt": str(attempt + 1),
                                                       "planwh/pid": str(os.getpid())})
             elapsed = time.perf_counter() - started
+            result.stage_seconds = stage_timings(instance, result.run_id)
             if result.success:
                 return result, elapsed
             for event in result.all_events:
@@ -102,11 +103,49 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
     return result, elapsed
 
 
+def stage_timings(instance, run_id: str) -> dict[str, float]:
+    """Seconds per stage of a refresh, from the run's step events and the ingest step's own timings."""
+    import json
+
+    starts: dict[str, float] = {}
+    steps: dict[str, float] = {}
+    ingest: dict[str, float] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
+            steps[event.step_key] = entry.timestamp - starts[event.step_key]
+        elif event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key.to_user_string() == "raw/submissions":
+            value = event.event_specific_data.materialization.metadata.get("timings")
+            if value is not None:
+                ingest = json.loads(json.dumps(value.value))
+    ingest_step = steps.get("ingest_submissions", 0.0)
+    known = sum(ingest.get(k, 0.0) for k in ("parse", "enrich", "validate", "load"))
+    return {
+        "discover": round(steps.get("inbox_files", 0.0), 3),
+        "parse": round(ingest.get("parse", 0.0) + ingest.get("enrich", 0.0), 3),
+        "validate": round(ingest.get("validate", 0.0), 3),
+        "load": round(ingest.get("load", 0.0) + max(0.0, ingest_step - known), 3),
+        "dbt": round(steps.get("planwh_dbt", 0.0), 3),
+        "flags": round(steps.get("ops__alerts", 0.0), 3),
+        "report": round(steps.get("report__progress_report", 0.0) + steps.get("report__mart_exports", 0.0), 3),
+        "publish": round(steps.get("published__warehouse", 0.0), 3),
+    }
+
+
 def cmd_refresh(args, settings) -> int:
+    import json
+
     from pipelines.lib.summary import print_summary
 
     result, elapsed = run_job(args.job, args.as_of, settings)
-    print_summary(settings, result.run_id, elapsed, success=result.success)
+    if getattr(args, "timings_json", None):
+        Path(args.timings_json).write_text(json.dumps({"run_seconds": elapsed, "stages": result.stage_seconds}))
+    if not getattr(args, "quiet", False):
+        print_summary(settings, result.run_id, elapsed, success=result.success)
     return 0 if result.success else 1
 
 
@@ -190,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("refresh")
     p.add_argument("--as-of", help="evaluation date YYYY-MM-DD (default: today, Asia/Shanghai)")
     p.add_argument("--job", default="refresh", choices=["refresh", "reevaluate_flags"])
+    p.add_argument("--timings-json", help="write seconds per stage to this file (the benchmark reads it)")
+    p.add_argument("--quiet", action="store_true", help="no summary")
     p.set_defaults(func=cmd_refresh)
     p = sub.add_parser("flags")
     p.add_argument("--as-of")

@@ -38,7 +38,7 @@ def table1_rows() -> dict[int, dict]:
         if m := full.match(line):
             rows[int(m[1])] = {"name_printed": m[2], "baseline": m[3], "target": m[4], "growth": m[5], "attribute": m[6]}
         elif (m := merged.match(line)) and int(m[1]) <= 33:
-            attribute = m[3] or next(l for l in lines[index + 1 :] if l in ("约束性", "预期性"))
+            attribute = m[3] or next(x for x in lines[index + 1 :] if x in ("约束性", "预期性"))
             rows[int(m[1])] = {"name_printed": m[2], "baseline": "完成上级下达任务", "target": "完成上级下达任务",
                                "growth": "完成上级下达任务", "attribute": attribute}
     return rows

@@ -9,9 +9,9 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.catalog import Catalog
 from pipelines.lib.settings import Settings, load_settings, today_local
-from pipelines.defs.transform.project import dbt_project
 
 
 class PlanWarehouse(dg.ConfigurableResource):

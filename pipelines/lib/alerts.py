@@ -8,7 +8,6 @@ go back in time (a pinned as_of earlier than the last tracked one) leave the liv
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -28,93 +27,85 @@ class LifecycleResult:
     open_critical: list[dict] = field(default_factory=list)
 
 
-def _fingerprint(flag: dict) -> str:
-    text = "|".join(str(flag.get(k)) for k in ("severity", "subject_status", "detail_en"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def update_alerts(con: duckdb.DuckDBPyConnection, as_of: date) -> LifecycleResult:
+    """Apply the lifecycle in one transaction, set-based (a province has thousands of flags)."""
     result = LifecycleResult()
     last = con.execute("select max(as_of_date) from ops.alerts").fetchone()[0]
     if last is not None and as_of < last:
         result.tracked = False
         result.open_critical = _open_critical(con)
         return result
-    cols = [d[0] for d in con.execute("select * from marts.fct_flags limit 0").description]
-    flags = [dict(zip(cols, row, strict=True)) for row in con.execute("select * from marts.fct_flags").fetchall()]
-    current = {f["flag_id"]: f for f in flags}
-    alerts = {
-        row[0]: {"status": row[1], "fingerprint": row[2]}
-        for row in con.execute("select alert_id, status, fingerprint from ops.alerts").fetchall()
-    }
     now = now_local()
     con.execute("begin transaction")
     try:
-        for flag_id, flag in current.items():
-            fp = _fingerprint(flag)
-            known = alerts.get(flag_id)
-            values = [flag["plan_id"], flag["flag_type"], flag["subject_code"], flag["department_code"],
-                      flag["severity"], flag["title_zh"], flag["title_en"], flag["detail_zh"], flag["detail_en"], fp]
-            if known is None:
-                con.execute(
-                    """insert into ops.alerts (alert_id, plan_id, alert_type, subject_code, department_code, severity,
-                       title_zh, title_en, detail_zh, detail_en, fingerprint, status, opened_at, last_seen_at,
-                       resolved_at, as_of_date, times_seen)
-                       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, null, ?, 1)""",
-                    [flag_id, *values, now, now, as_of],
-                )
-                _event(con, flag_id, "opened", now, as_of, flag)
-                result.opened.append(flag_id)
-            elif known["status"] == "resolved":
-                con.execute(
-                    """update ops.alerts set plan_id = ?, alert_type = ?, subject_code = ?, department_code = ?,
-                       severity = ?, title_zh = ?, title_en = ?, detail_zh = ?, detail_en = ?, fingerprint = ?,
-                       status = 'open', opened_at = ?, last_seen_at = ?, resolved_at = null, as_of_date = ?,
-                       times_seen = times_seen + 1 where alert_id = ?""",
-                    [*values, now, now, as_of, flag_id],
-                )
-                _event(con, flag_id, "reopened", now, as_of, flag)
-                result.reopened.append(flag_id)
-            else:
-                con.execute(
-                    """update ops.alerts set plan_id = ?, alert_type = ?, subject_code = ?, department_code = ?,
-                       severity = ?, title_zh = ?, title_en = ?, detail_zh = ?, detail_en = ?, fingerprint = ?,
-                       last_seen_at = ?, as_of_date = ?, times_seen = times_seen + 1 where alert_id = ?""",
-                    [*values, now, as_of, flag_id],
-                )
-                if known["fingerprint"] != fp:
-                    _event(con, flag_id, "changed", now, as_of, flag)
-                    result.changed.append(flag_id)
-                else:
-                    result.persisted += 1
-        for alert_id, known in alerts.items():
-            if known["status"] == "open" and alert_id not in current:
-                con.execute(
-                    "update ops.alerts set status = 'resolved', resolved_at = ?, as_of_date = ? where alert_id = ?",
-                    [now, as_of, alert_id],
-                )
-                row = con.execute(
-                    "select severity, title_en, title_zh from ops.alerts where alert_id = ?", [alert_id]
-                ).fetchone()
-                _event(con, alert_id, "resolved", now, as_of,
-                       {"severity": row[0], "title_en": row[1], "title_zh": row[2],
-                        "detail_en": "The condition has cleared.", "detail_zh": "该问题已消除。"})
-                result.resolved.append(alert_id)
+        con.execute(
+            """create or replace temp table current_flags as
+               select flag_id, plan_id, flag_type, subject_code, department_code, severity, title_zh, title_en,
+                      detail_zh, detail_en, md5(concat_ws('|', severity, subject_status, detail_en)) as fingerprint
+               from marts.fct_flags"""
+        )
+        con.execute(
+            """create or replace temp table flag_changes as
+               select f.*, case when a.alert_id is null then 'opened'
+                                when a.status = 'resolved' then 'reopened'
+                                when a.fingerprint is distinct from f.fingerprint then 'changed' end as event
+               from current_flags f left join ops.alerts a on a.alert_id = f.flag_id"""
+        )
+        con.execute(
+            """create or replace temp table cleared as
+               select * from ops.alerts
+               where status = 'open' and alert_id not in (select flag_id from current_flags)"""
+        )
+        con.execute(
+            """insert into ops.alert_events (alert_id, event, event_at, as_of_date, severity, title_en, title_zh,
+                                             detail_en, detail_zh)
+               select flag_id, event, ?, ?, severity, title_en, title_zh, detail_en, detail_zh
+               from flag_changes where event is not null
+               union all
+               select alert_id, 'resolved', ?, ?, severity, title_en, title_zh, 'The condition has cleared.', '该问题已消除。'
+               from cleared
+               order by 1""",
+            [now, as_of, now, as_of],
+        )
+        con.execute(
+            """update ops.alerts set plan_id = c.plan_id, alert_type = c.flag_type, subject_code = c.subject_code,
+                      department_code = c.department_code, severity = c.severity, title_zh = c.title_zh,
+                      title_en = c.title_en, detail_zh = c.detail_zh, detail_en = c.detail_en,
+                      fingerprint = c.fingerprint, status = 'open', last_seen_at = ?, as_of_date = ?,
+                      times_seen = ops.alerts.times_seen + 1,
+                      opened_at = case when c.event = 'reopened' then ? else ops.alerts.opened_at end,
+                      resolved_at = case when c.event = 'reopened' then null else ops.alerts.resolved_at end
+               from flag_changes c
+               where ops.alerts.alert_id = c.flag_id and c.event is distinct from 'opened'""",
+            [now, as_of, now],
+        )
+        con.execute(
+            """insert into ops.alerts (alert_id, plan_id, alert_type, subject_code, department_code, severity,
+                      title_zh, title_en, detail_zh, detail_en, fingerprint, status, opened_at, last_seen_at,
+                      resolved_at, as_of_date, times_seen)
+               select flag_id, plan_id, flag_type, subject_code, department_code, severity, title_zh, title_en,
+                      detail_zh, detail_en, fingerprint, 'open', ?, ?, null, ?, 1
+               from flag_changes where event = 'opened'""",
+            [now, now, as_of],
+        )
+        con.execute(
+            """update ops.alerts set status = 'resolved', resolved_at = ?, as_of_date = ?
+               where alert_id in (select alert_id from cleared)""",
+            [now, as_of],
+        )
+        changes = con.execute("select event, flag_id from flag_changes").fetchall()
+        cleared = [r[0] for r in con.execute("select alert_id from cleared order by alert_id").fetchall()]
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+    for event, flag_id in changes:
+        {"opened": result.opened, "reopened": result.reopened, "changed": result.changed}.get(
+            event, []).append(flag_id)
+    result.persisted = sum(1 for event, _ in changes if event is None)
+    result.resolved = cleared
     result.open_critical = _open_critical(con)
     return result
-
-
-def _event(con, alert_id: str, event: str, now, as_of: date, flag: dict) -> None:
-    con.execute(
-        """insert into ops.alert_events (alert_id, event, event_at, as_of_date, severity, title_en, title_zh,
-           detail_en, detail_zh) values (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [alert_id, event, now, as_of, flag.get("severity"), flag.get("title_en"), flag.get("title_zh"),
-         flag.get("detail_en"), flag.get("detail_zh")],
-    )
 
 
 def _open_critical(con) -> list[dict]:

@@ -45,7 +45,7 @@ def _base(item: SubmissionSheets, sheet: Sheet, row: dict) -> dict:
         "sheet_name": sheet.name,
         "source_row": row["_row"],
         "received_at": item.received_at,
-        "received_date": pd.Timestamp(item.received_at.date()),
+        "received_date": item.received_at.date(),  # plain dates pickle cheaply; typed in enrich
     }
 
 
@@ -88,7 +88,7 @@ def indicator_rows(items: list[SubmissionSheets]) -> list[dict]:
                     period=period.value.label if period.value else None,
                     period_year=period.value.year if period.value else None,
                     period_quarter=period.value.quarter if period.value else None,
-                    period_end_date=pd.Timestamp(period.value.end_date) if period.value else pd.NaT,
+                    period_end_date=period.value.end_date if period.value else None,
                     value_type_raw=_text(raw.get("value_type")),
                     value_type=vtype.value,
                     value_raw=_text(raw.get("value")),
@@ -120,9 +120,9 @@ def progress_rows(items: list[SubmissionSheets]) -> list[dict]:
                     project_name=normalize_text(raw.get("project_name")),
                     milestone_raw=normalize_text(raw.get("milestone")),
                     report_date_raw=_text(raw.get("report_date")),
-                    report_date=pd.Timestamp(report.value) if report.value else pd.NaT,
+                    report_date=report.value,
                     completed_on_raw=_text(raw.get("completed_on")),
-                    completed_on=pd.Timestamp(completed.value) if completed.value else pd.NaT,
+                    completed_on=completed.value,
                     percent_complete_raw=_text(raw.get("percent_complete")),
                     percent_complete=percent.value,
                     percent_unit=percent.unit,
@@ -148,11 +148,13 @@ def _plan_for_year(df: pd.DataFrame, catalog: Catalog, year_col: str) -> pd.Seri
     return inside.set_index("index")["plan_id"].reindex(df.index)
 
 
-def enrich_indicators(rows: list[dict], catalog: Catalog) -> pd.DataFrame:
+def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return df
     df.insert(0, "row_id", range(len(df)))
+    df["received_date"] = pd.to_datetime(df["received_date"])
+    df["period_end_date"] = pd.to_datetime(df["period_end_date"])
     df["period_year"] = pd.to_numeric(df["period_year"])
     df["plan_id"] = _plan_for_year(df, catalog, "period_year")
     df["plan_years"] = df["region_code"].map(catalog.plan_years_by_region())
@@ -174,9 +176,6 @@ def enrich_indicators(rows: list[dict], catalog: Catalog) -> pd.DataFrame:
     for col in facts:
         df["catalog_" + col] = exact[col].where(exact["owner_department_code"].notna(), loose[col]).values
     df["known_code"] = df["catalog_owner_department_code"].notna()
-    df["code_key"] = df["region_code"].fillna("") + "|" + df["indicator_code"].fillna("")
-    df["owner_key"] = df["department_code"] + "|" + df["indicator_code"].fillna("")
-    df["frequency_key"] = df["code_key"] + "|" + df["period_granularity"].fillna("")
     names = df["indicator_name"].map(name_key)
     zh = df["catalog_name_zh"].map(name_key)
     en = df["catalog_name_en"].map(name_key)
@@ -190,11 +189,13 @@ def enrich_indicators(rows: list[dict], catalog: Catalog) -> pd.DataFrame:
     return df
 
 
-def enrich_progress(rows: list[dict], catalog: Catalog) -> pd.DataFrame:
+def enrich_progress(rows: list[dict] | dict[str, list], catalog: Catalog) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return df
     df.insert(0, "row_id", range(len(df)))
+    for col in ("received_date", "report_date", "completed_on"):
+        df[col] = pd.to_datetime(df[col])
     projects = catalog.projects.merge(catalog.plans, on="plan_id")[
         ["plan_id", "region_code", "project_code", "owner_department_code", "baseline_year", "end_year"]
     ]
@@ -203,8 +204,6 @@ def enrich_progress(rows: list[dict], catalog: Catalog) -> pd.DataFrame:
     df["plan_id"] = merged["plan_id"].values
     df["catalog_owner_department_code"] = merged["owner_department_code"].values
     df["known_project"] = df["plan_id"].notna()
-    df["project_key"] = df["region_code"].fillna("") + "|" + df["project_code"].fillna("")
-    df["owner_key"] = df["department_code"] + "|" + df["project_code"].fillna("")
     # plausible dates: reports from the plan's baseline year on; completions up to 5 years earlier
     baseline = pd.to_numeric(merged["baseline_year"])
     df["min_report_date"] = pd.to_datetime(baseline.map(lambda y: None if pd.isna(y) else f"{int(y)}-01-01")).values

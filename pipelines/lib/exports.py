@@ -2,7 +2,8 @@
 
 Headers are bilingual (中文 / column_name). Text cells that a spreadsheet would run as a formula
 (starting with = + - @, or a tab / carriage return) are neutralised with a leading apostrophe, the
-OWASP recommendation; `read_export_csv` undoes it for a round trip.
+OWASP recommendation; `read_export_csv` undoes it for a round trip. CSV files are written by DuckDB
+(fast at any size); the workbook holds the marts up to XLSX_MAX_ROWS rows, larger ones are CSV only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -17,6 +19,14 @@ import duckdb
 from .labels import COLUMNS_ZH
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+DANGEROUS_PATTERN = r"^[=+\-@\t\r]"
+XLSX_MAX_ROWS = 50_000  # larger marts are CSV only: Excel is not the tool for them, and writing them is slow
+XLSX_MAX_CELLS = 400_000  # the workbook as a whole (a district's marts fit easily; a province's do not)
+XLSX_ORDER = (  # what a reader in Excel needs first, when not everything fits
+    "fct_indicator_status_latest", "fct_flags", "fct_department_scorecard", "fct_project_status",
+    "fct_indicator_attainment", "fct_submission_compliance", "fct_project_milestones", "fct_submission_issues",
+    "fct_submissions", "fct_indicator_values", "dim_indicators", "dim_departments", "dim_projects", "dim_milestones",
+)
 EXPORTED_MARTS = (
     "dim_indicators",
     "dim_departments",
@@ -59,6 +69,32 @@ def header(column: str) -> str:
     return f"{zh} / {column}" if zh else column
 
 
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _csv_select(con: duckdb.DuckDBPyConnection, mart: str) -> str:
+    """The mart with bilingual headers and formula-looking text neutralised, computed by DuckDB."""
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
+        "and table_name = ? order by ordinal_position", [mart]).fetchall()
+    parts = []
+    for name, dtype in columns:
+        column = _quote(name)
+        if dtype == "VARCHAR":
+            expr = f"case when regexp_matches({column}, {_literal(DANGEROUS_PATTERN)}) then '''' || {column} else {column} end"
+        elif dtype == "BOOLEAN":
+            expr = f"case when {column} then 'true' when not {column} then 'false' end"
+        else:
+            expr = column
+        parts.append(f"{expr} as {_quote(header(name))}")
+    return f"select {', '.join(parts)} from marts.{_quote(mart)}"
+
+
 def _cell(value: object) -> object:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -67,50 +103,53 @@ def _cell(value: object) -> object:
     return neutralise(value)
 
 
-def export_marts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int]:
-    from openpyxl import Workbook
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    workbook = Workbook(write_only=True)
-    counts: dict[str, int] = {}
-    for mart in EXPORTED_MARTS:
-        cursor = con.execute(f"select * from marts.{mart}")
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-        counts[mart] = len(rows)
-        tmp = out_dir / f".{mart}.csv.tmp"
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow([header(c) for c in columns])
-            for row in rows:
-                writer.writerow(["" if v is None else _csv_text(v) for v in map(_cell, row)])
-        tmp.replace(out_dir / f"{mart}.csv")
-        sheet = workbook.create_sheet(SHEET_NAMES_ZH.get(mart, mart)[:31])
-        sheet.append([header(c) for c in columns])
-        for row in rows:
-            sheet.append([_xlsx_value(v) for v in map(_cell, row)])
-    tmp = out_dir / ".marts.xlsx.tmp"
-    workbook.save(tmp)
-    tmp.replace(out_dir / "marts.xlsx")
-    return counts
-
-
-def _csv_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value) if not value.is_integer() else str(int(value)) if abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
-    return str(value)
-
-
 def _xlsx_value(value: object) -> object:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if isinstance(value, str):
         return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
+
+
+def export_marts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int]:
+    from openpyxl import Workbook
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for mart in EXPORTED_MARTS:
+        counts[mart] = con.execute(f"select count(*) from marts.{_quote(mart)}").fetchone()[0]
+        body = out_dir / f".{mart}.body.tmp"
+        con.execute(f"copy ({_csv_select(con, mart)}) to {_literal(str(body))} (format csv, header true)")
+        final_tmp = out_dir / f".{mart}.csv.tmp"
+        with final_tmp.open("wb") as out, body.open("rb") as src:
+            out.write(b"\xef\xbb\xbf")  # BOM: Excel then reads the Chinese headers as UTF-8
+            shutil.copyfileobj(src, out, 1 << 20)
+        body.unlink()
+        final_tmp.replace(out_dir / f"{mart}.csv")
+    workbook = Workbook(write_only=True)
+    notes = workbook.create_sheet("说明")
+    notes.append(["表 / mart", "行数 / rows", "工作表 / sheet", "说明 / note"])
+    cells = 0
+    for mart in XLSX_ORDER:
+        sheet_name = SHEET_NAMES_ZH.get(mart, mart)[:31]
+        width = len(con.execute(f"select * from marts.{_quote(mart)} limit 0").description)
+        if counts[mart] > XLSX_MAX_ROWS or cells + counts[mart] * width > XLSX_MAX_CELLS:
+            notes.append([mart, counts[mart], "—", f"数据量较大，请使用 {mart}.csv / too large for the workbook: "
+                                                  f"use {mart}.csv"])
+            continue
+        cells += counts[mart] * width
+        notes.append([mart, counts[mart], sheet_name, ""])
+        cursor = con.execute(f"select * from marts.{_quote(mart)}")
+        columns = [d[0] for d in cursor.description]
+        sheet = workbook.create_sheet(sheet_name)
+        sheet.append([header(c) for c in columns])
+        while batch := cursor.fetchmany(5000):
+            for row in batch:
+                sheet.append([_xlsx_value(v) for v in map(_cell, row)])
+    tmp = out_dir / ".marts.xlsx.tmp"
+    workbook.save(tmp)
+    tmp.replace(out_dir / "marts.xlsx")
+    return counts
 
 
 def read_export_csv(path: Path) -> list[dict]:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import multiprocessing
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +39,8 @@ from .reasons import Issue
 from .settings import Settings, now_local
 from .warehouse import connect
 
-BATCH_FILES = 2000  # files validated and loaded together (bounded memory, one GX run per kind)
+BATCH_FILES = 20_000  # files validated and loaded together (bounded memory, one GX run per kind)
+PARALLEL_MIN_FILES = 400  # below this, starting worker processes costs more than it saves
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -160,10 +161,10 @@ def scan_inbox(settings: Settings, departments: set[str], cache: HashCache | Non
             item.issue = Issue("unknown_department", value=department)
         elif st.st_size > settings.max_file_bytes:
             item.issue = Issue("file_too_large", value=st.st_size, expected=settings.max_file_bytes)
-        if item.issue is None or item.issue.code in ("unknown_department", "not_in_department_folder",
-                                                     "hidden_or_temporary_file", "file_too_large"):
-            if not entry.is_symlink() and st.st_size <= settings.max_file_bytes:
-                item.sha256 = cache.sha(rel, entry)
+        hashable = item.issue is None or item.issue.code in (
+            "unknown_department", "not_in_department_folder", "hidden_or_temporary_file")
+        if hashable and not entry.is_symlink() and st.st_size <= settings.max_file_bytes:
+            item.sha256 = cache.sha(rel, entry)
         found.append(item)
     cache.save()
     return found
@@ -182,18 +183,26 @@ def _backfill_receipts(settings: Settings) -> dict[tuple[str, str], datetime]:
 
 
 def archive_file(settings: Settings, item: InboxFile) -> str:
-    """Copy into the content-addressed archive (atomic, read-only); return the path relative to raw/."""
+    """Copy into the content-addressed archive (atomic, read-only); return the path relative to raw/.
+
+    One pass: the copy is hashed as it is written, created read-only, then renamed into place."""
     rel = f"archive/sha256/{item.sha256[:2]}/{item.sha256}"
     target = settings.raw_dir / rel
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        os.close(fd)
-        shutil.copyfile(item.path, tmp)
-        if sha256_file(Path(tmp)) != item.sha256:  # the file changed while we copied it: next scan
+        tmp = target.with_name(f".incoming-{os.getpid()}-{item.sha256[:12]}")
+        digest = hashlib.sha256()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o440)
+        try:
+            with item.path.open("rb") as src:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    digest.update(chunk)
+                    os.write(fd, chunk)
+        finally:
+            os.close(fd)
+        if digest.hexdigest() != item.sha256:  # the file changed while we copied it: the next scan takes it
             os.unlink(tmp)
             raise FileChangedError(item.original_name)
-        os.chmod(tmp, 0o440)
         os.replace(tmp, target)
     return rel
 
@@ -209,19 +218,18 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
     files = scan_inbox(settings, departments, cache)
     backfill = _backfill_receipts(settings)
     now = now_local()
-    records = settings.archive / "receipts"
+    archived = load_receipts(settings)
     with connect(settings) as con:
         known = {r[0] for r in con.execute("select submission_id from raw.receipts").fetchall()}
-        new_rows = []
+        new_rows, to_log = [], []
         seen = set()
         for item in files:
             sid = item.submission_id
             if sid in known or sid in seen or (only is not None and sid not in only):
                 continue
             seen.add(sid)
-            record_path = records / f"{sid}.json"
-            if record_path.exists():  # archived by a run that died before recording it: keep its receipt time
-                new_rows.append(read_receipt(record_path))
+            if sid in archived:  # archived by a run that died before recording it: keep its receipt time
+                new_rows.append(archived[sid])
                 continue
             archive = None
             if item.sha256 and item.issue is None:
@@ -242,8 +250,9 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
                 "discovery_issue": json.dumps(_issue_json(item.issue), ensure_ascii=False) if item.issue else None,
                 "discovered_at": now,
             }
-            write_receipt(record_path, row)
             new_rows.append(row)
+            to_log.append(row)
+        write_receipts_log(settings, to_log)  # durable before the warehouse knows about them
         if new_rows:
             frame = pd.DataFrame(new_rows)
             con.register("new_receipts", frame)
@@ -252,20 +261,39 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
     return {"files_in_inbox": len(files), "new_receipts": len(new_rows)}
 
 
-def write_receipt(path: Path, row: dict) -> None:
-    """The archive keeps its own record of every receipt, so the warehouse can be rebuilt from it alone."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(row, ensure_ascii=False, default=str), encoding="utf-8")
-    os.chmod(tmp, 0o440)
-    os.replace(tmp, path)
+def write_receipts_log(settings: Settings, rows: list[dict]) -> None:
+    """The archive keeps its own record of every receipt (one JSON-lines file per discovery), so the
+    warehouse can be rebuilt from the archive alone."""
+    if not rows:
+        return
+    folder = settings.archive / "receipts"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{now_local().strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**9}.jsonl"
+    tmp = folder / f".{name}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o440)
+    try:
+        os.write(fd, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, folder / name)
 
 
-def read_receipt(path: Path) -> dict:
-    row = json.loads(path.read_text(encoding="utf-8"))
-    for key in ("received_at", "discovered_at"):
-        row[key] = datetime.fromisoformat(row[key])
-    return row
+def load_receipts(settings: Settings) -> dict[str, dict]:
+    """Every receipt recorded in the archive, by submission id (the first record of an id wins)."""
+    out: dict[str, dict] = {}
+    for path in sorted((settings.archive / "receipts").glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if row["submission_id"] in out:
+                    continue
+                for key in ("received_at", "discovered_at"):
+                    row[key] = datetime.fromisoformat(row[key])
+                out[row["submission_id"]] = row
+    return out
 
 
 def _issue_json(issue: Issue) -> dict:
@@ -331,33 +359,31 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
     result = BatchResult(batch_id=batch_id, files=len(receipts))
     region_of = catalog.department_region()
     outcomes: dict[str, Outcome] = {}
-    items: list[SubmissionSheets] = []
 
     t0 = time.perf_counter()
-    for receipt in receipts:
-        outcome = Outcome(receipt=receipt)
+    tasks = [(r, str(settings.raw_dir), region_of.get(r["department_code"])) for r in receipts]
+    workers = os.cpu_count() or 1
+    if len(tasks) >= PARALLEL_MIN_FILES and workers > 1:
+        # reading and parsing is pure Python per file: spread it over the cores ("spawn": the parent has threads)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            parsed = list(pool.map(read_and_parse, tasks, chunksize=max(1, len(tasks) // (workers * 8))))
+    else:
+        parsed = [read_and_parse(task) for task in tasks]
+    columns: dict[str, dict[str, list]] = {INDICATOR: defaultdict(list), PROGRESS: defaultdict(list)}
+    for receipt, part in zip(receipts, parsed, strict=True):
+        outcome = Outcome(receipt=receipt, format=part["format"], encoding=part["encoding"], kinds=part["kinds"])
+        outcome.issues.extend(part["issues"])
         outcomes[receipt["submission_id"]] = outcome
-        if receipt["discovery_issue"]:
-            info = json.loads(receipt["discovery_issue"])
-            outcome.issues.append(Issue(info["code"], value=info.get("value"), expected=info.get("expected")))
-            continue
-        read = read_submission(settings.raw_dir / receipt["archive_path"], receipt["original_name"])
-        outcome.format, outcome.encoding = read.format, read.encoding
-        outcome.issues.extend(read.issues)
-        if read.rejected:
-            continue
-        outcome.kinds = sorted({s.kind for s in read.sheets})
-        received_at = pd.Timestamp(receipt["received_at"]).to_pydatetime()
-        items.append(
-            SubmissionSheets(receipt["submission_id"], receipt["department_code"],
-                             region_of.get(receipt["department_code"]), received_at, read.sheets, read.date1904)
-        )
+        for kind in (INDICATOR, PROGRESS):
+            for key, values in part[kind].items():
+                columns[kind][key].extend(values)
     result.timings["parse"] += time.perf_counter() - t0
 
     t0 = time.perf_counter()
     frames = {
-        INDICATOR: enrich_indicators(indicator_rows(items), catalog),
-        PROGRESS: enrich_progress(progress_rows(items), catalog),
+        INDICATOR: enrich_indicators(dict(columns[INDICATOR]), catalog),
+        PROGRESS: enrich_progress(dict(columns[PROGRESS]), catalog),
     }
     for kind, frame in frames.items():
         if frame.empty:
@@ -372,8 +398,8 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
         else:
             dup_cols = ["submission_id", "sheet_key", "project_code", "milestone_code", "report_date",
                         "completed_on", "percent_complete", "investment_to_date"]
-        for row in frame.itertuples():
-            outcomes[row.submission_id].rows_total += 1
+        for submission_id, rows in frame.groupby("submission_id").size().items():
+            outcomes[submission_id].rows_total += int(rows)
         dups = frame.duplicated(subset=dup_cols, keep="first") & frame[dup_cols[2]].notna()
         blank = pd.Series(False, index=frame.index)
         if kind == INDICATOR:  # a template row left blank is "not reported", not an error
@@ -433,6 +459,26 @@ def _record(kind: str, row: pd.Series) -> dict:
     report = row["report_date"]
     period = f"{report.year}Q{(report.month - 1) // 3 + 1}" if not pd.isna(report) else None
     return {"record_kind": kind, "record_code": row["project_code"], "record_period": period}
+
+
+def read_and_parse(task: tuple) -> dict:
+    """Read one archived file and parse its cells into columns (runs in worker processes)."""
+    receipt, raw_dir, region = task
+    out = {"format": "unknown", "encoding": None, "issues": [], "kinds": [], INDICATOR: {}, PROGRESS: {}}
+    if receipt["discovery_issue"]:
+        info = json.loads(receipt["discovery_issue"])
+        out["issues"] = [Issue(info["code"], value=info.get("value"), expected=info.get("expected"))]
+        return out
+    read = read_submission(Path(raw_dir) / receipt["archive_path"], receipt["original_name"])
+    out.update(format=read.format, encoding=read.encoding, issues=read.issues)
+    if read.rejected:
+        return out
+    out["kinds"] = sorted({s.kind for s in read.sheets})
+    item = SubmissionSheets(receipt["submission_id"], receipt["department_code"], region,
+                            pd.Timestamp(receipt["received_at"]).to_pydatetime(), read.sheets, read.date1904)
+    for kind, rows in ((INDICATOR, indicator_rows([item])), (PROGRESS, progress_rows([item]))):
+        out[kind] = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
+    return out
 
 
 def _decide(outcome: Outcome) -> None:

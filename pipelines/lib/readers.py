@@ -12,6 +12,7 @@ validated later, so the department's own text can be quoted back in messages.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -130,10 +131,8 @@ def _mojibake_hints() -> tuple[str, ...]:
         for word in ("指标编号", "统计期", "数值", "项目编号", "里程碑", "报告日期"):
             raw = word.encode("utf-8")
             for enc in ("gbk", "latin-1", "cp1252"):
-                try:
+                with contextlib.suppress(UnicodeDecodeError):
                     hints.append(raw.decode(enc, errors="strict")[:3])
-                except UnicodeDecodeError:
-                    pass
         _MOJIBAKE_HINTS = tuple(h for h in hints if h)
     return _MOJIBAKE_HINTS
 
@@ -386,7 +385,7 @@ def _grid_to_sheet(grid, sheet_name, expected_kind=None, formula_cells=frozenset
         shown = "、".join(str(normalize_text(c)) for c in first if not _blank(c))[:200]
         return None, [Issue("unrecognised_columns", value=shown or "-", sheet=sheet_name)]
     header_index, kind, _ = found
-    header_row_no, header_cells = grid[header_index]
+    _, header_cells = grid[header_index]
     aliases = _ALIASES[kind]
     positions: dict[str, int] = {}
     for pos, cell in enumerate(header_cells):

@@ -1,7 +1,7 @@
 """Rebuild the warehouse from the raw archive alone (make rebuild).
 
 The archive holds every received file (content-addressed) and a receipt record per submission
-(archive/receipts/<submission_id>.json: department, name, sha256, receipt time). A rebuild moves
+(archive/receipts/*.jsonl: department, name, sha256, receipt time). A rebuild moves
 the working file aside, starts an empty one at the same path, registers every receipt, and runs the
 normal refresh, which validates and loads them all again. Alert history cannot be derived from the
 files, so it is carried over from the previous warehouse when that file can still be read.
@@ -14,7 +14,7 @@ import shutil
 import duckdb
 import pandas as pd
 
-from .ingest import read_receipt
+from .ingest import load_receipts
 from .settings import Settings, now_local
 from .warehouse import connect, writer_lock
 
@@ -22,8 +22,7 @@ CARRIED_OVER = ("ops.alerts", "ops.alert_events", "ops.alert_deliveries")
 
 
 def restore_receipts(settings: Settings) -> int:
-    records = sorted((settings.archive / "receipts").glob("*.json"))
-    rows = [read_receipt(path) for path in records]
+    rows = list(load_receipts(settings).values())
     if not rows:
         return 0
     with connect(settings) as con:

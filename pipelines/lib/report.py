@@ -113,9 +113,9 @@ def chart_svg(indicator: dict, years: list[dict], width: int = 380, height: int 
             y0 = indicator["evaluated_baseline_year"]
             if y0 is not None:
                 path_pts = [(y0, base)] + [p for p in path_pts if p[0] > y0]
-        if base is not None and method in ("level", "maintain") and indicator["evaluated_baseline_year"] is not None:
-            if not indicator["baseline_is_first_actual"]:
-                actual_pts.insert(0, (indicator["evaluated_baseline_year"], base))
+        if (base is not None and method in ("level", "maintain") and indicator["evaluated_baseline_year"] is not None
+                and not indicator["baseline_is_first_actual"]):
+            actual_pts.insert(0, (indicator["evaluated_baseline_year"], base))
     values = [v for _, v in actual_pts + path_pts + target_pts] + ([target_line] if target_line is not None else [])
     values = [v for v in values if v is not None and math.isfinite(v)]
     if not values:
@@ -173,7 +173,6 @@ def trend_words(latest: dict, indicator: dict) -> str:
     if latest.get("status") in (None, "not_due"):
         return "尚无到期数据 · nothing due yet"
     if method == "rate":
-        avg = latest.get("evaluated_value")
         return (f"累计年均增速（几何平均）与目标年均 {_num(indicator['annual_growth_rate'])}% 比较 · compound average "
                 f"growth compared with the {_num(indicator['annual_growth_rate'])}% a year target")
     if method == "superior_assigned":
@@ -400,7 +399,7 @@ def _projects(con, pid: str) -> str:
         return (f"<tr><td>{badge(p['rag_status'])}</td><td>{_e(p['project_code'])} {_e(p['project_name_zh'])}<br>"
                 f"<span class='note'>{_e(p['project_name_en'])}</span></td><td>{_e(p['owner_department_code'])}</td>"
                 f"<td class='num'>{_e(_num(p['percent_complete'], 1))}</td><td class='num'>{_e(_num(p['schedule_share_percent'], 1))}</td>"
-                f"<td class='num'>{p['milestones_done']}/{p['milestones_planned'] if 'milestones_planned' in p else ''}</td>"
+                f"<td class='num'>{p['milestones_done']}/{p.get('milestones_planned', '')}</td>"
                 f"<td>{_e(late) or '—'}</td></tr>")
 
     head = ("<tr><th>红黄绿灯 RAG</th><th>项目 Project</th><th>部门 Dept</th><th>形象进度 % progress</th>"

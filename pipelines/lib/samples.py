@@ -240,7 +240,8 @@ def _fmt_value(value: float, unit: str, rng: random.Random) -> str:
 
 def generate_plan(catalog: Catalog, plan_id: str, inbox: Path, *, seed: int = 14, bad_files: bool = True,
                   profiles: dict[str, str] | None = None, missing_2025: set[str] | None = None,
-                  no_assigned_2025: set[str] | None = None, last_year: int | None = None) -> list[Written]:
+                  no_assigned_2025: set[str] | None = None, last_year: int | None = None,
+                  xlsx_share: float = 0.2) -> list[Written]:
     rng = random.Random(_seed(plan_id, seed))
     state = GeneratorState(rng=rng, inbox=inbox)
     plan = catalog.plans.set_index("plan_id").loc[plan_id]
@@ -286,7 +287,7 @@ def generate_plan(catalog: Catalog, plan_id: str, inbox: Path, *, seed: int = 14
                 continue
             received = _received(rng, date(year + 1, 3, 31), date(year, 12, 31))
             header = INDICATOR_HEADER_EN if english else INDICATOR_HEADER_ZH
-            if rng.random() < 0.2:
+            if rng.random() < xlsx_share:
                 data = _xlsx_bytes({"指标数据": [header, *rows]}, hidden={"说明": [["内部备注，不报送"]]} if rng.random() < 0.5 else None)
                 _write(state, department, f"{year}年度指标数据.xlsx", data, received)
             else:
@@ -310,7 +311,7 @@ def generate_plan(catalog: Catalog, plan_id: str, inbox: Path, *, seed: int = 14
                 _write(state, department, f"{year}Q{quarter}季度数据.csv",
                        _csv_bytes([INDICATOR_HEADER_ZH, *rows], rng.choice(encodings)), received)
 
-    _projects(catalog, plan_id, state, years, seed)
+    _projects(catalog, plan_id, state, years, seed, xlsx_share=xlsx_share * 0.75)
     if bad_files:
         _corrections_and_bad_files(catalog, plan_id, state, simulated, years)
     return state.written
@@ -357,7 +358,7 @@ def _f(value) -> float | None:
 
 
 def _projects(catalog: Catalog, plan_id: str, state: GeneratorState, years: list[int], seed: int,
-              horizon: date = date(2026, 9, 30)) -> None:
+              horizon: date = date(2026, 9, 30), xlsx_share: float = 0.15) -> None:
     """Quarterly progress reports while projects run, through the plan period and after it (works
     that slip past 2025 are still reported) up to the quarter ending on `horizon`."""
     projects = catalog.projects[catalog.projects["plan_id"] == plan_id]
@@ -409,7 +410,7 @@ def _projects(catalog: Catalog, plan_id: str, state: GeneratorState, years: list
                 if not rows:
                     continue
                 received = _received(rng, q_end + timedelta(days=20), q_end, late_share=0.1)
-                if rng.random() < 0.15:
+                if rng.random() < xlsx_share:
                     _write(state, department, f"{year}Q{quarter}项目进度.xlsx",
                            _xlsx_bytes({"项目进度": [PROGRESS_HEADER_ZH, *rows]}), received)
                 else:
@@ -419,7 +420,6 @@ def _projects(catalog: Catalog, plan_id: str, state: GeneratorState, years: list
 
 def _corrections_and_bad_files(catalog: Catalog, plan_id: str, state: GeneratorState, simulated, years) -> None:
     """A late correction and a handful of files departments get wrong, each with a documented outcome."""
-    rng = state.rng
     ind = catalog.indicators[catalog.indicators["plan_id"] == plan_id].set_index("code")
     owner = ind["owner_department_code"].to_dict()
     codes = list(ind.index)
@@ -461,7 +461,7 @@ def _corrections_and_bad_files(catalog: Catalog, plan_id: str, state: GeneratorS
     # 4. a header-only file
     _write(state, dept, "空模板.csv", _csv_bytes([INDICATOR_HEADER_ZH], "utf-8"), datetime(year + 1, 2, 13, 9, 0), "header only")
     # 5. UTF-8 text that was mis-converted (mojibake)
-    garbled = "指标编号,统计期,数值\r\n".encode("utf-8").decode("gbk", errors="replace").encode("utf-8")
+    garbled = "指标编号,统计期,数值\r\n".encode().decode("gbk", errors="replace").encode("utf-8")
     _write(state, dept, "乱码文件.csv", garbled + b"I01,2025,6.0\r\n", datetime(year + 1, 2, 14, 9, 0), "mojibake")
     # 6. a workbook whose value is a formula never calculated (written by a script, not Excel)
     from openpyxl import Workbook

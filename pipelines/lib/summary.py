@@ -60,7 +60,7 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
                where a.status = 'open' and a.severity = 'critical' order by a.subject_code"""
         ).fetchall()
         print(f"\n未解除的严重预警 Open critical alerts: {len(critical)}")
-        for code, dept_zh, dept, value, target, unit, t_zh, t_en, d_zh, d_en in critical:
+        for _code, dept_zh, dept, value, target, unit, t_zh, t_en, d_zh, d_en in critical:
             print(f"  ● {t_zh}\n    {t_en}\n    部门 {dept_zh} ({dept}) · 报告值 value {_fmt(value, unit)} · 目标 target {_fmt(target, unit)}")
             print(f"    原因 why: {d_zh} / {d_en}")
         warnings = con.execute(
@@ -82,6 +82,6 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
     print(f"  报告 report           {report / 'index.html'}")
     print(f"  分析用数据库 marts      {path}  (read-only; see docs/analysts.md)")
     print(f"  导出 exports           {settings.output_dir / 'exports'}")
-    print(f"  拒收明细 rejected rows  select * from marts.fct_submission_issues where severity = 'error'")
+    print("  拒收明细 rejected rows  select * from marts.fct_submission_issues where severity = 'error'")
     print("  数据血缘 lineage       .venv/bin/planwh lineage I19 2025 ; `make ui` for the Dagster UI")
     print("=" * 78)

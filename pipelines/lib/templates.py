@@ -29,7 +29,7 @@ def default_period() -> str:
 
 def write_template(catalog: Catalog, department: str, period: str | None, out_dir: Path) -> Path:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
     period = period or default_period()

@@ -7,6 +7,7 @@ error the department is asked to fix.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -92,6 +93,7 @@ class Period:
         return (date(self.year + (month == 12), month % 12 + 1, 1)) - timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=8192)  # the same periods, codes and units repeat on every row
 def parse_period(raw: object) -> Parsed:
     """'2023', '2023年', 2023.0 -> annual; '2023Q2', '2023-Q2', '2023年第二季度' -> quarterly."""
     if raw is None:
@@ -137,6 +139,7 @@ def excel_serial_to_date(serial: float, date1904: bool = False) -> date | None:
     return base + timedelta(days=int(serial))
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_date(raw: object, date1904: bool = False) -> Parsed:
     """ISO dates, 2025/3/5, 2025.3.5, 2025年3月5日, 20250305, and Excel serial numbers."""
     if raw is None:
@@ -179,6 +182,7 @@ VALUE_TYPES = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_value_type(raw: object) -> Parsed:
     """Blank means an actual value."""
     text = normalize_text(raw)
@@ -189,6 +193,7 @@ def parse_value_type(raw: object) -> Parsed:
     return Parsed(value=kind) if kind else Parsed(error="bad_value_type")
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize_code(raw: object) -> str | None:
     """Codes are compared upper-case without spaces: ' i01 ' -> 'I01'; Excel's 1.0 -> '1'."""
     if isinstance(raw, float) and math.isfinite(raw) and raw == int(raw):
@@ -197,11 +202,13 @@ def normalize_code(raw: object) -> str | None:
     return _SPACES.sub("", text).upper() if text else None
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize_unit(raw: object) -> str | None:
     text = normalize_text(raw)
     return _SPACES.sub("", text) if text else None
 
 
+@functools.lru_cache(maxsize=8192)
 def name_key(raw: object) -> str:
     """A name reduced for comparison: NFKC, lower case, no spaces, punctuation or (unit)."""
     text = normalize_text(raw) or ""

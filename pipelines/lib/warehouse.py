@@ -273,6 +273,7 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         os.chmod(settings.warehouse, 0o600)
     try:
         con.execute("set TimeZone = 'Asia/Shanghai'")
+        con.execute("set enable_progress_bar = false")
         if not read_only:
             con.execute(RAW_DDL)
         yield con

@@ -9,7 +9,6 @@ tests/test_ingest_corpus.py drops them into department inboxes and checks the ou
 from __future__ import annotations
 
 import io
-
 import zipfile
 from pathlib import Path
 
@@ -154,12 +153,12 @@ def main() -> None:
     save("empty.csv", b"")
     save("header_only.csv", csv_text([HEADER]).encode("utf-8"))
     save("missing_columns.csv", csv_text([["指标编号", "指标名称", "统计期"], ["I23", "x", "2023"]]).encode("utf-8"))
-    save("not_a_zip.xlsx", "指标编号,统计期,数值\r\nI23,2023,80000\r\n".encode("utf-8"))
+    save("not_a_zip.xlsx", "指标编号,统计期,数值\r\nI23,2023,80000\r\n".encode())
     save("html_saved_as.xlsx", b"<!DOCTYPE html><html><body><table><tr><td>I23</td></tr></table></body></html>")
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
     save("legacy_xls_renamed.xlsx", ole + "Workbook".encode("utf-16-le") + b"\x00" * 512)
     save("encrypted_workbook.xlsx", ole + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 512)
-    mojibake = "指标编号,统计期,数值\r\nI23,2023,80000\r\n".encode("utf-8").decode("gbk", errors="replace")
+    mojibake = "指标编号,统计期,数值\r\nI23,2023,80000\r\n".encode().decode("gbk", errors="replace")
     save("mojibake.csv", mojibake.encode("utf-8"))
     save("undecodable.csv", b"\x81\x30\xff\xff,period,value\r\nI23,2023,1\r\n")
     save("embedded_nul.csv", b"\xe6\x8c\x87\xe6\xa0\x87\xe7\xbc\x96\xe5\x8f\xb7,period,value\r\nI23,2023\x00,1\r\n")

@@ -1,0 +1,1 @@
+"""Benchmark: the refresh at district, city and province scale (make bench TIER=...)."""

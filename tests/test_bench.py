@@ -1,0 +1,19 @@
+"""The benchmark's district tier as a smoke test: it must finish (speed is measured by `make bench`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.run import goals, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_district_benchmark_runs_end_to_end():
+    result = run("district")
+    assert result["size"]["files"] == 462 and result["size"]["plans"] == 1
+    assert set(result["full"]["stages"]) == {"discover", "parse", "validate", "load", "dbt", "flags", "report", "publish"}
+    assert result["full"]["peak_rss_mib"] > 50
+    assert int(result["reference"]["stdout"].strip().splitlines()[-1]) > 0
+    names = [name for name, _, _ in goals(result, {})]
+    assert "make run ≤ 3× bare dbt build" in names and "incremental ≤ 5% of full" in names
