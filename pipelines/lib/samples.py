@@ -194,19 +194,20 @@ def _xlsx_bytes(sheets: dict[str, list[list]], hidden: dict[str, list[list]] | N
     return buffer.getvalue()
 
 
-def _deterministic_xlsx(data: bytes) -> bytes:
-    """openpyxl stamps the save time into the workbook and the zip: pin both so samples are reproducible."""
+def pinned_xlsx(data: bytes, year: int = 2021) -> bytes:
+    """openpyxl stamps the save time into the workbook and the zip: pin both so files are reproducible."""
     import re
     import zipfile
 
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
+    stamp = f"{year}-01-01T00:00:00Z".encode()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             content = source.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2021-01-01T00:00:00Z\g<3>", content)
-            target.writestr(zipfile.ZipInfo(info.filename, date_time=(2021, 1, 1, 0, 0, 0)), content,
+                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" + stamp + rb"\g<3>", content)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=(year, 1, 1, 0, 0, 0)), content,
                             compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
@@ -215,7 +216,7 @@ def _write(state: GeneratorState, department: str, name: str, data: bytes, recei
     path = state.inbox / department / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith(".xlsx") and data.startswith(b"PK"):
-        data = _deterministic_xlsx(data)
+        data = pinned_xlsx(data)
     path.write_bytes(data)
     state.written.append(Written(department, f"{department}/{name}", hashlib.sha256(data).hexdigest(), received, note))
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from pipelines.lib.samples import pinned_xlsx
+
 HERE = Path(__file__).parent / "files"
 HEADER = ["指标编号", "指标名称", "统计期", "数值类型", "数值", "单位", "备注"]
 PROGRESS = ["项目编号", "项目名称", "里程碑", "报告日期", "完成日期", "形象进度", "累计完成投资（万元）", "备注"]
@@ -35,23 +37,7 @@ def save(name: str, data: bytes) -> None:
 def workbook_bytes(wb: Workbook) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
-    return pin_zip(buffer.getvalue())
-
-
-def pin_zip(data: bytes) -> bytes:
-    """Fixed timestamps so rebuilding the corpus gives the same bytes."""
-    import re
-
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2024-01-01T00:00:00Z\g<3>", content)
-            target.writestr(zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)), content,
-                            compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return pinned_xlsx(buffer.getvalue(), 2024)
 
 
 def main() -> None:
@@ -177,8 +163,8 @@ def main() -> None:
     # a workbook whose sharedStrings are a 200 MB zero run: refused before parsing
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.writestr(zipfile.ZipInfo("[Content_Types].xml", date_time=(2024, 1, 1, 0, 0, 0)), "<Types/>")
+        zf.writestr(zipfile.ZipInfo("xl/workbook.xml", date_time=(2024, 1, 1, 0, 0, 0)), "<workbook/>")
         zf.writestr(zipfile.ZipInfo("xl/sharedStrings.xml", date_time=(2024, 1, 1, 0, 0, 0)), b"\x00" * (200 * 1024 * 1024),
                     compress_type=zipfile.ZIP_DEFLATED)
     save("zip_bomb.xlsx", bomb.getvalue())
