@@ -275,6 +275,11 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
     try:
         wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), data_only=True, read_only=False)
     except Exception as exc:  # openpyxl raises many types for broken workbooks
+        cause = exc
+        while cause.__cause__ or cause.__context__:
+            cause = cause.__cause__ or cause.__context__
+        if type(cause).__module__.startswith("defusedxml"):  # DTD / entity declarations: an XML bomb
+            return ReadResult(format="xlsx", issues=[Issue("unsafe_archive", value=f"XML {type(cause).__name__}")])
         return ReadResult(format="xlsx", issues=[Issue("unreadable_workbook", value=type(exc).__name__ + ": " + str(exc)[:200])])
     result = ReadResult(format="xlsx", date1904=bool(getattr(wb, "epoch", None) and wb.epoch.year == 1904))
     wanted: dict[str, str] = {}

@@ -168,6 +168,30 @@ def main() -> None:
         zf.writestr(zipfile.ZipInfo("xl/sharedStrings.xml", date_time=(2024, 1, 1, 0, 0, 0)), b"\x00" * (200 * 1024 * 1024),
                     compress_type=zipfile.ZIP_DEFLATED)
     save("zip_bomb.xlsx", bomb.getvalue())
+    # a workbook with more zip entries than any real submission has
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(zipfile.ZipInfo("xl/workbook.xml", date_time=(2024, 1, 1, 0, 0, 0)), "<workbook/>")
+        for index in range(1200):
+            zf.writestr(zipfile.ZipInfo(f"xl/media/image{index}.bin", date_time=(2024, 1, 1, 0, 0, 0)), b"x")
+    save("too_many_entries.xlsx", many.getvalue())
+    # XML entity expansion ("billion laughs") inside a real workbook: defusedxml refuses it
+    wb = Workbook()
+    wb.active.title = "指标数据"
+    wb.active.append(HEADER)
+    wb.active.append(["I23", "城镇居民人均可支配收入", "2021", "实际值", 69000, "元", None])
+    plain = zipfile.ZipFile(io.BytesIO(workbook_bytes(wb)))
+    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;'
+              '&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>')
+    bombed = io.BytesIO()
+    with zipfile.ZipFile(bombed, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in plain.infolist():
+            content = plain.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                content = laughs.encode() + (content.split(b"?>", 1)[1] if content.startswith(b"<?xml") else content)
+            zf.writestr(zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)), content,
+                        compress_type=zipfile.ZIP_DEFLATED)
+    save("xml_entity_expansion.xlsx", bombed.getvalue())
     save("numbers_edge_cases.csv", csv_text([HEADER,
         ["I23", "", "2021", "实际值", "1e309", "元", "溢出"],
         ["I23", "", "2022", "实际值", "NaN", "元", ""],
