@@ -22,8 +22,20 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / "work"
 GENERATOR_VERSION = "3"
-JINAN = ["370102", "370103", "370104", "370105", "370112", "370113", "370114", "370115", "370116", "370117",
-         "370124", "370126"]
+JINAN = [
+    "370102",
+    "370103",
+    "370104",
+    "370105",
+    "370112",
+    "370113",
+    "370114",
+    "370115",
+    "370116",
+    "370117",
+    "370124",
+    "370126",
+]
 TIERS = {"district": 1, "city": 12, "province": 136}
 
 
@@ -85,7 +97,9 @@ def build_catalog(count: int, seeds_out: Path) -> list[str]:
                 copy["region_code"] = region
                 copy["department_code"] = region + "_" + copy["short_code"]
             if "owner_department_code" in copy:
-                copy["owner_department_code"] = copy["owner_department_code"].str.replace("370102_", region + "_")
+                copy["owner_department_code"] = copy["owner_department_code"].str.replace(
+                    "370102_", region + "_"
+                )
             if name == "catalog_main_indicators":
                 copy = _scale(copy, ["baseline_value", "target_value"], factor)
             if name == "catalog_secondary_targets":
@@ -115,9 +129,19 @@ def _plan_files(args) -> list:
     region = plan_id.split("_")[0]
     rng = random.Random(index)
     profiles = {code: profile for code, profile in LIXIA_PROFILES.items() if rng.random() < 0.7}
-    missing = {d.replace("370102_", region + "_") for d in LIXIA_MISSING_2025} if rng.random() < 0.5 else set()
-    return generate_plan(catalog, plan_id, inbox, seed=14 + index, profiles=profiles, missing_2025=missing,
-                         no_assigned_2025=set(LIXIA_NO_ASSIGNED_2025), xlsx_share=0.04)
+    missing = (
+        {d.replace("370102_", region + "_") for d in LIXIA_MISSING_2025} if rng.random() < 0.5 else set()
+    )
+    return generate_plan(
+        catalog,
+        plan_id,
+        inbox,
+        seed=14 + index,
+        profiles=profiles,
+        missing_2025=missing,
+        no_assigned_2025=set(LIXIA_NO_ASSIGNED_2025),
+        xlsx_share=0.04,
+    )
 
 
 def generate(tier: str, workers: int = 2) -> Path:
@@ -128,7 +152,11 @@ def generate(tier: str, workers: int = 2) -> Path:
         return root
     shutil.rmtree(root, ignore_errors=True)
     project = root / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "seeds"))
+    shutil.copytree(
+        REPO / "dbt_project",
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "seeds"),
+    )
     raw = root / "raw"
     if tier == "district":
         shutil.copytree(REPO / "dbt_project" / "seeds", project / "seeds")
@@ -138,7 +166,9 @@ def generate(tier: str, workers: int = 2) -> Path:
         from pipelines.lib.samples import write_receipts
 
         regions = build_catalog(TIERS[tier], project / "seeds")
-        shutil.copyfile(REPO / "dbt_project" / "seeds" / "_catalog__seeds.yml", project / "seeds" / "_catalog__seeds.yml")
+        shutil.copyfile(
+            REPO / "dbt_project" / "seeds" / "_catalog__seeds.yml", project / "seeds" / "_catalog__seeds.yml"
+        )
         jobs = [(project / "seeds", f"{region}_14FYP", raw / "inbox", i) for i, region in enumerate(regions)]
         written = []
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -146,6 +176,15 @@ def generate(tier: str, workers: int = 2) -> Path:
                 written.extend(files)
         write_receipts(written, raw / "backfill" / "receipts.csv")
     files = [p for p in (raw / "inbox").rglob("*") if p.is_file()]
-    marker.write_text(json.dumps({"version": GENERATOR_VERSION, "tier": tier, "files": len(files),
-                                  "bytes": sum(p.stat().st_size for p in files), "generated": date.today().isoformat()}))
+    marker.write_text(
+        json.dumps(
+            {
+                "version": GENERATOR_VERSION,
+                "tier": tier,
+                "files": len(files),
+                "bytes": sum(p.stat().st_size for p in files),
+                "generated": date.today().isoformat(),
+            }
+        )
+    )
     return root

@@ -52,7 +52,9 @@ def tree_rss(pid: int) -> int:
 
 def measured(command: list[str], env: dict, cwd: Path = REPO) -> dict:
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak = 0
     done = threading.Event()
 
@@ -69,7 +71,9 @@ def measured(command: list[str], env: dict, cwd: Path = REPO) -> dict:
     sampler.join()
     seconds = time.perf_counter() - started
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} failed ({process.returncode}):\n{err[-3000:]}\n{out[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(command[:4])} failed ({process.returncode}):\n{err[-3000:]}\n{out[-2000:]}"
+        )
     return {"seconds": round(seconds, 2), "peak_rss_mib": round(peak / 2**20, 1), "stdout": out}
 
 
@@ -79,16 +83,18 @@ def environment(root: Path) -> dict:
         if key.startswith("PLANWH_"):
             env.pop(key)
     warehouse = root / "warehouse"
-    env.update({
-        "PLANWH_DUCKDB": str(warehouse / "planwh.duckdb"),
-        "PLANWH_RAW_DIR": str(root / "raw"),
-        "PLANWH_DBT_PROJECT_DIR": str(root / "dbt_project"),
-        "DAGSTER_HOME": str(root / "dagster_home"),
-        "PLANWH_DAGSTER_STORAGE": str(root / "dagster_home" / "storage"),
-        "PLANWH_DAGSTER_COMPUTE_LOGS": str(root / "dagster_home" / "compute_logs"),
-        "GX_ANALYTICS_ENABLED": "false",
-        "DAGSTER_DISABLE_TELEMETRY": "true",
-    })
+    env.update(
+        {
+            "PLANWH_DUCKDB": str(warehouse / "planwh.duckdb"),
+            "PLANWH_RAW_DIR": str(root / "raw"),
+            "PLANWH_DBT_PROJECT_DIR": str(root / "dbt_project"),
+            "DAGSTER_HOME": str(root / "dagster_home"),
+            "PLANWH_DAGSTER_STORAGE": str(root / "dagster_home" / "storage"),
+            "PLANWH_DAGSTER_COMPUTE_LOGS": str(root / "dagster_home" / "compute_logs"),
+            "GX_ANALYTICS_ENABLED": "false",
+            "DAGSTER_DISABLE_TELEMETRY": "true",
+        }
+    )
     (root / "dagster_home").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "dagster.yaml", root / "dagster_home" / "dagster.yaml")
     return env
@@ -120,44 +126,110 @@ def run(tier: str) -> dict:
     t0 = time.perf_counter()
     root = generate(tier)
     generation = json.loads((root / "generated.json").read_text())
-    print(f"[bench] tier {tier}: {generation['files']} files, {generation['bytes'] / 2**20:.1f} MiB "
-          f"(ready in {time.perf_counter() - t0:.1f}s)", flush=True)
+    print(
+        f"[bench] tier {tier}: {generation['files']} files, {generation['bytes'] / 2**20:.1f} MiB "
+        f"(ready in {time.perf_counter() - t0:.1f}s)",
+        flush=True,
+    )
     env = environment(root)
     python = sys.executable
     measured([python, "-m", "pipelines.cli", "prepare"], env)
     reset(root)
 
     timings = root / "timings-full.json"
-    full = measured([python, "-m", "pipelines.cli", "refresh", "--as-of", AS_OF, "--quiet", "--timings-json", str(timings)], env)
+    full = measured(
+        [
+            python,
+            "-m",
+            "pipelines.cli",
+            "refresh",
+            "--as-of",
+            AS_OF,
+            "--quiet",
+            "--timings-json",
+            str(timings),
+        ],
+        env,
+    )
     full["stages"] = json.loads(timings.read_text())["stages"]
     print(f"[bench] stages of the full refresh (s): {json.dumps(full['stages'])}", flush=True)
     size = counts(root)
     print(f"[bench] full refresh {full['seconds']}s, peak {full['peak_rss_mib']} MiB, {size}", flush=True)
 
     department = next(p for p in sorted((root / "raw" / "inbox").iterdir()) if p.name.endswith("_STATS"))
-    (department / "bench-new-file-1.csv").write_text("指标编号,统计期,数值\nI23,2024,81234\n", encoding="utf-8")
+    (department / "bench-new-file-1.csv").write_text(
+        "指标编号,统计期,数值\nI23,2024,81234\n", encoding="utf-8"
+    )
     timings = root / "timings-incremental.json"
-    incremental = measured([python, "-m", "pipelines.cli", "refresh", "--as-of", AS_OF, "--quiet", "--timings-json",
-                            str(timings)], env)
+    incremental = measured(
+        [
+            python,
+            "-m",
+            "pipelines.cli",
+            "refresh",
+            "--as-of",
+            AS_OF,
+            "--quiet",
+            "--timings-json",
+            str(timings),
+        ],
+        env,
+    )
     incremental["stages"] = json.loads(timings.read_text())["stages"]
-    print(f"[bench] incremental refresh {incremental['seconds']}s: {json.dumps(incremental['stages'])}", flush=True)
+    print(
+        f"[bench] incremental refresh {incremental['seconds']}s: {json.dumps(incremental['stages'])}",
+        flush=True,
+    )
 
-    script = (REPO / "bench" / "reference.sql").read_text().replace("{inbox}", str(root / "raw" / "inbox")).replace(
-        "{seeds}", str(root / "dbt_project" / "seeds"))
+    script = (
+        (REPO / "bench" / "reference.sql")
+        .read_text()
+        .replace("{inbox}", str(root / "raw" / "inbox"))
+        .replace("{seeds}", str(root / "dbt_project" / "seeds"))
+    )
     (root / "reference.sql").write_text(script)
-    reference = measured([python, "-c", "import duckdb, resource, sys; soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE);"
-                          " resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard)); con = duckdb.connect();"
-                          " con.execute(open(sys.argv[1]).read());"
-                          " print(con.execute('select count(*) from reference_attainment').fetchone()[0])",
-                          str(root / "reference.sql")], env)
-    print(f"[bench] reference script {reference['seconds']}s ({reference['stdout'].strip()} attainment rows)", flush=True)
+    reference = measured(
+        [
+            python,
+            "-c",
+            "import duckdb, resource, sys; soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE);"
+            " resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard)); con = duckdb.connect();"
+            " con.execute(open(sys.argv[1]).read());"
+            " print(con.execute('select count(*) from reference_attainment').fetchone()[0])",
+            str(root / "reference.sql"),
+        ],
+        env,
+    )
+    print(
+        f"[bench] reference script {reference['seconds']}s ({reference['stdout'].strip()} attainment rows)",
+        flush=True,
+    )
 
     dbt = str(Path(python).with_name("dbt"))
-    bare = measured([dbt, "build", "--exclude-resource-type", "unit_test", "--project-dir", str(root / "dbt_project"),
-                     "--profiles-dir", str(root / "dbt_project")], dict(env, PLANWH_AS_OF=AS_OF), cwd=root / "dbt_project")
+    bare = measured(
+        [
+            dbt,
+            "build",
+            "--exclude-resource-type",
+            "unit_test",
+            "--project-dir",
+            str(root / "dbt_project"),
+            "--profiles-dir",
+            str(root / "dbt_project"),
+        ],
+        dict(env, PLANWH_AS_OF=AS_OF),
+        cwd=root / "dbt_project",
+    )
     print(f"[bench] bare dbt build {bare['seconds']}s", flush=True)
-    return {"tier": tier, "generation": generation, "size": size, "full": full, "incremental": incremental,
-            "reference": reference, "dbt_build": bare}
+    return {
+        "tier": tier,
+        "generation": generation,
+        "size": size,
+        "full": full,
+        "incremental": incremental,
+        "reference": reference,
+        "dbt_build": bare,
+    }
 
 
 def goals(result: dict, previous: dict[str, dict]) -> list[tuple[str, str, bool | None]]:
@@ -167,13 +239,24 @@ def goals(result: dict, previous: dict[str, dict]) -> list[tuple[str, str, bool 
         out.append(("make run ≤ 3× bare dbt build", f"{full / dbt:.2f}×", full <= 3 * dbt))
     if result["tier"] == "province":
         out.append(("full refresh ≤ 3× reference", f"{full / ref:.2f}×", full <= 3 * ref))
-        out.append(("peak RSS ≤ 2 GiB", f"{result['full']['peak_rss_mib']:.0f} MiB", result["full"]["peak_rss_mib"] <= 2048))
+        out.append(
+            (
+                "peak RSS ≤ 2 GiB",
+                f"{result['full']['peak_rss_mib']:.0f} MiB",
+                result["full"]["peak_rss_mib"] <= 2048,
+            )
+        )
         city = previous.get("city")
         if city:
             time_ratio = full / city["full_s"]
             row_ratio = result["size"]["rows"] / city["rows"]
-            out.append(("province/city time ≤ 1.2 × row ratio", f"{time_ratio:.2f} vs {row_ratio:.2f}",
-                        time_ratio <= 1.2 * row_ratio))
+            out.append(
+                (
+                    "province/city time ≤ 1.2 × row ratio",
+                    f"{time_ratio:.2f} vs {row_ratio:.2f}",
+                    time_ratio <= 1.2 * row_ratio,
+                )
+            )
     out.append(("incremental ≤ 5% of full", f"{100 * inc / full:.1f}%", inc <= 0.05 * full))
     return out
 
@@ -197,17 +280,21 @@ def record(result: dict, checks) -> None:
     full = result["full"]
     stages = " ".join(f"{k} {v:.1f}" for k, v in full["stages"].items())
     rows = result["size"]["rows"]
-    line = (f"| {datetime.now().strftime('%Y-%m-%d %H:%M')} | {result['tier']} | {result['size']['files']} | {rows} | "
-            f"{full['seconds']:.1f} | {stages} | {full['peak_rss_mib']:.0f} | {rows / full['seconds']:.0f} | "
-            f"{result['size']['files'] / full['seconds']:.0f} | {result['incremental']['seconds']:.1f} | "
-            f"{result['reference']['seconds']:.1f} | {result['dbt_build']['seconds']:.1f} | "
-            + "; ".join(f"{name}: {value} {'✔' if ok else '✘'}" for name, value, ok in checks)
-            + f" | {os.cpu_count()} |\n")
+    line = (
+        f"| {datetime.now().strftime('%Y-%m-%d %H:%M')} | {result['tier']} | {result['size']['files']} | {rows} | "
+        f"{full['seconds']:.1f} | {stages} | {full['peak_rss_mib']:.0f} | {rows / full['seconds']:.0f} | "
+        f"{result['size']['files'] / full['seconds']:.0f} | {result['incremental']['seconds']:.1f} | "
+        f"{result['reference']['seconds']:.1f} | {result['dbt_build']['seconds']:.1f} | "
+        + "; ".join(f"{name}: {value} {'✔' if ok else '✘'}" for name, value, ok in checks)
+        + f" | {os.cpu_count()} |\n"
+    )
     if not RESULTS.exists():
         RESULTS.write_text(
             "# Benchmark results\n\n| date | tier | files | rows | full (s) | stages (s) | peak RSS | rows/s | "
             "files/s | incremental (s) | reference (s) | dbt build (s) | goals | cores |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", encoding="utf-8")
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+            encoding="utf-8",
+        )
     with RESULTS.open("a", encoding="utf-8") as fh:
         fh.write(line)
 

@@ -113,15 +113,23 @@ def validate(kind: str, batch: pd.DataFrame, catalog: Catalog) -> SuiteReport:
             )
         indices = [entry["row_id"] for entry in (res.result or {}).get("unexpected_index_list") or []]
         report.results.append(
-            {"expectation": res.expectation_config.type, "reason": rule.reason, "column": rule.column,
-             "success": bool(res.success), "unexpected": len(indices), "warning": rule.warning}
+            {
+                "expectation": res.expectation_config.type,
+                "reason": rule.reason,
+                "column": rule.column,
+                "success": bool(res.success),
+                "unexpected": len(indices),
+                "warning": rule.warning,
+            }
         )
         for row_id in indices:
             row = lookup.loc[int(row_id)]
             value = row[rule.value_column] if rule.value_column else None
             expected = rule.expected_text or (row[rule.expected_column] if rule.expected_column else None)
             report.failures.append(
-                Failure(int(row_id), rule.reason, rule.column, _display(value), _display(expected), rule.warning)
+                Failure(
+                    int(row_id), rule.reason, rule.column, _display(value), _display(expected), rule.warning
+                )
             )
     report.success = not any(not f.warning for f in report.failures)
     report.seconds = time.perf_counter() - started

@@ -1,12 +1,12 @@
 """`planwh` command line: what the Makefile targets call.
 
-  planwh prepare                 dbt parse (the manifest Dagster reads)
-  planwh refresh [--as-of D]     run the refresh job in-process (what the nightly schedule runs)
-  planwh flags [--as-of D]       re-evaluate statuses and alerts without ingesting
-  planwh rebuild                 rebuild the warehouse from the raw archive alone
-  planwh lineage CODE YEAR       where an indicator's value came from
-  planwh samples | templates     sample submissions / department templates
-  planwh docs                    dbt docs + validation report (offline)
+planwh prepare                 dbt parse (the manifest Dagster reads)
+planwh refresh [--as-of D]     run the refresh job in-process (what the nightly schedule runs)
+planwh flags [--as-of D]       re-evaluate statuses and alerts without ingesting
+planwh rebuild                 rebuild the warehouse from the raw archive alone
+planwh lineage CODE YEAR       where an indicator's value came from
+planwh samples | templates     sample submissions / department templates
+planwh docs                    dbt docs + validation report (offline)
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from pipelines.lib.settings import REPO_ROOT, export_env, load_settings
 
 def _dbt(args: list[str], settings) -> None:
     dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), *args, "--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)]
+    cmd = [
+        str(dbt),
+        *args,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+    ]
     subprocess.run(cmd, check=True, cwd=settings.dbt_project_dir)
 
 
@@ -42,7 +49,10 @@ def recover_abandoned_runs(instance) -> list[str]:
 
     recovered = []
     records = instance.get_run_records(
-        dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING], tags={"planwh/trigger": "cli"})
+        dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={"planwh/trigger": "cli"},
+        )
     )
     for record in records:
         run = record.dagster_run
@@ -56,7 +66,9 @@ def recover_abandoned_runs(instance) -> list[str]:
                 alive = False
         if alive:
             continue
-        instance.report_run_failed(run, "The process running this refresh died; marked failed by the next refresh.")
+        instance.report_run_failed(
+            run, "The process running this refresh died; marked failed by the next refresh."
+        )
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         recovered.append(run.run_id)
     return recovered
@@ -72,23 +84,37 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
     for folder in (os.environ["PLANWH_DAGSTER_STORAGE"], os.environ["PLANWH_DAGSTER_COMPUTE_LOGS"]):
         Path(folder).mkdir(parents=True, exist_ok=True)
     job = defs.resolve_job_def(job_name)
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": os.environ.get("PLANWH_LOG_LEVEL", "WARNING")}}}}
+    run_config: dict = {
+        "loggers": {"console": {"config": {"log_level": os.environ.get("PLANWH_LOG_LEVEL", "WARNING")}}}
+    }
     if as_of:
         run_config["resources"] = {"planwh": {"config": {"as_of": as_of}}}
     log_dir = settings.output_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{job_name}-{time.strftime('%Y%m%dT%H%M%S')}.log"
-    print(f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}); dbt's output goes to {log_path}",
-          flush=True)
+    print(
+        f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}); dbt's output goes to {log_path}",
+        flush=True,
+    )
     with dg.DagsterInstance.get() as instance, writer_lock(settings, f"planwh {job_name}"):
         for run_id in recover_abandoned_runs(instance):
-            print(f"planwh: run {run_id} had died mid-way; marked failed and its pool slots freed", file=sys.stderr)
+            print(
+                f"planwh: run {run_id} had died mid-way; marked failed and its pool slots freed",
+                file=sys.stderr,
+            )
         for attempt in range(retries + 1):
             started = time.perf_counter()
             with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-                result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
-                                                tags={"planwh/trigger": "cli", "planwh/attempt": str(attempt + 1),
-                                                      "planwh/pid": str(os.getpid())})
+                result = job.execute_in_process(
+                    instance=instance,
+                    run_config=run_config,
+                    raise_on_error=False,
+                    tags={
+                        "planwh/trigger": "cli",
+                        "planwh/attempt": str(attempt + 1),
+                        "planwh/pid": str(os.getpid()),
+                    },
+                )
             elapsed = time.perf_counter() - started
             result.stage_seconds = stage_timings(instance, result.run_id)
             if result.success:
@@ -98,8 +124,10 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
                     error = event.event_specific_data.error
                     cause = error.cause or error
                     print(f"step {event.step_key} failed: {cause.message.strip()}", file=sys.stderr)
-            print(f"run {result.run_id} failed; " + ("retrying once" if attempt < retries else "giving up"),
-                  file=sys.stderr)
+            print(
+                f"run {result.run_id} failed; " + ("retrying once" if attempt < retries else "giving up"),
+                file=sys.stderr,
+            )
     return result, elapsed
 
 
@@ -118,7 +146,10 @@ def stage_timings(instance, run_id: str) -> dict[str, float]:
             starts[event.step_key] = entry.timestamp
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
             steps[event.step_key] = entry.timestamp - starts[event.step_key]
-        elif event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key.to_user_string() == "raw/submissions":
+        elif (
+            event.event_type_value == "ASSET_MATERIALIZATION"
+            and event.asset_key.to_user_string() == "raw/submissions"
+        ):
             value = event.event_specific_data.materialization.metadata.get("timings")
             if value is not None:
                 ingest = json.loads(json.dumps(value.value))
@@ -131,7 +162,9 @@ def stage_timings(instance, run_id: str) -> dict[str, float]:
         "load": round(ingest.get("load", 0.0) + max(0.0, ingest_step - known), 3),
         "dbt": round(steps.get("planwh_dbt", 0.0), 3),
         "flags": round(steps.get("ops__alerts", 0.0), 3),
-        "report": round(steps.get("report__progress_report", 0.0) + steps.get("report__mart_exports", 0.0), 3),
+        "report": round(
+            steps.get("report__progress_report", 0.0) + steps.get("report__mart_exports", 0.0), 3
+        ),
         "publish": round(steps.get("published__warehouse", 0.0), 3),
     }
 
@@ -143,7 +176,9 @@ def cmd_refresh(args, settings) -> int:
 
     result, elapsed = run_job(args.job, args.as_of, settings)
     if getattr(args, "timings_json", None):
-        Path(args.timings_json).write_text(json.dumps({"run_seconds": elapsed, "stages": result.stage_seconds}))
+        Path(args.timings_json).write_text(
+            json.dumps({"run_seconds": elapsed, "stages": result.stage_seconds})
+        )
     if not getattr(args, "quiet", False):
         print_summary(settings, result.run_id, elapsed, success=result.success)
     return 0 if result.success else 1
@@ -223,7 +258,9 @@ def cmd_lint_sql(args, settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     export_env(settings)
-    parser = argparse.ArgumentParser(prog="planwh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="planwh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("prepare").set_defaults(func=cmd_prepare)
     p = sub.add_parser("refresh")
@@ -242,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("code")
     p.add_argument("year", type=int)
     p.add_argument("--plan")
-    p.add_argument("--live", action="store_true", help="read the working warehouse instead of the published copy")
+    p.add_argument(
+        "--live", action="store_true", help="read the working warehouse instead of the published copy"
+    )
     p.set_defaults(func=cmd_lineage)
     sub.add_parser("samples").set_defaults(func=cmd_samples)
     p = sub.add_parser("templates")

@@ -15,9 +15,18 @@ from pathlib import Path
 
 import pytest
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--window-size=1400,1000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1400,1000",
+]
 
 
 def ensure_chromium() -> str:
@@ -26,12 +35,23 @@ def ensure_chromium() -> str:
     if found:
         return found
     if os.geteuid() != 0:
-        pytest.skip("chromium is not installed and this user cannot install Debian packages (apt-get needs root)")
+        pytest.skip(
+            "chromium is not installed and this user cannot install Debian packages (apt-get needs root)"
+        )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "install", "-y", "-q", "chromium", "fonts-noto-cjk"],
-                    ["sh", "-c", "apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk"]):
+    for command in (
+        ["apt-get", "install", "-y", "-q", "chromium", "fonts-noto-cjk"],
+        ["sh", "-c", "apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk"],
+    ):
         try:
-            subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+            subprocess.run(
+                command,
+                check=True,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=900,
+            )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError):
             continue
         found = shutil.which("chromium")
@@ -87,8 +107,11 @@ def chromium_page():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     profile = tempfile.mkdtemp(prefix="chromium-")
-    process = subprocess.Popen([binary, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}",
-                                "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -47,8 +47,9 @@ def pytest_configure(config):
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest():
     """Parse the dbt project with the test environment so partial parsing is reused by every dbt run."""
-    subprocess.run([sys.executable, "-m", "pipelines.cli", "prepare"], check=True, cwd=REPO,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "prepare"], check=True, cwd=REPO, stdout=subprocess.DEVNULL
+    )
     return REPO / "dbt_project" / "target" / "manifest.json"
 
 
@@ -73,7 +74,9 @@ def copy_sample_inbox(raw_dir: Path) -> None:
     shutil.copytree(REPO / "raw" / "backfill", raw_dir / "backfill", dirs_exist_ok=True)
 
 
-def run_job(job_name: str = "refresh", as_of: str | None = AS_OF, run_config: dict | None = None, instance=None):
+def run_job(
+    job_name: str = "refresh", as_of: str | None = AS_OF, run_config: dict | None = None, instance=None
+):
     """Execute a job of the real definitions in-process (ephemeral Dagster instance by default)."""
     import dagster as dg
 

@@ -66,7 +66,8 @@ def _alerts(settings) -> dict[str, dict]:
     con = duckdb.connect(str(settings.published_warehouse), read_only=True)
     try:
         return {a["alert_id"]: a for a in query(con, "select * from ops.alerts")}, query(
-            con, "select * from ops.alert_events order by event_id")
+            con, "select * from ops.alert_events order by event_id"
+        )
     finally:
         con.close()
 
@@ -75,12 +76,18 @@ def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, h
     settings = fresh_warehouse
     monkeypatch.setenv("PLANWH_WEBHOOK_URL", hook.url)
     key = "indicator|370102_14FYP|I22"
-    _drop(settings, "绿化.csv", "指标编号,统计期,数值\n" + "".join(f"I22,{y},46.6\n" for y in range(2021, 2026)))
+    _drop(
+        settings, "绿化.csv", "指标编号,统计期,数值\n" + "".join(f"I22,{y},46.6\n" for y in range(2021, 2026))
+    )
 
     # evaluated as of today: the files are received now, and the lifecycle follows what is known
     assert run_job("refresh", None).success
     alerts, events = _alerts(settings)
-    assert alerts[key]["status"] == "open" and alerts[key]["severity"] == "critical" and alerts[key]["times_seen"] == 1
+    assert (
+        alerts[key]["status"] == "open"
+        and alerts[key]["severity"] == "critical"
+        and alerts[key]["times_seen"] == 1
+    )
     assert [e["event"] for e in events if e["alert_id"] == key] == ["opened"]
     assert any(e["alert_id"] == key and e["event"] == "opened" for e in hook.events())
 
@@ -132,7 +139,9 @@ def test_an_unreachable_webhook_does_not_fail_the_refresh(fresh_warehouse, monke
     con = duckdb.connect(str(settings.published_warehouse), read_only=True)
     try:
         failed = query(con, "select * from ops.alert_deliveries where channel = 'webhook'")
-        delivered_to_file = query(con, "select * from ops.alert_deliveries where channel = 'file' and delivered_at is not null")
+        delivered_to_file = query(
+            con, "select * from ops.alert_deliveries where channel = 'file' and delivered_at is not null"
+        )
     finally:
         con.close()
     assert failed and all(r["delivered_at"] is None and r["attempts"] == 1 for r in failed)

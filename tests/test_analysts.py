@@ -75,8 +75,14 @@ def test_an_open_analyst_session_and_a_full_refresh_both_succeed(fresh_warehouse
     folder.mkdir(parents=True)
     (folder / "one.csv").write_text("指标编号,统计期,数值\nI23,2021,69000\n", encoding="utf-8")
     assert run_job("refresh", None).success
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(settings.published_warehouse)], cwd=REPO,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(settings.published_warehouse)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert analyst.stdout.readline().strip() == "1"
         (folder / "two.csv").write_text("指标编号,统计期,数值\nI23,2022,76000\n", encoding="utf-8")
@@ -104,7 +110,9 @@ def test_exports_round_trip_and_neutralise_formulas(fresh_warehouse):
     folder.mkdir(parents=True)
     (folder / "注入.csv").write_text(
         '指标编号,统计期,数值,备注\nI23,2021,69000,"=HYPERLINK(""http://evil.example"",""x"")"\n'
-        "I23,2022,76000,+1+1\nI23,2023,80000,@SUM(A1)\nI01,2021,-2.5,-note\n", encoding="utf-8")
+        "I23,2022,76000,+1+1\nI23,2023,80000,@SUM(A1)\nI01,2021,-2.5,-note\n",
+        encoding="utf-8",
+    )
     assert run_job("refresh", None).success
     exports = settings.output_dir / "exports"
     con = open_published(settings.published_warehouse)
@@ -117,7 +125,9 @@ def test_exports_round_trip_and_neutralise_formulas(fresh_warehouse):
         values = {(r["indicator_code"], r["period"]): r["value"] for r in exported}
     finally:
         con.close()
-    assert notes[("I23", "2021")] == '=HYPERLINK("http://evil.example","x")' and notes[("I23", "2022")] == "+1+1"
+    assert (
+        notes[("I23", "2021")] == '=HYPERLINK("http://evil.example","x")' and notes[("I23", "2022")] == "+1+1"
+    )
     assert notes[("I01", "2021")] == "-note" and float(values[("I01", "2021")]) == -2.5
     raw = (exports / "fct_indicator_values.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in raw and "'+1+1" in raw and "'@SUM(A1)" in raw
@@ -131,7 +141,10 @@ def test_exports_round_trip_and_neutralise_formulas(fresh_warehouse):
     note_col = header.index("备注 / note")
     cells = [row[note_col] for row in sheet.iter_rows(min_row=2)]
     assert all(c.data_type == "s" for c in cells if c.value)
-    assert {unneutralise(c.value) for c in cells if c.value} >= {'=HYPERLINK("http://evil.example","x")', "+1+1"}
+    assert {unneutralise(c.value) for c in cells if c.value} >= {
+        '=HYPERLINK("http://evil.example","x")',
+        "+1+1",
+    }
     assert not any(str(c.value).startswith(("=", "+", "@")) for c in cells if c.value)
     value_col = header.index("数值 / value")
     assert any(row[value_col].value == -2.5 for row in sheet.iter_rows(min_row=2))  # numbers stay numbers

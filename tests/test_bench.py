@@ -12,7 +12,16 @@ pytestmark = pytest.mark.slow
 def test_district_benchmark_runs_end_to_end():
     result = run("district")
     assert result["size"]["files"] == 462 and result["size"]["plans"] == 1
-    assert set(result["full"]["stages"]) == {"discover", "parse", "validate", "load", "dbt", "flags", "report", "publish"}
+    assert set(result["full"]["stages"]) == {
+        "discover",
+        "parse",
+        "validate",
+        "load",
+        "dbt",
+        "flags",
+        "report",
+        "publish",
+    }
     assert result["full"]["peak_rss_mib"] > 50
     assert int(result["reference"]["stdout"].strip().splitlines()[-1]) > 0
     names = [name for name, _, _ in goals(result, {})]

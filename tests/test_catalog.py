@@ -36,11 +36,22 @@ def table1_rows() -> dict[int, dict]:
     merged = re.compile(r"^(\d{1,2}) (.+?（[^）]+）)\s*(约束性)?(?:\s*完成上\S*)?$")
     for index, line in enumerate(lines):
         if m := full.match(line):
-            rows[int(m[1])] = {"name_printed": m[2], "baseline": m[3], "target": m[4], "growth": m[5], "attribute": m[6]}
+            rows[int(m[1])] = {
+                "name_printed": m[2],
+                "baseline": m[3],
+                "target": m[4],
+                "growth": m[5],
+                "attribute": m[6],
+            }
         elif (m := merged.match(line)) and int(m[1]) <= 33:
             attribute = m[3] or next(x for x in lines[index + 1 :] if x in ("约束性", "预期性"))
-            rows[int(m[1])] = {"name_printed": m[2], "baseline": "完成上级下达任务", "target": "完成上级下达任务",
-                               "growth": "完成上级下达任务", "attribute": attribute}
+            rows[int(m[1])] = {
+                "name_printed": m[2],
+                "baseline": "完成上级下达任务",
+                "target": "完成上级下达任务",
+                "growth": "完成上级下达任务",
+                "attribute": attribute,
+            }
     return rows
 
 
@@ -97,7 +108,9 @@ def test_table_notes_and_special_cases_are_recorded():
     assert "merged" in main["I17"]["notes"].lower() and "merged" in main["I21"]["notes"].lower()
 
 
-@pytest.mark.parametrize("name,key", [("catalog_secondary_targets", "target_code"), ("catalog_projects", "project_code")])
+@pytest.mark.parametrize(
+    "name,key", [("catalog_secondary_targets", "target_code"), ("catalog_projects", "project_code")]
+)
 def test_every_quote_is_in_the_plan_text(name, key):
     rows = seed(name)
     assert rows
@@ -123,7 +136,9 @@ def test_secondary_targets_are_many_and_each_value_is_in_its_quote():
 
 def test_spot_checks_of_secondary_targets():
     by_name = {r["name_zh"]: r for r in seed("catalog_secondary_targets")}
-    assert by_name["商务服务业总规模"]["target_value"] == "200" and by_name["商务服务业总规模"]["unit"] == "亿元"
+    assert (
+        by_name["商务服务业总规模"]["target_value"] == "200" and by_name["商务服务业总规模"]["unit"] == "亿元"
+    )
     assert by_name["总部型企业数量"]["target_value"] == "300"
     assert by_name["国际化社区数量"]["target_year"] == "2023"
     assert by_name["累计新增城镇就业"]["is_cumulative"] == "true"
@@ -135,7 +150,17 @@ def test_projects_and_milestones():
     milestones = seed("catalog_project_milestones")
     assert len(projects) >= 40
     names = " ".join(p["name_zh"] for p in projects)
-    for expected in ("变电站", "人民医院东院区", "颐养中心", "厨余垃圾", "工业楼宇", "老旧小区", "破损山体", "主管网清淤", "博物馆"):
+    for expected in (
+        "变电站",
+        "人民医院东院区",
+        "颐养中心",
+        "厨余垃圾",
+        "工业楼宇",
+        "老旧小区",
+        "破损山体",
+        "主管网清淤",
+        "博物馆",
+    ):
         assert expected in names, expected
     by_code = {p["project_code"]: p for p in projects}
     assert by_code[next(c for c, p in by_code.items() if "29条" in p["name_zh"])]["quantity_target"] == "29"
@@ -157,12 +182,19 @@ def test_every_item_has_exactly_one_existing_owner():
     for name in ("catalog_main_indicators", "catalog_secondary_targets", "catalog_projects"):
         for row in seed(name):
             assert row["owner_department_code"] in departments, (name, row)
-    codes = [r["indicator_code"] for r in seed("catalog_main_indicators")] + [r["target_code"] for r in seed("catalog_secondary_targets")]
+    codes = [r["indicator_code"] for r in seed("catalog_main_indicators")] + [
+        r["target_code"] for r in seed("catalog_secondary_targets")
+    ]
     assert len(codes) == len(set(codes)), "indicator and target codes share one namespace per plan"
 
 
 def test_every_row_carries_the_plan_id():
     plans = {p["plan_id"] for p in seed("catalog_plans")}
     assert plans == {"370102_14FYP"}
-    for name in ("catalog_main_indicators", "catalog_secondary_targets", "catalog_projects", "catalog_project_milestones"):
+    for name in (
+        "catalog_main_indicators",
+        "catalog_secondary_targets",
+        "catalog_projects",
+        "catalog_project_milestones",
+    ):
         assert {r["plan_id"] for r in seed(name)} <= plans

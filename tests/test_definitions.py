@@ -18,8 +18,10 @@ def describe() -> dict:
     graph = defs.resolve_asset_graph()
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
     checks = sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys)
-    deps = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
-            for k in graph.get_all_asset_keys()}
+    deps = {
+        k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
+        for k in graph.get_all_asset_keys()
+    }
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
     return {
         "assets": keys,
@@ -55,7 +57,10 @@ def test_groups_come_from_the_dbt_folders_and_descriptions_from_dbt_docs():
 
     graph = defs.resolve_asset_graph()
     groups = describe()["groups"]
-    assert groups["marts/fct_indicator_attainment"] == "marts" and groups["staging/stg_raw__submissions"] == "staging"
+    assert (
+        groups["marts/fct_indicator_attainment"] == "marts"
+        and groups["staging/stg_raw__submissions"] == "staging"
+    )
     assert groups["catalog/catalog_main_indicators"] == "catalog" and groups["inbox_files"] == "ingest"
     spec = graph.get(dg.AssetKey(["marts", "fct_indicator_attainment"]))
     assert "完成进度" in (spec.description or "")

@@ -15,26 +15,49 @@ from tests.conftest import AS_OF, REPO, query
 def test_the_refresh_succeeds_and_reports_its_checks(sample_run):
     result = sample_run["result"]
     assert result.success
-    checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
-              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
     assert checks["ledger_integrity"].passed
     gx = checks["gx_indicator_data_suite"]
     assert not gx.passed and gx.severity == dg.AssetCheckSeverity.WARN  # the sample's bad rows are caught
     assert gx.metadata["rows_validated"].value > 500 and gx.metadata["first_failing_rows"].value
     assert not checks["no_open_critical_alerts"].passed
-    dbt_checks = [name for name in checks if name.startswith(("unique_", "not_null_", "accepted_values_", "relationships_"))]
+    dbt_checks = [
+        name
+        for name in checks
+        if name.startswith(("unique_", "not_null_", "accepted_values_", "relationships_"))
+    ]
     assert len(dbt_checks) > 50 and all(checks[name].passed for name in dbt_checks)
-    materialized = {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
-    for key in ("inbox_files", "raw/submissions", "marts/fct_indicator_attainment", "ops/alerts",
-                "report/progress_report", "report/mart_exports", "published/warehouse"):
+    materialized = {
+        e.asset_key.to_user_string()
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }
+    for key in (
+        "inbox_files",
+        "raw/submissions",
+        "marts/fct_indicator_attainment",
+        "ops/alerts",
+        "report/progress_report",
+        "report/mart_exports",
+        "published/warehouse",
+    ):
         assert key in materialized, key
 
 
 def test_known_off_track_binding_indicators_raise_critical_alerts(sample_db):
-    alerts = {a["subject_code"]: a for a in query(sample_db, "select * from ops.alerts where status = 'open'")}
+    alerts = {
+        a["subject_code"]: a for a in query(sample_db, "select * from ops.alerts where status = 'open'")
+    }
     critical = {code for code, a in alerts.items() if a["severity"] == "critical"}
     assert critical == {"I16", "I17", "I19", "I22", "I24", "I31"}
-    status = {r["indicator_code"]: r["status"] for r in query(sample_db, "select * from marts.fct_indicator_status_latest")}
+    status = {
+        r["indicator_code"]: r["status"]
+        for r in query(sample_db, "select * from marts.fct_indicator_status_latest")
+    }
     assert status["I17"] == "no_data" and status["I22"] == "off_track" and status["I20"] == "awaiting_target"
     assert status["I26"] == "on_track" and status["I12"] == "achieved"
     assert "370102_WATER" in alerts["I17"]["department_code"]
@@ -43,30 +66,44 @@ def test_known_off_track_binding_indicators_raise_critical_alerts(sample_db):
 
 
 def test_every_indicator_has_one_row_per_year_up_to_the_evaluation_date(sample_db):
-    rows = query(sample_db, "select plan_id, indicator_code, count(*) as years, max(as_of_date) as as_of "
-                            "from marts.fct_indicator_attainment group by 1, 2")
+    rows = query(
+        sample_db,
+        "select plan_id, indicator_code, count(*) as years, max(as_of_date) as as_of "
+        "from marts.fct_indicator_attainment group by 1, 2",
+    )
     assert len(rows) == 33 + 88
     assert {r["years"] for r in rows} == {5}
     assert {str(r["as_of"]) for r in rows} == {AS_OF}
 
 
 def test_the_late_correction_supersedes_the_original(sample_db):
-    history = query(sample_db, """select * from marts.fct_indicator_value_history
-                                  where indicator_code = 'I01' and period = '2022Q4' order by version_number""")
+    history = query(
+        sample_db,
+        """select * from marts.fct_indicator_value_history
+                                  where indicator_code = 'I01' and period = '2022Q4' order by version_number""",
+    )
     assert len(history) == 2
     assert history[0]["superseded_by"] == history[1]["submission_id"] and history[1]["is_latest"]
     assert history[1]["original_name"] == "2022年数据修订.csv"
-    attainment = query(sample_db, "select actual_value from marts.fct_indicator_attainment where indicator_code = 'I01' and plan_year = 2022")
+    attainment = query(
+        sample_db,
+        "select actual_value from marts.fct_indicator_attainment where indicator_code = 'I01' and plan_year = 2022",
+    )
     assert attainment[0]["actual_value"] == history[1]["value"]
-    known_then = query(sample_db, """select value from marts.fct_indicator_value_history
+    known_then = query(
+        sample_db,
+        """select value from marts.fct_indicator_value_history
         where indicator_code = 'I01' and period = '2022Q4'
-          and valid_from < timestamp '2024-01-01' and (valid_to is null or valid_to >= timestamp '2024-01-01')""")
+          and valid_from < timestamp '2024-01-01' and (valid_to is null or valid_to >= timestamp '2024-01-01')""",
+    )
     assert [r["value"] for r in known_then] == [history[0]["value"]]
 
 
 def test_the_sample_bad_files_are_quarantined(sample_db):
-    rejected = {r["original_name"]: r["reason_code"] for r in
-                query(sample_db, "select * from marts.fct_submissions where status = 'rejected'")}
+    rejected = {
+        r["original_name"]: r["reason_code"]
+        for r in query(sample_db, "select * from marts.fct_submissions where status = 'rejected'")
+    }
     assert rejected == {
         "补报数据（含他部门指标）.csv": "other_department_codes",
         "导出报表.xlsx": "disguised_file",
@@ -74,21 +111,35 @@ def test_the_sample_bad_files_are_quarantined(sample_db):
         "乱码文件.csv": "mojibake",
         "公式未计算.xlsx": "all_rows_rejected",
     }
-    issues = query(sample_db, "select * from marts.fct_submission_issues where original_name = '问题数据示例.csv'")
-    assert {"unknown_code", "bad_number", "period_outside_plan", "unit_mismatch", "conflicting_duplicate"} <= {
-        i["reason_code"] for i in issues}
+    issues = query(
+        sample_db, "select * from marts.fct_submission_issues where original_name = '问题数据示例.csv'"
+    )
+    assert {
+        "unknown_code",
+        "bad_number",
+        "period_outside_plan",
+        "unit_mismatch",
+        "conflicting_duplicate",
+    } <= {i["reason_code"] for i in issues}
 
 
 def test_compliance_and_projects_are_modelled(sample_db):
-    compliance = query(sample_db, "select compliance_status, count(*) as n from marts.fct_submission_compliance group by 1")
+    compliance = query(
+        sample_db, "select compliance_status, count(*) as n from marts.fct_submission_compliance group by 1"
+    )
     counts = {r["compliance_status"]: r["n"] for r in compliance}
     assert counts["on_time"] > 300 and counts["late"] > 10 and counts["missing"] >= 1
-    water = query(sample_db, """select * from marts.fct_submission_compliance
-                                where department_code = '370102_WATER' and period = '2025' and submission_kind = 'indicator_data'""")
+    water = query(
+        sample_db,
+        """select * from marts.fct_submission_compliance
+                                where department_code = '370102_WATER' and period = '2025' and submission_kind = 'indicator_data'""",
+    )
     assert water[0]["compliance_status"] == "missing"
     rag = {r["rag_status"] for r in query(sample_db, "select rag_status from marts.fct_project_status")}
     assert {"red", "completed"} <= rag
-    scorecard = query(sample_db, "select * from marts.fct_department_scorecard where department_code = '370102_ECO'")[0]
+    scorecard = query(
+        sample_db, "select * from marts.fct_department_scorecard where department_code = '370102_ECO'"
+    )[0]
     assert scorecard["indicators_owned"] == scorecard["binding_indicators_owned"] == 4
 
 
@@ -96,7 +147,9 @@ def test_outputs_are_published_read_only(sample_run):
     from tests.conftest import TEST_ROOT
 
     published = TEST_ROOT / "published" / "planwh.duckdb"
-    assert published.exists() and not (published.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    assert published.exists() and not (
+        published.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    )
     working = TEST_ROOT / "work" / "planwh.duckdb"
     assert (working.stat().st_mode & 0o077) == 0  # the working file is private to the pipeline's user
     output = sample_run["output"]
@@ -108,9 +161,20 @@ def test_outputs_are_published_read_only(sample_run):
 def test_dbt_unit_tests_pass(sample_run):
     env = dict(os.environ)
     run = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "dbt") if (REPO / ".venv" / "bin" / "dbt").exists() else "dbt",
-         "test", "--select", "test_type:unit", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
-        cwd=REPO, env=env, capture_output=True, text=True,
+        [
+            str(REPO / ".venv" / "bin" / "dbt") if (REPO / ".venv" / "bin" / "dbt").exists() else "dbt",
+            "test",
+            "--select",
+            "test_type:unit",
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stdout[-3000:]
     assert "PASS=17" in run.stdout
@@ -118,8 +182,13 @@ def test_dbt_unit_tests_pass(sample_run):
 
 def test_lineage_command_explains_a_number(sample_run):
     env = dict(os.environ, PLANWH_PUBLISH_DIR=str(sample_run["db"].parent))
-    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "lineage", "I01", "2022"], cwd=REPO,
-                         capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "lineage", "I01", "2022"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "2022年数据修订.csv" in out and "2022Q4季度数据.csv" in out and "370102_STATS" in out

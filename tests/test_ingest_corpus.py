@@ -30,7 +30,9 @@ def write_backfill(raw: Path, entries: list[tuple[str, Path]]) -> None:
         if fh.tell() == 0:
             writer.writerow(["department_code", "sha256", "received_at", "original_name", "note"])
         for department, file in entries:
-            writer.writerow([department, hashlib.sha256(file.read_bytes()).hexdigest(), RECEIVED, file.name, "test"])
+            writer.writerow(
+                [department, hashlib.sha256(file.read_bytes()).hexdigest(), RECEIVED, file.name, "test"]
+            )
 
 
 def ingest(settings):
@@ -73,7 +75,10 @@ def corpus_loaded(fresh_warehouse):
     first.write_text(BASELINE, encoding="utf-8")
     write_backfill(settings.raw_dir, [("370102_STATS", first)])
     ingest(settings)
-    before = {t: table_rows(settings, t) for t in ("indicator_values", "project_progress", "submissions", "quarantine")}
+    before = {
+        t: table_rows(settings, t)
+        for t in ("indicator_values", "project_progress", "submissions", "quarantine")
+    }
     entries = []
     for name, spec in EXPECTED.items():
         target = inbox / spec["department"] / name
@@ -88,11 +93,18 @@ def corpus_loaded(fresh_warehouse):
 def test_every_corpus_file_gets_its_documented_outcome(corpus_loaded):
     settings, _, discovered, batches = corpus_loaded
     assert discovered["new_receipts"] == len(EXPECTED)
-    assert len(batches) == 1 and {r.suite for r in batches[0].suite_reports} == {"indicator_data", "project_progress"}
+    assert len(batches) == 1 and {r.suite for r in batches[0].suite_reports} == {
+        "indicator_data",
+        "project_progress",
+    }
     seen = ledger(settings)
     for name, spec in EXPECTED.items():
         entry = seen[name]
-        assert entry["status"] == spec["status"], (name, entry["status"], [i["reason_code"] for i in entry["issues"]])
+        assert entry["status"] == spec["status"], (
+            name,
+            entry["status"],
+            [i["reason_code"] for i in entry["issues"]],
+        )
         assert entry["rows_accepted"] == spec["loaded"], name
         codes = {i["reason_code"] for i in entry["issues"]}
         assert set(spec.get("reasons", [])) <= codes, (name, codes)
@@ -105,7 +117,10 @@ def test_every_corpus_file_gets_its_documented_outcome(corpus_loaded):
         for issue in entry["issues"]:
             assert issue["message_zh"] and issue["message_en"], (name, issue)
             if issue["scope"] == "row":
-                assert issue["source_row"] >= 2 and f"{issue['source_row']}" in issue["message_en"], (name, issue)
+                assert issue["source_row"] >= 2 and f"{issue['source_row']}" in issue["message_en"], (
+                    name,
+                    issue,
+                )
 
 
 def test_values_are_parsed_as_the_department_meant(corpus_loaded):
@@ -117,7 +132,8 @@ def test_values_are_parsed_as_the_department_meant(corpus_loaded):
                 code, period = key.split("|")
                 rows = con.execute(
                     "select v.value from raw.indicator_values v join raw.submissions s using (submission_id) "
-                    "where s.original_name = ? and v.indicator_code = ? and v.period = ?", [name, code, period]
+                    "where s.original_name = ? and v.indicator_code = ? and v.period = ?",
+                    [name, code, period],
                 ).fetchall()
                 assert rows == [(value,)], (name, key, rows)
         dates = con.execute(
@@ -132,10 +148,18 @@ def test_values_are_parsed_as_the_department_meant(corpus_loaded):
 
 def test_messages_name_file_sheet_row_column_and_value(corpus_loaded):
     seen = ledger(corpus_loaded[0])
-    formula = next(i for i in seen["formula_without_cached_value.xlsx"]["issues"] if i["reason_code"] == "formula_without_value")
+    formula = next(
+        i
+        for i in seen["formula_without_cached_value.xlsx"]["issues"]
+        if i["reason_code"] == "formula_without_value"
+    )
     assert (formula["sheet_name"], formula["source_row"], formula["column_name"]) == ("指标数据", 2, "value")
     assert "数值/value" in formula["message_zh"] and "Row 2" in formula["message_en"]
-    other = next(i for i in seen["another_departments_codes.csv"]["issues"] if i["reason_code"] == "other_department_codes")
+    other = next(
+        i
+        for i in seen["another_departments_codes.csv"]["issues"]
+        if i["reason_code"] == "other_department_codes"
+    )
     assert "I19" in other["message_zh"] and "370102_ECO" in other["message_en"]
     bad = next(i for i in seen["numbers_edge_cases.csv"]["issues"] if i["offending_value"] == "1e309")
     assert bad["reason_code"] == "bad_number" and bad["column_name"] == "value"
@@ -146,7 +170,11 @@ def test_nothing_already_loaded_changes(corpus_loaded):
     for table, rows in before.items():
         after = table_rows(settings, table)
         assert set(rows) <= set(after), table
-    first = [r for r in table_rows(settings, "indicator_values") if r[0].startswith("370102_STATS-") and r[4] in (2, 3)]
+    first = [
+        r
+        for r in table_rows(settings, "indicator_values")
+        if r[0].startswith("370102_STATS-") and r[4] in (2, 3)
+    ]
     assert first  # the earlier file's rows are still there
 
 
@@ -165,7 +193,10 @@ def test_text_is_stored_as_data_never_executed(corpus_loaded):
 
 def test_ingesting_the_same_inbox_again_changes_nothing(corpus_loaded):
     settings = corpus_loaded[0]
-    snapshot = {t: table_rows(settings, t) for t in ("indicator_values", "project_progress", "submissions", "quarantine", "receipts")}
+    snapshot = {
+        t: table_rows(settings, t)
+        for t in ("indicator_values", "project_progress", "submissions", "quarantine", "receipts")
+    }
     discovered, batches = ingest(settings)
     assert discovered["new_receipts"] == 0 and batches == []
     for table, rows in snapshot.items():
@@ -185,7 +216,10 @@ def test_a_correction_supersedes_exactly_the_rows_it_corrects(corpus_loaded):
     finally:
         con.close()
     periods = [r[0] for r in rows]
-    assert periods.count("2022") >= 3 and rows[-1][:2] == ("2022", 76999.0)  # history kept, correction appended
+    assert periods.count("2022") >= 3 and rows[-1][:2] == (
+        "2022",
+        76999.0,
+    )  # history kept, correction appended
 
 
 def test_the_archive_is_content_addressed_and_read_only(corpus_loaded):
@@ -228,8 +262,13 @@ def test_hostile_names_links_sizes_and_folders_are_refused(fresh_warehouse, monk
         "~$lock.xlsx": "hidden_or_temporary_file",
     }
     for name, reason in expected.items():
-        assert seen[name]["status"] == "rejected" and seen[name]["reason_code"] == reason, (name, seen[name]["reason_code"])
-    assert seen["370102_COM"]["reason_code"] == "symlink_not_allowed"  # a linked department folder is not followed
+        assert seen[name]["status"] == "rejected" and seen[name]["reason_code"] == reason, (
+            name,
+            seen[name]["reason_code"],
+        )
+    assert (
+        seen["370102_COM"]["reason_code"] == "symlink_not_allowed"
+    )  # a linked department folder is not followed
     assert not any(p.name == "secret.csv" for p in settings.archive.rglob("*"))
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:

@@ -26,15 +26,33 @@ MODELS = ("int_indicator_attainment_evaluated", "int_indicator_values_versioned"
 def engine(sample_run):
     env = dict(os.environ, PLANWH_AS_OF=AS_OF)
     dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run([str(dbt), "compile", "--quiet", "--select", *MODELS, "--project-dir", "dbt_project",
-                    "--profiles-dir", "dbt_project"], cwd=REPO, env=env, check=True)
+    subprocess.run(
+        [
+            str(dbt),
+            "compile",
+            "--quiet",
+            "--select",
+            *MODELS,
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
     sql = {m: (COMPILED / f"{m}.sql").read_text() for m in MODELS}
     con = duckdb.connect()
     con.execute(f"attach '{sample_run['db']}' as sample (read_only)")
     con.execute("attach ':memory:' as planwh")
-    for schema, table in (("intermediate", "int_indicators_unioned"), ("intermediate", "int_plans_years"),
-                          ("intermediate", "int_indicator_annual_values"), ("staging", "stg_raw__indicator_values"),
-                          ("staging", "stg_raw__submissions")):
+    for schema, table in (
+        ("intermediate", "int_indicators_unioned"),
+        ("intermediate", "int_plans_years"),
+        ("intermediate", "int_indicator_annual_values"),
+        ("staging", "stg_raw__indicator_values"),
+        ("staging", "stg_raw__submissions"),
+    ):
         con.execute(f"create schema if not exists planwh.{schema}")
         con.execute(f"create table planwh.{schema}.{table} as select * from sample.{schema}.{table} limit 0")
     con.execute("""insert into planwh.intermediate.int_plans_years (plan_id, plan_year, year_start_date, annual_due_date)
@@ -48,12 +66,17 @@ def evaluate(engine, indicator: dict, actuals: dict[int, float | None]) -> list[
     con.execute("delete from planwh.intermediate.int_indicators_unioned")
     con.execute("delete from planwh.intermediate.int_indicator_annual_values")
     columns = ", ".join(indicator)
-    con.execute(f"insert into planwh.intermediate.int_indicators_unioned ({columns}) values ({', '.join('?' * len(indicator))})",
-                list(indicator.values()))
+    con.execute(
+        f"insert into planwh.intermediate.int_indicators_unioned ({columns}) values ({', '.join('?' * len(indicator))})",
+        list(indicator.values()),
+    )
     for year, value in actuals.items():
         if value is not None:
-            con.execute("""insert into planwh.intermediate.int_indicator_annual_values
-                           (plan_id, indicator_code, period_year, actual_value) values ('P', 'X', ?, ?)""", [year, value])
+            con.execute(
+                """insert into planwh.intermediate.int_indicator_annual_values
+                           (plan_id, indicator_code, period_year, actual_value) values ('P', 'X', ?, ?)""",
+                [year, value],
+            )
     cursor = con.execute(sql["int_indicator_attainment_evaluated"])
     cols = [d[0] for d in cursor.description]
     return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
@@ -69,15 +92,25 @@ def level_indicators(draw):
     target = draw(values.filter(lambda t: abs(t - baseline) > 0.5))
     higher = target > baseline
     return {
-        "plan_id": "P", "indicator_code": "X", "target_method": "level", "direction_sign": 1 if higher else -1,
-        "baseline_value": baseline, "baseline_year": 2020, "target_value": target, "target_year": 2025,
+        "plan_id": "P",
+        "indicator_code": "X",
+        "target_method": "level",
+        "direction_sign": 1 if higher else -1,
+        "baseline_value": baseline,
+        "baseline_year": 2020,
+        "target_value": target,
+        "target_year": 2025,
         "target_operator": draw(st.sampled_from([">=", ">"] if higher else ["<=", "<"])),
-        "annual_growth_rate": draw(st.one_of(st.none(), st.floats(min_value=1, max_value=15).map(lambda g: round(g, 1)))),
+        "annual_growth_rate": draw(
+            st.one_of(st.none(), st.floats(min_value=1, max_value=15).map(lambda g: round(g, 1)))
+        ),
         "baseline_from_first_actual": False,
     }
 
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
@@ -106,18 +139,32 @@ def test_level_target_invariants(engine, indicator, actuals):
 @SETTINGS
 @given(baseline=values, target=values, actuals=yearly, op=st.sampled_from([">=", ">", "<=", "<", "="]))
 def test_maintain_targets_are_on_track_exactly_when_met(engine, baseline, target, actuals, op):
-    indicator = {"plan_id": "P", "indicator_code": "X", "target_method": "maintain",
-                 "direction_sign": -1 if op.startswith("<") else 1, "baseline_value": baseline, "baseline_year": 2020,
-                 "target_value": target, "target_year": 2025, "target_operator": op, "baseline_from_first_actual": False}
+    indicator = {
+        "plan_id": "P",
+        "indicator_code": "X",
+        "target_method": "maintain",
+        "direction_sign": -1 if op.startswith("<") else 1,
+        "baseline_value": baseline,
+        "baseline_year": 2020,
+        "target_value": target,
+        "target_year": 2025,
+        "target_operator": op,
+        "baseline_from_first_actual": False,
+    }
     for row in evaluate(engine, indicator, actuals):
         if row["actual_value"] is not None:
             assert (row["status"] == "on_track") == bool(row["meets_target"])
 
 
 submissions = st.lists(
-    st.tuples(st.sampled_from(["2024-01-01 09:00:00", "2024-01-01 09:00:00", "2024-03-01 10:00:00"]),
-              st.text(alphabet="abcdef0123456789", min_size=4, max_size=4), values),
-    min_size=1, max_size=6, unique_by=lambda s: s[1],
+    st.tuples(
+        st.sampled_from(["2024-01-01 09:00:00", "2024-01-01 09:00:00", "2024-03-01 10:00:00"]),
+        st.text(alphabet="abcdef0123456789", min_size=4, max_size=4),
+        values,
+    ),
+    min_size=1,
+    max_size=6,
+    unique_by=lambda s: s[1],
 )
 
 
@@ -129,19 +176,25 @@ def test_superseding_does_not_depend_on_load_order(engine, rows, order):
     def run(sequence):
         con.execute("delete from planwh.staging.stg_raw__indicator_values")
         for received, sid, value in sequence:
-            con.execute("""insert into planwh.staging.stg_raw__indicator_values
+            con.execute(
+                """insert into planwh.staging.stg_raw__indicator_values
                 (plan_id, indicator_code, period, value_type, value, submission_id, source_row, received_at)
-                values ('P', 'X', '2023', 'actual', ?, ?, 2, cast(? as timestamp))""", [value, f"d-{sid}", received])
+                values ('P', 'X', '2023', 'actual', ?, ?, 2, cast(? as timestamp))""",
+                [value, f"d-{sid}", received],
+            )
         cursor = con.execute(sql["int_indicator_values_versioned"])
         cols = [d[0] for d in cursor.description]
-        return sorted((dict(zip(cols, r, strict=True)) for r in cursor.fetchall()), key=lambda r: r["version_number"])
+        return sorted(
+            (dict(zip(cols, r, strict=True)) for r in cursor.fetchall()), key=lambda r: r["version_number"]
+        )
 
     first = run(rows)
     shuffled = list(rows)
     order.shuffle(shuffled)
     second = run(shuffled)
-    assert [(r["submission_id"], r["superseded_by"], r["is_latest"]) for r in first] == \
-           [(r["submission_id"], r["superseded_by"], r["is_latest"]) for r in second]
+    assert [(r["submission_id"], r["superseded_by"], r["is_latest"]) for r in first] == [
+        (r["submission_id"], r["superseded_by"], r["is_latest"]) for r in second
+    ]
     latest = [r for r in first if r["is_latest"]]
     assert len(latest) == 1
     newest = max(rows, key=lambda s: (s[0], f"d-{s[1]}"))

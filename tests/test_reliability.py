@@ -33,8 +33,15 @@ def cli(*args, fault: str | None = None, extra_env: dict | None = None, timeout:
     env.pop("PLANWH_FAULT", None)
     if fault:
         env["PLANWH_FAULT"] = fault
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout, start_new_session=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
 
 
 def published_counts(settings) -> dict:
@@ -63,7 +70,9 @@ def expected_rows(departments) -> int:
         discover_and_archive(settings, catalog)
         process_pending(settings, catalog)
         con = duckdb.connect(str(settings.warehouse), read_only=True)
-        total = con.execute("select (select count(*) from raw.indicator_values) + (select count(*) from raw.project_progress)").fetchone()[0]
+        total = con.execute(
+            "select (select count(*) from raw.indicator_values) + (select count(*) from raw.project_progress)"
+        ).fetchone()[0]
         con.close()
         return total
     finally:
@@ -82,12 +91,16 @@ def assert_loaded_exactly_once(settings, expected: int) -> None:
             from (select submission_id, sheet_name, source_row from raw.indicator_values
                   union all select submission_id, sheet_name, source_row from raw.project_progress)
             group by all having count(*) > 1)""").fetchone()[0]
-        loaded = con.execute("select (select count(*) from raw.indicator_values) + (select count(*) from raw.project_progress)").fetchone()[0]
+        loaded = con.execute(
+            "select (select count(*) from raw.indicator_values) + (select count(*) from raw.project_progress)"
+        ).fetchone()[0]
         unprocessed = con.execute("""select count(*) from raw.receipts r where not exists
             (select 1 from raw.submissions s where s.submission_id = r.submission_id)""").fetchone()[0]
         mismatched = con.execute("""select count(*) from raw.submissions s where s.status <> 'rejected' and s.rows_accepted <>
             (select count(*) from raw.indicator_values v where v.submission_id = s.submission_id)
-            + (select count(*) from raw.project_progress p where p.submission_id = s.submission_id)""").fetchone()[0]
+            + (select count(*) from raw.project_progress p where p.submission_id = s.submission_id)""").fetchone()[
+            0
+        ]
     finally:
         con.close()
     assert (duplicates, unprocessed, mismatched) == (0, 0, 0)
@@ -130,11 +143,30 @@ def test_rebuild_from_the_archive_equals_the_incremental_result(fresh_warehouse)
     copy_departments(settings, PART_B)
     assert cli("refresh", "--as-of", AS_OF).returncode == 0
     tables = {
-        "marts.fct_indicator_values": ["indicator_value_key", "value", "submission_id", "source_row", "received_at"],
-        "marts.fct_indicator_attainment": ["attainment_key", "status", "evaluated_value", "completion", "trend_status"],
+        "marts.fct_indicator_values": [
+            "indicator_value_key",
+            "value",
+            "submission_id",
+            "source_row",
+            "received_at",
+        ],
+        "marts.fct_indicator_attainment": [
+            "attainment_key",
+            "status",
+            "evaluated_value",
+            "completion",
+            "trend_status",
+        ],
         "marts.fct_project_status": ["project_key", "rag_status", "percent_complete", "milestones_done"],
         "marts.fct_submission_compliance": ["obligation_id", "compliance_status", "rows_rejected"],
-        "marts.fct_submissions": ["submission_id", "status", "rows_accepted", "rows_rejected", "reason_code", "received_at"],
+        "marts.fct_submissions": [
+            "submission_id",
+            "status",
+            "rows_accepted",
+            "rows_rejected",
+            "reason_code",
+            "received_at",
+        ],
         "marts.fct_submission_issues": ["issue_id", "reason_code", "message_en"],
         "marts.fct_indicator_value_history": ["value_id", "superseded_by", "is_latest"],
     }
@@ -142,8 +174,10 @@ def test_rebuild_from_the_archive_equals_the_incremental_result(fresh_warehouse)
     def snapshot():
         con = open_published(settings.published_warehouse)
         try:
-            return {t: sorted(map(tuple, con.execute(f"select {', '.join(cols)} from {t}").fetchall()), key=repr)
-                    for t, cols in tables.items()}, con.execute("select count(*) from ops.alerts").fetchone()[0]
+            return {
+                t: sorted(map(tuple, con.execute(f"select {', '.join(cols)} from {t}").fetchall()), key=repr)
+                for t, cols in tables.items()
+            }, con.execute("select count(*) from ops.alerts").fetchone()[0]
         finally:
             con.close()
 
@@ -164,8 +198,12 @@ def test_two_refreshes_started_together_serialise(fresh_warehouse):
     env = dict(os.environ)
     env.pop("PLANWH_FAULT", None)
     command = [sys.executable, "-m", "pipelines.cli", "refresh", "--as-of", AS_OF]
-    runs = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=900) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], [o[1][-1500:] for o in outputs]
     assert any("waiting for the warehouse, held by pid" in err for _, err in outputs)
@@ -182,9 +220,17 @@ def test_a_lock_held_elsewhere_gives_a_clear_message(fresh_warehouse):
     assert "Traceback" not in blocked.stderr
 
     assert cli("refresh", "--as-of", AS_OF).returncode == 0
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True);"
-                               " print('open', flush=True); time.sleep(600)", str(settings.warehouse)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True);"
+            " print('open', flush=True); time.sleep(600)",
+            str(settings.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         blocked = cli("refresh", "--as-of", AS_OF)

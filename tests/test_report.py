@@ -18,10 +18,21 @@ def test_report_sections_charts_and_words_render(sample_run):
     with chromium_page() as page:
         page.goto(report.as_uri())
         assert "实施进度报告" in page.evaluate("document.title")
-        for section in ("overview", "alerts", "binding", "expected", "secondary", "compliance", "projects", "rejected"):
+        for section in (
+            "overview",
+            "alerts",
+            "binding",
+            "expected",
+            "secondary",
+            "compliance",
+            "projects",
+            "rejected",
+        ):
             assert page.evaluate(f"!!document.getElementById('{section}')"), section
         assert page.evaluate("document.getElementById('as-of').textContent") == "2026-06-30"
-        binding = page.evaluate("[...document.querySelectorAll('#binding ~ .panels')][0].querySelectorAll('.panel').length")
+        binding = page.evaluate(
+            "[...document.querySelectorAll('#binding ~ .panels')][0].querySelectorAll('.panel').length"
+        )
         assert binding == 10
         # every chart is laid out with real geometry: points and lines have a size on screen
         rendered = page.evaluate("""[...document.querySelectorAll('svg.chart')].filter(svg => {
@@ -33,13 +44,18 @@ def test_report_sections_charts_and_words_render(sample_run):
         points = page.evaluate("""[...document.querySelectorAll('#binding ~ .panels circle.actual-point')]
               .filter(c => c.getBoundingClientRect().width > 0).length""")
         assert points >= 30
-        lines = page.evaluate("[...document.querySelectorAll('polyline.actual-line')].filter(l => l.getTotalLength() > 10).length")
+        lines = page.evaluate(
+            "[...document.querySelectorAll('polyline.actual-line')].filter(l => l.getTotalLength() > 10).length"
+        )
         assert lines >= 20
         assert page.evaluate("document.querySelectorAll('.target-line').length") >= 20
         # status words beside every colour
         badges = page.evaluate("[...document.querySelectorAll('.badge')].map(b => b.textContent.trim())")
         assert badges and all(" · " in text and len(text) > 4 for text in badges)
-        assert page.evaluate("document.querySelector('#ind-370102_14FYP-I22 .badge').dataset.status") == "off_track"
+        assert (
+            page.evaluate("document.querySelector('#ind-370102_14FYP-I22 .badge').dataset.status")
+            == "off_track"
+        )
         # Chinese text is drawn with a CJK font (wider than the fallback boxes would be)
         width = page.evaluate("""(() => { const s = document.createElement('span'); s.textContent = '约束性指标';
               document.body.appendChild(s); const w = s.getBoundingClientRect().width; s.remove(); return w; })()""")

@@ -23,8 +23,14 @@ SEEDS = REPO / "dbt_project" / "seeds"
 
 def test_the_shipped_samples_are_what_the_generator_writes(tmp_path):
     catalog = Catalog.load(SEEDS)
-    written = generate_plan(catalog, "370102_14FYP", tmp_path / "inbox", profiles=LIXIA_PROFILES,
-                            missing_2025=LIXIA_MISSING_2025, no_assigned_2025=LIXIA_NO_ASSIGNED_2025)
+    written = generate_plan(
+        catalog,
+        "370102_14FYP",
+        tmp_path / "inbox",
+        profiles=LIXIA_PROFILES,
+        missing_2025=LIXIA_MISSING_2025,
+        no_assigned_2025=LIXIA_NO_ASSIGNED_2025,
+    )
     with (REPO / "raw" / "backfill" / "receipts.csv").open(encoding="utf-8") as fh:
         shipped = {(r["department_code"], r["sha256"], r["received_at"]) for r in csv.DictReader(fh)}
     assert {(w.department_code, w.sha256, w.received_at.isoformat(sep=" ")) for w in written} == shipped
@@ -63,8 +69,15 @@ def test_a_filled_template_is_accepted(fresh_warehouse):
 
 def test_the_validation_report_lists_each_rule_and_the_latest_results(sample_run):
     html = (sample_run["output"] / "validation" / "index.html").read_text(encoding="utf-8")
-    for text in ("indicator_data", "project_progress", "other_department_codes", "unknown_milestone",
-                 "ExpectColumnPairValuesAToBeGreaterThanB", "最近的拒收 Latest rejections", "问题数据示例.csv"):
+    for text in (
+        "indicator_data",
+        "project_progress",
+        "other_department_codes",
+        "unknown_milestone",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        "最近的拒收 Latest rejections",
+        "问题数据示例.csv",
+    ):
         assert text in html, text
     assert "✘" in html and "✔" in html
 
@@ -85,9 +98,23 @@ def test_the_run_summary_names_what_needs_attention(sample_run):
 
 def test_dbt_docs_build_offline(sample_run, tmp_path):
     dbt = Path(sys.executable).with_name("dbt")
-    run = subprocess.run([str(dbt), "docs", "generate", "--static", "--target-path", str(tmp_path),
-                          "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"], cwd=REPO,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            str(dbt),
+            "docs",
+            "generate",
+            "--static",
+            "--target-path",
+            str(tmp_path),
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout[-2000:]
     page = (tmp_path / "static_index.html").read_text(encoding="utf-8")
     assert "fct_indicator_attainment" in page and "attainment_method" in page

@@ -33,7 +33,9 @@ def test_one_run_per_new_file_and_none_for_a_reupload(fresh_warehouse):
     sha = hashlib.sha256((folder / "a.csv").read_bytes()).hexdigest()
     assert [r.run_key for r in runs] == [f"370102_STATS:{sha}"]
     assert runs[0].tags["planwh/trigger"] == "new_file"
-    assert runs[0].run_config["ops"]["inbox_files"]["config"]["submission_ids"] == [f"370102_STATS-{sha[:16]}"]
+    assert runs[0].run_config["ops"]["inbox_files"]["config"]["submission_ids"] == [
+        f"370102_STATS-{sha[:16]}"
+    ]
 
     result, cursor = tick(cursor)
     assert isinstance(result, dg.SkipReason)
@@ -42,7 +44,9 @@ def test_one_run_per_new_file_and_none_for_a_reupload(fresh_warehouse):
     result, cursor = tick(cursor)
     assert isinstance(result, dg.SkipReason)
 
-    (folder / "a.csv").write_text("指标编号,统计期,数值\nI23,2023,80500\n", encoding="utf-8")  # corrected, same name
+    (folder / "a.csv").write_text(
+        "指标编号,统计期,数值\nI23,2023,80500\n", encoding="utf-8"
+    )  # corrected, same name
     (folder / "b.csv").write_text("指标编号,统计期,数值\nI23,2022,76000\n", encoding="utf-8")
     result, cursor = tick(cursor)
     assert len(requests_of(result)) == 2

@@ -38,7 +38,10 @@ def test_numbers_people_type(raw, value, unit):
     assert parsed.error is None and parsed.value == value and parsed.unit == unit
 
 
-@pytest.mark.parametrize("raw", ["--5", "1e309", "NaN", "nan", "inf", "12,72", "abc", "约5.2", "1.2.3", float("inf"), True, "1,2345"])
+@pytest.mark.parametrize(
+    "raw",
+    ["--5", "1e309", "NaN", "nan", "inf", "12,72", "abc", "约5.2", "1.2.3", float("inf"), True, "1,2345"],
+)
 def test_numbers_that_are_refused(raw):
     assert parse_number(raw).error == "bad_number"
 
@@ -50,8 +53,17 @@ def test_missing_numbers(raw):
 
 @pytest.mark.parametrize(
     "raw,label",
-    [("2023", "2023"), ("2023年", "2023"), (2023.0, "2023"), ("2023Q2", "2023Q2"), ("2023-q3", "2023Q3"),
-     ("2023年第二季度", "2023Q2"), ("2023年4季度", "2023Q4"), ("２０２３Ｑ１", "2023Q1"), ("2023年度", "2023")],
+    [
+        ("2023", "2023"),
+        ("2023年", "2023"),
+        (2023.0, "2023"),
+        ("2023Q2", "2023Q2"),
+        ("2023-q3", "2023Q3"),
+        ("2023年第二季度", "2023Q2"),
+        ("2023年4季度", "2023Q4"),
+        ("２０２３Ｑ１", "2023Q1"),
+        ("2023年度", "2023"),
+    ],
 )
 def test_periods(raw, label):
     assert parse_period(raw).value.label == label
@@ -64,9 +76,17 @@ def test_bad_periods(raw):
 
 @pytest.mark.parametrize(
     "raw,expected",
-    [("2025-03-05", date(2025, 3, 5)), ("2025年3月5日", date(2025, 3, 5)), ("2025/3/5", date(2025, 3, 5)),
-     ("2025.3.5", date(2025, 3, 5)), ("20250305", date(2025, 3, 5)), (45721, date(2025, 3, 5)), ("45721", date(2025, 3, 5)),
-     ("2025-03-05 00:00:00", date(2025, 3, 5)), (datetime(2025, 3, 5, 8, 0), date(2025, 3, 5))],
+    [
+        ("2025-03-05", date(2025, 3, 5)),
+        ("2025年3月5日", date(2025, 3, 5)),
+        ("2025/3/5", date(2025, 3, 5)),
+        ("2025.3.5", date(2025, 3, 5)),
+        ("20250305", date(2025, 3, 5)),
+        (45721, date(2025, 3, 5)),
+        ("45721", date(2025, 3, 5)),
+        ("2025-03-05 00:00:00", date(2025, 3, 5)),
+        (datetime(2025, 3, 5, 8, 0), date(2025, 3, 5)),
+    ],
 )
 def test_dates(raw, expected):
     assert parse_date(raw).value == expected

@@ -1,6 +1,5 @@
 """Jobs and schedules (Asia/Shanghai). The nightly refresh and the sensor runs share one job."""
 
-
 import dagster as dg
 
 TIMEZONE = "Asia/Shanghai"
@@ -19,7 +18,9 @@ refresh_job = dg.define_asset_job(
 
 flags_job = dg.define_asset_job(
     name="reevaluate_flags",
-    selection=dg.AssetSelection.groups("catalog", "staging", "intermediate", "marts", "alerts", "report", "publish"),
+    selection=dg.AssetSelection.groups(
+        "catalog", "staging", "intermediate", "marts", "alerts", "report", "publish"
+    ),
     executor_def=dg.in_process_executor,
     tags=RUN_TAGS,
     description="Re-evaluate status against today's date without ingesting (deadlines pass without new data).",

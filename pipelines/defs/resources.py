@@ -1,6 +1,5 @@
 """Resources shared by every domain: where the warehouse lives, the evaluation date, dbt."""
 
-
 import shutil
 import sys
 from datetime import date

@@ -101,7 +101,8 @@ def update_alerts(con: duckdb.DuckDBPyConnection, as_of: date) -> LifecycleResul
         raise
     for event, flag_id in changes:
         {"opened": result.opened, "reopened": result.reopened, "changed": result.changed}.get(
-            event, []).append(flag_id)
+            event, []
+        ).append(flag_id)
     result.persisted = sum(1 for event, _ in changes if event is None)
     result.resolved = cleared
     result.open_critical = _open_critical(con)
@@ -115,6 +116,17 @@ def _open_critical(con) -> list[dict]:
            from ops.alerts a left join marts.fct_flags f on f.flag_id = a.alert_id
            where a.status = 'open' and a.severity = 'critical' order by a.alert_id"""
     ).fetchall()
-    keys = ["alert_id", "subject_code", "department_code", "title_zh", "title_en", "detail_zh", "detail_en",
-            "reported_value", "target_value", "unit", "opened_at"]
+    keys = [
+        "alert_id",
+        "subject_code",
+        "department_code",
+        "title_zh",
+        "title_en",
+        "detail_zh",
+        "detail_en",
+        "reported_value",
+        "target_value",
+        "unit",
+        "opened_at",
+    ]
     return [dict(zip(keys, r, strict=True)) for r in rows]

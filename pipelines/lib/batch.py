@@ -167,9 +167,19 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
     ind = ind.rename(columns={"code": "indicator_code"})
     by_plan = ind.drop(columns=["region_code"])
     by_region = ind.sort_values("plan_id").drop_duplicates(["region_code", "indicator_code"], keep="last")
-    facts = ["owner_department_code", "unit", "value_min", "value_max", "reporting_frequency",
-             "is_superior_assigned", "name_zh", "name_en"]
-    exact = df[["plan_id", "indicator_code"]].merge(by_plan[["plan_id", "indicator_code", *facts]], how="left")
+    facts = [
+        "owner_department_code",
+        "unit",
+        "value_min",
+        "value_max",
+        "reporting_frequency",
+        "is_superior_assigned",
+        "name_zh",
+        "name_en",
+    ]
+    exact = df[["plan_id", "indicator_code"]].merge(
+        by_plan[["plan_id", "indicator_code", *facts]], how="left"
+    )
     loose = df[["region_code", "indicator_code"]].merge(
         by_region[["region_code", "indicator_code", *facts]], how="left"
     )
@@ -200,13 +210,17 @@ def enrich_progress(rows: list[dict] | dict[str, list], catalog: Catalog) -> pd.
         ["plan_id", "region_code", "project_code", "owner_department_code", "baseline_year", "end_year"]
     ]
     projects = projects.sort_values("plan_id").drop_duplicates(["region_code", "project_code"], keep="last")
-    merged = df[["region_code", "project_code"]].merge(projects, on=["region_code", "project_code"], how="left")
+    merged = df[["region_code", "project_code"]].merge(
+        projects, on=["region_code", "project_code"], how="left"
+    )
     df["plan_id"] = merged["plan_id"].values
     df["catalog_owner_department_code"] = merged["owner_department_code"].values
     df["known_project"] = df["plan_id"].notna()
     # plausible dates: reports from the plan's baseline year on; completions up to 5 years earlier
     baseline = pd.to_numeric(merged["baseline_year"])
-    df["min_report_date"] = pd.to_datetime(baseline.map(lambda y: None if pd.isna(y) else f"{int(y)}-01-01")).values
+    df["min_report_date"] = pd.to_datetime(
+        baseline.map(lambda y: None if pd.isna(y) else f"{int(y)}-01-01")
+    ).values
     df["min_completed_date"] = pd.to_datetime(
         baseline.map(lambda y: None if pd.isna(y) else f"{int(y) - 5}-01-01")
     ).values

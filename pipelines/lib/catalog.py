@@ -42,8 +42,19 @@ class Catalog:
             plans[col] = plans[col].astype(int)
         main = t["catalog_main_indicators"]
         secondary = t["catalog_secondary_targets"]
-        cols = ["plan_id", "code", "name_zh", "name_en", "unit", "owner_department_code",
-                "reporting_frequency", "value_min", "value_max", "is_superior_assigned", "indicator_kind"]
+        cols = [
+            "plan_id",
+            "code",
+            "name_zh",
+            "name_en",
+            "unit",
+            "owner_department_code",
+            "reporting_frequency",
+            "value_min",
+            "value_max",
+            "is_superior_assigned",
+            "indicator_kind",
+        ]
         main_u = main.rename(columns={"indicator_code": "code"}).assign(indicator_kind="main")
         sec_u = secondary.rename(columns={"target_code": "code"}).assign(
             indicator_kind="secondary", reporting_frequency="annual", is_superior_assigned="false"

@@ -23,9 +23,20 @@ DANGEROUS_PATTERN = r"^[=+\-@\t\r]"
 XLSX_MAX_ROWS = 50_000  # larger marts are CSV only: Excel is not the tool for them, and writing them is slow
 XLSX_MAX_CELLS = 400_000  # the workbook as a whole (a district's marts fit easily; a province's do not)
 XLSX_ORDER = (  # what a reader in Excel needs first, when not everything fits
-    "fct_indicator_status_latest", "fct_flags", "fct_department_scorecard", "fct_project_status",
-    "fct_indicator_attainment", "fct_submission_compliance", "fct_project_milestones", "fct_submission_issues",
-    "fct_submissions", "fct_indicator_values", "dim_indicators", "dim_departments", "dim_projects", "dim_milestones",
+    "fct_indicator_status_latest",
+    "fct_flags",
+    "fct_department_scorecard",
+    "fct_project_status",
+    "fct_indicator_attainment",
+    "fct_submission_compliance",
+    "fct_project_milestones",
+    "fct_submission_issues",
+    "fct_submissions",
+    "fct_indicator_values",
+    "dim_indicators",
+    "dim_departments",
+    "dim_projects",
+    "dim_milestones",
 )
 EXPORTED_MARTS = (
     "dim_indicators",
@@ -44,11 +55,20 @@ EXPORTED_MARTS = (
     "fct_flags",
 )
 SHEET_NAMES_ZH = {
-    "dim_indicators": "指标目录", "dim_departments": "部门", "dim_projects": "项目目录", "dim_milestones": "里程碑",
-    "fct_indicator_values": "指标数值", "fct_indicator_attainment": "指标完成情况",
-    "fct_indicator_status_latest": "指标最新状态", "fct_project_milestones": "项目里程碑",
-    "fct_project_status": "项目状态", "fct_submission_compliance": "报送合规", "fct_department_scorecard": "部门记分卡",
-    "fct_submissions": "报送台账", "fct_submission_issues": "报送问题", "fct_flags": "预警",
+    "dim_indicators": "指标目录",
+    "dim_departments": "部门",
+    "dim_projects": "项目目录",
+    "dim_milestones": "里程碑",
+    "fct_indicator_values": "指标数值",
+    "fct_indicator_attainment": "指标完成情况",
+    "fct_indicator_status_latest": "指标最新状态",
+    "fct_project_milestones": "项目里程碑",
+    "fct_project_status": "项目状态",
+    "fct_submission_compliance": "报送合规",
+    "fct_department_scorecard": "部门记分卡",
+    "fct_submissions": "报送台账",
+    "fct_submission_issues": "报送问题",
+    "fct_flags": "预警",
 }
 
 
@@ -81,7 +101,9 @@ def _csv_select(con: duckdb.DuckDBPyConnection, mart: str) -> str:
     """The mart with bilingual headers and formula-looking text neutralised, computed by DuckDB."""
     columns = con.execute(
         "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
-        "and table_name = ? order by ordinal_position", [mart]).fetchall()
+        "and table_name = ? order by ordinal_position",
+        [mart],
+    ).fetchall()
     parts = []
     for name, dtype in columns:
         column = _quote(name)
@@ -134,8 +156,14 @@ def export_marts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int
         sheet_name = SHEET_NAMES_ZH.get(mart, mart)[:31]
         width = len(con.execute(f"select * from marts.{_quote(mart)} limit 0").description)
         if counts[mart] > XLSX_MAX_ROWS or cells + counts[mart] * width > XLSX_MAX_CELLS:
-            notes.append([mart, counts[mart], "—", f"数据量较大，请使用 {mart}.csv / too large for the workbook: "
-                                                  f"use {mart}.csv"])
+            notes.append(
+                [
+                    mart,
+                    counts[mart],
+                    "—",
+                    f"数据量较大，请使用 {mart}.csv / too large for the workbook: use {mart}.csv",
+                ]
+            )
             continue
         cells += counts[mart] * width
         notes.append([mart, counts[mart], sheet_name, ""])

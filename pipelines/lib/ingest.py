@@ -58,7 +58,9 @@ class InboxFile:
 
     @property
     def submission_id(self) -> str:
-        return make_submission_id(self.department_code, self.sha256 or hashlib.sha256(self.original_name.encode()).hexdigest())
+        return make_submission_id(
+            self.department_code, self.sha256 or hashlib.sha256(self.original_name.encode()).hexdigest()
+        )
 
 
 def make_submission_id(department_code: str | None, sha256: str) -> str:
@@ -162,7 +164,10 @@ def scan_inbox(settings: Settings, departments: set[str], cache: HashCache | Non
         elif st.st_size > settings.max_file_bytes:
             item.issue = Issue("file_too_large", value=st.st_size, expected=settings.max_file_bytes)
         hashable = item.issue is None or item.issue.code in (
-            "unknown_department", "not_in_department_folder", "hidden_or_temporary_file")
+            "unknown_department",
+            "not_in_department_folder",
+            "hidden_or_temporary_file",
+        )
         if hashable and not entry.is_symlink() and st.st_size <= settings.max_file_bytes:
             item.sha256 = cache.sha(rel, entry)
         found.append(item)
@@ -247,7 +252,9 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
                 "received_at": received or now,
                 "received_at_source": "backfill" if received else "observed",
                 "archive_path": archive,
-                "discovery_issue": json.dumps(_issue_json(item.issue), ensure_ascii=False) if item.issue else None,
+                "discovery_issue": json.dumps(_issue_json(item.issue), ensure_ascii=False)
+                if item.issue
+                else None,
                 "discovered_at": now,
             }
             new_rows.append(row)
@@ -297,8 +304,11 @@ def load_receipts(settings: Settings) -> dict[str, dict]:
 
 
 def _issue_json(issue: Issue) -> dict:
-    return {"code": issue.code, "value": None if issue.value is None else str(issue.value),
-            "expected": None if issue.expected is None else str(issue.expected)}
+    return {
+        "code": issue.code,
+        "value": None if issue.value is None else str(issue.value),
+        "expected": None if issue.expected is None else str(issue.expected),
+    }
 
 
 # ------------------------------------------------------------------------------------ processing
@@ -343,7 +353,9 @@ def pending_receipts(settings: Settings) -> list[dict]:
     return frame.to_dict("records")
 
 
-def process_pending(settings: Settings, catalog: Catalog, batch_files: int = BATCH_FILES) -> list[BatchResult]:
+def process_pending(
+    settings: Settings, catalog: Catalog, batch_files: int = BATCH_FILES
+) -> list[BatchResult]:
     receipts = pending_receipts(settings)
     results = []
     for start in range(0, len(receipts), batch_files):
@@ -372,7 +384,9 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
         parsed = [read_and_parse(task) for task in tasks]
     columns: dict[str, dict[str, list]] = {INDICATOR: defaultdict(list), PROGRESS: defaultdict(list)}
     for receipt, part in zip(receipts, parsed, strict=True):
-        outcome = Outcome(receipt=receipt, format=part["format"], encoding=part["encoding"], kinds=part["kinds"])
+        outcome = Outcome(
+            receipt=receipt, format=part["format"], encoding=part["encoding"], kinds=part["kinds"]
+        )
         outcome.issues.extend(part["issues"])
         outcomes[receipt["submission_id"]] = outcome
         for kind in (INDICATOR, PROGRESS):
@@ -394,10 +408,26 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
                 f"{'' if pd.isna(lo) else f'{lo:g}'}–{'' if pd.isna(hi) else f'{hi:g}'}"
                 for lo, hi in zip(frame["value_min_allowed"], frame["value_max_allowed"], strict=True)
             ]
-            dup_cols = ["submission_id", "sheet_key", "indicator_code", "period", "value_type", "value", "unit"]
+            dup_cols = [
+                "submission_id",
+                "sheet_key",
+                "indicator_code",
+                "period",
+                "value_type",
+                "value",
+                "unit",
+            ]
         else:
-            dup_cols = ["submission_id", "sheet_key", "project_code", "milestone_code", "report_date",
-                        "completed_on", "percent_complete", "investment_to_date"]
+            dup_cols = [
+                "submission_id",
+                "sheet_key",
+                "project_code",
+                "milestone_code",
+                "report_date",
+                "completed_on",
+                "percent_complete",
+                "investment_to_date",
+            ]
         for submission_id, rows in frame.groupby("submission_id").size().items():
             outcomes[submission_id].rows_total += int(rows)
         dups = frame.duplicated(subset=dup_cols, keep="first") & frame[dup_cols[2]].notna()
@@ -409,7 +439,9 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
                 outcome = outcomes[row["submission_id"]]
                 outcome.skipped_rows.add((kind, row["row_id"]))
                 outcome.issues.append(
-                    Issue(reason, row=int(row["source_row"]), sheet=row["sheet_name"], extra=_record(kind, row))
+                    Issue(
+                        reason, row=int(row["source_row"]), sheet=row["sheet_name"], extra=_record(kind, row)
+                    )
                 )
         frames[kind] = frame[~(dups | blank)].reset_index(drop=True)
     result.timings["enrich"] += time.perf_counter() - t0
@@ -426,9 +458,15 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
             row = lookup.loc[failure.row_id]
             outcome = outcomes[row["submission_id"]]
             column = failure.value if failure.reason == "formula_without_value" else failure.column
-            issue = Issue(failure.reason, row=int(row["source_row"]), column=column,
-                          value=failure.value, expected=failure.expected, sheet=row["sheet_name"],
-                          extra=_record(kind, row))
+            issue = Issue(
+                failure.reason,
+                row=int(row["source_row"]),
+                column=column,
+                value=failure.value,
+                expected=failure.expected,
+                sheet=row["sheet_name"],
+                extra=_record(kind, row),
+            )
             if failure.reason == "other_department_codes":
                 owner_conflicts[row["submission_id"]].append(issue)
                 continue
@@ -440,8 +478,13 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
             owners = sorted({str(i.expected) for i in conflicts})
             rows = ", ".join(str(i.row) for i in conflicts[:20])
             outcomes[sid].issues.append(
-                Issue("other_department_codes", value="、".join(codes), expected="、".join(owners),
-                      sheet=conflicts[0].sheet, extra={"rows": rows})
+                Issue(
+                    "other_department_codes",
+                    value="、".join(codes),
+                    expected="、".join(owners),
+                    sheet=conflicts[0].sheet,
+                    extra={"rows": rows},
+                )
             )
     result.timings["validate"] += time.perf_counter() - t0
 
@@ -474,8 +517,14 @@ def read_and_parse(task: tuple) -> dict:
     if read.rejected:
         return out
     out["kinds"] = sorted({s.kind for s in read.sheets})
-    item = SubmissionSheets(receipt["submission_id"], receipt["department_code"], region,
-                            pd.Timestamp(receipt["received_at"]).to_pydatetime(), read.sheets, read.date1904)
+    item = SubmissionSheets(
+        receipt["submission_id"],
+        receipt["department_code"],
+        region,
+        pd.Timestamp(receipt["received_at"]).to_pydatetime(),
+        read.sheets,
+        read.date1904,
+    )
     for kind, rows in ((INDICATOR, indicator_rows([item])), (PROGRESS, progress_rows([item]))):
         out[kind] = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
     return out
@@ -495,7 +544,9 @@ def _decide(outcome: Outcome) -> None:
         outcome.status = "accepted"
 
 
-def _load(settings: Settings, frames: dict, outcomes: dict[str, Outcome], result: BatchResult, started) -> None:
+def _load(
+    settings: Settings, frames: dict, outcomes: dict[str, Outcome], result: BatchResult, started
+) -> None:
     ledger, quarantine = [], []
     loadable: dict[str, pd.DataFrame] = {}
     for outcome in outcomes.values():
@@ -512,8 +563,10 @@ def _load(settings: Settings, frames: dict, outcomes: dict[str, Outcome], result
     for sid, outcome in outcomes.items():
         receipt = outcome.receipt
         file_error = next((i for i in outcome.issues if i.is_file_level), None)
-        rows_loaded = 0 if outcome.status == "rejected" else (
-            outcome.rows_total - len(outcome.rejected_rows) - len(outcome.skipped_rows)
+        rows_loaded = (
+            0
+            if outcome.status == "rejected"
+            else (outcome.rows_total - len(outcome.rejected_rows) - len(outcome.skipped_rows))
         )
         ledger.append(
             {
@@ -564,10 +617,16 @@ def _load(settings: Settings, frames: dict, outcomes: dict[str, Outcome], result
             )
             if len(result.examples) < 20 and issue.severity == "error":
                 result.examples.append(
-                    {"kind": issue.extra.get("record_kind"),
-                     "file": receipt["original_name"], "department": receipt["department_code"],
-                     "sheet": issue.sheet, "row": issue.row, "column": issue.column,
-                     "reason": issue.code, "message_en": issue.message_en}
+                    {
+                        "kind": issue.extra.get("record_kind"),
+                        "file": receipt["original_name"],
+                        "department": receipt["department_code"],
+                        "sheet": issue.sheet,
+                        "row": issue.row,
+                        "column": issue.column,
+                        "reason": issue.code,
+                        "message_en": issue.message_en,
+                    }
                 )
     result.quarantined = len(quarantine)
 
@@ -578,8 +637,22 @@ def _load(settings: Settings, frames: dict, outcomes: dict[str, Outcome], result
         try:
             if not ind.empty:
                 frame = ind.assign(loaded_at=started)[
-                    ["submission_id", "department_code", "sheet_name", "source_row", "received_at", "plan_id",
-                     "indicator_code", "indicator_name", "period", "value_type", "value", "unit", "note", "loaded_at"]
+                    [
+                        "submission_id",
+                        "department_code",
+                        "sheet_name",
+                        "source_row",
+                        "received_at",
+                        "plan_id",
+                        "indicator_code",
+                        "indicator_name",
+                        "period",
+                        "value_type",
+                        "value",
+                        "unit",
+                        "note",
+                        "loaded_at",
+                    ]
                 ]
                 frame = frame.assign(
                     file_sha256=frame["submission_id"].map(lambda s: outcomes[s].receipt["file_sha256"]),
@@ -590,9 +663,22 @@ def _load(settings: Settings, frames: dict, outcomes: dict[str, Outcome], result
                 con.unregister("load_ind")
             if not prog.empty:
                 frame = prog.assign(loaded_at=started)[
-                    ["submission_id", "department_code", "sheet_name", "source_row", "received_at", "plan_id",
-                     "project_code", "milestone_code", "report_date", "completed_on", "percent_complete",
-                     "investment_to_date", "note", "loaded_at"]
+                    [
+                        "submission_id",
+                        "department_code",
+                        "sheet_name",
+                        "source_row",
+                        "received_at",
+                        "plan_id",
+                        "project_code",
+                        "milestone_code",
+                        "report_date",
+                        "completed_on",
+                        "percent_complete",
+                        "investment_to_date",
+                        "note",
+                        "loaded_at",
+                    ]
                 ].assign(file_sha256=prog["submission_id"].map(lambda s: outcomes[s].receipt["file_sha256"]))
                 frame["report_date"] = frame["report_date"].dt.date
                 frame["completed_on"] = frame["completed_on"].dt.date
@@ -604,11 +690,20 @@ def _load(settings: Settings, frames: dict, outcomes: dict[str, Outcome], result
                 con.execute("insert into raw.quarantine by name select * from load_q")
                 con.unregister("load_q")
             results = [
-                {"validation_batch": result.batch_id, "suite": report.suite, "expectation": r["expectation"],
-                 "reason_code": r["reason"], "column_name": r["column"], "is_warning": r["warning"],
-                 "success": r["success"], "rows_validated": report.rows, "unexpected_count": r["unexpected"],
-                 "validated_at": started}
-                for report in result.suite_reports for r in report.results
+                {
+                    "validation_batch": result.batch_id,
+                    "suite": report.suite,
+                    "expectation": r["expectation"],
+                    "reason_code": r["reason"],
+                    "column_name": r["column"],
+                    "is_warning": r["warning"],
+                    "success": r["success"],
+                    "rows_validated": report.rows,
+                    "unexpected_count": r["unexpected"],
+                    "validated_at": started,
+                }
+                for report in result.suite_reports
+                for r in report.results
             ]
             if results:
                 con.register("load_results", pd.DataFrame(results))

@@ -23,8 +23,12 @@ import duckdb
 from .settings import now_local
 
 MAX_ATTEMPTS = 20
-EVENT_WORDS = {"opened": ("新增预警", "opened"), "changed": ("预警更新", "changed"),
-               "resolved": ("预警解除", "resolved"), "reopened": ("预警再次出现", "reopened")}
+EVENT_WORDS = {
+    "opened": ("新增预警", "opened"),
+    "changed": ("预警更新", "changed"),
+    "resolved": ("预警解除", "resolved"),
+    "reopened": ("预警再次出现", "reopened"),
+}
 
 
 class Notifier(Protocol):
@@ -64,7 +68,10 @@ class WebhookNotifier:
         ]
         title = f"规划监测预警 Plan monitoring alerts ({len(events)})"
         if self.fmt == "dingtalk":
-            return {"msgtype": "markdown", "markdown": {"title": title, "text": f"### {title}\n" + "\n".join(lines)}}
+            return {
+                "msgtype": "markdown",
+                "markdown": {"title": title, "text": f"### {title}\n" + "\n".join(lines)},
+            }
         if self.fmt == "wecom":
             return {"msgtype": "markdown", "markdown": {"content": f"### {title}\n" + "\n".join(lines)}}
         return {"title": title, "events": events}
@@ -89,15 +96,27 @@ def notifiers_from_env(output_dir: Path) -> list[Notifier]:
     found: list[Notifier] = [FileNotifier(output_dir / "alerts" / "notifications.jsonl")]
     url = os.environ.get("PLANWH_WEBHOOK_URL", "").strip()
     if url:
-        found.append(WebhookNotifier(url, os.environ.get("PLANWH_WEBHOOK_FORMAT", "generic").strip() or "generic"))
+        found.append(
+            WebhookNotifier(url, os.environ.get("PLANWH_WEBHOOK_FORMAT", "generic").strip() or "generic")
+        )
     return found
 
 
 def deliver_pending(con: duckdb.DuckDBPyConnection, notifiers: list[Notifier]) -> dict[str, dict]:
     """Send every event not yet delivered on each channel; record successes and failures."""
     summary: dict[str, dict] = {}
-    cols = ["event_id", "alert_id", "event", "event_at", "as_of_date", "severity", "title_en", "title_zh",
-            "detail_en", "detail_zh"]
+    cols = [
+        "event_id",
+        "alert_id",
+        "event",
+        "event_at",
+        "as_of_date",
+        "severity",
+        "title_en",
+        "title_zh",
+        "detail_en",
+        "detail_zh",
+    ]
     for notifier in notifiers:
         rows = con.execute(
             f"""select {", ".join("e." + c for c in cols)} from ops.alert_events e
@@ -125,6 +144,9 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, notifiers: list[Notifier]) -
                 [event["event_id"], notifier.channel, None if error else now, error],
             )
         con.execute("commit")
-        summary[notifier.channel] = {"delivered": 0 if error else len(events),
-                                     "failed": len(events) if error else 0, "error": error}
+        summary[notifier.channel] = {
+            "delivered": 0 if error else len(events),
+            "failed": len(events) if error else 0,
+            "error": error,
+        }
     return summary

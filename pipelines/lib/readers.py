@@ -74,7 +74,8 @@ def header_key(value: object) -> str:
 
 
 _ALIASES: dict[str, dict[str, str]] = {
-    kind: {header_key(alias): col for col, aliases in cols.items() for alias in aliases} for kind, cols in COLUMNS.items()
+    kind: {header_key(alias): col for col, aliases in cols.items() for alias in aliases}
+    for kind, cols in COLUMNS.items()
 }
 
 
@@ -105,9 +106,16 @@ def read_submission(path: Path, original_name: str) -> ReadResult:
     data_head = path.open("rb").read(8)
     if suffix == ".csv":
         if data_head.startswith(b"PK\x03\x04"):
-            return _fail("unknown", "disguised_file", value="一个 Excel 工作簿 / an Excel workbook", expected=suffix)
+            return _fail(
+                "unknown", "disguised_file", value="一个 Excel 工作簿 / an Excel workbook", expected=suffix
+            )
         if data_head.startswith(OLE2_MAGIC):
-            return _fail("unknown", "disguised_file", value="一个旧版 Excel 文件 / a legacy .xls workbook", expected=suffix)
+            return _fail(
+                "unknown",
+                "disguised_file",
+                value="一个旧版 Excel 文件 / a legacy .xls workbook",
+                expected=suffix,
+            )
         return _read_csv(path.read_bytes())
     if suffix == ".xlsx":
         return _read_xlsx(path, suffix)
@@ -215,7 +223,11 @@ def _sniff_non_zip(path: Path) -> Issue:
     if head.startswith(OLE2_MAGIC):
         if "EncryptedPackage".encode("utf-16-le") in head or b"EncryptedPackage" in head:
             return Issue("encrypted_workbook")
-        return Issue("disguised_file", value="一个旧版 Excel 97-2003 文件 (.xls) / a legacy Excel 97-2003 workbook (.xls)", expected=".xlsx")
+        return Issue(
+            "disguised_file",
+            value="一个旧版 Excel 97-2003 文件 (.xls) / a legacy Excel 97-2003 workbook (.xls)",
+            expected=".xlsx",
+        )
     sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if sniff.startswith(b"<") and (b"<html" in sniff or b"<table" in sniff or b"<!doctype" in sniff):
         return Issue("disguised_file", value="一个网页 (HTML) / an HTML page", expected=".xlsx")
@@ -233,13 +245,24 @@ def _check_zip(path: Path) -> Issue | None:
             total = 0
             for info in infos:
                 total += info.file_size
-                if info.file_size > 1024 * 1024 and info.file_size > XLSX_MAX_RATIO * max(info.compress_size, 1):
-                    return Issue("unsafe_archive", value=f"compression ratio of {info.filename} above {XLSX_MAX_RATIO}:1")
+                if info.file_size > 1024 * 1024 and info.file_size > XLSX_MAX_RATIO * max(
+                    info.compress_size, 1
+                ):
+                    return Issue(
+                        "unsafe_archive",
+                        value=f"compression ratio of {info.filename} above {XLSX_MAX_RATIO}:1",
+                    )
                 if total > XLSX_MAX_UNCOMPRESSED:
-                    return Issue("unsafe_archive", value=f"uncompressed size above {XLSX_MAX_UNCOMPRESSED} bytes")
+                    return Issue(
+                        "unsafe_archive", value=f"uncompressed size above {XLSX_MAX_UNCOMPRESSED} bytes"
+                    )
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
-                return Issue("disguised_file", value="一个 zip 压缩包而非 Excel 工作簿 / a zip archive, not an Excel workbook", expected=".xlsx")
+                return Issue(
+                    "disguised_file",
+                    value="一个 zip 压缩包而非 Excel 工作簿 / a zip archive, not an Excel workbook",
+                    expected=".xlsx",
+                )
     except zipfile.BadZipFile as exc:
         return Issue("unreadable_workbook", value=str(exc))
     return None
@@ -279,8 +302,13 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
         while cause.__cause__ or cause.__context__:
             cause = cause.__cause__ or cause.__context__
         if type(cause).__module__.startswith("defusedxml"):  # DTD / entity declarations: an XML bomb
-            return ReadResult(format="xlsx", issues=[Issue("unsafe_archive", value=f"XML {type(cause).__name__}")])
-        return ReadResult(format="xlsx", issues=[Issue("unreadable_workbook", value=type(exc).__name__ + ": " + str(exc)[:200])])
+            return ReadResult(
+                format="xlsx", issues=[Issue("unsafe_archive", value=f"XML {type(cause).__name__}")]
+            )
+        return ReadResult(
+            format="xlsx",
+            issues=[Issue("unreadable_workbook", value=type(exc).__name__ + ": " + str(exc)[:200])],
+        )
     result = ReadResult(format="xlsx", date1904=bool(getattr(wb, "epoch", None) and wb.epoch.year == 1904))
     wanted: dict[str, str] = {}
     hidden: list[str] = []
@@ -304,7 +332,9 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
     no_data = []
     for kind, name in wanted.items():
         grid = _sheet_grid(wb[name])
-        sheet, issues = _grid_to_sheet(grid, name, expected_kind=kind, formula_cells=formulas.get(name, set()))
+        sheet, issues = _grid_to_sheet(
+            grid, name, expected_kind=kind, formula_cells=formulas.get(name, set())
+        )
         if sheet:
             result.sheets.append(sheet)
             result.issues.extend(issues)
@@ -378,7 +408,9 @@ def _detect_header(grid: list[tuple[int, list]], expected_kind: str | None):
     return best
 
 
-def _grid_to_sheet(grid, sheet_name, expected_kind=None, formula_cells=frozenset()) -> tuple[Sheet | None, list[Issue]]:
+def _grid_to_sheet(
+    grid, sheet_name, expected_kind=None, formula_cells=frozenset()
+) -> tuple[Sheet | None, list[Issue]]:
     issues: list[Issue] = []
     while grid and all(_blank(c) for c in grid[-1][1]):
         grid.pop()
@@ -422,4 +454,6 @@ def _grid_to_sheet(grid, sheet_name, expected_kind=None, formula_cells=frozenset
                 formula_hits.append((row_no, by_pos[c - 1]))
     if not rows:
         return None, [Issue("header_only", sheet=sheet_name)]
-    return Sheet(kind=kind, name=sheet_name, columns=list(positions), rows=rows, formula_cells=formula_hits), issues
+    return Sheet(
+        kind=kind, name=sheet_name, columns=list(positions), rows=rows, formula_cells=formula_hits
+    ), issues

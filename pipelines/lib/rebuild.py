@@ -51,7 +51,9 @@ def carry_over(settings: Settings, previous) -> list[str]:
         # event ids continue where they stopped (the sequence must exist before the tables are created)
         start = int(frames["ops.alert_events"]["event_id"].max() or 0) + 1
         fresh = duckdb.connect(str(settings.warehouse))
-        fresh.execute(f"create schema if not exists ops; create sequence if not exists ops.alert_event_seq start {start}")
+        fresh.execute(
+            f"create schema if not exists ops; create sequence if not exists ops.alert_event_seq start {start}"
+        )
         fresh.close()
     with connect(settings) as con:
         for table, frame in frames.items():
@@ -75,5 +77,10 @@ def rebuild(settings: Settings, as_of: str | None = None) -> dict:
         carried = carry_over(settings, backup) if backup.exists() else []
         receipts = restore_receipts(settings)
         result, seconds = run_job("refresh", as_of, settings)
-    return {"receipts_restored": receipts, "carried_over": carried, "previous_warehouse": str(backup),
-            "success": result.success, "seconds": round(seconds, 1)}
+    return {
+        "receipts_restored": receipts,
+        "carried_over": carried,
+        "previous_warehouse": str(backup),
+        "success": result.success,
+        "seconds": round(seconds, 1),
+    }

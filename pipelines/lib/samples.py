@@ -83,12 +83,19 @@ def _expected_share(year: int, y0: int, yt: int, g: float | None) -> float:
     return (year - y0) / (yt - y0)
 
 
-def simulate_indicator(ind: dict, years: list[int], rng: random.Random, profile: str | None) -> dict[int, dict]:
+def simulate_indicator(
+    ind: dict, years: list[int], rng: random.Random, profile: str | None
+) -> dict[int, dict]:
     """Actual (and assigned target) per year for one indicator, following a storyline."""
     out: dict[int, dict] = {}
     unit = ind["unit"]
     basis = ind["target_basis"]
-    g = ind["annual_growth_rate"] / 100 if ind.get("annual_growth_rate") == ind.get("annual_growth_rate") and ind.get("annual_growth_rate") is not None else None
+    g = (
+        ind["annual_growth_rate"] / 100
+        if ind.get("annual_growth_rate") == ind.get("annual_growth_rate")
+        and ind.get("annual_growth_rate") is not None
+        else None
+    )
     target = ind.get("target_value")
     base = ind.get("baseline_value")
     y0 = int(ind.get("baseline_year") or years[0] - 1)
@@ -134,7 +141,11 @@ def simulate_indicator(ind: dict, years: list[int], rng: random.Random, profile:
             if target == base:  # e.g. 100 -> 100: stay at the target
                 value = target
             if (profile == "breach_late" and y >= years[-2]) or (profile == "breach_last" and y == years[-1]):
-                value = target - margin * rng.uniform(0.2, 0.6) if not lower else target + margin * rng.uniform(0.2, 0.6)
+                value = (
+                    target - margin * rng.uniform(0.2, 0.6)
+                    if not lower
+                    else target + margin * rng.uniform(0.2, 0.6)
+                )
             out[y] = {"actual": _round(value, unit)}
             continue
         factor = {"slow": 0.62, "stalled": 0.12, "ahead": 1.35, "decline": -0.5}.get(profile or "", 1.0)
@@ -149,8 +160,13 @@ def simulate_indicator(ind: dict, years: list[int], rng: random.Random, profile:
 def _satisfies(value, op, target) -> bool:
     if target is None or value is None:
         return False
-    return {">=": value >= target, ">": value > target, "<=": value <= target, "<": value < target,
-            "=": abs(value - target) < 1e-9}.get(op, False)
+    return {
+        ">=": value >= target,
+        ">": value > target,
+        "<=": value <= target,
+        "<": value < target,
+        "=": abs(value - target) < 1e-9,
+    }.get(op, False)
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -206,24 +222,44 @@ def pinned_xlsx(data: bytes, year: int = 2021) -> bytes:
         for info in source.infolist():
             content = source.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" + stamp + rb"\g<3>", content)
-            target.writestr(zipfile.ZipInfo(info.filename, date_time=(year, 1, 1, 0, 0, 0)), content,
-                            compress_type=zipfile.ZIP_DEFLATED)
+                content = re.sub(
+                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rb"\g<1>" + stamp + rb"\g<3>",
+                    content,
+                )
+            target.writestr(
+                zipfile.ZipInfo(info.filename, date_time=(year, 1, 1, 0, 0, 0)),
+                content,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
     return out.getvalue()
 
 
-def _write(state: GeneratorState, department: str, name: str, data: bytes, received: datetime, note: str = "") -> None:
+def _write(
+    state: GeneratorState, department: str, name: str, data: bytes, received: datetime, note: str = ""
+) -> None:
     path = state.inbox / department / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith(".xlsx") and data.startswith(b"PK"):
         data = pinned_xlsx(data)
     path.write_bytes(data)
-    state.written.append(Written(department, f"{department}/{name}", hashlib.sha256(data).hexdigest(), received, note))
+    state.written.append(
+        Written(department, f"{department}/{name}", hashlib.sha256(data).hexdigest(), received, note)
+    )
 
 
 INDICATOR_HEADER_ZH = ["指标编号", "指标名称", "统计期", "数值类型", "数值", "单位", "备注"]
 INDICATOR_HEADER_EN = ["indicator_code", "indicator_name", "period", "value_type", "value", "unit", "note"]
-PROGRESS_HEADER_ZH = ["项目编号", "项目名称", "里程碑", "报告日期", "完成日期", "形象进度", "累计完成投资（万元）", "备注"]
+PROGRESS_HEADER_ZH = [
+    "项目编号",
+    "项目名称",
+    "里程碑",
+    "报告日期",
+    "完成日期",
+    "形象进度",
+    "累计完成投资（万元）",
+    "备注",
+]
 
 
 def _fmt_value(value: float, unit: str, rng: random.Random) -> str:
@@ -239,10 +275,19 @@ def _fmt_value(value: float, unit: str, rng: random.Random) -> str:
     return text
 
 
-def generate_plan(catalog: Catalog, plan_id: str, inbox: Path, *, seed: int = 14, bad_files: bool = True,
-                  profiles: dict[str, str] | None = None, missing_2025: set[str] | None = None,
-                  no_assigned_2025: set[str] | None = None, last_year: int | None = None,
-                  xlsx_share: float = 0.2) -> list[Written]:
+def generate_plan(
+    catalog: Catalog,
+    plan_id: str,
+    inbox: Path,
+    *,
+    seed: int = 14,
+    bad_files: bool = True,
+    profiles: dict[str, str] | None = None,
+    missing_2025: set[str] | None = None,
+    no_assigned_2025: set[str] | None = None,
+    last_year: int | None = None,
+    xlsx_share: float = 0.2,
+) -> list[Written]:
     rng = random.Random(_seed(plan_id, seed))
     state = GeneratorState(rng=rng, inbox=inbox)
     plan = catalog.plans.set_index("plan_id").loc[plan_id]
@@ -260,7 +305,9 @@ def generate_plan(catalog: Catalog, plan_id: str, inbox: Path, *, seed: int = 14
         ind = main.get(row.code) or secondary_facts(catalog, plan_id, row.code)
         ind.update(unit=row.unit, name_zh=row.name_zh)
         facts[row.code] = ind
-        simulated[row.code] = simulate_indicator(ind, years, random.Random(_seed(plan_id, row.code, seed)), profiles.get(row.code))
+        simulated[row.code] = simulate_indicator(
+            ind, years, random.Random(_seed(plan_id, row.code, seed)), profiles.get(row.code)
+        )
 
     by_owner: dict[str, list] = {}
     for row in indicators.itertuples():
@@ -280,19 +327,46 @@ def generate_plan(catalog: Catalog, plan_id: str, inbox: Path, *, seed: int = 14
                 if not sim:
                     continue
                 if "assigned" in sim and not (year == 2025 and r.code in no_assigned_2025):
-                    rows.append([r.code, r.name_zh, str(year), "下达目标" if not english else "assigned_target",
-                                 _fmt_value(sim["assigned"], r.unit, rng), r.unit, "上级下达"])
-                rows.append([r.code, r.name_zh, str(year), "实际值" if not english else "actual",
-                             _fmt_value(sim["actual"], r.unit, rng), r.unit if rng.random() < 0.7 else "", ""])
+                    rows.append(
+                        [
+                            r.code,
+                            r.name_zh,
+                            str(year),
+                            "下达目标" if not english else "assigned_target",
+                            _fmt_value(sim["assigned"], r.unit, rng),
+                            r.unit,
+                            "上级下达",
+                        ]
+                    )
+                rows.append(
+                    [
+                        r.code,
+                        r.name_zh,
+                        str(year),
+                        "实际值" if not english else "actual",
+                        _fmt_value(sim["actual"], r.unit, rng),
+                        r.unit if rng.random() < 0.7 else "",
+                        "",
+                    ]
+                )
             if not rows:
                 continue
             received = _received(rng, date(year + 1, 3, 31), date(year, 12, 31))
             header = INDICATOR_HEADER_EN if english else INDICATOR_HEADER_ZH
             if rng.random() < xlsx_share:
-                data = _xlsx_bytes({"指标数据": [header, *rows]}, hidden={"说明": [["内部备注，不报送"]]} if rng.random() < 0.5 else None)
+                data = _xlsx_bytes(
+                    {"指标数据": [header, *rows]},
+                    hidden={"说明": [["内部备注，不报送"]]} if rng.random() < 0.5 else None,
+                )
                 _write(state, department, f"{year}年度指标数据.xlsx", data, received)
             else:
-                _write(state, department, f"{year}年度指标数据.csv", _csv_bytes([header, *rows], rng.choice(encodings)), received)
+                _write(
+                    state,
+                    department,
+                    f"{year}年度指标数据.csv",
+                    _csv_bytes([header, *rows], rng.choice(encodings)),
+                    received,
+                )
         for year in years:
             for quarter in (1, 2, 3, 4):
                 rows = []
@@ -301,16 +375,35 @@ def generate_plan(catalog: Catalog, plan_id: str, inbox: Path, *, seed: int = 14
                     if not sim:
                         continue
                     if facts[r.code]["target_basis"] == "growth_rate":
-                        value = sim["actual"] if quarter == 4 else round(sim["actual"] + rng.uniform(-0.8, 0.8), 1)
+                        value = (
+                            sim["actual"]
+                            if quarter == 4
+                            else round(sim["actual"] + rng.uniform(-0.8, 0.8), 1)
+                        )
                     else:
                         value = _round(sim["actual"] * QUARTER_SHARE[quarter], r.unit)
-                    rows.append([r.code, r.name_zh, f"{year}Q{quarter}", "实际值", _fmt_value(value, r.unit, rng), r.unit, "年初至季末累计"])
+                    rows.append(
+                        [
+                            r.code,
+                            r.name_zh,
+                            f"{year}Q{quarter}",
+                            "实际值",
+                            _fmt_value(value, r.unit, rng),
+                            r.unit,
+                            "年初至季末累计",
+                        ]
+                    )
                 if not rows:
                     continue
                 q_end = date(year + (quarter == 4), (quarter * 3) % 12 + 1, 1) - timedelta(days=1)
                 received = _received(rng, q_end + timedelta(days=20), q_end, late_share=0.05)
-                _write(state, department, f"{year}Q{quarter}季度数据.csv",
-                       _csv_bytes([INDICATOR_HEADER_ZH, *rows], rng.choice(encodings)), received)
+                _write(
+                    state,
+                    department,
+                    f"{year}Q{quarter}季度数据.csv",
+                    _csv_bytes([INDICATOR_HEADER_ZH, *rows], rng.choice(encodings)),
+                    received,
+                )
 
     _projects(catalog, plan_id, state, years, seed, xlsx_share=xlsx_share * 0.75)
     if bad_files:
@@ -358,8 +451,15 @@ def _f(value) -> float | None:
     return float(value)
 
 
-def _projects(catalog: Catalog, plan_id: str, state: GeneratorState, years: list[int], seed: int,
-              horizon: date = date(2026, 9, 30), xlsx_share: float = 0.15) -> None:
+def _projects(
+    catalog: Catalog,
+    plan_id: str,
+    state: GeneratorState,
+    years: list[int],
+    seed: int,
+    horizon: date = date(2026, 9, 30),
+    xlsx_share: float = 0.15,
+) -> None:
     """Quarterly progress reports while projects run, through the plan period and after it (works
     that slip past 2025 are still reported) up to the quarter ending on `horizon`."""
     projects = catalog.projects[catalog.projects["plan_id"] == plan_id]
@@ -396,30 +496,68 @@ def _projects(catalog: Catalog, plan_id: str, state: GeneratorState, years: list
                     last_actual = actual[(p.project_code, ms.iloc[-1]["milestone_code"])]
                     if last_actual and last_actual <= q_start:
                         continue  # finished before this quarter: nothing more to report
-                    pct = max(0.0, min(100.0, 100.0 * (q_end - start).days / total - delay_profile[p.project_code] / 8))
+                    pct = max(
+                        0.0,
+                        min(100.0, 100.0 * (q_end - start).days / total - delay_profile[p.project_code] / 8),
+                    )
                     pending_written = False
                     for m in ms.itertuples():
                         done = actual[(p.project_code, m.milestone_code)]
                         if done and done <= q_end:
-                            rows.append([p.project_code, p.name_zh, m.milestone_code if rng.random() < 0.6 else m.name_zh,
-                                         q_end.isoformat(), done.isoformat() if rng.random() < 0.8 else f"{done.year}年{done.month}月{done.day}日",
-                                         f"{pct:.0f}", f"{pct * rng.uniform(20, 60):.1f}", ""])
+                            rows.append(
+                                [
+                                    p.project_code,
+                                    p.name_zh,
+                                    m.milestone_code if rng.random() < 0.6 else m.name_zh,
+                                    q_end.isoformat(),
+                                    done.isoformat()
+                                    if rng.random() < 0.8
+                                    else f"{done.year}年{done.month}月{done.day}日",
+                                    f"{pct:.0f}",
+                                    f"{pct * rng.uniform(20, 60):.1f}",
+                                    "",
+                                ]
+                            )
                         elif not pending_written:
                             pending_written = True
-                            rows.append([p.project_code, p.name_zh, m.milestone_code, q_end.isoformat(), "",
-                                         f"{pct:.0f}%", f"{pct * rng.uniform(20, 60):,.1f}", "推进中"])
+                            rows.append(
+                                [
+                                    p.project_code,
+                                    p.name_zh,
+                                    m.milestone_code,
+                                    q_end.isoformat(),
+                                    "",
+                                    f"{pct:.0f}%",
+                                    f"{pct * rng.uniform(20, 60):,.1f}",
+                                    "推进中",
+                                ]
+                            )
                 if not rows:
                     continue
                 received = _received(rng, q_end + timedelta(days=20), q_end, late_share=0.1)
                 if rng.random() < xlsx_share:
-                    _write(state, department, f"{year}Q{quarter}项目进度.xlsx",
-                           _xlsx_bytes({"项目进度": [PROGRESS_HEADER_ZH, *rows]}), received)
+                    _write(
+                        state,
+                        department,
+                        f"{year}Q{quarter}项目进度.xlsx",
+                        _xlsx_bytes({"项目进度": [PROGRESS_HEADER_ZH, *rows]}),
+                        received,
+                    )
                 else:
-                    _write(state, department, f"{year}Q{quarter}项目进度.csv",
-                           _csv_bytes([PROGRESS_HEADER_ZH, *rows], rng.choice(["utf-8", "utf-8-sig", "gb18030"])), received)
+                    _write(
+                        state,
+                        department,
+                        f"{year}Q{quarter}项目进度.csv",
+                        _csv_bytes(
+                            [PROGRESS_HEADER_ZH, *rows], rng.choice(["utf-8", "utf-8-sig", "gb18030"])
+                        ),
+                        received,
+                    )
 
 
-def _corrections_and_bad_files(catalog: Catalog, plan_id: str, state: GeneratorState, simulated, years) -> None:
+def _corrections_and_bad_files(
+    catalog: Catalog, plan_id: str, state: GeneratorState, simulated, years
+) -> None:
     """A late correction and a handful of files departments get wrong, each with a documented outcome."""
     ind = catalog.indicators[catalog.indicators["plan_id"] == plan_id].set_index("code")
     owner = ind["owner_department_code"].to_dict()
@@ -428,42 +566,108 @@ def _corrections_and_bad_files(catalog: Catalog, plan_id: str, state: GeneratorS
     def first(pred):
         return next((c for c in codes if pred(c)), None)
 
-    rate_code = first(lambda c: c.endswith("01") and ind.loc[c, "reporting_frequency"] == "quarterly") or codes[0]
+    rate_code = (
+        first(lambda c: c.endswith("01") and ind.loc[c, "reporting_frequency"] == "quarterly") or codes[0]
+    )
     if len(years) >= 2:
         # late correction: year 2's Q4 (= annual) value resubmitted in May of year 4; it supersedes the original
         year = years[1]
         corrected = round(simulated[rate_code][year]["actual"] - 0.4, 1)
-        rows = [INDICATOR_HEADER_ZH, [rate_code, ind.loc[rate_code, "name_zh"], f"{year}Q4", "实际值", str(corrected), "%",
-                                      f"{year}年数据修订（第四次经济普查后）"]]
-        _write(state, owner[rate_code], f"{year}年数据修订.csv", _csv_bytes(rows, "utf-8"),
-               datetime(year + 2, 5, 12, 10, 30), "late correction")
+        rows = [
+            INDICATOR_HEADER_ZH,
+            [
+                rate_code,
+                ind.loc[rate_code, "name_zh"],
+                f"{year}Q4",
+                "实际值",
+                str(corrected),
+                "%",
+                f"{year}年数据修订（第四次经济普查后）",
+            ],
+        ]
+        _write(
+            state,
+            owner[rate_code],
+            f"{year}年数据修订.csv",
+            _csv_bytes(rows, "utf-8"),
+            datetime(year + 2, 5, 12, 10, 30),
+            "late correction",
+        )
     dept = owner[rate_code]
     other = first(lambda c: owner[c] != dept and not ind.loc[c, "is_superior_assigned"])
     year = years[-1] if len(years) >= 1 else 2025
     # 1. another department's code: the whole file is rejected
-    _write(state, dept, "补报数据（含他部门指标）.csv",
-           _csv_bytes([INDICATOR_HEADER_ZH, [rate_code, "", str(year), "实际值", "6.1", "%", ""],
-                       [other, ind.loc[other, "name_zh"], str(year), "实际值", "1", ind.loc[other, "unit"], ""]], "utf-8"),
-           datetime(year + 1, 2, 10, 9, 0), "other department's code")
+    _write(
+        state,
+        dept,
+        "补报数据（含他部门指标）.csv",
+        _csv_bytes(
+            [
+                INDICATOR_HEADER_ZH,
+                [rate_code, "", str(year), "实际值", "6.1", "%", ""],
+                [other, ind.loc[other, "name_zh"], str(year), "实际值", "1", ind.loc[other, "unit"], ""],
+            ],
+            "utf-8",
+        ),
+        datetime(year + 1, 2, 10, 9, 0),
+        "other department's code",
+    )
     # 2. an HTML page saved as .xlsx
-    _write(state, dept, "导出报表.xlsx", b"<html><body><table><tr><td>I01</td></tr></table></body></html>",
-           datetime(year + 1, 2, 11, 9, 0), "disguised html")
+    _write(
+        state,
+        dept,
+        "导出报表.xlsx",
+        b"<html><body><table><tr><td>I01</td></tr></table></body></html>",
+        datetime(year + 1, 2, 11, 9, 0),
+        "disguised html",
+    )
     # 3. rows with problems: unknown code, text in a number, future period, conflicting duplicate, unit mismatch
     amount = first(lambda c: owner[c] == dept and ind.loc[c, "unit"] not in ("%",)) or rate_code
-    rows = [INDICATOR_HEADER_ZH,
-            [rate_code, ind.loc[rate_code, "name_zh"], f"{year}Q4", "实际值", "约6.2", "%", "估计值"],
-            [rate_code, ind.loc[rate_code, "name_zh"], f"{year}Q3", "实际值", "5.9", "%", "补报"],
-            ["X99", "未知指标", str(year), "实际值", "12", "", ""],
-            [rate_code, ind.loc[rate_code, "name_zh"], str(year + 3), "实际值", "6.0", "%", ""],
-            [amount, ind.loc[amount, "name_zh"], str(year), "实际值", "100", "万元", "单位填错"],
-            [amount, ind.loc[amount, "name_zh"], f"{year - 1}", "实际值", "2100", ind.loc[amount, "unit"], ""],
-            [amount, ind.loc[amount, "name_zh"], f"{year - 1}", "实际值", "2150", ind.loc[amount, "unit"], "重复"]]
-    _write(state, dept, "问题数据示例.csv", _csv_bytes(rows, "utf-8"), datetime(year + 1, 2, 12, 9, 0), "row-level problems")
+    rows = [
+        INDICATOR_HEADER_ZH,
+        [rate_code, ind.loc[rate_code, "name_zh"], f"{year}Q4", "实际值", "约6.2", "%", "估计值"],
+        [rate_code, ind.loc[rate_code, "name_zh"], f"{year}Q3", "实际值", "5.9", "%", "补报"],
+        ["X99", "未知指标", str(year), "实际值", "12", "", ""],
+        [rate_code, ind.loc[rate_code, "name_zh"], str(year + 3), "实际值", "6.0", "%", ""],
+        [amount, ind.loc[amount, "name_zh"], str(year), "实际值", "100", "万元", "单位填错"],
+        [amount, ind.loc[amount, "name_zh"], f"{year - 1}", "实际值", "2100", ind.loc[amount, "unit"], ""],
+        [
+            amount,
+            ind.loc[amount, "name_zh"],
+            f"{year - 1}",
+            "实际值",
+            "2150",
+            ind.loc[amount, "unit"],
+            "重复",
+        ],
+    ]
+    _write(
+        state,
+        dept,
+        "问题数据示例.csv",
+        _csv_bytes(rows, "utf-8"),
+        datetime(year + 1, 2, 12, 9, 0),
+        "row-level problems",
+    )
     # 4. a header-only file
-    _write(state, dept, "空模板.csv", _csv_bytes([INDICATOR_HEADER_ZH], "utf-8"), datetime(year + 1, 2, 13, 9, 0), "header only")
+    _write(
+        state,
+        dept,
+        "空模板.csv",
+        _csv_bytes([INDICATOR_HEADER_ZH], "utf-8"),
+        datetime(year + 1, 2, 13, 9, 0),
+        "header only",
+    )
     # 5. UTF-8 text that was mis-converted (mojibake)
     garbled = "指标编号,统计期,数值\r\n".encode().decode("gbk", errors="replace").encode("utf-8")
-    _write(state, dept, "乱码文件.csv", garbled + b"I01,2025,6.0\r\n", datetime(year + 1, 2, 14, 9, 0), "mojibake")
+    _write(
+        state,
+        dept,
+        "乱码文件.csv",
+        garbled + b"I01,2025,6.0\r\n",
+        datetime(year + 1, 2, 14, 9, 0),
+        "mojibake",
+    )
     # 6. a workbook whose value is a formula never calculated (written by a script, not Excel)
     from openpyxl import Workbook
 
@@ -471,10 +675,27 @@ def _corrections_and_bad_files(catalog: Catalog, plan_id: str, state: GeneratorS
     ws = wb.active
     ws.title = "指标数据"
     ws.append(INDICATOR_HEADER_ZH)
-    ws.append([amount, ind.loc[amount, "name_zh"], str(year - 1), "实际值", "=B5*1.05", ind.loc[amount, "unit"], "公式未计算"])
+    ws.append(
+        [
+            amount,
+            ind.loc[amount, "name_zh"],
+            str(year - 1),
+            "实际值",
+            "=B5*1.05",
+            ind.loc[amount, "unit"],
+            "公式未计算",
+        ]
+    )
     buffer = io.BytesIO()
     wb.save(buffer)
-    _write(state, dept, "公式未计算.xlsx", buffer.getvalue(), datetime(year + 1, 2, 15, 9, 0), "formula without value")
+    _write(
+        state,
+        dept,
+        "公式未计算.xlsx",
+        buffer.getvalue(),
+        datetime(year + 1, 2, 15, 9, 0),
+        "formula without value",
+    )
 
 
 def write_receipts(written: list[Written], path: Path, append: bool = False) -> None:
@@ -485,7 +706,9 @@ def write_receipts(written: list[Written], path: Path, append: bool = False) -> 
         if mode == "w":
             writer.writerow(["department_code", "sha256", "received_at", "original_name", "note"])
         for w in sorted(written, key=lambda w: (w.received_at, w.relative_path)):
-            writer.writerow([w.department_code, w.sha256, w.received_at.isoformat(sep=" "), w.relative_path, w.note])
+            writer.writerow(
+                [w.department_code, w.sha256, w.received_at.isoformat(sep=" "), w.relative_path, w.note]
+            )
 
 
 def write_samples(settings: Settings, raw_dir: Path) -> dict:
@@ -496,9 +719,18 @@ def write_samples(settings: Settings, raw_dir: Path) -> dict:
         for child in inbox.iterdir():
             if child.is_dir():
                 shutil.rmtree(child)
-    written = generate_plan(catalog, "370102_14FYP", inbox, profiles=LIXIA_PROFILES,
-                            missing_2025=LIXIA_MISSING_2025, no_assigned_2025=LIXIA_NO_ASSIGNED_2025)
+    written = generate_plan(
+        catalog,
+        "370102_14FYP",
+        inbox,
+        profiles=LIXIA_PROFILES,
+        missing_2025=LIXIA_MISSING_2025,
+        no_assigned_2025=LIXIA_NO_ASSIGNED_2025,
+    )
     write_receipts(written, raw_dir / "backfill" / "receipts.csv")
     frame = pd.DataFrame([w.__dict__ for w in written])
-    return {"files": len(written), "departments": frame["department_code"].nunique(),
-            "bytes": sum((inbox / w.relative_path).stat().st_size for w in written)}
+    return {
+        "files": len(written),
+        "departments": frame["department_code"].nunique(),
+        "bytes": sum((inbox / w.relative_path).stat().st_size for w in written),
+    }

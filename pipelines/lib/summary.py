@@ -6,7 +6,16 @@ from .labels import status_en, status_zh
 from .publish import open_published
 from .settings import Settings
 
-ORDER = ["off_track", "no_data", "at_risk", "awaiting_target", "insufficient_data", "on_track", "achieved", "not_due"]
+ORDER = [
+    "off_track",
+    "no_data",
+    "at_risk",
+    "awaiting_target",
+    "insufficient_data",
+    "on_track",
+    "achieved",
+    "not_due",
+]
 
 
 def _fmt(value, unit: str | None = "") -> str:
@@ -21,9 +30,13 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
     path = settings.published_warehouse
     print()
     print("=" * 78)
-    print(f"规划监测刷新 Plan monitoring refresh — run {run_id} {'succeeded' if success else 'FAILED'} in {seconds:.1f}s")
+    print(
+        f"规划监测刷新 Plan monitoring refresh — run {run_id} {'succeeded' if success else 'FAILED'} in {seconds:.1f}s"
+    )
     if not path.exists():
-        print("No published warehouse yet: the refresh did not reach the publish step. See `make ui` for the run log.")
+        print(
+            "No published warehouse yet: the refresh did not reach the publish step. See `make ui` for the run log."
+        )
         return
     con = open_published(path)
     try:
@@ -34,7 +47,9 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         ).fetchall()
         print("\n报送文件 Submissions received so far:")
         for status, n, acc, rej in sorted(files):
-            print(f"  {status_zh(status)} {status_en(status):<24} {n:>5} files  {acc or 0:>6} rows loaded  {rej or 0:>5} rows rejected")
+            print(
+                f"  {status_zh(status)} {status_en(status):<24} {n:>5} files  {acc or 0:>6} rows loaded  {rej or 0:>5} rows rejected"
+            )
         rows = con.execute(
             """select s.attribute, s.status, count(*) from marts.fct_indicator_status_latest s
                where s.indicator_kind = 'main' group by 1, 2"""
@@ -48,10 +63,15 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         for attribute in ("binding", "expected"):
             label = "约束性 binding" if attribute == "binding" else "预期性 expected"
             print(f"  {label:<18}" + "".join(f"{counts.get(attribute, {}).get(s, 0):>15}" for s in ORDER))
-        secondary = dict(con.execute(
-            "select status, count(*) from marts.fct_indicator_status_latest where indicator_kind = 'secondary' group by 1"
-        ).fetchall())
-        print("  其他目标 other targets " + ", ".join(f"{status_en(s)} {secondary[s]}" for s in ORDER if s in secondary))
+        secondary = dict(
+            con.execute(
+                "select status, count(*) from marts.fct_indicator_status_latest where indicator_kind = 'secondary' group by 1"
+            ).fetchall()
+        )
+        print(
+            "  其他目标 other targets "
+            + ", ".join(f"{status_en(s)} {secondary[s]}" for s in ORDER if s in secondary)
+        )
         critical = con.execute(
             """select a.subject_code, d.department_name_zh, a.department_code, f.reported_value, f.target_value,
                       f.unit, a.title_zh, a.title_en, a.detail_zh, a.detail_en
@@ -61,20 +81,37 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         ).fetchall()
         print(f"\n未解除的严重预警 Open critical alerts: {len(critical)}")
         for _code, dept_zh, dept, value, target, unit, t_zh, t_en, d_zh, d_en in critical:
-            print(f"  ● {t_zh}\n    {t_en}\n    部门 {dept_zh} ({dept}) · 报告值 value {_fmt(value, unit)} · 目标 target {_fmt(target, unit)}")
+            print(
+                f"  ● {t_zh}\n    {t_en}\n    部门 {dept_zh} ({dept}) · 报告值 value {_fmt(value, unit)} · 目标 target {_fmt(target, unit)}"
+            )
             print(f"    原因 why: {d_zh} / {d_en}")
         warnings = con.execute(
             "select alert_type, count(*) from ops.alerts where status = 'open' and severity = 'warning' group by 1 order by 1"
         ).fetchall()
         if warnings:
             print("未解除的警告 Open warnings: " + ", ".join(f"{t} {n}" for t, n in warnings))
-        rag = dict(con.execute("select rag_status, count(*) from marts.fct_project_status group by 1").fetchall())
-        print("\n重大项目 Major projects: " + ", ".join(f"{status_zh(s)} {status_en(s)} {rag.get(s, 0)}"
-                                                     for s in ("red", "amber", "green", "completed")))
-        compliance = dict(con.execute(
-            "select compliance_status, count(*) from marts.fct_submission_compliance group by 1").fetchall())
-        print("报送合规 Submission compliance (department-periods): " + ", ".join(
-            f"{status_zh(s)} {status_en(s)} {compliance.get(s, 0)}" for s in ("on_time", "late", "missing", "not_due")))
+        rag = dict(
+            con.execute("select rag_status, count(*) from marts.fct_project_status group by 1").fetchall()
+        )
+        print(
+            "\n重大项目 Major projects: "
+            + ", ".join(
+                f"{status_zh(s)} {status_en(s)} {rag.get(s, 0)}"
+                for s in ("red", "amber", "green", "completed")
+            )
+        )
+        compliance = dict(
+            con.execute(
+                "select compliance_status, count(*) from marts.fct_submission_compliance group by 1"
+            ).fetchall()
+        )
+        print(
+            "报送合规 Submission compliance (department-periods): "
+            + ", ".join(
+                f"{status_zh(s)} {status_en(s)} {compliance.get(s, 0)}"
+                for s in ("on_time", "late", "missing", "not_due")
+            )
+        )
     finally:
         con.close()
     report = settings.output_dir / "report"

@@ -40,11 +40,16 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     if department not in departments.index:
         raise ValueError(f"unknown department {department!r}")
     region = departments.loc[department, "region_code"]
-    plans = catalog.plans[(catalog.plans["region_code"] == region)
-                          & (catalog.plans["start_year"] <= parsed.year) & (catalog.plans["end_year"] >= parsed.year)]
+    plans = catalog.plans[
+        (catalog.plans["region_code"] == region)
+        & (catalog.plans["start_year"] <= parsed.year)
+        & (catalog.plans["end_year"] >= parsed.year)
+    ]
     plan_ids = set(plans["plan_id"])
-    indicators = catalog.indicators[(catalog.indicators["owner_department_code"] == department)
-                                    & catalog.indicators["plan_id"].isin(plan_ids)]
+    indicators = catalog.indicators[
+        (catalog.indicators["owner_department_code"] == department)
+        & catalog.indicators["plan_id"].isin(plan_ids)
+    ]
     if parsed.quarter:
         indicators = indicators[indicators["reporting_frequency"] == "quarterly"]
     bold = Font(bold=True)
@@ -56,7 +61,11 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     for line in INSTRUCTIONS:
         info.append([line.format(department=department)])
     info.append([])
-    info.append([f"部门 Department: {departments.loc[department, 'name_zh']} ({department})  统计期 Period: {parsed.label}"])
+    info.append(
+        [
+            f"部门 Department: {departments.loc[department, 'name_zh']} ({department})  统计期 Period: {parsed.label}"
+        ]
+    )
     info.column_dimensions["A"].width = 120
 
     sheet = wb.create_sheet("指标数据")
@@ -64,7 +73,9 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     sheet.append(header)
     for ind in indicators.sort_values("code").itertuples():
         if ind.is_superior_assigned and not parsed.quarter:
-            sheet.append([ind.code, ind.name_zh, parsed.label, "下达目标", None, ind.unit, "上级下达的本年度目标"])
+            sheet.append(
+                [ind.code, ind.name_zh, parsed.label, "下达目标", None, ind.unit, "上级下达的本年度目标"]
+            )
         sheet.append([ind.code, ind.name_zh, parsed.label, "实际值", None, ind.unit, None])
     value_types = DataValidation(type="list", formula1='"实际值,下达目标"', allow_blank=True)
     sheet.add_data_validation(value_types)
@@ -72,15 +83,40 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     _style(sheet, header, bold, fill, [10, 36, 10, 10, 14, 10, 30])
 
     progress = wb.create_sheet("项目进度")
-    header = ["项目编号", "项目名称", "里程碑", "报告日期", "完成日期", "形象进度", "累计完成投资（万元）", "备注"]
+    header = [
+        "项目编号",
+        "项目名称",
+        "里程碑",
+        "报告日期",
+        "完成日期",
+        "形象进度",
+        "累计完成投资（万元）",
+        "备注",
+    ]
     progress.append(header)
     report_date = parsed.end_date
-    projects = catalog.projects[(catalog.projects["owner_department_code"] == department)
-                                & catalog.projects["plan_id"].isin(plan_ids)]
+    projects = catalog.projects[
+        (catalog.projects["owner_department_code"] == department) & catalog.projects["plan_id"].isin(plan_ids)
+    ]
     milestones = catalog.milestones
     for p in projects.sort_values("project_code").itertuples():
-        for m in milestones[(milestones["plan_id"] == p.plan_id) & (milestones["project_code"] == p.project_code)].sort_values("seq").itertuples():
-            progress.append([p.project_code, p.name_zh, m.name_zh, report_date, None, None, None, f"计划 {m.planned_date}"])
+        for m in (
+            milestones[(milestones["plan_id"] == p.plan_id) & (milestones["project_code"] == p.project_code)]
+            .sort_values("seq")
+            .itertuples()
+        ):
+            progress.append(
+                [
+                    p.project_code,
+                    p.name_zh,
+                    m.name_zh,
+                    report_date,
+                    None,
+                    None,
+                    None,
+                    f"计划 {m.planned_date}",
+                ]
+            )
     for row in progress.iter_rows(min_row=2, min_col=4, max_col=5):
         for cell in row:
             cell.number_format = "yyyy-mm-dd"

@@ -69,7 +69,9 @@ def parse_number(raw: object) -> Parsed:
     rest = match["rest"]
     if rest and (rest[0].isdigit() or rest[0] in "+-.,eE"):
         return Parsed(error="bad_number")
-    literal = match["sign"] + (match["int"] or "0").replace(",", "") + (match["frac"] or "") + (match["exp"] or "")
+    literal = (
+        match["sign"] + (match["int"] or "0").replace(",", "") + (match["frac"] or "") + (match["exp"] or "")
+    )
     try:
         number = float(literal)
     except ValueError:

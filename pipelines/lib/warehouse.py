@@ -200,7 +200,9 @@ _HELD: dict[str, int] = {}  # lock file -> depth, so a process can nest writer_l
 
 
 @contextlib.contextmanager
-def writer_lock(settings: Settings, what: str, timeout: float | None = None, poll: float = 0.5) -> Iterator[None]:
+def writer_lock(
+    settings: Settings, what: str, timeout: float | None = None, poll: float = 0.5
+) -> Iterator[None]:
     """Serialise writers of the warehouse (refreshes, rebuilds). Waits up to `timeout` seconds.
 
     Re-entrant within a process: a refresh takes it for the whole run and each step again.
@@ -226,8 +228,11 @@ def writer_lock(settings: Settings, what: str, timeout: float | None = None, pol
                 break
             except BlockingIOError:
                 if not told:
-                    print(f"planwh: waiting for the warehouse, held by {_holder(settings.lock_file)}", file=sys.stderr,
-                          flush=True)
+                    print(
+                        f"planwh: waiting for the warehouse, held by {_holder(settings.lock_file)}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     told = True
                 if time.monotonic() >= deadline:
                     raise WarehouseLocked(
@@ -236,7 +241,9 @@ def writer_lock(settings: Settings, what: str, timeout: float | None = None, pol
                     ) from None
                 time.sleep(poll)
         os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "what": what, "since": now_local().isoformat()}).encode())
+        os.write(
+            fd, json.dumps({"pid": os.getpid(), "what": what, "since": now_local().isoformat()}).encode()
+        )
         _HELD[key] = 1
         try:
             yield

@@ -18,7 +18,16 @@ from pipelines.lib.samples import pinned_xlsx
 
 HERE = Path(__file__).parent / "files"
 HEADER = ["指标编号", "指标名称", "统计期", "数值类型", "数值", "单位", "备注"]
-PROGRESS = ["项目编号", "项目名称", "里程碑", "报告日期", "完成日期", "形象进度", "累计完成投资（万元）", "备注"]
+PROGRESS = [
+    "项目编号",
+    "项目名称",
+    "里程碑",
+    "报告日期",
+    "完成日期",
+    "形象进度",
+    "累计完成投资（万元）",
+    "备注",
+]
 
 
 def csv_text(rows: list[list]) -> str:
@@ -42,17 +51,45 @@ def workbook_bytes(wb: Workbook) -> bytes:
 
 def main() -> None:
     # --- encodings and number formats (accepted) ---
-    save("gbk.csv", csv_text([HEADER, ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", "GBK 编码"]]).encode("gbk"))
-    save("utf8_bom.csv", b"\xef\xbb\xbf" + csv_text([HEADER, ["I23", "城镇居民人均可支配收入", "2022", "实际值", "76000", "元", ""]]).encode())
-    save("fullwidth_digits.csv", csv_text([
-        ["指标编号", "统计期", "数值"],
-        ["Ｉ２３", "２０２１年", "７２，５００．５"],
-    ]).encode("utf-8"))
-    save("thousands_and_units.csv", csv_text([HEADER,
-        ["I05", "社会消费品零售总额", "2023Q4", "实际值", "1,272.6亿元", "", "带单位"],
-        ["I13", "进出口总额", "2023Q4", "", "８５．３", "亿元", "全角数字"]]).encode("utf-8"))
-    save("english_headers.csv", csv_text([["indicator_code", "period", "value_type", "value", "unit"],
-                                          ["I23", "2024", "actual", "82,000", "元"]]).encode("utf-8"))
+    save(
+        "gbk.csv",
+        csv_text(
+            [HEADER, ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", "GBK 编码"]]
+        ).encode("gbk"),
+    )
+    save(
+        "utf8_bom.csv",
+        b"\xef\xbb\xbf"
+        + csv_text([HEADER, ["I23", "城镇居民人均可支配收入", "2022", "实际值", "76000", "元", ""]]).encode(),
+    )
+    save(
+        "fullwidth_digits.csv",
+        csv_text(
+            [
+                ["指标编号", "统计期", "数值"],
+                ["Ｉ２３", "２０２１年", "７２，５００．５"],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "thousands_and_units.csv",
+        csv_text(
+            [
+                HEADER,
+                ["I05", "社会消费品零售总额", "2023Q4", "实际值", "1,272.6亿元", "", "带单位"],
+                ["I13", "进出口总额", "2023Q4", "", "８５．３", "亿元", "全角数字"],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "english_headers.csv",
+        csv_text(
+            [
+                ["indicator_code", "period", "value_type", "value", "unit"],
+                ["I23", "2024", "actual", "82,000", "元"],
+            ]
+        ).encode("utf-8"),
+    )
     # --- workbook layouts ---
     wb = Workbook()
     ws = wb.active
@@ -111,62 +148,173 @@ def main() -> None:
     save("excel_serial_dates_and_trailing_blank_rows.xlsx", workbook_bytes(wb))
 
     # --- duplicates ---
-    save("exact_duplicates.csv", csv_text([HEADER,
-        ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", ""],
-        ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", ""]]).encode("utf-8"))
-    save("conflicting_duplicates.csv", csv_text([HEADER,
-        ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", ""],
-        ["I23", "城镇居民人均可支配收入", "2023", "实际值", "81000", "元", ""],
-        ["S001", "地区生产总值", "2023", "实际值", "2300", "亿元", ""]]).encode("utf-8"))
+    save(
+        "exact_duplicates.csv",
+        csv_text(
+            [
+                HEADER,
+                ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", ""],
+                ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", ""],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "conflicting_duplicates.csv",
+        csv_text(
+            [
+                HEADER,
+                ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", ""],
+                ["I23", "城镇居民人均可支配收入", "2023", "实际值", "81000", "元", ""],
+                ["S001", "地区生产总值", "2023", "实际值", "2300", "亿元", ""],
+            ]
+        ).encode("utf-8"),
+    )
     # --- codes and periods ---
-    save("another_departments_codes.csv", csv_text([HEADER,
-        ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", ""],
-        ["I19", "空气质量优良天数比率", "2023", "实际值", "65", "%", "生态环境分局的指标"]]).encode("utf-8"))
-    save("unknown_codes.csv", csv_text([HEADER,
-        ["I99", "不存在的指标", "2023", "实际值", "1", "", ""],
-        ["I23", "城镇居民人均可支配收入", "2021", "实际值", "69000", "元", ""]]).encode("utf-8"))
-    save("future_periods.csv", csv_text([HEADER,
-        ["I23", "城镇居民人均可支配收入", "2031", "实际值", "1", "元", "规划期外"],
-        ["I23", "城镇居民人均可支配收入", "2025", "实际值", "88500", "元", "收到时尚未结束"],
-        ["I01", "地区生产总值增速", "2024Q2", "实际值", "6.1%", "", "带百分号"]]).encode("utf-8"))
-    save("quarter_for_annual_indicator.csv", csv_text([HEADER,
-        ["I23", "城镇居民人均可支配收入", "2023Q2", "实际值", "40000", "元", ""],
-        ["I23", "城镇居民人均可支配收入", "2023", "下达目标", "80000", "元", "非下达类指标"],
-        ["I23", "城镇居民人均可支配收入", "2022", "实际值", "76100", "万元", "单位不符"],
-        ["I23", "城镇居民人均可支配收入", "2021", "实际值", "--5", "元", "非数字"]]).encode("utf-8"))
-    save("name_mismatch.csv", csv_text([HEADER, ["I23", "社会消费品零售总额", "2021", "实际值", "69000", "元", ""]]).encode("utf-8"))
+    save(
+        "another_departments_codes.csv",
+        csv_text(
+            [
+                HEADER,
+                ["I23", "城镇居民人均可支配收入", "2023", "实际值", "80000", "元", ""],
+                ["I19", "空气质量优良天数比率", "2023", "实际值", "65", "%", "生态环境分局的指标"],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "unknown_codes.csv",
+        csv_text(
+            [
+                HEADER,
+                ["I99", "不存在的指标", "2023", "实际值", "1", "", ""],
+                ["I23", "城镇居民人均可支配收入", "2021", "实际值", "69000", "元", ""],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "future_periods.csv",
+        csv_text(
+            [
+                HEADER,
+                ["I23", "城镇居民人均可支配收入", "2031", "实际值", "1", "元", "规划期外"],
+                ["I23", "城镇居民人均可支配收入", "2025", "实际值", "88500", "元", "收到时尚未结束"],
+                ["I01", "地区生产总值增速", "2024Q2", "实际值", "6.1%", "", "带百分号"],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "quarter_for_annual_indicator.csv",
+        csv_text(
+            [
+                HEADER,
+                ["I23", "城镇居民人均可支配收入", "2023Q2", "实际值", "40000", "元", ""],
+                ["I23", "城镇居民人均可支配收入", "2023", "下达目标", "80000", "元", "非下达类指标"],
+                ["I23", "城镇居民人均可支配收入", "2022", "实际值", "76100", "万元", "单位不符"],
+                ["I23", "城镇居民人均可支配收入", "2021", "实际值", "--5", "元", "非数字"],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "name_mismatch.csv",
+        csv_text([HEADER, ["I23", "社会消费品零售总额", "2021", "实际值", "69000", "元", ""]]).encode(
+            "utf-8"
+        ),
+    )
     # --- empty and broken files ---
     save("empty.csv", b"")
     save("header_only.csv", csv_text([HEADER]).encode("utf-8"))
-    save("missing_columns.csv", csv_text([["指标编号", "指标名称", "统计期"], ["I23", "x", "2023"]]).encode("utf-8"))
+    save(
+        "missing_columns.csv",
+        csv_text([["指标编号", "指标名称", "统计期"], ["I23", "x", "2023"]]).encode("utf-8"),
+    )
     save("not_a_zip.xlsx", "指标编号,统计期,数值\r\nI23,2023,80000\r\n".encode())
-    save("html_saved_as.xlsx", b"<!DOCTYPE html><html><body><table><tr><td>I23</td></tr></table></body></html>")
+    save(
+        "html_saved_as.xlsx", b"<!DOCTYPE html><html><body><table><tr><td>I23</td></tr></table></body></html>"
+    )
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
     save("legacy_xls_renamed.xlsx", ole + "Workbook".encode("utf-16-le") + b"\x00" * 512)
     save("encrypted_workbook.xlsx", ole + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 512)
     mojibake = "指标编号,统计期,数值\r\nI23,2023,80000\r\n".encode().decode("gbk", errors="replace")
     save("mojibake.csv", mojibake.encode("utf-8"))
     save("undecodable.csv", b"\x81\x30\xff\xff,period,value\r\nI23,2023,1\r\n")
-    save("embedded_nul.csv", b"\xe6\x8c\x87\xe6\xa0\x87\xe7\xbc\x96\xe5\x8f\xb7,period,value\r\nI23,2023\x00,1\r\n")
-    save("project_progress_problems.csv", csv_text([PROGRESS,
-        ["P042", "", "START", "2022-03-31", "2021-10-03", "35", "1200", "正常"],
-        ["P042", "", "不存在的节点", "2022-03-31", "", "", "", ""],
-        ["P042", "", "FULL", "2022-02-30", "", "", "", "无效日期"],
-        ["P042", "", "HALF", "2022-03-31", "2022-05-01", "120", "-5", "完成日期晚于报告日期, 进度与投资越界"]]).encode("utf-8"))
-    save("project_of_another_department.csv", csv_text([PROGRESS,
-        ["P042", "", "START", "2022-03-31", "2021-10-03", "35", "1200", ""],
-        ["P001", "", "START", "2022-03-31", "", "", "", "P001 属区发展和改革局"]]).encode("utf-8"))
-    save("sql_in_text_fields.csv", csv_text([HEADER,
-        ["I23", "'); DROP TABLE raw.submissions; --", "2021", "实际值", "62716", "元", "1; delete from raw.indicator_values"]]).encode("utf-8"))
-    save("formula_injection_note.csv", csv_text([HEADER,
-        ["I23", "城镇居民人均可支配收入", "2022", "实际值", "76200", "元", "=HYPERLINK(\"http://evil.example\",\"click\")"]]).encode("utf-8"))
+    save(
+        "embedded_nul.csv",
+        b"\xe6\x8c\x87\xe6\xa0\x87\xe7\xbc\x96\xe5\x8f\xb7,period,value\r\nI23,2023\x00,1\r\n",
+    )
+    save(
+        "project_progress_problems.csv",
+        csv_text(
+            [
+                PROGRESS,
+                ["P042", "", "START", "2022-03-31", "2021-10-03", "35", "1200", "正常"],
+                ["P042", "", "不存在的节点", "2022-03-31", "", "", "", ""],
+                ["P042", "", "FULL", "2022-02-30", "", "", "", "无效日期"],
+                [
+                    "P042",
+                    "",
+                    "HALF",
+                    "2022-03-31",
+                    "2022-05-01",
+                    "120",
+                    "-5",
+                    "完成日期晚于报告日期, 进度与投资越界",
+                ],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "project_of_another_department.csv",
+        csv_text(
+            [
+                PROGRESS,
+                ["P042", "", "START", "2022-03-31", "2021-10-03", "35", "1200", ""],
+                ["P001", "", "START", "2022-03-31", "", "", "", "P001 属区发展和改革局"],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "sql_in_text_fields.csv",
+        csv_text(
+            [
+                HEADER,
+                [
+                    "I23",
+                    "'); DROP TABLE raw.submissions; --",
+                    "2021",
+                    "实际值",
+                    "62716",
+                    "元",
+                    "1; delete from raw.indicator_values",
+                ],
+            ]
+        ).encode("utf-8"),
+    )
+    save(
+        "formula_injection_note.csv",
+        csv_text(
+            [
+                HEADER,
+                [
+                    "I23",
+                    "城镇居民人均可支配收入",
+                    "2022",
+                    "实际值",
+                    "76200",
+                    "元",
+                    '=HYPERLINK("http://evil.example","click")',
+                ],
+            ]
+        ).encode("utf-8"),
+    )
     # a workbook whose sharedStrings are a 200 MB zero run: refused before parsing
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo("[Content_Types].xml", date_time=(2024, 1, 1, 0, 0, 0)), "<Types/>")
         zf.writestr(zipfile.ZipInfo("xl/workbook.xml", date_time=(2024, 1, 1, 0, 0, 0)), "<workbook/>")
-        zf.writestr(zipfile.ZipInfo("xl/sharedStrings.xml", date_time=(2024, 1, 1, 0, 0, 0)), b"\x00" * (200 * 1024 * 1024),
-                    compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr(
+            zipfile.ZipInfo("xl/sharedStrings.xml", date_time=(2024, 1, 1, 0, 0, 0)),
+            b"\x00" * (200 * 1024 * 1024),
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
     save("zip_bomb.xlsx", bomb.getvalue())
     # a workbook with more zip entries than any real submission has
     many = io.BytesIO()
@@ -181,25 +329,41 @@ def main() -> None:
     wb.active.append(HEADER)
     wb.active.append(["I23", "城镇居民人均可支配收入", "2021", "实际值", 69000, "元", None])
     plain = zipfile.ZipFile(io.BytesIO(workbook_bytes(wb)))
-    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;'
-              '&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>')
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;'
+        '&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    )
     bombed = io.BytesIO()
     with zipfile.ZipFile(bombed, "w", zipfile.ZIP_DEFLATED) as zf:
         for info in plain.infolist():
             content = plain.read(info.filename)
             if info.filename == "xl/workbook.xml":
-                content = laughs.encode() + (content.split(b"?>", 1)[1] if content.startswith(b"<?xml") else content)
-            zf.writestr(zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)), content,
-                        compress_type=zipfile.ZIP_DEFLATED)
+                content = laughs.encode() + (
+                    content.split(b"?>", 1)[1] if content.startswith(b"<?xml") else content
+                )
+            zf.writestr(
+                zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)),
+                content,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
     save("xml_entity_expansion.xlsx", bombed.getvalue())
-    save("numbers_edge_cases.csv", csv_text([HEADER,
-        ["I23", "", "2021", "实际值", "1e309", "元", "溢出"],
-        ["I23", "", "2022", "实际值", "NaN", "元", ""],
-        ["I23", "", "2024", "实际值", "  7,0000 ", "元", "千分位错"],
-        ["I23", "", "2023", "实际值", "８０，１２３", "元", "全角"]]).encode("utf-8"))
+    save(
+        "numbers_edge_cases.csv",
+        csv_text(
+            [
+                HEADER,
+                ["I23", "", "2021", "实际值", "1e309", "元", "溢出"],
+                ["I23", "", "2022", "实际值", "NaN", "元", ""],
+                ["I23", "", "2024", "实际值", "  7,0000 ", "元", "千分位错"],
+                ["I23", "", "2023", "实际值", "８０，１２３", "元", "全角"],
+            ]
+        ).encode("utf-8"),
+    )
     wide = ",".join(f"c{i}" for i in range(100_000))
-    save("hundred_thousand_columns.csv", (wide + "\r\n" + ",".join("1" for _ in range(100_000)) + "\r\n").encode())
-
+    save(
+        "hundred_thousand_columns.csv",
+        (wide + "\r\n" + ",".join("1" for _ in range(100_000)) + "\r\n").encode(),
+    )
 
 
 if __name__ == "__main__":

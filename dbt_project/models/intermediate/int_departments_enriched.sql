@@ -8,19 +8,25 @@ plans as (
 ),
 
 main_owned as (
-    select owner_department_code as department_code, count(*) as main_indicators_owned
+    select
+        owner_department_code as department_code,
+        count(*) as main_indicators_owned
     from {{ ref('stg_catalog__main_indicators') }}
     group by owner_department_code
 ),
 
 secondary_owned as (
-    select owner_department_code as department_code, count(*) as secondary_targets_owned
+    select
+        owner_department_code as department_code,
+        count(*) as secondary_targets_owned
     from {{ ref('stg_catalog__secondary_targets') }}
     group by owner_department_code
 ),
 
 projects_owned as (
-    select owner_department_code as department_code, count(*) as projects_owned
+    select
+        owner_department_code as department_code,
+        count(*) as projects_owned
     from {{ ref('stg_catalog__projects') }}
     group by owner_department_code
 ),

@@ -5,25 +5,50 @@ with current_values as (
 ),
 
 annual_actual as (
-    select plan_id, indicator_code, period_year, value, submission_id, received_at, period
+    select
+        plan_id,
+        indicator_code,
+        period_year,
+        value,
+        submission_id,
+        received_at,
+        period
     from current_values
     where value_type = 'actual' and period_quarter is null
 ),
 
 q4_actual as (
-    select plan_id, indicator_code, period_year, value, submission_id, received_at, period
+    select
+        plan_id,
+        indicator_code,
+        period_year,
+        value,
+        submission_id,
+        received_at,
+        period
     from current_values
     where value_type = 'actual' and period_quarter = 4
 ),
 
 assigned as (
-    select plan_id, indicator_code, period_year, value, submission_id, received_at
+    select
+        plan_id,
+        indicator_code,
+        period_year,
+        value,
+        submission_id,
+        received_at
     from current_values
     where value_type = 'assigned_target' and period_quarter is null
 ),
 
 latest_quarter as (
-    select plan_id, indicator_code, period_year, period, value
+    select
+        plan_id,
+        indicator_code,
+        period_year,
+        period,
+        value
     from (
         select
             *,
@@ -35,7 +60,11 @@ latest_quarter as (
 ),
 
 keys as (
-    select plan_id, indicator_code, period_year from current_values
+    select
+        plan_id,
+        indicator_code,
+        period_year
+    from current_values
     group by plan_id, indicator_code, period_year
 ),
 

@@ -43,10 +43,17 @@ with_values as (
 
 first_actual as (
     -- the earliest reported actual, the baseline of indicators printed without one (I08, I31)
-    select plan_id, indicator_code, plan_year as first_actual_year, actual_value as first_actual_value
+    select
+        plan_id,
+        indicator_code,
+        plan_year as first_actual_year,
+        actual_value as first_actual_value
     from (
         select
-            plan_id, indicator_code, plan_year, actual_value,
+            plan_id,
+            indicator_code,
+            plan_year,
+            actual_value,
             row_number() over (partition by plan_id, indicator_code order by plan_year) as rn
         from with_values
         where actual_value is not null
@@ -132,19 +139,21 @@ statused as (
         case
             when actual_value is null and is_due then 'no_data'
             when actual_value is null then 'not_due'
-            when target_method = 'superior_assigned' then
-                case
-                    when assigned_target is null then 'awaiting_target'
-                    when direction_sign * (actual_value - assigned_target) >= 0 then 'on_track'
-                    else 'off_track'
-                end
+            when target_method = 'superior_assigned'
+                then
+                    case
+                        when assigned_target is null then 'awaiting_target'
+                        when direction_sign * (actual_value - assigned_target) >= 0 then 'on_track'
+                        else 'off_track'
+                    end
             when target_method = 'annual' then case when meets_target then 'on_track' else 'off_track' end
             when target_method = 'maintain' then case when meets_target then 'on_track' else 'off_track' end
-            when target_method = 'rate' then
-                case
-                    when growth_shortfall is null then 'insufficient_data'
-                    else {{ lag_status('growth_shortfall') }}
-                end
+            when target_method = 'rate'
+                then
+                    case
+                        when growth_shortfall is null then 'insufficient_data'
+                        else {{ lag_status('growth_shortfall') }}
+                    end
             -- level and cumulative targets
             when meets_target then 'achieved'
             when baseline_from_first_actual and plan_year = first_actual_year then 'insufficient_data'

@@ -5,7 +5,8 @@ with attainment as (
 ),
 
 evaluated as (
-    select * from attainment where status <> 'not_due'
+    select * from attainment
+    where status <> 'not_due'
 ),
 
 numbered as (
@@ -30,7 +31,8 @@ runs as (
 ),
 
 latest as (
-    select * from numbered where recency = 1
+    select * from numbered
+    where recency = 1
 ),
 
 final as (

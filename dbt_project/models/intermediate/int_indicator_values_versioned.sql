@@ -33,7 +33,8 @@ ordered as (
 
 final as (
     select
-        {{ dbt.concat(["ordered.submission_id", "':'", "coalesce(ordered.sheet_name, '')", "':'", "cast(ordered.source_row as string)"]) }} as value_id,
+        {{ dbt.concat(["ordered.submission_id", "':'", "coalesce(ordered.sheet_name, '')", "':'",
+                       "cast(ordered.source_row as string)"]) }} as value_id,
         ordered.plan_id,
         ordered.indicator_code,
         ordered.period,

@@ -4,8 +4,7 @@ with plans as (
 ),
 
 digits as (
-    select 0 as n union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+    select digits.n from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as digits (n)
 ),
 
 offsets as (

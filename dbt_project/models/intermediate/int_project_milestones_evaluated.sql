@@ -13,7 +13,14 @@ reports as (
 
 completions as (
     -- the completion date from the latest report that gives one (a later report corrects an earlier)
-    select plan_id, project_code, milestone_code, completed_on, submission_id, received_at, report_date
+    select
+        plan_id,
+        project_code,
+        milestone_code,
+        completed_on,
+        submission_id,
+        received_at,
+        report_date
     from (
         select
             *,
@@ -28,7 +35,11 @@ completions as (
 ),
 
 last_reports as (
-    select plan_id, project_code, milestone_code, max(report_date) as last_report_date
+    select
+        plan_id,
+        project_code,
+        milestone_code,
+        max(report_date) as last_report_date
     from reports
     group by plan_id, project_code, milestone_code
 ),

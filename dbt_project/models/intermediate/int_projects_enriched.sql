@@ -4,7 +4,10 @@ with projects as (
 ),
 
 milestones as (
-    select plan_id, project_code, count(*) as milestones_planned
+    select
+        plan_id,
+        project_code,
+        count(*) as milestones_planned
     from {{ ref('stg_catalog__project_milestones') }}
     group by plan_id, project_code
 ),

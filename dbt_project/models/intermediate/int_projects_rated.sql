@@ -12,12 +12,18 @@ reports as (
 ),
 
 latest_progress as (
-    select plan_id, project_code, percent_complete, investment_to_date, report_date, submission_id
+    select
+        plan_id,
+        project_code,
+        percent_complete,
+        investment_to_date,
+        report_date,
+        submission_id
     from (
         select
             *,
             row_number() over (
-                partition by plan_id, project_code order by report_date desc, received_at desc, milestone_code
+                partition by plan_id, project_code order by report_date desc, received_at desc, milestone_code asc
             ) as rn
         from reports
         where percent_complete is not null or investment_to_date is not null

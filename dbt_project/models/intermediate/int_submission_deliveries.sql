@@ -42,7 +42,7 @@ progress_delivered as (
         count(distinct submission_id) as submissions_count
     from progress_rows
     where received_at < {{ end_of_day(as_of_date()) }}
-    group by 1, 2, 3
+    group by department_code, submission_kind, period
 ),
 
 rejected as (
@@ -59,7 +59,7 @@ rejected as (
         and quarantine.record_period is not null
         and quarantine.record_kind is not null
         and submissions.received_at < {{ end_of_day(as_of_date()) }}
-    group by 1, 2, 3
+    group by quarantine.department_code, quarantine.record_kind, quarantine.record_period
 ),
 
 delivered as (

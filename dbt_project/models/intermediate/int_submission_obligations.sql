@@ -16,7 +16,7 @@ plan_years as (
 ),
 
 quarters as (
-    select 1 as quarter_number union all select 2 union all select 3 union all select 4
+    select quarters.quarter_number from (values (1), (2), (3), (4)) as quarters (quarter_number)
 ),
 
 plan_quarters as (
@@ -34,14 +34,20 @@ plan_quarters as (
 ),
 
 annual_owners as (
-    select plan_id, owner_department_code as department_code, count(*) as items_owned
+    select
+        plan_id,
+        owner_department_code as department_code,
+        count(*) as items_owned
     from indicators
     where reporting_frequency = 'annual'
     group by plan_id, owner_department_code
 ),
 
 quarterly_owners as (
-    select plan_id, owner_department_code as department_code, count(*) as items_owned
+    select
+        plan_id,
+        owner_department_code as department_code,
+        count(*) as items_owned
     from indicators
     where reporting_frequency = 'quarterly'
     group by plan_id, owner_department_code

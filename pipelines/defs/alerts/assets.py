@@ -1,6 +1,5 @@
 """Flags -> alerts with a lifecycle, delivered through the configured notifiers."""
 
-
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
@@ -26,7 +25,8 @@ ALERTS = dg.AssetKey(["ops", "alerts"])
     ),
     check_specs=[
         dg.AssetCheckSpec(
-            "no_open_critical_alerts", asset=ALERTS,
+            "no_open_critical_alerts",
+            asset=ALERTS,
             description="Warns while any critical alert is open (a binding indicator off track or without data).",
         )
     ],
@@ -65,7 +65,10 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
         metadata={
             "open_critical": len(critical),
             "alerts": dg.MetadataValue.json(
-                [{k: str(v) for k, v in a.items() if k in ("alert_id", "title_en", "detail_en")} for a in critical[:20]]
+                [
+                    {k: str(v) for k, v in a.items() if k in ("alert_id", "title_en", "detail_en")}
+                    for a in critical[:20]
+                ]
             ),
         },
         description=None if not critical else f"{len(critical)} critical alert(s) open",

@@ -1,6 +1,5 @@
 """Inbox files -> archived receipts -> parsed, validated and loaded submissions (raw tables)."""
 
-
 import time
 
 import dagster as dg
@@ -35,7 +34,9 @@ class IngestConfig(dg.Config):
         "received time (Asia/Shanghai). Names are metadata, never paths."
     ),
 )
-def inbox_files(context: dg.AssetExecutionContext, config: IngestConfig, planwh: PlanWarehouse) -> dg.MaterializeResult:
+def inbox_files(
+    context: dg.AssetExecutionContext, config: IngestConfig, planwh: PlanWarehouse
+) -> dg.MaterializeResult:
     settings = planwh.settings
     started = time.perf_counter()
     only = set(config.submission_ids) or None
@@ -68,24 +69,54 @@ def _check_metadata(report, examples, kind: str) -> dict:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(RAW_SUBMISSIONS, deps=[INBOX], group_name="ingest", kinds={"duckdb"},
-                     description="The submission ledger (报送台账): one row per processed file with status "
-                                 "(accepted, accepted_with_warnings, rejected) and row counts."),
-        dg.AssetSpec(RAW_INDICATORS, deps=[INBOX], group_name="ingest", kinds={"duckdb"},
-                     description="Accepted indicator rows (指标数据), append-only, with provenance."),
-        dg.AssetSpec(RAW_PROGRESS, deps=[INBOX], group_name="ingest", kinds={"duckdb"},
-                     description="Accepted project progress rows (项目进度), append-only, with provenance."),
-        dg.AssetSpec(RAW_QUARANTINE, deps=[INBOX], group_name="ingest", kinds={"duckdb"},
-                     description="Rejected files and rows, with a reason code and a message in Chinese and English."),
+        dg.AssetSpec(
+            RAW_SUBMISSIONS,
+            deps=[INBOX],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="The submission ledger (报送台账): one row per processed file with status "
+            "(accepted, accepted_with_warnings, rejected) and row counts.",
+        ),
+        dg.AssetSpec(
+            RAW_INDICATORS,
+            deps=[INBOX],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="Accepted indicator rows (指标数据), append-only, with provenance.",
+        ),
+        dg.AssetSpec(
+            RAW_PROGRESS,
+            deps=[INBOX],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="Accepted project progress rows (项目进度), append-only, with provenance.",
+        ),
+        dg.AssetSpec(
+            RAW_QUARANTINE,
+            deps=[INBOX],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="Rejected files and rows, with a reason code and a message in Chinese and English.",
+        ),
     ],
     check_specs=[
-        dg.AssetCheckSpec("gx_indicator_data_suite", asset=RAW_INDICATORS,
-                          description="Great Expectations suite `indicator_data` over this run's new rows."),
-        dg.AssetCheckSpec("gx_project_progress_suite", asset=RAW_PROGRESS,
-                          description="Great Expectations suite `project_progress` over this run's new rows."),
-        dg.AssetCheckSpec("ledger_integrity", asset=RAW_SUBMISSIONS, blocking=True,
-                          description="Every loaded row belongs to an accepted ledger entry and every ledger count "
-                                      "matches the rows loaded: nothing half-loaded. Blocks the models when broken."),
+        dg.AssetCheckSpec(
+            "gx_indicator_data_suite",
+            asset=RAW_INDICATORS,
+            description="Great Expectations suite `indicator_data` over this run's new rows.",
+        ),
+        dg.AssetCheckSpec(
+            "gx_project_progress_suite",
+            asset=RAW_PROGRESS,
+            description="Great Expectations suite `project_progress` over this run's new rows.",
+        ),
+        dg.AssetCheckSpec(
+            "ledger_integrity",
+            asset=RAW_SUBMISSIONS,
+            blocking=True,
+            description="Every loaded row belongs to an accepted ledger entry and every ledger count "
+            "matches the rows loaded: nothing half-loaded. Blocks the models when broken.",
+        ),
     ],
     name="ingest_submissions",
     pool=WRITER_POOL,
@@ -104,33 +135,49 @@ def ingest_submissions(context: dg.AssetExecutionContext, planwh: PlanWarehouse)
     for b in batches:
         for k, v in b.status_counts.items():
             statuses[k] = statuses.get(k, 0) + v
-    loaded = {INDICATOR: sum(b.rows_loaded[INDICATOR] for b in batches),
-              PROGRESS: sum(b.rows_loaded[PROGRESS] for b in batches)}
+    loaded = {
+        INDICATOR: sum(b.rows_loaded[INDICATOR] for b in batches),
+        PROGRESS: sum(b.rows_loaded[PROGRESS] for b in batches),
+    }
     timings: dict[str, float] = {}
     for b in batches:
         for k, v in b.timings.items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
     context.log.info(f"processed {files} file(s): {statuses}; rows loaded {loaded}; timings {timings}")
-    yield dg.MaterializeResult(asset_key=RAW_SUBMISSIONS, metadata={
-        "files_processed": files, **{f"files_{k}": v for k, v in statuses.items()},
-        "timings": dg.MetadataValue.json(timings)})
+    yield dg.MaterializeResult(
+        asset_key=RAW_SUBMISSIONS,
+        metadata={
+            "files_processed": files,
+            **{f"files_{k}": v for k, v in statuses.items()},
+            "timings": dg.MetadataValue.json(timings),
+        },
+    )
     yield dg.MaterializeResult(asset_key=RAW_INDICATORS, metadata={"rows_loaded": loaded[INDICATOR]})
     yield dg.MaterializeResult(asset_key=RAW_PROGRESS, metadata={"rows_loaded": loaded[PROGRESS]})
-    yield dg.MaterializeResult(asset_key=RAW_QUARANTINE,
-                               metadata={"issues_recorded": sum(b.quarantined for b in batches)})
-    for kind, check, key in ((INDICATOR, "gx_indicator_data_suite", RAW_INDICATORS),
-                             (PROGRESS, "gx_project_progress_suite", RAW_PROGRESS)):
+    yield dg.MaterializeResult(
+        asset_key=RAW_QUARANTINE, metadata={"issues_recorded": sum(b.quarantined for b in batches)}
+    )
+    for kind, check, key in (
+        (INDICATOR, "gx_indicator_data_suite", RAW_INDICATORS),
+        (PROGRESS, "gx_project_progress_suite", RAW_PROGRESS),
+    ):
         report = reports.get(kind)
         kind_examples = [e for e in examples if e.get("kind", kind) == kind]
         passed = report.success if report else True
         yield dg.AssetCheckResult(
-            asset_key=key, check_name=check, passed=passed,
+            asset_key=key,
+            check_name=check,
+            passed=passed,
             severity=dg.AssetCheckSeverity.WARN,
             metadata=_check_metadata(report, kind_examples, kind),
-            description=None if passed else "Rows were quarantined; see raw.quarantine / marts.fct_submission_issues.",
+            description=None
+            if passed
+            else "Rows were quarantined; see raw.quarantine / marts.fct_submission_issues.",
         )
     yield dg.AssetCheckResult(
-        asset_key=RAW_SUBMISSIONS, check_name="ledger_integrity", passed=not integrity,
+        asset_key=RAW_SUBMISSIONS,
+        check_name="ledger_integrity",
+        passed=not integrity,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"problems": dg.MetadataValue.json(integrity[:20]), "problem_count": len(integrity)},
     )

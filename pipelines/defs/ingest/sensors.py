@@ -1,6 +1,5 @@
 """A sensor that starts a refresh when a department drops a new file (run key = department + sha256)."""
 
-
 import dagster as dg
 import duckdb
 
@@ -48,8 +47,11 @@ def new_file_requests(requested: set[str]) -> tuple[list[dg.RunRequest], set[str
             dg.RunRequest(
                 run_key=key,
                 run_config={"ops": {"inbox_files": {"config": {"submission_ids": [item.submission_id]}}}},
-                tags={"planwh/trigger": "new_file", "planwh/department": item.department_code or "",
-                      "planwh/file": item.original_name[:200]},
+                tags={
+                    "planwh/trigger": "new_file",
+                    "planwh/department": item.department_code or "",
+                    "planwh/file": item.original_name[:200],
+                },
             )
         )
     return requests, pending

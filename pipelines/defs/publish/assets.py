@@ -1,6 +1,5 @@
 """The published, read-only warehouse snapshot analysts query (and the last step of every refresh)."""
 
-
 import dagster as dg
 
 from pipelines.defs.alerts.assets import ALERTS

@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets: groups from the model folders, dbt tests as asset checks."""
 
-
 import os
 import shutil
 from collections.abc import Mapping
