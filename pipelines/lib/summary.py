@@ -58,11 +58,16 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         for attribute, status, n in rows:
             counts.setdefault(attribute, {})[status] = n
         print("\n主要指标（专栏1）最新状态 Main indicators (table 1), latest status:")
-        header = "  " + " " * 18 + "".join(f"{status_en(s)[:14]:>15}" for s in ORDER)
+        short = {
+            "awaiting_target": "await target",
+            "insufficient_data": "too few data",
+            "not_due": "not yet due",
+        }
+        header = "  " + " " * 18 + "".join(f"{short.get(s, status_en(s)):>13}" for s in ORDER)
         print(header)
         for attribute in ("binding", "expected"):
             label = "约束性 binding" if attribute == "binding" else "预期性 expected"
-            print(f"  {label:<18}" + "".join(f"{counts.get(attribute, {}).get(s, 0):>15}" for s in ORDER))
+            print(f"  {label:<18}" + "".join(f"{counts.get(attribute, {}).get(s, 0):>13}" for s in ORDER))
         secondary = dict(
             con.execute(
                 "select status, count(*) from marts.fct_indicator_status_latest where indicator_kind = 'secondary' group by 1"
