@@ -136,9 +136,10 @@ def run(tier: str) -> dict:
     measured([python, "-m", "pipelines.cli", "prepare"], env)
     reset(root)
 
-    timings = root / "timings-full.json"
-    full = measured(
-        [
+    def refresh(label: str) -> dict:
+        """`planwh refresh` in a fresh process, with the seconds per stage it reports."""
+        timings = root / f"timings-{label}.json"
+        command = [
             python,
             "-m",
             "pipelines.cli",
@@ -148,10 +149,12 @@ def run(tier: str) -> dict:
             "--quiet",
             "--timings-json",
             str(timings),
-        ],
-        env,
-    )
-    full["stages"] = json.loads(timings.read_text())["stages"]
+        ]
+        outcome = measured(command, env)
+        outcome["stages"] = json.loads(timings.read_text())["stages"]
+        return outcome
+
+    full = refresh("full")
     print(f"[bench] stages of the full refresh (s): {json.dumps(full['stages'])}", flush=True)
     size = counts(root)
     print(f"[bench] full refresh {full['seconds']}s, peak {full['peak_rss_mib']} MiB, {size}", flush=True)
@@ -160,22 +163,7 @@ def run(tier: str) -> dict:
     (department / "bench-new-file-1.csv").write_text(
         "指标编号,统计期,数值\nI23,2024,81234\n", encoding="utf-8"
     )
-    timings = root / "timings-incremental.json"
-    incremental = measured(
-        [
-            python,
-            "-m",
-            "pipelines.cli",
-            "refresh",
-            "--as-of",
-            AS_OF,
-            "--quiet",
-            "--timings-json",
-            str(timings),
-        ],
-        env,
-    )
-    incremental["stages"] = json.loads(timings.read_text())["stages"]
+    incremental = refresh("incremental")
     print(
         f"[bench] incremental refresh {incremental['seconds']}s: {json.dumps(incremental['stages'])}",
         flush=True,

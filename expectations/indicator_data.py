@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipelines.lib.catalog import Catalog
 
-from .rules import Rule, present
+from .rules import Rule, code_rules, present
 
 NAME = "indicator_data"
 
@@ -16,39 +16,7 @@ def rules(catalog: Catalog) -> list[Rule]:
     del catalog  # the catalog reaches the rules through the joined columns
     known = "known_code == True"
     return [
-        Rule(
-            "formula_without_value",
-            "formula_columns",
-            "ExpectColumnValuesToBeNull",
-            {"column": "formula_columns"},
-            value_column="formula_columns",
-        ),
-        Rule("missing_code", "indicator_code", "ExpectColumnValuesToNotBeNull", {"column": "indicator_code"}),
-        Rule(
-            "unknown_code",
-            "indicator_code",
-            "ExpectColumnValuesToBeInSet",
-            {
-                "column": "known_code",
-                "value_set": [True],
-                "row_condition": present("indicator_code"),
-                "condition_parser": "pandas",
-            },
-            value_column="indicator_code",
-        ),
-        Rule(
-            "other_department_codes",
-            "indicator_code",
-            "ExpectColumnPairValuesToBeEqual",
-            {
-                "column_A": "department_code",
-                "column_B": "catalog_owner_department_code",
-                "row_condition": known,
-                "condition_parser": "pandas",
-            },
-            value_column="indicator_code",
-            expected_column="catalog_owner_department_code",
-        ),
+        *code_rules("indicator_code", "known_code"),
         Rule("missing_period", "period", "ExpectColumnValuesToNotBeNull", {"column": "period_raw"}),
         Rule(
             "bad_period",

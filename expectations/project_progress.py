@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipelines.lib.catalog import Catalog
 
-from .rules import Rule, present
+from .rules import Rule, code_rules, present
 
 NAME = "project_progress"
 
@@ -14,39 +14,7 @@ def rules(catalog: Catalog) -> list[Rule]:
     del catalog
     known = "known_project == True"
     return [
-        Rule(
-            "formula_without_value",
-            "formula_columns",
-            "ExpectColumnValuesToBeNull",
-            {"column": "formula_columns"},
-            value_column="formula_columns",
-        ),
-        Rule("missing_code", "project_code", "ExpectColumnValuesToNotBeNull", {"column": "project_code"}),
-        Rule(
-            "unknown_code",
-            "project_code",
-            "ExpectColumnValuesToBeInSet",
-            {
-                "column": "known_project",
-                "value_set": [True],
-                "row_condition": present("project_code"),
-                "condition_parser": "pandas",
-            },
-            value_column="project_code",
-        ),
-        Rule(
-            "other_department_codes",
-            "project_code",
-            "ExpectColumnPairValuesToBeEqual",
-            {
-                "column_A": "department_code",
-                "column_B": "catalog_owner_department_code",
-                "row_condition": known,
-                "condition_parser": "pandas",
-            },
-            value_column="project_code",
-            expected_column="catalog_owner_department_code",
-        ),
+        *code_rules("project_code", "known_project"),
         Rule("missing_milestone", "milestone", "ExpectColumnValuesToNotBeNull", {"column": "milestone_raw"}),
         Rule(
             "unknown_milestone",

@@ -26,3 +26,43 @@ class Rule:
 def present(col: str) -> str:
     """A pandas row condition: the column holds a value."""
     return f"{col}.notnull()"
+
+
+def code_rules(code_column: str, known_column: str) -> list[Rule]:
+    """The rules every submission kind shares: cached formula values, a code that is present, known to
+    the catalog, and owned by the submitting department (the owner is joined onto each row)."""
+    return [
+        Rule(
+            "formula_without_value",
+            "formula_columns",
+            "ExpectColumnValuesToBeNull",
+            {"column": "formula_columns"},
+            value_column="formula_columns",
+        ),
+        Rule("missing_code", code_column, "ExpectColumnValuesToNotBeNull", {"column": code_column}),
+        Rule(
+            "unknown_code",
+            code_column,
+            "ExpectColumnValuesToBeInSet",
+            {
+                "column": known_column,
+                "value_set": [True],
+                "row_condition": present(code_column),
+                "condition_parser": "pandas",
+            },
+            value_column=code_column,
+        ),
+        Rule(
+            "other_department_codes",
+            code_column,
+            "ExpectColumnPairValuesToBeEqual",
+            {
+                "column_A": "department_code",
+                "column_B": "catalog_owner_department_code",
+                "row_condition": f"{known_column} == True",
+                "condition_parser": "pandas",
+            },
+            value_column=code_column,
+            expected_column="catalog_owner_department_code",
+        ),
+    ]
