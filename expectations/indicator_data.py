@@ -47,7 +47,8 @@ def rules(catalog: Catalog) -> list[Rule]:
                 "row_condition": f'period_granularity == "quarterly" and {known}',
                 "condition_parser": "pandas",
             },
-            value_column="indicator_code",
+            value_column="period_raw",
+            expected_column="indicator_code",
         ),
         Rule(
             "bad_value_type",
@@ -66,7 +67,8 @@ def rules(catalog: Catalog) -> list[Rule]:
                 "row_condition": f'value_type == "assigned_target" and {known}',
                 "condition_parser": "pandas",
             },
-            value_column="indicator_code",
+            value_column="value_type_raw",
+            expected_column="indicator_code",
         ),
         Rule(
             "future_period",
@@ -99,7 +101,7 @@ def rules(catalog: Catalog) -> list[Rule]:
             expected_column="catalog_unit",
         ),
         Rule(
-            "unit_mismatch",
+            "value_unit_mismatch",
             "value",
             "ExpectColumnPairValuesToBeEqual",
             {
@@ -138,12 +140,26 @@ def rules(catalog: Catalog) -> list[Rule]:
         ),
         Rule(
             "conflicting_duplicate",
-            "indicator_code",
+            "value",
             "ExpectCompoundColumnsToBeUnique",
             {
                 "column_list": ["submission_id", "sheet_key", "indicator_code", "period", "value_type"],
                 "ignore_row_if": "any_value_is_missing",
             },
+            value_column="value_raw",
+        ),
+        Rule(
+            "q4_differs_from_annual",
+            "value",
+            "ExpectColumnPairValuesToBeEqual",
+            {
+                "column_A": "value",
+                "column_B": "annual_value_in_file",
+                "ignore_row_if": "either_value_is_missing",
+            },
+            value_column="value_raw",
+            expected_column="annual_value_in_file",
+            warning=True,
         ),
         Rule(
             "name_mismatch",

@@ -29,7 +29,8 @@ def present(col: str) -> str:
 
 
 def code_rules(code_column: str, known_column: str) -> list[Rule]:
-    """The rules every submission kind shares: cached formula values, a code that is present, known to
+    """The rules every submission kind shares: cached formula values, no cells beyond the header (a CSV row
+    shifted by an unquoted comma must not load a wrong value), a code that is present, known to
     the catalog, and owned by the submitting department (the owner is joined onto each row)."""
     return [
         Rule(
@@ -38,6 +39,13 @@ def code_rules(code_column: str, known_column: str) -> list[Rule]:
             "ExpectColumnValuesToBeNull",
             {"column": "formula_columns"},
             value_column="formula_columns",
+        ),
+        Rule(
+            "extra_cells",
+            "extra_cells",
+            "ExpectColumnValuesToBeNull",
+            {"column": "extra_cells"},
+            value_column="extra_cells",
         ),
         Rule("missing_code", code_column, "ExpectColumnValuesToNotBeNull", {"column": code_column}),
         Rule(

@@ -155,6 +155,12 @@ def test_messages_name_file_sheet_row_column_and_value(corpus_loaded):
     )
     assert (formula["sheet_name"], formula["source_row"], formula["column_name"]) == ("指标数据", 2, "value")
     assert "数值/value" in formula["message_zh"] and "Row 2" in formula["message_en"]
+    assert formula["message_en"].startswith(
+        "File 'formula_without_cached_value.xlsx', sheet '指标数据': Row 2"
+    )
+    assert formula["message_zh"].startswith(
+        "文件“formula_without_cached_value.xlsx”工作表“指标数据”：第 2 行"
+    )
     other = next(
         i
         for i in seen["another_departments_codes.csv"]["issues"]
@@ -163,6 +169,31 @@ def test_messages_name_file_sheet_row_column_and_value(corpus_loaded):
     assert "I19" in other["message_zh"] and "370102_ECO" in other["message_en"]
     bad = next(i for i in seen["numbers_edge_cases.csv"]["issues"] if i["offending_value"] == "1e309")
     assert bad["reason_code"] == "bad_number" and bad["column_name"] == "value"
+    # the offending value is what the department typed in the named column
+    by_reason = {i["reason_code"]: i for i in seen["quarter_for_annual_indicator.csv"]["issues"]}
+    assert (
+        by_reason["quarter_not_allowed"]["column_name"],
+        by_reason["quarter_not_allowed"]["offending_value"],
+    ) == (
+        "period",
+        "2023Q2",
+    )
+    assert by_reason["assigned_target_not_applicable"]["offending_value"] == "下达目标"
+    assert "I23" in by_reason["assigned_target_not_applicable"]["message_en"]
+    shifted = next(i for i in seen["extra_cells_in_a_row.csv"]["issues"] if i["reason_code"] == "extra_cells")
+    assert (shifted["source_row"], shifted["offending_value"]) == (2, "117") and "80,117" in shifted[
+        "message_en"
+    ]
+    conflict = [
+        i for i in seen["conflicting_duplicates.csv"]["issues"] if i["reason_code"] == "conflicting_duplicate"
+    ]
+    assert conflict and all(i["column_name"] == "value" and i["offending_value"] for i in conflict)
+    html = next(i for i in seen["html_saved_as.xlsx"]["issues"] if i["reason_code"] == "disguised_file")
+    assert (
+        "HTML page" in html["message_en"]
+        and "网页" not in html["message_en"]
+        and "page" not in html["message_zh"]
+    )
 
 
 def test_nothing_already_loaded_changes(corpus_loaded):
@@ -246,6 +277,7 @@ def test_hostile_names_links_sizes_and_folders_are_refused(fresh_warehouse, monk
     (inbox / "370102_NOBODY" / "x.csv").write_bytes(good)
     (inbox / "loose.csv").write_bytes(good)
     (inbox / "370102_STATS" / "~$lock.xlsx").write_bytes(b"lock")
+    (inbox / "370102_STATS" / "ordinary.csv").write_bytes(good)  # refused files never stop the others
     os.symlink(tmp_path, inbox / "370102_COM")
     monkeypatch.setenv("PLANWH_MAX_FILE_BYTES", "4096")
     from pipelines.lib.settings import load_settings
@@ -272,6 +304,9 @@ def test_hostile_names_links_sizes_and_folders_are_refused(fresh_warehouse, monk
     assert not any(p.name == "secret.csv" for p in settings.archive.rglob("*"))
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        assert con.execute("select count(*) from raw.indicator_values").fetchone()[0] == 0
+        loaded = con.execute("select count(*) from raw.indicator_values").fetchone()[0]
     finally:
         con.close()
+    assert (
+        seen["ordinary.csv"]["status"] == "accepted" and loaded == seen["ordinary.csv"]["rows_accepted"] == 1
+    )

@@ -97,6 +97,7 @@ def indicator_rows(items: list[SubmissionSheets]) -> list[dict]:
                     unit=normalize_unit(raw.get("unit")),
                     note=normalize_text(raw.get("note")),
                     formula_columns=formulas.get(raw["_row"]),
+                    extra_cells=raw.get("_extra"),
                 )
                 rows.append(rec)
     return rows
@@ -131,6 +132,7 @@ def progress_rows(items: list[SubmissionSheets]) -> list[dict]:
                     investment_unit=invest.unit,
                     note=normalize_text(raw.get("note")),
                     formula_columns=formulas.get(raw["_row"]),
+                    extra_cells=raw.get("_extra"),
                 )
                 rows.append(rec)
     return rows
@@ -196,6 +198,15 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
     df["value_min_allowed"] = pd.to_numeric(df.pop("catalog_value_min"))
     df["value_max_allowed"] = pd.to_numeric(df.pop("catalog_value_max"))
     df["value"] = pd.to_numeric(df["value"])
+    # Q4 is the whole year: the same file's annual value for that year, to warn when the two differ
+    keys = ["submission_id", "indicator_code", "value_type", "period_year"]
+    annual = (
+        df.loc[df["period_granularity"].eq("annual") & df["value"].notna(), [*keys, "value"]]
+        .drop_duplicates(keys)
+        .rename(columns={"value": "annual_value_in_file"})
+    )
+    annual_value = df[keys].merge(annual, on=keys, how="left")["annual_value_in_file"]
+    df["annual_value_in_file"] = annual_value.where(df["period_quarter"].eq(4).values).values
     return df
 
 

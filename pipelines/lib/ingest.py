@@ -405,7 +405,7 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
         frame["sheet_key"] = frame["sheet_name"].fillna("")
         if kind == INDICATOR:
             frame["allowed_range"] = [
-                f"{'' if pd.isna(lo) else f'{lo:g}'}–{'' if pd.isna(hi) else f'{hi:g}'}"
+                _range_text(lo, hi)
                 for lo, hi in zip(frame["value_min_allowed"], frame["value_max_allowed"], strict=True)
             ]
             dup_cols = [
@@ -494,6 +494,29 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
     return result
 
 
+def _where_zh(name: str, issue: Issue) -> str:
+    """Row messages travel alone (alerts, e-mails, exports): they name the file and sheet themselves."""
+    if issue.row is None:
+        return ""
+    return f"文件“{name}”" + (f"工作表“{issue.sheet}”" if issue.sheet else "") + "："
+
+
+def _where_en(name: str, issue: Issue) -> str:
+    if issue.row is None:
+        return ""
+    return f"File '{name}'" + (f", sheet '{issue.sheet}'" if issue.sheet else "") + ": "
+
+
+def _range_text(lo: float, hi: float) -> str:
+    if pd.isna(lo) and pd.isna(hi):
+        return ""
+    if pd.isna(hi):
+        return f"≥ {lo:g}"
+    if pd.isna(lo):
+        return f"≤ {hi:g}"
+    return f"{lo:g}–{hi:g}"
+
+
 def _record(kind: str, row: pd.Series) -> dict:
     """The code and period of a rejected row, so compliance can count rejections per period."""
     if kind == INDICATOR:
@@ -508,10 +531,20 @@ def read_and_parse(task: tuple) -> dict:
     """Read one archived file and parse its cells into columns (runs in worker processes)."""
     receipt, raw_dir, region = task
     out = {"format": "unknown", "encoding": None, "issues": [], "kinds": [], INDICATOR: {}, PROGRESS: {}}
-    if receipt["discovery_issue"]:
-        info = json.loads(receipt["discovery_issue"])
+    issue = receipt["discovery_issue"]
+    if isinstance(issue, str) and issue:  # refused before reading (a missing value may come back as NaN)
+        info = json.loads(issue)
         out["issues"] = [Issue(info["code"], value=info.get("value"), expected=info.get("expected"))]
         return out
+    try:
+        return _read_and_parse(out, receipt, raw_dir, region)
+    except Exception as exc:
+        out.update(format="unknown", encoding=None, kinds=[], **{INDICATOR: {}, PROGRESS: {}})
+        out["issues"] = [Issue("unreadable_file", value=f"{type(exc).__name__}: {exc}"[:200])]
+        return out
+
+
+def _read_and_parse(out: dict, receipt: dict, raw_dir: str, region: str | None) -> dict:
     read = read_submission(Path(raw_dir) / receipt["archive_path"], receipt["original_name"])
     out.update(format=read.format, encoding=read.encoding, issues=read.issues)
     if read.rejected:
@@ -610,8 +643,8 @@ def _load(
                     "reason_code": issue.code,
                     "severity": issue.severity,
                     "scope": "file" if issue.row is None else "row",
-                    "message_zh": issue.message_zh,
-                    "message_en": issue.message_en,
+                    "message_zh": _where_zh(receipt["original_name"], issue) + issue.message_zh,
+                    "message_en": _where_en(receipt["original_name"], issue) + issue.message_en,
                     "detected_at": started,
                 }
             )

@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .reasons import DISPLAY, Issue
+from .reasons import DISPLAY, Bilingual, Issue
 from .values import normalize_text
 
 INDICATOR = "indicator_data"
@@ -107,13 +107,16 @@ def read_submission(path: Path, original_name: str) -> ReadResult:
     if suffix == ".csv":
         if data_head.startswith(b"PK\x03\x04"):
             return _fail(
-                "unknown", "disguised_file", value="一个 Excel 工作簿 / an Excel workbook", expected=suffix
+                "unknown",
+                "disguised_file",
+                value=Bilingual("一个 Excel 工作簿", "an Excel workbook"),
+                expected=suffix,
             )
         if data_head.startswith(OLE2_MAGIC):
             return _fail(
                 "unknown",
                 "disguised_file",
-                value="一个旧版 Excel 文件 / a legacy .xls workbook",
+                value=Bilingual("一个旧版 Excel 文件", "a legacy .xls workbook"),
                 expected=suffix,
             )
         return _read_csv(path.read_bytes())
@@ -151,11 +154,6 @@ def _decode(data: bytes) -> tuple[str | None, str | None]:
             return data[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError:
             return None, None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            return None, None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -182,7 +180,9 @@ def _garbled_sample(text: str) -> str | None:
 def _read_csv(data: bytes) -> ReadResult:
     if not data.strip():
         return _fail("csv", "empty_file")
-    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": not in the contract
+        return _fail("csv", "unsupported_encoding", value="UTF-16")
+    if b"\x00" in data:
         return _fail("csv", "binary_content")
     text, encoding = _decode(data)
     if text is None:
@@ -225,15 +225,19 @@ def _sniff_non_zip(path: Path) -> Issue:
             return Issue("encrypted_workbook")
         return Issue(
             "disguised_file",
-            value="一个旧版 Excel 97-2003 文件 (.xls) / a legacy Excel 97-2003 workbook (.xls)",
+            value=Bilingual("一个旧版 Excel 97-2003 文件 (.xls)", "a legacy Excel 97-2003 workbook (.xls)"),
             expected=".xlsx",
         )
     sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if sniff.startswith(b"<") and (b"<html" in sniff or b"<table" in sniff or b"<!doctype" in sniff):
-        return Issue("disguised_file", value="一个网页 (HTML) / an HTML page", expected=".xlsx")
+        return Issue("disguised_file", value=Bilingual("一个网页 (HTML)", "an HTML page"), expected=".xlsx")
     if not head:
         return Issue("empty_file")
-    return Issue("disguised_file", value="不是 Excel 工作簿 / not an Excel workbook", expected=".xlsx")
+    return Issue(
+        "disguised_file",
+        value=Bilingual("无法识别的内容（不是 Excel 工作簿）", "not an Excel workbook"),
+        expected=".xlsx",
+    )
 
 
 def _check_zip(path: Path) -> Issue | None:
@@ -260,7 +264,9 @@ def _check_zip(path: Path) -> Issue | None:
             if "xl/workbook.xml" not in names:
                 return Issue(
                     "disguised_file",
-                    value="一个 zip 压缩包而非 Excel 工作簿 / a zip archive, not an Excel workbook",
+                    value=Bilingual(
+                        "一个 zip 压缩包而非 Excel 工作簿", "a zip archive, not an Excel workbook"
+                    ),
                     expected=".xlsx",
                 )
     except zipfile.BadZipFile as exc:
@@ -448,6 +454,10 @@ def _grid_to_sheet(
         for col, pos in positions.items():
             value = cells[pos] if pos < len(cells) else None
             row[col] = None if _blank(value) else value
+        if sheet_name is None:  # CSV: cells beyond the header mean the row is shifted (an unquoted comma)
+            extra = [normalize_text(c) for c in cells[len(header_cells) :] if not _blank(c)]
+            if extra:
+                row["_extra"] = "、".join(str(c) for c in extra)[:200]
         rows.append(row)
         for r, c in formula_cells:
             if r == row_no and (c - 1) in by_pos:

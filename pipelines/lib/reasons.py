@@ -96,6 +96,13 @@ _REASONS = [
         "The file encoding is neither UTF-8 nor GB18030/GBK. Save it as 'CSV UTF-8' and upload again.",
     ),
     Reason(
+        "unsupported_encoding",
+        FILE,
+        ERROR,
+        "文件编码为 {value}（Excel 的“Unicode 文本”），不在接收范围内。只接收 UTF-8（可带 BOM）或 GB18030/GBK 编码的 CSV。请在 Excel 中“另存为 → CSV UTF-8(逗号分隔)”后重新上传。",
+        "The file is encoded as {value} (Excel's 'Unicode Text'), which is not accepted: CSV files must be UTF-8 (with or without BOM) or GB18030/GBK. In Excel use 'Save as → CSV UTF-8 (Comma delimited)' and upload again.",
+    ),
+    Reason(
         "mojibake",
         FILE,
         ERROR,
@@ -143,6 +150,13 @@ _REASONS = [
         ERROR,
         "工作簿无法读取（{value}）。请在 Excel 中打开确认无误后重新保存上传。",
         "The workbook cannot be read ({value}). Open it in Excel, check it, save it again and upload.",
+    ),
+    Reason(
+        "unreadable_file",
+        FILE,
+        ERROR,
+        "文件无法读取（{value}），整个文件未入库。请用标准模板重新保存（CSV UTF-8 或 .xlsx）后上传；如仍失败，请联系数据组。",
+        "The file could not be read ({value}), so nothing from it was loaded. Save it again from the standard template (CSV UTF-8 or .xlsx) and upload it; if that fails too, contact the data team.",
     ),
     Reason(
         "no_matching_sheet",
@@ -209,6 +223,13 @@ _REASONS = [
         "Row {row}, column '{column}' holds a formula with no calculated value (the workbook was not saved by Excel). Open it in Excel, recalculate and save, or paste the values.",
     ),
     Reason(
+        "extra_cells",
+        ROW,
+        ERROR,
+        '第 {row} 行的单元格比表头多（多出：{value}），该行未入库，以免读错数值。通常是数值中的千分位逗号没有加引号，把一个数拆成了两列。请删去千分位逗号（如 80117）或给数值加英文引号（如 "80,117"）后重新上传。',
+        'Row {row} has more cells than the header (extra: {value}), so it was not loaded rather than risk reading a wrong value. Usually a thousands separator in an unquoted number split it into two cells. Write the number without the comma (80117) or in quotes ("80,117") and upload again.',
+    ),
+    Reason(
         "missing_code",
         ROW,
         ERROR,
@@ -247,8 +268,8 @@ _REASONS = [
         "quarter_not_allowed",
         ROW,
         ERROR,
-        "第 {row} 行：指标“{value}”按年度报送，不接收季度数据。请填写年度统计期（如“2023”）。",
-        "Row {row}: indicator '{value}' is reported annually; quarterly periods are not accepted. Use an annual period such as '2023'.",
+        "第 {row} 行的统计期“{value}”是季度，但指标 {expected} 按年度报送，不接收季度数据。请填写年度统计期（如“2023”）。",
+        "Row {row}: the period '{value}' is a quarter, but indicator {expected} is reported annually. Use an annual period such as '2023'.",
     ),
     Reason(
         "future_period",
@@ -268,8 +289,8 @@ _REASONS = [
         "assigned_target_not_applicable",
         ROW,
         ERROR,
-        "第 {row} 行：指标“{value}”的目标已在规划中确定，只有“完成上级下达任务”类指标可报送“下达目标”。请改为“实际值”。",
-        "Row {row}: indicator '{value}' has its target fixed in the plan; only the 'assigned by the superior government' indicators take a 下达目标/assigned_target. Report it as an actual value.",
+        "第 {row} 行的数值类型“{value}”不适用：指标 {expected} 的目标已在规划中确定，只有“完成上级下达任务”类指标可报送“下达目标”。请改为“实际值”。",
+        "Row {row}: value type '{value}' does not apply: indicator {expected} has its target fixed in the plan; only the 'assigned by the superior government' indicators take a 下达目标/assigned_target. Report it as an actual value.",
     ),
     Reason(
         "bad_number",
@@ -284,6 +305,13 @@ _REASONS = [
         ERROR,
         "第 {row} 行的单位“{value}”与目录单位“{expected}”不一致。请换算为“{expected}”后填写。",
         "Row {row}: the unit '{value}' differs from the catalog unit '{expected}'. Convert the value to '{expected}'.",
+    ),
+    Reason(
+        "value_unit_mismatch",
+        ROW,
+        ERROR,
+        "第 {row} 行的数值“{value}”带的单位与目录单位“{expected}”不一致。请换算为“{expected}”后填写（可只填数字）。",
+        "Row {row}: the value '{value}' carries a unit other than the catalog unit '{expected}'. Convert it to '{expected}' (a plain number is fine).",
     ),
     Reason(
         "out_of_range",
@@ -350,6 +378,13 @@ _REASONS = [
     ),
     # ---- warnings: the row is kept ----
     Reason(
+        "q4_differs_from_annual",
+        ROW,
+        WARNING,
+        "第 {row} 行的第四季度值 {value} 与本文件中同一年的年度值 {expected} 不一致。第四季度值即全年值，已以年度值为准；请核对两者。",
+        "Row {row}: the Q4 value {value} differs from this file's annual value {expected} for the same year. Q4 is the whole year, so the annual value counts; check both.",
+    ),
+    Reason(
         "name_mismatch",
         ROW,
         WARNING,
@@ -397,7 +432,21 @@ DISPLAY = {
     "completed_on": "完成日期/completed_on",
     "percent_complete": "形象进度/percent_complete",
     "investment_to_date": "累计完成投资（万元）/investment_to_date",
+    "extra_cells": "表头以外的单元格/cells beyond the header",
 }
+
+
+class Bilingual(str):
+    """A value described in words (e.g. what a disguised file really is): each message gets its own
+    language; the quarantine's offending-value column keeps both."""
+
+    def __new__(cls, zh: str, en: str):
+        obj = super().__new__(cls, f"{zh} / {en}")
+        obj.zh, obj.en = zh, en
+        return obj
+
+    def __reduce__(self):  # picklable across the parsing worker processes
+        return (Bilingual, (self.zh, self.en))
 
 
 @dataclass
@@ -424,19 +473,21 @@ class Issue:
     def is_file_level(self) -> bool:
         return self.reason.scope == FILE and self.reason.severity == ERROR
 
-    def _fmt(self, template: str) -> str:
+    def _fmt(self, template: str, lang: str) -> str:
         value = "" if self.value is None else _short(self.value)
+        if isinstance(self.value, Bilingual):
+            value = getattr(self.value, lang)
         expected = "" if self.expected is None else _short(self.expected)
         column = ", ".join(DISPLAY.get(c, c) for c in (self.column or "").split(",") if c)
         return template.format(row=self.row, column=column, value=value, expected=expected)
 
     @property
     def message_zh(self) -> str:
-        return self._fmt(self.reason.zh)
+        return self._fmt(self.reason.zh, "zh")
 
     @property
     def message_en(self) -> str:
-        return self._fmt(self.reason.en)
+        return self._fmt(self.reason.en, "en")
 
 
 def _short(value: object, limit: int = 120) -> str:

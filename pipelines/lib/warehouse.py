@@ -47,7 +47,7 @@ create table if not exists raw.submissions (
     file_sha256        varchar not null,
     size_bytes         bigint not null,
     detected_format    varchar,   -- csv | xlsx | unknown
-    detected_encoding  varchar,   -- utf-8 | utf-8-sig | gb18030 | utf-16 (csv only)
+    detected_encoding  varchar,   -- utf-8 | utf-8-sig | gb18030 (csv only)
     kinds              varchar,   -- indicator_data, project_progress
     received_at        timestamp not null,
     received_at_source varchar not null,

@@ -359,6 +359,16 @@ def main() -> None:
             ]
         ).encode("utf-8"),
     )
+    # an unquoted thousands separator shifts the row: never load "80" for 80,117
+    save("extra_cells_in_a_row.csv", "指标编号,统计期,数值\r\nI23,2023,80,117\r\nI23,2022,76100\r\n".encode())
+    # Excel's "Unicode Text": UTF-16 with a BOM, tab-separated (not in the contract)
+    save("utf16_unicode_text.csv", "指标编号\t统计期\t数值\r\nI23\t2023\t80000\r\n".encode("utf-16"))
+    save(
+        "q4_differs_from_annual.csv",
+        csv_text(
+            [["指标编号", "统计期", "数值"], ["I05", "2024Q4", "1000.16"], ["I05", "2024", "1010.16"]]
+        ).encode(),
+    )
     wide = ",".join(f"c{i}" for i in range(100_000))
     save(
         "hundred_thousand_columns.csv",
