@@ -31,9 +31,10 @@ manifest: $(MANIFEST)
 $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 	$(BIN)/python -m pipelines.cli prepare
 
-## Full refresh over the shipped sample submissions, then a readable summary. AS_OF=YYYY-MM-DD pins the evaluation date.
+## Full refresh over the shipped sample submissions, then a readable summary. AS_OF=YYYY-MM-DD pins the
+## evaluation date; KNOWN_AT=YYYY-MM-DD counts only submissions received by then (both: a past evaluation exactly).
 run: $(MANIFEST)
-	$(BIN)/python -m pipelines.cli refresh $(if $(AS_OF),--as-of $(AS_OF))
+	$(BIN)/python -m pipelines.cli refresh $(if $(AS_OF),--as-of $(AS_OF)) $(if $(KNOWN_AT),--known-at $(KNOWN_AT))
 
 ## Every test (unit, dbt, GX, Dagster in-process, end to end, browser).
 test: $(MANIFEST)

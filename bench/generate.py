@@ -144,19 +144,36 @@ def _plan_files(args) -> list:
     )
 
 
+def sync_project(root: Path) -> None:
+    """Copy the repository's dbt project (everything but the seeds, which are the tier's catalog) into the tier."""
+    project = root / "dbt_project"
+    if project.exists():
+        for entry in project.iterdir():
+            if entry.name in ("seeds", "target", "logs", "dbt_packages"):
+                continue
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.copytree(
+        REPO / "dbt_project",
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "seeds"),
+        dirs_exist_ok=True,
+    )
+
+
 def generate(tier: str, workers: int = 2) -> Path:
     """Write bench/work/<tier>/ (dbt project copy with the tier's catalog, raw inbox); reuse if current."""
     root = WORK / tier
     marker = root / "generated.json"
     if marker.exists() and json.loads(marker.read_text()).get("version") == GENERATOR_VERSION:
+        sync_project(root)  # the generated data is reused; the models must be the repository's current ones
+        if tier == "district":  # the district's catalog is the repository's
+            shutil.copytree(
+                REPO / "dbt_project" / "seeds", root / "dbt_project" / "seeds", dirs_exist_ok=True
+            )
         return root
     shutil.rmtree(root, ignore_errors=True)
     project = root / "dbt_project"
-    shutil.copytree(
-        REPO / "dbt_project",
-        project,
-        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "seeds"),
-    )
+    sync_project(root)
     raw = root / "raw"
     if tier == "district":
         shutil.copytree(REPO / "dbt_project" / "seeds", project / "seeds")

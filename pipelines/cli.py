@@ -1,7 +1,8 @@
 """`planwh` command line: what the Makefile targets call.
 
 planwh prepare                 dbt parse (the manifest Dagster reads)
-planwh refresh [--as-of D]     run the refresh job in-process (what the nightly schedule runs)
+planwh refresh [--as-of D] [--known-at D]
+                               run the refresh job in-process (what the nightly schedule runs)
 planwh flags [--as-of D]       re-evaluate statuses and alerts without ingesting
 planwh rebuild                 rebuild the warehouse from the raw archive alone
 planwh lineage CODE YEAR       where an indicator's value came from
@@ -74,7 +75,7 @@ def recover_abandoned_runs(instance) -> list[str]:
     return recovered
 
 
-def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
+def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_at: str | None = None):
     """Run a job in-process against the local instance (runs show in `make ui`); retry once on failure."""
     import dagster as dg
 
@@ -87,13 +88,15 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1):
     run_config: dict = {
         "loggers": {"console": {"config": {"log_level": os.environ.get("PLANWH_LOG_LEVEL", "WARNING")}}}
     }
-    if as_of:
-        run_config["resources"] = {"planwh": {"config": {"as_of": as_of}}}
+    config = {key: value for key, value in (("as_of", as_of), ("known_at", known_at)) if value}
+    if config:
+        run_config["resources"] = {"planwh": {"config": config}}
     log_dir = settings.output_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{job_name}-{time.strftime('%Y%m%dT%H%M%S')}.log"
     print(
-        f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}); dbt's output goes to {log_path}",
+        f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}"
+        f"{f', known_at {known_at}' if known_at else ''}); dbt's output goes to {log_path}",
         flush=True,
     )
     with dg.DagsterInstance.get() as instance, writer_lock(settings, f"planwh {job_name}"):
@@ -174,7 +177,7 @@ def cmd_refresh(args, settings) -> int:
 
     from pipelines.lib.summary import print_summary
 
-    result, elapsed = run_job(args.job, args.as_of, settings)
+    result, elapsed = run_job(args.job, args.as_of, settings, known_at=getattr(args, "known_at", None))
     if getattr(args, "timings_json", None):
         Path(args.timings_json).write_text(
             json.dumps({"run_seconds": elapsed, "stages": result.stage_seconds})
@@ -265,12 +268,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("prepare").set_defaults(func=cmd_prepare)
     p = sub.add_parser("refresh")
     p.add_argument("--as-of", help="evaluation date YYYY-MM-DD (default: today, Asia/Shanghai)")
+    p.add_argument(
+        "--known-at",
+        help="knowledge cutoff YYYY-MM-DD: count only submissions received by then (default: all received)",
+    )
     p.add_argument("--job", default="refresh", choices=["refresh", "reevaluate_flags"])
     p.add_argument("--timings-json", help="write seconds per stage to this file (the benchmark reads it)")
     p.add_argument("--quiet", action="store_true", help="no summary")
     p.set_defaults(func=cmd_refresh)
     p = sub.add_parser("flags")
     p.add_argument("--as-of")
+    p.add_argument("--known-at")
     p.set_defaults(func=cmd_flags)
     p = sub.add_parser("rebuild")
     p.add_argument("--as-of")

@@ -38,7 +38,9 @@ def test_definitions_load_and_match_the_snapshot():
     current = json.loads(json.dumps(describe()))
     if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
         SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(json.dumps(current, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        SNAPSHOT.write_text(
+            json.dumps(current, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+        )
     assert current == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
 
 

@@ -17,3 +17,24 @@
     {#- The first instant after a date: received_at < end_of_day(d) means "received on or before d". -#}
     cast({{ dbt.dateadd('day', 1, date_expr) }} as timestamp)
 {%- endmacro %}
+
+{% macro known_at_value() -%}
+    {#- The knowledge cutoff: dbt var `known_at`, else env PLANWH_KNOWN_AT, else none (everything received).
+        Pin it together with as_of to reproduce exactly what an evaluation said on that day. -#}
+    {%- set pinned = var('known_at', none) or env_var('PLANWH_KNOWN_AT', '') -%}
+    {%- if pinned -%}
+        {{- return(modules.datetime.date.fromisoformat(pinned | string).isoformat()) -}}
+    {%- else -%}
+        {{- return(none) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro received_by_known_at(received_at) -%}
+    {#- Whether a submission counts: received on or before the knowledge cutoff (always, without one). -#}
+    {%- set cutoff = known_at_value() -%}
+    {%- if cutoff -%}
+        {{ received_at }} < {{ end_of_day("cast('" ~ cutoff ~ "' as date)") }}
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}

@@ -17,10 +17,13 @@ class PlanWarehouse(dg.ConfigurableResource):
     """Paths come from the PLANWH_* environment variables (pipelines/lib/settings.py).
 
     `as_of` pins the evaluation date (YYYY-MM-DD) for a reproducible run; empty means today in
-    Asia/Shanghai.
+    Asia/Shanghai. `known_at` (YYYY-MM-DD) is the knowledge cutoff: only submissions received by the
+    end of that day count; empty means everything received so far. Pin both to the same day to
+    reproduce exactly what a past evaluation said.
     """
 
     as_of: str = ""
+    known_at: str = ""
 
     @property
     def settings(self) -> Settings:

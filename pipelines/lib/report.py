@@ -34,6 +34,7 @@ COLORS = {
     "completed": "#0072B2",
     "on_time": "#009E73",
     "late": "#E69F00",
+    "incomplete": "#CC79A7",
     "missing": "#D55E00",
     "critical": "#D55E00",
     "warning": "#E69F00",
@@ -498,7 +499,7 @@ def _compliance(con, pid: str) -> str:
     body = "".join(
         f"<tr><td>{_e(r['department_name_zh'])}<br><span class='note'>{_e(r['department_name_en'])}</span></td>"
         f"<td class='num'>{r['periods_on_time']}</td><td class='num'>{r['periods_late']}</td>"
-        f"<td class='num'>{r['periods_missing']}</td><td class='num'>{r['files_received']}</td>"
+        f"<td class='num'>{r['periods_incomplete']}</td><td class='num'>{r['periods_missing']}</td><td class='num'>{r['files_received']}</td>"
         f"<td class='num'>{r['files_rejected']}</td><td class='num'>{r['rows_rejected']}</td>"
         f"<td class='num'>{r['indicators_off_track'] + r['indicators_no_data']}</td>"
         f"<td class='num'>{r['projects_red']}</td></tr>"
@@ -507,7 +508,7 @@ def _compliance(con, pid: str) -> str:
     return (
         "<h2 id='compliance'>部门报送情况 <span class='en'>Departments' compliance</span></h2>"
         f"<table><tr><th>部门 Department</th><th>{badge('on_time')}</th><th>{badge('late')}</th>"
-        f"<th>{badge('missing')}</th><th>接收文件 files</th><th>拒收文件 rejected files</th>"
+        f"<th>{badge('incomplete')}</th><th>{badge('missing')}</th><th>接收文件 files</th><th>拒收文件 rejected files</th>"
         "<th>拒收行 rejected rows</th><th>偏离/未报指标 off track or no data</th><th>红灯项目 red projects</th></tr>"
         f"{body}</table>"
     )

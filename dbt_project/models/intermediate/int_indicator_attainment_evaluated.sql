@@ -128,7 +128,14 @@ shares as (
         {{ safe_divide('evaluated_value - evaluated_baseline', 'target_value - evaluated_baseline') }} as completion,
         {{ meets_target('evaluated_value', 'target_operator', 'target_value') }} as meets_target,
         {{ meets_target('evaluated_baseline', 'target_operator', 'target_value') }} as baseline_meets_target,
-        {{ safe_divide('annual_growth_rate - average_growth_rate', 'annual_growth_rate') }} as growth_shortfall
+        -- s = d·(g − avg)/|g|: positive when the average falls short in the indicator's direction, also
+        -- for a negative g; g = 0 has no scale: 0 when the average meets it, 1 (off track) when not
+        case
+            when average_growth_rate is null or annual_growth_rate is null then null
+            when annual_growth_rate = 0
+                then case when direction_sign * average_growth_rate >= 0 then 0.0 else 1.0 end
+            else direction_sign * (annual_growth_rate - average_growth_rate) / abs(annual_growth_rate)
+        end as growth_shortfall
     from measured
 ),
 

@@ -1,13 +1,23 @@
--- The value per (plan, indicator, period, value type) that was current on the evaluation date:
--- only submissions received by the end of that day count, so a past evaluation can be reproduced.
+-- The current value per (plan, indicator, period, value type): the latest submission received by the
+-- knowledge cutoff (var known_at; none by default, i.e. everything received so far). Pinning known_at
+-- to the evaluation date reproduces what a past evaluation said.
 with versions as (
     select * from {{ ref('int_indicator_values_versioned') }}
 ),
 
 known as (
+    -- actuals for periods that had ended by the evaluation date; assigned targets for years begun by then
     select *
     from versions
-    where received_at < {{ end_of_day(as_of_date()) }}
+    where {{ received_by_known_at('received_at') }}
+        and (
+            (
+                value_type = 'actual'
+                and {{ dbt.dateadd('month', 1, 'make_date(period_year, coalesce(period_quarter, 4) * 3, 1)') }}
+                <= {{ dbt.dateadd('day', 1, as_of_date()) }}
+            )
+            or (value_type <> 'actual' and make_date(period_year, 1, 1) <= {{ as_of_date() }})
+        )
 ),
 
 ranked as (

@@ -1,4 +1,4 @@
--- Project progress known on the evaluation date: reports received by then and dated up to then;
+-- Project progress as of the evaluation date: reports dated up to then (received by the knowledge cutoff, if any);
 -- a later submission for the same (project, milestone, report date) supersedes the earlier one.
 with reports as (
     select * from {{ ref('stg_raw__project_progress') }}
@@ -7,7 +7,7 @@ with reports as (
 known as (
     select *
     from reports
-    where received_at < {{ end_of_day(as_of_date()) }}
+    where {{ received_by_known_at('received_at') }}
         and report_date <= {{ as_of_date() }}
 ),
 

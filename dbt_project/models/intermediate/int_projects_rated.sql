@@ -11,24 +11,40 @@ reports as (
     select * from {{ ref('int_project_reports_as_of') }}
 ),
 
+ranked_reports as (
+    -- the latest report, the latest with a percentage and the latest with an investment figure
+    -- (a later report giving only one of them must not hide the other)
+    select
+        *,
+        row_number() over (
+            partition by plan_id, project_code order by report_date desc, received_at desc, milestone_code asc
+        ) as rn_any,
+        row_number() over (
+            partition by plan_id, project_code
+            order by
+                case when percent_complete is null then 1 else 0 end,
+                report_date desc, received_at desc, milestone_code asc
+        ) as rn_percent,
+        row_number() over (
+            partition by plan_id, project_code
+            order by
+                case when investment_to_date is null then 1 else 0 end,
+                report_date desc, received_at desc, milestone_code asc
+        ) as rn_investment
+    from reports
+    where percent_complete is not null or investment_to_date is not null
+),
+
 latest_progress as (
     select
         plan_id,
         project_code,
-        percent_complete,
-        investment_to_date,
-        report_date,
-        submission_id
-    from (
-        select
-            *,
-            row_number() over (
-                partition by plan_id, project_code order by report_date desc, received_at desc, milestone_code asc
-            ) as rn
-        from reports
-        where percent_complete is not null or investment_to_date is not null
-    ) as r
-    where rn = 1
+        max(case when rn_percent = 1 then percent_complete end) as percent_complete,
+        max(case when rn_investment = 1 then investment_to_date end) as investment_to_date,
+        max(case when rn_any = 1 then report_date end) as report_date,
+        max(case when rn_any = 1 then submission_id end) as submission_id
+    from ranked_reports
+    group by plan_id, project_code
 ),
 
 milestone_summary as (

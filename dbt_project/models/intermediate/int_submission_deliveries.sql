@@ -1,5 +1,7 @@
--- What each department delivered per kind and period, as known on the evaluation date: the first
--- and last time an accepted row for the period arrived, and how many rows were rejected.
+-- What each department delivered per kind and period: the first and last time an accepted actual
+-- arrived, how many of the owed items (indicators or projects) were delivered and when the last of
+-- them first arrived (when the period was complete), and how many rows were rejected.
+-- Assigned targets (下达目标) are not a delivery of the period's data: only actuals count.
 with indicator_rows as (
     select * from {{ ref('stg_raw__indicator_values') }}
 ),
@@ -16,41 +18,82 @@ submissions as (
     select * from {{ ref('stg_raw__submissions') }}
 ),
 
-indicator_delivered as (
+owed_items as (
+    select * from {{ ref('int_submission_obligation_items') }}
+),
+
+delivered_rows as (
     select
         department_code,
         'indicator_data' as submission_kind,
         period,
-        min(received_at) as first_received_at,
-        max(received_at) as last_received_at,
-        count(*) as rows_accepted,
-        count(distinct submission_id) as submissions_count
+        indicator_code as item_code,
+        submission_id,
+        received_at
     from indicator_rows
-    where received_at < {{ end_of_day(as_of_date()) }}
-    group by department_code, period
-),
-
-progress_delivered as (
+    where value_type = 'actual'
+        and {{ received_by_known_at('received_at') }}
+    union all
     select
         department_code,
         'project_progress' as submission_kind,
         {{ dbt.concat(["cast(extract(year from report_date) as string)", "'Q'",
                        "cast(extract(quarter from report_date) as string)"]) }} as period,
+        project_code as item_code,
+        submission_id,
+        received_at
+    from progress_rows
+    where {{ received_by_known_at('received_at') }}
+),
+
+period_delivered as (
+    select
+        department_code,
+        submission_kind,
+        period,
         min(received_at) as first_received_at,
         max(received_at) as last_received_at,
         count(*) as rows_accepted,
         count(distinct submission_id) as submissions_count
-    from progress_rows
-    where received_at < {{ end_of_day(as_of_date()) }}
+    from delivered_rows
     group by department_code, submission_kind, period
 ),
 
+item_delivered as (
+    select
+        department_code,
+        submission_kind,
+        period,
+        item_code,
+        min(received_at) as first_received_at
+    from delivered_rows
+    group by department_code, submission_kind, period, item_code
+),
+
+owed_delivered as (
+    select
+        owed_items.department_code,
+        owed_items.submission_kind,
+        owed_items.period,
+        count(*) as items_delivered,
+        max(item_delivered.first_received_at) as last_item_received_at
+    from owed_items
+    inner join item_delivered
+        on owed_items.department_code = item_delivered.department_code
+        and owed_items.submission_kind = item_delivered.submission_kind
+        and owed_items.period = item_delivered.period
+        and owed_items.item_code = item_delivered.item_code
+    group by owed_items.department_code, owed_items.submission_kind, owed_items.period
+),
+
 rejected as (
+    -- rows, not issues: a row failing two rules is one rejected row
     select
         quarantine.department_code,
         quarantine.record_kind as submission_kind,
         quarantine.record_period as period,
-        count(*) as rows_rejected
+        count(distinct {{ dbt.concat(["quarantine.submission_id", "'|'", "coalesce(quarantine.sheet_name, '')",
+                                      "'|'", "cast(quarantine.source_row as string)"]) }}) as rows_rejected
     from quarantine
     inner join submissions
         on quarantine.submission_id = submissions.submission_id
@@ -58,31 +101,31 @@ rejected as (
         and quarantine.scope = 'row'
         and quarantine.record_period is not null
         and quarantine.record_kind is not null
-        and submissions.received_at < {{ end_of_day(as_of_date()) }}
+        and {{ received_by_known_at('submissions.received_at') }}
     group by quarantine.department_code, quarantine.record_kind, quarantine.record_period
-),
-
-delivered as (
-    select * from indicator_delivered
-    union all
-    select * from progress_delivered
 ),
 
 final as (
     select
-        coalesce(delivered.department_code, rejected.department_code) as department_code,
-        coalesce(delivered.submission_kind, rejected.submission_kind) as submission_kind,
-        coalesce(delivered.period, rejected.period) as period,
-        delivered.first_received_at,
-        delivered.last_received_at,
-        coalesce(delivered.rows_accepted, 0) as rows_accepted,
-        coalesce(delivered.submissions_count, 0) as submissions_count,
+        coalesce(period_delivered.department_code, rejected.department_code) as department_code,
+        coalesce(period_delivered.submission_kind, rejected.submission_kind) as submission_kind,
+        coalesce(period_delivered.period, rejected.period) as period,
+        period_delivered.first_received_at,
+        period_delivered.last_received_at,
+        coalesce(period_delivered.rows_accepted, 0) as rows_accepted,
+        coalesce(period_delivered.submissions_count, 0) as submissions_count,
+        coalesce(owed_delivered.items_delivered, 0) as items_delivered,
+        owed_delivered.last_item_received_at,
         coalesce(rejected.rows_rejected, 0) as rows_rejected
-    from delivered
+    from period_delivered
+    left join owed_delivered
+        on period_delivered.department_code = owed_delivered.department_code
+        and period_delivered.submission_kind = owed_delivered.submission_kind
+        and period_delivered.period = owed_delivered.period
     full outer join rejected
-        on delivered.department_code = rejected.department_code
-        and delivered.submission_kind = rejected.submission_kind
-        and delivered.period = rejected.period
+        on period_delivered.department_code = rejected.department_code
+        and period_delivered.submission_kind = rejected.submission_kind
+        and period_delivered.period = rejected.period
 )
 
 select * from final

@@ -1,14 +1,28 @@
 -- What each department owes, per submission kind and period (contract: docs/submissions.md):
 --   indicator data, annual   'YYYY'   due 31 March of the next year (departments owning annual indicators)
 --   indicator data, quarter  'YYYYQn' due 20 days after the quarter (departments owning quarterly indicators)
---   project progress, quarter 'YYYYQn' due 20 days after the quarter, while one of its projects is scheduled
--- Only periods that have begun by the evaluation date are listed.
+--   project progress, quarter 'YYYYQn' due 20 days after the quarter, from a project's planned start
+--     until its last milestone is done (an unfinished project keeps reporting past its planned end)
+-- One row per owed item (indicator or project) and period; only periods begun by the evaluation date.
 with indicators as (
     select * from {{ ref('int_indicators_unioned') }}
 ),
 
 projects as (
     select * from {{ ref('stg_catalog__projects') }}
+),
+
+milestones as (
+    select * from {{ ref('int_project_milestones_evaluated') }}
+),
+
+project_completion as (
+    select
+        plan_id,
+        project_code,
+        max(case when is_final_milestone then completed_on end) as completed_on
+    from milestones
+    group by plan_id, project_code
 ),
 
 plan_years as (
@@ -33,92 +47,75 @@ plan_quarters as (
     cross join quarters
 ),
 
-annual_owners as (
+annual_items as (
     select
-        plan_id,
-        owner_department_code as department_code,
-        count(*) as items_owned
-    from indicators
-    where reporting_frequency = 'annual'
-    group by plan_id, owner_department_code
-),
-
-quarterly_owners as (
-    select
-        plan_id,
-        owner_department_code as department_code,
-        count(*) as items_owned
-    from indicators
-    where reporting_frequency = 'quarterly'
-    group by plan_id, owner_department_code
-),
-
-annual_obligations as (
-    select
-        annual_owners.plan_id,
-        annual_owners.department_code,
+        indicators.plan_id,
+        indicators.owner_department_code as department_code,
         'indicator_data' as submission_kind,
+        indicators.indicator_code as item_code,
         cast(plan_years.plan_year as string) as period,
         plan_years.plan_year as period_year,
         plan_years.year_start_date as period_start,
         make_date(plan_years.plan_year, 12, 31) as period_end,
-        plan_years.annual_due_date as due_date,
-        annual_owners.items_owned
-    from annual_owners
+        plan_years.annual_due_date as due_date
+    from indicators
     inner join plan_years
-        on annual_owners.plan_id = plan_years.plan_id
+        on indicators.plan_id = plan_years.plan_id
+    where indicators.reporting_frequency = 'annual'
 ),
 
-quarterly_obligations as (
+quarterly_items as (
     select
-        quarterly_owners.plan_id,
-        quarterly_owners.department_code,
+        indicators.plan_id,
+        indicators.owner_department_code as department_code,
         'indicator_data' as submission_kind,
+        indicators.indicator_code as item_code,
         plan_quarters.period,
         plan_quarters.plan_year as period_year,
         plan_quarters.period_start,
         plan_quarters.period_end,
-        {{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as due_date,
-        quarterly_owners.items_owned
-    from quarterly_owners
+        {{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as due_date
+    from indicators
     inner join plan_quarters
-        on quarterly_owners.plan_id = plan_quarters.plan_id
+        on indicators.plan_id = plan_quarters.plan_id
+    where indicators.reporting_frequency = 'quarterly'
 ),
 
-progress_obligations as (
+progress_items as (
     select
         projects.plan_id,
         projects.owner_department_code as department_code,
         'project_progress' as submission_kind,
+        projects.project_code as item_code,
         plan_quarters.period,
         plan_quarters.plan_year as period_year,
         plan_quarters.period_start,
         plan_quarters.period_end,
-        {{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as due_date,
-        count(*) as items_owned
+        {{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as due_date
     from projects
     inner join plan_quarters
         on projects.plan_id = plan_quarters.plan_id
         and projects.planned_start <= plan_quarters.period_end
-        and projects.planned_end >= plan_quarters.period_start
-    group by
-        projects.plan_id, projects.owner_department_code, plan_quarters.period, plan_quarters.plan_year,
-        plan_quarters.period_start, plan_quarters.period_end
+    left join project_completion
+        on projects.plan_id = project_completion.plan_id
+        and projects.project_code = project_completion.project_code
+    where project_completion.completed_on is null
+        or project_completion.completed_on >= plan_quarters.period_start
 ),
 
-unioned as (
-    select * from annual_obligations
+items as (
+    select * from annual_items
     union all
-    select * from quarterly_obligations
+    select * from quarterly_items
     union all
-    select * from progress_obligations
+    select * from progress_items
 ),
 
 final as (
     select
         {{ dbt.concat(["department_code", "'|'", "submission_kind", "'|'", "period"]) }} as obligation_id,
         *
-    from unioned
+    from items
     where period_start <= {{ as_of_date() }}
 )
 

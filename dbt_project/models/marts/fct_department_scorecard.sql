@@ -60,6 +60,7 @@ compliance_counts as (
         department_code,
         count(case when compliance_status = 'on_time' then 1 end) as periods_on_time,
         count(case when compliance_status = 'late' then 1 end) as periods_late,
+        count(case when compliance_status = 'incomplete' then 1 end) as periods_incomplete,
         count(case when compliance_status = 'missing' then 1 end) as periods_missing,
         cast(sum(rows_rejected) as bigint) as rows_rejected
     from compliance
@@ -73,7 +74,7 @@ file_counts as (
         count(case when status = 'rejected' then 1 end) as files_rejected,
         count(case when status = 'accepted_with_warnings' then 1 end) as files_with_warnings
     from submissions
-    where received_at < {{ end_of_day(as_of_date()) }}
+    where {{ received_by_known_at('received_at') }}
     group by department_code
 ),
 
@@ -100,6 +101,7 @@ final as (
         coalesce(project_counts.projects_completed, 0) as projects_completed,
         coalesce(compliance_counts.periods_on_time, 0) as periods_on_time,
         coalesce(compliance_counts.periods_late, 0) as periods_late,
+        coalesce(compliance_counts.periods_incomplete, 0) as periods_incomplete,
         coalesce(compliance_counts.periods_missing, 0) as periods_missing,
         coalesce(compliance_counts.rows_rejected, 0) as rows_rejected,
         coalesce(file_counts.files_received, 0) as files_received,

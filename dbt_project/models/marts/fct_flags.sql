@@ -93,9 +93,26 @@ missing as (
         department_code,
         submission_kind,
         count(*) as periods_missing,
-        {{ dbt.listagg("period", "', '", "order by period") }} as missing_periods
-    from compliance
-    where compliance_status = 'missing'
+        {{ dbt.listagg("period_label_zh", "', '", "order by period") }} as missing_periods_zh,
+        {{ dbt.listagg("period_label_en", "', '", "order by period") }} as missing_periods_en
+    from (
+        select
+            *,
+            case
+                when compliance_status = 'incomplete'
+                    then {{ dbt.concat(["period", "'（缺 '", "cast(items_missing as string)", "'/'",
+                                        "cast(items_owned as string)", "' 项）'"]) }}
+                else period
+            end as period_label_zh,
+            case
+                when compliance_status = 'incomplete'
+                    then {{ dbt.concat(["period", "' ('", "cast(items_missing as string)", "' of '",
+                                        "cast(items_owned as string)", "' items missing)'"]) }}
+                else period
+            end as period_label_en
+        from compliance
+        where compliance_status in ('missing', 'incomplete')
+    ) as overdue
     group by plan_id, department_code, submission_kind
 ),
 
@@ -116,8 +133,8 @@ submission_flags as (
                        "case missing.submission_kind when 'indicator_data' then '指标数据' else '项目进度' end", "'）'"]) }}
             as title_zh,
         {{ dbt.concat(["departments.department_name_en", "': missing '", "missing.submission_kind"]) }} as title_en,
-        {{ dbt.concat(["'已过期限未报送的统计期：'", "missing.missing_periods"]) }} as detail_zh,
-        {{ dbt.concat(["'Periods past their deadline with nothing received: '", "missing.missing_periods"]) }} as detail_en
+        {{ dbt.concat(["'已过期限未报送或未报齐的统计期：'", "missing.missing_periods_zh"]) }} as detail_zh,
+        {{ dbt.concat(["'Periods past their deadline not (fully) received: '", "missing.missing_periods_en"]) }} as detail_en
     from missing
     left join departments
         on missing.department_code = departments.department_code

@@ -1,4 +1,4 @@
--- Per department and due period: submitted on time, late, missing (or not yet due), rows rejected.
+-- Per department and due period: every owed item on time, late, incomplete, missing (or not yet due), rows rejected.
 with compliance as (
     select * from {{ ref('int_submission_compliance') }}
 ),
@@ -21,9 +21,12 @@ final as (
         compliance.period_end,
         compliance.due_date,
         compliance.items_owned,
+        compliance.items_delivered,
+        compliance.items_missing,
         compliance.is_submitted,
         compliance.first_received_at,
         compliance.last_received_at,
+        compliance.completed_at,
         compliance.days_after_due,
         compliance.submissions_count,
         compliance.rows_accepted,
