@@ -114,7 +114,7 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
             "报送合规 Submission compliance (department-periods): "
             + ", ".join(
                 f"{status_zh(s)} {status_en(s)} {compliance.get(s, 0)}"
-                for s in ("on_time", "late", "missing", "not_due")
+                for s in ("on_time", "late", "incomplete", "missing", "not_due")
             )
         )
     finally:
