@@ -159,7 +159,7 @@ def rules(catalog: Catalog) -> list[Rule]:
         ),
         Rule(
             "conflicting_duplicate",
-            "project_code",
+            "report_date",
             "ExpectCompoundColumnsToBeUnique",
             {
                 "column_list": [
@@ -171,5 +171,6 @@ def rules(catalog: Catalog) -> list[Rule]:
                 ],
                 "ignore_row_if": "any_value_is_missing",
             },
+            value_column="report_date_raw",
         ),
     ]

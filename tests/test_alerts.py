@@ -107,6 +107,20 @@ def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, h
     assert log.count(f'"alert_id": "{key}"') == 2
     assert "SECRET-TOKEN" not in log
 
+    # a replay of what was known yesterday (nothing: the files came today) must not touch live alerts
+    from datetime import timedelta
+
+    from pipelines.lib.settings import today_local
+
+    yesterday = (today_local() - timedelta(days=1)).isoformat()
+    replay = run_job(
+        "reevaluate_flags", None, run_config={"resources": {"planwh": {"config": {"known_at": yesterday}}}}
+    )
+    assert replay.success
+    alerts4, events4 = _alerts(settings)
+    assert alerts4[key]["status"] == "resolved" and len(events4) == len(events3)
+    assert [e["event"] for e in hook.events() if e["alert_id"] == key] == ["opened", "resolved"]
+
 
 def test_a_failed_delivery_is_retried_next_time_and_never_fails_the_run(fresh_warehouse, hook):
     settings = fresh_warehouse

@@ -177,7 +177,7 @@ def test_dbt_unit_tests_pass(sample_run):
         text=True,
     )
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "PASS=20" in run.stdout
+    assert "PASS=21" in run.stdout
 
 
 def test_lineage_command_explains_a_number(sample_run):

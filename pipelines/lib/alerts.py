@@ -27,11 +27,14 @@ class LifecycleResult:
     open_critical: list[dict] = field(default_factory=list)
 
 
-def update_alerts(con: duckdb.DuckDBPyConnection, as_of: date) -> LifecycleResult:
-    """Apply the lifecycle in one transaction, set-based (a province has thousands of flags)."""
+def update_alerts(con: duckdb.DuckDBPyConnection, as_of: date, replay: bool = False) -> LifecycleResult:
+    """Apply the lifecycle in one transaction, set-based (a province has thousands of flags).
+
+    Not when evaluating an earlier date than the last tracked one, nor during a replay with a knowledge
+    cutoff (known_at): looking back must never reopen, resolve or notify live alerts."""
     result = LifecycleResult()
     last = con.execute("select max(as_of_date) from ops.alerts").fetchone()[0]
-    if last is not None and as_of < last:
+    if replay or (last is not None and as_of < last):
         result.tracked = False
         result.open_critical = _open_critical(con)
         return result

@@ -439,9 +439,7 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
                 outcome = outcomes[row["submission_id"]]
                 outcome.skipped_rows.add((kind, row["row_id"]))
                 outcome.issues.append(
-                    Issue(
-                        reason, row=int(row["source_row"]), sheet=row["sheet_name"], extra=_record(kind, row)
-                    )
+                    Issue(reason, row=int(row["source_row"]), sheet=_sheet(row), extra=_record(kind, row))
                 )
         frames[kind] = frame[~(dups | blank)].reset_index(drop=True)
     result.timings["enrich"] += time.perf_counter() - t0
@@ -454,7 +452,11 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
         result.suite_reports.append(report)
         lookup = frame.set_index("row_id")
         owner_conflicts: dict[str, list] = defaultdict(list)
+        # a row with cells beyond the header is shifted: its other "errors" are noise from the shift
+        shifted = {f.row_id for f in report.failures if f.reason == "extra_cells"}
         for failure in report.failures:
+            if failure.row_id in shifted and failure.reason != "extra_cells":
+                continue
             row = lookup.loc[failure.row_id]
             outcome = outcomes[row["submission_id"]]
             column = failure.value if failure.reason == "formula_without_value" else failure.column
@@ -464,7 +466,7 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
                 column=column,
                 value=failure.value,
                 expected=failure.expected,
-                sheet=row["sheet_name"],
+                sheet=_sheet(row),
                 extra=_record(kind, row),
             )
             if failure.reason == "other_department_codes":
@@ -498,13 +500,22 @@ def _where_zh(name: str, issue: Issue) -> str:
     """Row messages travel alone (alerts, e-mails, exports): they name the file and sheet themselves."""
     if issue.row is None:
         return ""
-    return f"文件“{name}”" + (f"工作表“{issue.sheet}”" if issue.sheet else "") + "："
+    return f"文件“{name}”" + (f"工作表“{issue.sheet}”" if _named(issue.sheet) else "") + "："
 
 
 def _where_en(name: str, issue: Issue) -> str:
     if issue.row is None:
         return ""
-    return f"File '{name}'" + (f", sheet '{issue.sheet}'" if issue.sheet else "") + ": "
+    return f"File '{name}'" + (f", sheet '{issue.sheet}'" if _named(issue.sheet) else "") + ": "
+
+
+def _sheet(row: pd.Series) -> str | None:
+    return row["sheet_name"] if _named(row["sheet_name"]) else None
+
+
+def _named(sheet: object) -> bool:
+    """A CSV has no sheet; in a batch mixing CSV and XLSX pandas hands the missing name back as NaN."""
+    return isinstance(sheet, str) and bool(sheet)
 
 
 def _range_text(lo: float, hi: float) -> str:

@@ -265,7 +265,16 @@ final as (
         time_share,
         lag,
         growth_shortfall,
-        meets_target,
+        case
+            when target_method = 'superior_assigned'
+                then
+                    case
+                        when actual_value is null or assigned_target is null then null
+                        else direction_sign * (actual_value - assigned_target) >= 0
+                    end
+            when target_method = 'rate' then growth_shortfall <= 0
+            else meets_target
+        end as meets_target,
         status,
         trend_ratio,
         case

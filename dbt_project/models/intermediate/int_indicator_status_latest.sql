@@ -25,7 +25,11 @@ runs as (
         status,
         run_id,
         min(plan_year) as since_year,
-        min(case when status = 'no_data' then due_date else cast(actual_received_at as date) end) as since_date
+        -- never later than the evaluation date (a file received after a pinned as_of still counts)
+        least(
+            min(case when status = 'no_data' then due_date else cast(actual_received_at as date) end),
+            {{ as_of_date() }}
+        ) as since_date
     from numbered
     group by plan_id, indicator_code, status, run_id
 ),

@@ -59,6 +59,21 @@ period_delivered as (
     group by department_code, submission_kind, period
 ),
 
+item_rows as (
+    select * from delivered_rows
+    union all
+    -- Q4 is the year: an annual actual of a quarterly indicator also delivers its fourth quarter
+    select
+        department_code,
+        submission_kind,
+        {{ dbt.concat(["period", "'Q4'"]) }} as period,
+        item_code,
+        submission_id,
+        received_at
+    from delivered_rows
+    where submission_kind = 'indicator_data' and {{ dbt.length('period') }} = 4
+),
+
 item_delivered as (
     select
         department_code,
@@ -66,7 +81,7 @@ item_delivered as (
         period,
         item_code,
         min(received_at) as first_received_at
-    from delivered_rows
+    from item_rows
     group by department_code, submission_kind, period, item_code
 ),
 
@@ -76,6 +91,7 @@ owed_delivered as (
         owed_items.submission_kind,
         owed_items.period,
         count(*) as items_delivered,
+        min(item_delivered.first_received_at) as first_item_received_at,
         max(item_delivered.first_received_at) as last_item_received_at
     from owed_items
     inner join item_delivered
@@ -105,27 +121,51 @@ rejected as (
     group by quarantine.department_code, quarantine.record_kind, quarantine.record_period
 ),
 
+period_keys as (
+    select
+        department_code,
+        submission_kind,
+        period
+    from period_delivered
+    union
+    select
+        department_code,
+        submission_kind,
+        period
+    from owed_delivered
+    union
+    select
+        department_code,
+        submission_kind,
+        period
+    from rejected
+),
+
 final as (
     select
-        coalesce(period_delivered.department_code, rejected.department_code) as department_code,
-        coalesce(period_delivered.submission_kind, rejected.submission_kind) as submission_kind,
-        coalesce(period_delivered.period, rejected.period) as period,
-        period_delivered.first_received_at,
-        period_delivered.last_received_at,
+        period_keys.department_code,
+        period_keys.submission_kind,
+        period_keys.period,
+        coalesce(period_delivered.first_received_at, owed_delivered.first_item_received_at) as first_received_at,
+        coalesce(period_delivered.last_received_at, owed_delivered.last_item_received_at) as last_received_at,
         coalesce(period_delivered.rows_accepted, 0) as rows_accepted,
         coalesce(period_delivered.submissions_count, 0) as submissions_count,
         coalesce(owed_delivered.items_delivered, 0) as items_delivered,
         owed_delivered.last_item_received_at,
         coalesce(rejected.rows_rejected, 0) as rows_rejected
-    from period_delivered
+    from period_keys
+    left join period_delivered
+        on period_keys.department_code = period_delivered.department_code
+        and period_keys.submission_kind = period_delivered.submission_kind
+        and period_keys.period = period_delivered.period
     left join owed_delivered
-        on period_delivered.department_code = owed_delivered.department_code
-        and period_delivered.submission_kind = owed_delivered.submission_kind
-        and period_delivered.period = owed_delivered.period
-    full outer join rejected
-        on period_delivered.department_code = rejected.department_code
-        and period_delivered.submission_kind = rejected.submission_kind
-        and period_delivered.period = rejected.period
+        on period_keys.department_code = owed_delivered.department_code
+        and period_keys.submission_kind = owed_delivered.submission_kind
+        and period_keys.period = owed_delivered.period
+    left join rejected
+        on period_keys.department_code = rejected.department_code
+        and period_keys.submission_kind = rejected.submission_kind
+        and period_keys.period = rejected.period
 )
 
 select * from final

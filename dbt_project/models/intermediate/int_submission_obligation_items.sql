@@ -33,18 +33,61 @@ quarters as (
     select quarters.quarter_number from (values (1), (2), (3), (4)) as quarters (quarter_number)
 ),
 
-plan_quarters as (
+after_plan_years as (
+    -- up to five years after the plan's end, for projects that overrun it (unless a later plan of the
+    -- same region covers that year: its own catalog then says what is owed)
     select
-        plan_years.plan_id,
-        plan_years.plan_year,
-        quarters.quarter_number,
-        {{ dbt.concat(["cast(plan_years.plan_year as string)", "'Q'", "cast(quarters.quarter_number as string)"]) }}
-            as period,
-        make_date(plan_years.plan_year, quarters.quarter_number * 3 - 2, 1) as period_start,
-        {{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'make_date(plan_years.plan_year, quarters.quarter_number * 3 - 2, 1)')) }}
-            as period_end
+        ends.plan_id,
+        ends.region_code,
+        ends.end_year + extra.n as plan_year,
+        false as is_plan_year
+    from (
+        select
+            plan_id,
+            region_code,
+            max(plan_year) as end_year
+        from plan_years
+        group by plan_id, region_code
+    ) as ends
+    cross join (values (1), (2), (3), (4), (5)) as extra (n)
+    left join plan_years as later
+        on ends.region_code = later.region_code
+        and ends.end_year + extra.n = later.plan_year
+    where later.plan_id is null
+),
+
+report_years as (
+    select
+        plan_id,
+        plan_year,
+        true as is_plan_year
     from plan_years
+    union all
+    select
+        plan_id,
+        plan_year,
+        is_plan_year
+    from after_plan_years
+),
+
+report_quarters as (
+    select
+        report_years.plan_id,
+        report_years.plan_year,
+        report_years.is_plan_year,
+        quarters.quarter_number,
+        {{ dbt.concat(["cast(report_years.plan_year as string)", "'Q'", "cast(quarters.quarter_number as string)"]) }}
+            as period,
+        make_date(report_years.plan_year, quarters.quarter_number * 3 - 2, 1) as period_start,
+        {{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'make_date(report_years.plan_year, quarters.quarter_number * 3 - 2, 1)')) }}
+            as period_end
+    from report_years
     cross join quarters
+),
+
+plan_quarters as (
+    select * from report_quarters
+    where is_plan_year
 ),
 
 annual_items as (
@@ -93,7 +136,7 @@ progress_items as (
         plan_quarters.period_end,
         {{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as due_date
     from projects
-    inner join plan_quarters
+    inner join report_quarters as plan_quarters
         on projects.plan_id = plan_quarters.plan_id
         and projects.planned_start <= plan_quarters.period_end
     left join project_completion

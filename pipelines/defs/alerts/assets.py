@@ -1,5 +1,7 @@
 """Flags -> alerts with a lifecycle, delivered through the configured notifiers."""
 
+import os
+
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
@@ -35,12 +37,14 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     as_of = planwh.as_of_date()
     with writer_lock(settings, f"run {context.run_id}: alerts"), connect(settings) as con:
-        result = update_alerts(con, as_of)
+        replay = bool(planwh.known_at or os.environ.get("PLANWH_KNOWN_AT"))
+        result = update_alerts(con, as_of, replay=replay)
         delivery = deliver_pending(con, notifiers_from_env(settings.output_dir))
         counts = dict(con.execute("select status, count(*) from ops.alerts group by status").fetchall())
     if not result.tracked:
         context.log.warning(
-            f"as_of {as_of} is earlier than the last tracked evaluation: alert history left unchanged"
+            f"a replay with a knowledge cutoff (known_at) or as_of {as_of} earlier than the last tracked "
+            "evaluation: alert history left unchanged"
         )
     for channel, info in delivery.items():
         if info.get("error"):
