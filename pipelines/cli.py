@@ -80,7 +80,7 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_
     import dagster as dg
 
     from pipelines.definitions import defs
-    from pipelines.lib.warehouse import writer_lock
+    from pipelines.lib.warehouse import connect, writer_lock
 
     for folder in (os.environ["PLANWH_DAGSTER_STORAGE"], os.environ["PLANWH_DAGSTER_COMPUTE_LOGS"]):
         Path(folder).mkdir(parents=True, exist_ok=True)
@@ -100,6 +100,8 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_
         flush=True,
     )
     with dg.DagsterInstance.get() as instance, writer_lock(settings, f"planwh {job_name}"):
+        with connect(settings):  # fails fast, with the holder named, if another process has the file open
+            pass
         for run_id in recover_abandoned_runs(instance):
             print(
                 f"planwh: run {run_id} had died mid-way; marked failed and its pool slots freed",

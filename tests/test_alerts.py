@@ -161,3 +161,24 @@ def test_an_unreachable_webhook_does_not_fail_the_refresh(fresh_warehouse, monke
     assert failed and all(r["delivered_at"] is None and r["attempts"] == 1 for r in failed)
     assert all("SECRET-TOKEN" not in (r["last_error"] or "") for r in failed)
     assert delivered_to_file
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "oapi.dingtalk.com/robot/send?access_token=SECRET-TOKEN",  # the scheme forgotten
+        "http://user:SECRET-TOKEN@127.0.0.1:notaport/hook",  # a malformed port
+        "ftp://127.0.0.1/SECRET-TOKEN",  # not http(s)
+    ],
+)
+def test_a_misconfigured_webhook_url_is_never_repeated_in_errors(url):
+    notifier = WebhookNotifier(url, "dingtalk", timeout=2)
+    with pytest.raises(RuntimeError) as raised:
+        notifier.send(
+            [
+                dict.fromkeys(("severity", "title_zh", "title_en", "detail_zh", "detail_en"), "t")
+                | {"event": "opened"}
+            ]
+        )
+    assert "SECRET-TOKEN" not in str(raised.value) and "PLANWH_WEBHOOK_URL" in str(raised.value)
+    assert "SECRET-TOKEN" not in repr(notifier)

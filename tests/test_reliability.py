@@ -190,6 +190,7 @@ def test_rebuild_from_the_archive_equals_the_incremental_result(fresh_warehouse)
     for table in tables:
         assert again[table] == incremental[table], table
     assert alerts_again == alerts
+    assert (settings.warehouse.stat().st_mode & 0o777) == 0o600  # the rebuilt working file is private too
 
 
 def test_two_refreshes_started_together_serialise(fresh_warehouse):
@@ -240,3 +241,4 @@ def test_a_lock_held_elsewhere_gives_a_clear_message(fresh_warehouse):
     assert blocked.returncode != 0
     assert f"held open by process {holder.pid}" in blocked.stderr
     assert "published copy" in blocked.stderr and "Traceback" not in blocked.stderr
+    assert "Stack Trace" not in blocked.stderr and len(blocked.stderr.splitlines()) < 10  # no run was started

@@ -92,7 +92,9 @@ def test_the_run_summary_names_what_needs_attention(sample_run):
         print_summary(settings, "test-run", 1.0, success=True)
     text = out.getvalue()
     assert "评估日期 Evaluation date (as_of): 2026-06-30" in text
-    assert "Open critical alerts: 6" in text and "I22 城区绿化覆盖率" in text and "区水务局" in text
+    assert (
+        "Critical alerts (this evaluation): 6" in text and "I22 城区绿化覆盖率" in text and "区水务局" in text
+    )
     assert "约束性 binding" in text and "Where to look next" in text
 
 

@@ -44,7 +44,12 @@ def update_alerts(con: duckdb.DuckDBPyConnection, as_of: date, replay: bool = Fa
         con.execute(
             """create or replace temp table current_flags as
                select flag_id, plan_id, flag_type, subject_code, department_code, severity, title_zh, title_en,
-                      detail_zh, detail_en, md5(concat_ws('|', severity, subject_status, detail_en)) as fingerprint
+                      detail_zh, detail_en,
+                      -- what a change is: a red project's detail counts days overdue and the schedule share,
+                      -- which move every day; only its reported progress is news
+                      md5(concat_ws('|', severity, subject_status,
+                          case when flag_type = 'red_project' then coalesce(cast(reported_value as varchar), '-')
+                               else detail_en end)) as fingerprint
                from marts.fct_flags"""
         )
         con.execute(

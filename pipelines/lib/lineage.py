@@ -56,7 +56,11 @@ def print_lineage(
         print(f"{row['plan_id']} {code} {row['name_zh']} / {row['name_en']} — {year}")
         print(
             f"  status {row['status']} (method {row['target_method']}, as of {row['as_of_date']}); "
-            f"value used: {row['actual_value']} {row['unit'] or ''} from period {row['actual_period'] or '—'}"
+            + (
+                f"value used: {row['actual_value']} {row['unit'] or ''} from period {row['actual_period']}"
+                if row["actual_value"] is not None
+                else "no value used (none received for this year)"
+            )
         )
         if row["assigned_target"] is not None:
             print(

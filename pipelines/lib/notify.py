@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,8 @@ from typing import Protocol
 import duckdb
 
 from .settings import now_local
+
+WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
 
 MAX_ATTEMPTS = 20
 EVENT_WORDS = {
@@ -77,11 +81,15 @@ class WebhookNotifier:
         return {"title": title, "events": events}
 
     def send(self, events: list[dict]) -> None:
+        _check_url(self.url)
         body = json.dumps(self.payload(events), ensure_ascii=False, default=str).encode("utf-8")
-        request = urllib.request.Request(
-            self.url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
-        )
         try:
+            request = urllib.request.Request(
+                self.url,
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json; charset=utf-8"},
+            )
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 if not 200 <= response.status < 300:
                     raise RuntimeError(f"webhook answered HTTP {response.status}")
@@ -90,15 +98,35 @@ class WebhookNotifier:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise RuntimeError(f"webhook unreachable ({type(reason).__name__})") from None
+        except RuntimeError:
+            raise
+        except Exception as exc:  # anything else may quote the URL (and its token): never pass it on
+            raise RuntimeError(f"webhook not sent ({type(exc).__name__})") from None
+
+
+def _check_url(url: str) -> None:
+    """A URL without http(s):// or host is a configuration error; say so without repeating the URL."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RuntimeError("PLANWH_WEBHOOK_URL is not an http(s) URL with a host (value not shown)")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port (e.g. user:password@host without a scheme)
+    except ValueError:
+        raise RuntimeError("PLANWH_WEBHOOK_URL has an invalid port (value not shown)") from None
 
 
 def notifiers_from_env(output_dir: Path) -> list[Notifier]:
     found: list[Notifier] = [FileNotifier(output_dir / "alerts" / "notifications.jsonl")]
     url = os.environ.get("PLANWH_WEBHOOK_URL", "").strip()
     if url:
-        found.append(
-            WebhookNotifier(url, os.environ.get("PLANWH_WEBHOOK_FORMAT", "generic").strip() or "generic")
-        )
+        fmt = os.environ.get("PLANWH_WEBHOOK_FORMAT", "generic").strip() or "generic"
+        if fmt not in WEBHOOK_FORMATS:
+            print(
+                f"planwh: PLANWH_WEBHOOK_FORMAT={fmt!r} is not one of {', '.join(WEBHOOK_FORMATS)}; using generic",
+                file=sys.stderr,
+            )
+            fmt = "generic"
+        found.append(WebhookNotifier(url, fmt))
     return found
 
 
@@ -132,8 +160,10 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, notifiers: list[Notifier]) -
         error = None
         try:
             notifier.send(events)
-        except Exception as exc:  # a notifier must never fail the refresh
+        except RuntimeError as exc:  # our own messages, which never quote the URL
             error = str(exc)[:300]
+        except Exception as exc:  # a notifier must never fail the refresh, nor leak what it was given
+            error = f"{notifier.channel} notifier failed ({type(exc).__name__})"
         con.execute("begin transaction")
         for event in events:
             con.execute(

@@ -65,7 +65,8 @@ def publish(settings: Settings, as_of: str | None = None) -> dict:
 
 def open_published(path: Path) -> duckdb.DuckDBPyConnection:
     """A safe analyst connection: read-only, no external access, configuration locked."""
-    con = duckdb.connect(str(path), read_only=True)
-    for statement in ANALYST_SETTINGS:
-        con.execute(statement)
-    return con
+    # the settings go in the connect call: a second connection to the same file in one process then
+    # shares the (locked) database instead of failing on "configuration has been locked"
+    return duckdb.connect(
+        str(path), read_only=True, config={"enable_external_access": False, "lock_configuration": True}
+    )

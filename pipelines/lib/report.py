@@ -437,6 +437,7 @@ def render_plan(con, plan: dict) -> str:
 def _overview(indicators: list[dict], latest: dict) -> str:
     counts: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
     totals: dict[str, int] = defaultdict(int)
+    first_seen: dict[tuple, int] = {}
     for ind in indicators:
         status = latest.get(ind["indicator_code"], {}).get("status", "not_due")
         key = (
@@ -446,6 +447,7 @@ def _overview(indicators: list[dict], latest: dict) -> str:
             ind["category_en"],
         )
         counts[key][status] += 1
+        first_seen.setdefault(key, len(first_seen))  # plan order (codes follow the text), not text order
         if ind["indicator_kind"] == "main":
             totals[status] += 1
     cards = "".join(
@@ -453,7 +455,7 @@ def _overview(indicators: list[dict], latest: dict) -> str:
     )
     head = "".join(f"<th>{badge(s)}</th>" for s in STATUS_ORDER)
     rows = []
-    for key in sorted(counts):
+    for key in sorted(counts, key=lambda k: (k[0], first_seen[k])):
         _, attr, cat_zh, cat_en = key
         a_zh, a_en = ATTRIBUTE.get(attr, (attr, attr))
         cells = "".join(f'<td class="num">{counts[key].get(s, 0) or ""}</td>' for s in STATUS_ORDER)
@@ -463,7 +465,7 @@ def _overview(indicators: list[dict], latest: dict) -> str:
         )
     return (
         "<h2 id='overview'>总览 <span class='en'>Overview</span></h2>"
-        "<p class='note'>主要指标（专栏1）最新状态 · latest status of the 33 main indicators</p>"
+        "<p class='note'>主要指标（专栏1）与其他目标的最新状态 · latest status of the 33 main indicators and the other targets</p>"
         f"<div class='cards'>{cards}</div><table id='overview-table'><tr><th>属性 Attribute</th>"
         f"<th>类别 Category</th>{head}</tr>{''.join(rows)}</table>"
     )
@@ -472,8 +474,11 @@ def _overview(indicators: list[dict], latest: dict) -> str:
 def _alerts(con, pid: str) -> str:
     rows = _rows(
         con,
-        """select * from ops.alerts where status = 'open' and plan_id = ?
-                         order by case severity when 'critical' then 0 else 1 end, alert_id""",
+        # this evaluation's flags, with when each was first seen by the live alert history
+        """select f.*, a.opened_at from marts.fct_flags f left join ops.alerts a
+                         on a.alert_id = f.flag_id and a.status = 'open'
+                         where f.plan_id = ?
+                         order by case f.severity when 'critical' then 0 else 1 end, f.flag_id""",
         [pid],
     )
     if not rows:
@@ -482,7 +487,7 @@ def _alerts(con, pid: str) -> str:
         f"<tr><td>{badge(r['severity'])}</td>"
         f"<td>{_e(r['title_zh'])}<br><span class='note'>{_e(r['title_en'])}</span></td>"
         f"<td>{_e(r['detail_zh'])}<br><span class='note'>{_e(r['detail_en'])}</span></td>"
-        f"<td>{_e(r['department_code'])}</td><td>{_e(r['opened_at'])}</td></tr>"
+        f"<td>{_e(r['department_code'])}</td><td>{_e(r['opened_at'] or '—')}</td></tr>"
         for r in rows
     )
     return (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from .labels import status_en, status_zh
 from .publish import open_published
 from .settings import Settings
@@ -16,6 +18,12 @@ ORDER = [
     "achieved",
     "not_due",
 ]
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align in a terminal: Chinese characters take two columns."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
 
 
 def _fmt(value, unit: str | None = "") -> str:
@@ -48,7 +56,7 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         print("\n报送文件 Submissions received so far:")
         for status, n, acc, rej in sorted(files):
             print(
-                f"  {status_zh(status)} {status_en(status):<24} {n:>5} files  {acc or 0:>6} rows loaded  {rej or 0:>5} rows rejected"
+                f"  {_pad(status_zh(status) + ' ' + status_en(status), 38)} {n:>5} files  {acc or 0:>6} rows loaded  {rej or 0:>5} rows rejected"
             )
         rows = con.execute(
             """select s.attribute, s.status, count(*) from marts.fct_indicator_status_latest s
@@ -67,7 +75,9 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         print(header)
         for attribute in ("binding", "expected"):
             label = "约束性 binding" if attribute == "binding" else "预期性 expected"
-            print(f"  {label:<18}" + "".join(f"{counts.get(attribute, {}).get(s, 0):>13}" for s in ORDER))
+            print(
+                f"  {_pad(label, 18)}" + "".join(f"{counts.get(attribute, {}).get(s, 0):>13}" for s in ORDER)
+            )
         secondary = dict(
             con.execute(
                 "select status, count(*) from marts.fct_indicator_status_latest where indicator_kind = 'secondary' group by 1"
@@ -75,26 +85,27 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         )
         print(
             "  其他目标 other targets "
-            + ", ".join(f"{status_en(s)} {secondary[s]}" for s in ORDER if s in secondary)
+            + ", ".join(f"{status_zh(s)} {status_en(s)} {secondary[s]}" for s in ORDER if s in secondary)
         )
+        # the flags of this evaluation (also for a pinned as_of, which leaves the live alert history alone)
         critical = con.execute(
-            """select a.subject_code, d.department_name_zh, a.department_code, f.reported_value, f.target_value,
-                      f.unit, a.title_zh, a.title_en, a.detail_zh, a.detail_en
-               from ops.alerts a left join marts.fct_flags f on f.flag_id = a.alert_id
-               left join marts.dim_departments d on d.department_code = a.department_code
-               where a.status = 'open' and a.severity = 'critical' order by a.subject_code"""
+            """select f.subject_code, d.department_name_zh, f.department_code, f.reported_value, f.target_value,
+                      f.unit, f.title_zh, f.title_en, f.detail_zh, f.detail_en
+               from marts.fct_flags f
+               left join marts.dim_departments d on d.department_code = f.department_code
+               where f.severity = 'critical' order by f.subject_code"""
         ).fetchall()
-        print(f"\n未解除的严重预警 Open critical alerts: {len(critical)}")
+        print(f"\n严重预警 Critical alerts (this evaluation): {len(critical)}")
         for _code, dept_zh, dept, value, target, unit, t_zh, t_en, d_zh, d_en in critical:
             print(
                 f"  ● {t_zh}\n    {t_en}\n    部门 {dept_zh} ({dept}) · 报告值 value {_fmt(value, unit)} · 目标 target {_fmt(target, unit)}"
             )
             print(f"    原因 why: {d_zh} / {d_en}")
         warnings = con.execute(
-            "select alert_type, count(*) from ops.alerts where status = 'open' and severity = 'warning' group by 1 order by 1"
+            "select flag_type, count(*) from marts.fct_flags where severity = 'warning' group by 1 order by 1"
         ).fetchall()
         if warnings:
-            print("未解除的警告 Open warnings: " + ", ".join(f"{t} {n}" for t, n in warnings))
+            print("警告 Warnings: " + ", ".join(f"{t} {n}" for t, n in warnings))
         rag = dict(
             con.execute("select rag_status, count(*) from marts.fct_project_status group by 1").fetchall()
         )

@@ -271,13 +271,12 @@ def explain_lock_error(exc: Exception, path: Path) -> Exception:
 def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the working warehouse with the raw/ops schema in place."""
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    new = not settings.warehouse.exists()
     try:
         con = duckdb.connect(str(settings.warehouse), read_only=read_only)
     except duckdb.IOException as exc:
         raise explain_lock_error(exc, settings.warehouse) from exc
-    if new:
-        os.chmod(settings.warehouse, 0o600)
+    if not read_only:
+        _owner_only(settings.warehouse)
     try:
         con.execute("set TimeZone = 'Asia/Shanghai'")
         con.execute("set enable_progress_bar = false")
@@ -285,7 +284,16 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
             con.execute(RAW_DDL)
         yield con
     finally:
+        if not read_only:  # DuckDB creates its write-ahead log with the process umask
+            _owner_only(Path(f"{settings.warehouse}.wal"))
         con.close()
+
+
+def _owner_only(path: Path) -> None:
+    """The working warehouse (and its WAL) are readable by the pipeline's user only (0600)."""
+    with contextlib.suppress(OSError):
+        if path.exists() and (path.stat().st_mode & 0o777) != 0o600:
+            os.chmod(path, 0o600)
 
 
 def checkpoint(settings: Settings) -> None:

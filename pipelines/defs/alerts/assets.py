@@ -9,6 +9,7 @@ from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
 from pipelines.lib.alerts import update_alerts
 from pipelines.lib.notify import deliver_pending, notifiers_from_env
+from pipelines.lib.settings import today_local
 from pipelines.lib.warehouse import connect, writer_lock
 
 ALERTS = dg.AssetKey(["ops", "alerts"])
@@ -37,14 +38,15 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     as_of = planwh.as_of_date()
     with writer_lock(settings, f"run {context.run_id}: alerts"), connect(settings) as con:
-        replay = bool(planwh.known_at or os.environ.get("PLANWH_KNOWN_AT"))
+        # a replay (knowledge cutoff) or a look into the future is an exploration, not the live state
+        replay = bool(planwh.known_at or os.environ.get("PLANWH_KNOWN_AT")) or as_of > today_local()
         result = update_alerts(con, as_of, replay=replay)
         delivery = deliver_pending(con, notifiers_from_env(settings.output_dir))
         counts = dict(con.execute("select status, count(*) from ops.alerts group by status").fetchall())
     if not result.tracked:
         context.log.warning(
-            f"a replay with a knowledge cutoff (known_at) or as_of {as_of} earlier than the last tracked "
-            "evaluation: alert history left unchanged"
+            f"as_of {as_of} is in the future or earlier than the last tracked evaluation, or known_at replays "
+            "the past: the live alert history is left unchanged"
         )
     for channel, info in delivery.items():
         if info.get("error"):
