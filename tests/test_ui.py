@@ -31,13 +31,22 @@ def graphql(port: int, query: str) -> dict:
         return json.loads(response.read())
 
 
+def _as_make_ui() -> dict:
+    """The environment `make ui` gives the code location: `dagster dev` (DAGSTER_IS_DEV_CLI makes
+    dagster-dbt prepare the project) from a shell whose PATH does not include the venv."""
+    env = dict(os.environ, DAGSTER_IS_DEV_CLI="1")
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    return env
+
+
 def test_webserver_serves_the_asset_graph_on_localhost():
     port = free_port()
     webserver = Path(sys.executable).with_name("dagster-webserver")
     process = subprocess.Popen(
         [str(webserver), "-h", "127.0.0.1", "-p", str(port), "-m", "pipelines.definitions"],
         cwd=REPO,
-        env=dict(os.environ),
+        env=_as_make_ui(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
