@@ -452,10 +452,16 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
         result.suite_reports.append(report)
         lookup = frame.set_index("row_id")
         owner_conflicts: dict[str, list] = defaultdict(list)
-        # a row with cells beyond the header is shifted: its other "errors" are noise from the shift
-        shifted = {f.row_id for f in report.failures if f.reason == "extra_cells"}
+        # one cause, one message: a row with cells beyond the header is shifted (its other "errors" are
+        # noise from the shift), and a period outside the plan need not also be called "not yet ended"
+        reasons_by_row: dict[int, set[str]] = defaultdict(set)
         for failure in report.failures:
-            if failure.row_id in shifted and failure.reason != "extra_cells":
+            reasons_by_row[failure.row_id].add(failure.reason)
+        for failure in report.failures:
+            seen = reasons_by_row[failure.row_id]
+            if "extra_cells" in seen and failure.reason != "extra_cells":
+                continue
+            if failure.reason == "future_period" and "period_outside_plan" in seen:
                 continue
             row = lookup.loc[failure.row_id]
             outcome = outcomes[row["submission_id"]]
