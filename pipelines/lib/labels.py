@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+# indicator statuses, worst first: the order of every table and summary
+STATUS_ORDER = [
+    "off_track",
+    "no_data",
+    "at_risk",
+    "awaiting_target",
+    "insufficient_data",
+    "on_track",
+    "achieved",
+    "not_due",
+]
+
 STATUS = {
     # indicator attainment
     "achieved": ("已达标", "achieved"),

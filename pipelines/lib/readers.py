@@ -47,10 +47,16 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "report_date": ("报告日期", "填报日期", "report_date"),
         "completed_on": ("完成日期", "completed_on", "completion_date"),
         "percent_complete": ("形象进度", "形象进度%", "percent_complete", "progress_percent"),
-        "investment_to_date": ("累计完成投资万元", "累计完成投资", "investment_to_date"),
+        "investment_to_date": ("累计完成投资（万元）", "累计完成投资", "investment_to_date"),
         "note": ("备注", "说明", "note", "notes", "remark", "remarks"),
     },
 }
+# The headings a template prints (docs/submissions.md): the first accepted heading of each column in
+# Chinese; the canonical column names are the English headings.
+HEADINGS_ZH: dict[str, list[str]] = {
+    kind: [aliases[0] for aliases in cols.values()] for kind, cols in COLUMNS.items()
+}
+HEADINGS_EN: dict[str, list[str]] = {kind: list(cols) for kind, cols in COLUMNS.items()}
 REQUIRED = {
     INDICATOR: ("indicator_code", "period", "value"),
     PROGRESS: ("project_code", "milestone", "report_date"),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from .labels import ATTRIBUTE, METHOD, status_en, status_zh
+from .labels import ATTRIBUTE, METHOD, STATUS_ORDER, status_en, status_zh
 from .settings import now_local
 
 COLORS = {
@@ -39,16 +39,6 @@ COLORS = {
     "critical": "#D55E00",
     "warning": "#E69F00",
 }
-STATUS_ORDER = [
-    "off_track",
-    "no_data",
-    "at_risk",
-    "awaiting_target",
-    "insufficient_data",
-    "on_track",
-    "achieved",
-    "not_due",
-]
 MAX_PLANS_WITH_DETAIL = 20
 
 CSS = """

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog import Catalog
+from .readers import HEADINGS_EN, HEADINGS_ZH, INDICATOR, PROGRESS
 from .settings import Settings
 
 INTEGER_UNITS = {"家", "个", "座", "条", "项", "人", "名", "所", "处", "套"}
@@ -248,18 +249,9 @@ def _write(
     )
 
 
-INDICATOR_HEADER_ZH = ["指标编号", "指标名称", "统计期", "数值类型", "数值", "单位", "备注"]
-INDICATOR_HEADER_EN = ["indicator_code", "indicator_name", "period", "value_type", "value", "unit", "note"]
-PROGRESS_HEADER_ZH = [
-    "项目编号",
-    "项目名称",
-    "里程碑",
-    "报告日期",
-    "完成日期",
-    "形象进度",
-    "累计完成投资（万元）",
-    "备注",
-]
+INDICATOR_HEADER_ZH = HEADINGS_ZH[INDICATOR]
+INDICATOR_HEADER_EN = HEADINGS_EN[INDICATOR]
+PROGRESS_HEADER_ZH = HEADINGS_ZH[PROGRESS]
 
 
 def _fmt_value(value: float, unit: str, rng: random.Random) -> str:

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 
-from .labels import status_en, status_zh
+from .labels import STATUS_ORDER, status_en, status_zh
 from .publish import open_published
 from .settings import Settings
-
-ORDER = [
-    "off_track",
-    "no_data",
-    "at_risk",
-    "awaiting_target",
-    "insufficient_data",
-    "on_track",
-    "achieved",
-    "not_due",
-]
 
 
 def _pad(text: str, width: int) -> str:
@@ -71,12 +60,13 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
             "insufficient_data": "too few data",
             "not_due": "not yet due",
         }
-        header = "  " + " " * 18 + "".join(f"{short.get(s, status_en(s)):>13}" for s in ORDER)
+        header = "  " + " " * 18 + "".join(f"{short.get(s, status_en(s)):>13}" for s in STATUS_ORDER)
         print(header)
         for attribute in ("binding", "expected"):
             label = "约束性 binding" if attribute == "binding" else "预期性 expected"
             print(
-                f"  {_pad(label, 18)}" + "".join(f"{counts.get(attribute, {}).get(s, 0):>13}" for s in ORDER)
+                f"  {_pad(label, 18)}"
+                + "".join(f"{counts.get(attribute, {}).get(s, 0):>13}" for s in STATUS_ORDER)
             )
         secondary = dict(
             con.execute(
@@ -85,7 +75,9 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         )
         print(
             "  其他目标 other targets "
-            + ", ".join(f"{status_zh(s)} {status_en(s)} {secondary[s]}" for s in ORDER if s in secondary)
+            + ", ".join(
+                f"{status_zh(s)} {status_en(s)} {secondary[s]}" for s in STATUS_ORDER if s in secondary
+            )
         )
         # the flags of this evaluation (also for a pinned as_of, which leaves the live alert history alone)
         critical = con.execute(

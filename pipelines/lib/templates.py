@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .catalog import Catalog
+from .readers import HEADINGS_ZH, INDICATOR, PROGRESS
 from .settings import today_local
 from .values import parse_period
 
@@ -69,7 +70,7 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     info.column_dimensions["A"].width = 120
 
     sheet = wb.create_sheet("指标数据")
-    header = ["指标编号", "指标名称", "统计期", "数值类型", "数值", "单位", "备注"]
+    header = HEADINGS_ZH[INDICATOR]
     sheet.append(header)
     for ind in indicators.sort_values("code").itertuples():
         if ind.is_superior_assigned and not parsed.quarter:
@@ -83,16 +84,7 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     _style(sheet, header, bold, fill, [10, 36, 10, 10, 14, 10, 30])
 
     progress = wb.create_sheet("项目进度")
-    header = [
-        "项目编号",
-        "项目名称",
-        "里程碑",
-        "报告日期",
-        "完成日期",
-        "形象进度",
-        "累计完成投资（万元）",
-        "备注",
-    ]
+    header = HEADINGS_ZH[PROGRESS]
     progress.append(header)
     report_date = parsed.end_date
     projects = catalog.projects[

@@ -14,20 +14,13 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from pipelines.lib.readers import HEADINGS_ZH, INDICATOR
+from pipelines.lib.readers import PROGRESS as PROGRESS_KIND
 from pipelines.lib.samples import pinned_xlsx
 
 HERE = Path(__file__).parent / "files"
-HEADER = ["指标编号", "指标名称", "统计期", "数值类型", "数值", "单位", "备注"]
-PROGRESS = [
-    "项目编号",
-    "项目名称",
-    "里程碑",
-    "报告日期",
-    "完成日期",
-    "形象进度",
-    "累计完成投资（万元）",
-    "备注",
-]
+HEADER = HEADINGS_ZH[INDICATOR]
+PROGRESS = HEADINGS_ZH[PROGRESS_KIND]
 
 
 def csv_text(rows: list[list]) -> str:
