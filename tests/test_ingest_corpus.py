@@ -181,9 +181,11 @@ def test_messages_name_file_sheet_row_column_and_value(corpus_loaded):
     assert by_reason["assigned_target_not_applicable"]["offending_value"] == "下达目标"
     assert "I23" in by_reason["assigned_target_not_applicable"]["message_en"]
     shifted = next(i for i in seen["extra_cells_in_a_row.csv"]["issues"] if i["reason_code"] == "extra_cells")
-    assert (shifted["source_row"], shifted["offending_value"]) == (2, "117") and "80,117" in shifted[
-        "message_en"
-    ]
+    assert (shifted["source_row"], shifted["offending_value"]) == (2, "117")
+    assert "80,117" in shifted["message_en"]
+    # a CSV in a batch that also holds workbooks has no sheet (not "nan")
+    assert shifted["sheet_name"] is None
+    assert shifted["message_en"].startswith("File 'extra_cells_in_a_row.csv': Row 2")
     conflict = [
         i for i in seen["conflicting_duplicates.csv"]["issues"] if i["reason_code"] == "conflicting_duplicate"
     ]

@@ -37,7 +37,7 @@ from .faults import crash_point
 from .readers import INDICATOR, PROGRESS, read_submission
 from .reasons import Issue
 from .settings import Settings, now_local
-from .warehouse import connect
+from .warehouse import connect, fetch_dicts
 
 BATCH_FILES = 20_000  # files validated and loaded together (bounded memory, one GX run per kind)
 PARALLEL_MIN_FILES = 400  # below this, starting worker processes costs more than it saves
@@ -343,14 +343,14 @@ class BatchResult:
 
 def pending_receipts(settings: Settings) -> list[dict]:
     with connect(settings) as con:
-        frame = con.execute(
+        return fetch_dicts(
+            con,
             """
             select r.* from raw.receipts r
             where not exists (select 1 from raw.submissions s where s.submission_id = r.submission_id)
             order by r.received_at, r.submission_id
-            """
-        ).fetch_df()
-    return frame.to_dict("records")
+            """,
+        )
 
 
 def process_pending(
@@ -402,6 +402,8 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
     for kind, frame in frames.items():
         if frame.empty:
             continue
+        # a CSV has no sheet: None, not the NaN pandas makes of it when a batch mixes CSV and XLSX
+        frame["sheet_name"] = frame["sheet_name"].astype(object).where(frame["sheet_name"].notna(), None)
         frame["sheet_key"] = frame["sheet_name"].fillna("")
         if kind == INDICATOR:
             frame["allowed_range"] = [
@@ -439,7 +441,9 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
                 outcome = outcomes[row["submission_id"]]
                 outcome.skipped_rows.add((kind, row["row_id"]))
                 outcome.issues.append(
-                    Issue(reason, row=int(row["source_row"]), sheet=_sheet(row), extra=_record(kind, row))
+                    Issue(
+                        reason, row=int(row["source_row"]), sheet=row["sheet_name"], extra=_record(kind, row)
+                    )
                 )
         frames[kind] = frame[~(dups | blank)].reset_index(drop=True)
     result.timings["enrich"] += time.perf_counter() - t0
@@ -472,7 +476,7 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
                 column=column,
                 value=failure.value,
                 expected=failure.expected,
-                sheet=_sheet(row),
+                sheet=row["sheet_name"],
                 extra=_record(kind, row),
             )
             if failure.reason == "other_department_codes":
@@ -502,26 +506,13 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
     return result
 
 
-def _where_zh(name: str, issue: Issue) -> str:
+def _where(name: str, issue: Issue) -> tuple[str, str]:
     """Row messages travel alone (alerts, e-mails, exports): they name the file and sheet themselves."""
     if issue.row is None:
-        return ""
-    return f"文件“{name}”" + (f"工作表“{issue.sheet}”" if _named(issue.sheet) else "") + "："
-
-
-def _where_en(name: str, issue: Issue) -> str:
-    if issue.row is None:
-        return ""
-    return f"File '{name}'" + (f", sheet '{issue.sheet}'" if _named(issue.sheet) else "") + ": "
-
-
-def _sheet(row: pd.Series) -> str | None:
-    return row["sheet_name"] if _named(row["sheet_name"]) else None
-
-
-def _named(sheet: object) -> bool:
-    """A CSV has no sheet; in a batch mixing CSV and XLSX pandas hands the missing name back as NaN."""
-    return isinstance(sheet, str) and bool(sheet)
+        return "", ""
+    if issue.sheet:
+        return f"文件“{name}”工作表“{issue.sheet}”：", f"File '{name}', sheet '{issue.sheet}': "
+    return f"文件“{name}”：", f"File '{name}': "
 
 
 def _range_text(lo: float, hi: float) -> str:
@@ -548,9 +539,8 @@ def read_and_parse(task: tuple) -> dict:
     """Read one archived file and parse its cells into columns (runs in worker processes)."""
     receipt, raw_dir, region = task
     out = {"format": "unknown", "encoding": None, "issues": [], "kinds": [], INDICATOR: {}, PROGRESS: {}}
-    issue = receipt["discovery_issue"]
-    if isinstance(issue, str) and issue:  # refused before reading (a missing value may come back as NaN)
-        info = json.loads(issue)
+    if receipt["discovery_issue"]:  # refused before reading
+        info = json.loads(receipt["discovery_issue"])
         out["issues"] = [Issue(info["code"], value=info.get("value"), expected=info.get("expected"))]
         return out
     try:
@@ -644,6 +634,7 @@ def _load(
         )
         result.status_counts[outcome.status] += 1
         for issue in outcome.issues:
+            where_zh, where_en = _where(receipt["original_name"], issue)
             quarantine.append(
                 {
                     "submission_id": sid,
@@ -660,8 +651,8 @@ def _load(
                     "reason_code": issue.code,
                     "severity": issue.severity,
                     "scope": "file" if issue.row is None else "row",
-                    "message_zh": _where_zh(receipt["original_name"], issue) + issue.message_zh,
-                    "message_en": _where_en(receipt["original_name"], issue) + issue.message_en,
+                    "message_zh": where_zh + issue.message_zh,
+                    "message_en": where_en + issue.message_en,
                     "detected_at": started,
                 }
             )

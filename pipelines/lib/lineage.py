@@ -7,25 +7,19 @@ import sys
 
 from .publish import open_published
 from .settings import Settings
-from .warehouse import connect
-
-
-def _rows(con, sql, params):
-    cursor = con.execute(sql, params)
-    cols = [d[0] for d in cursor.description]
-    return [dict(zip(cols, r, strict=True)) for r in cursor.fetchall()]
+from .warehouse import connect, fetch_dicts
 
 
 def lineage(con, code: str, year: int, plan: str | None = None) -> dict:
     plan_filter = "and plan_id = ?" if plan else ""
     params = [code, year] + ([plan] if plan else [])
-    attainment = _rows(
+    attainment = fetch_dicts(
         con,
         f"""select * from marts.fct_indicator_attainment
                                 where indicator_code = ? and plan_year = ? {plan_filter}""",
         params,
     )
-    history = _rows(
+    history = fetch_dicts(
         con,
         f"""select * from marts.fct_indicator_value_history
                              where indicator_code = ? and period_year = ? {plan_filter}

@@ -18,6 +18,7 @@ import duckdb
 
 from .labels import ATTRIBUTE, METHOD, STATUS_ORDER, status_en, status_zh
 from .settings import now_local
+from .warehouse import fetch_dicts as _rows
 
 COLORS = {
     "achieved": "#009E73",
@@ -81,12 +82,6 @@ def badge(status: str | None) -> str:
         f'<span class="badge{light}" style="background:{color}" data-status="{_e(status)}">'
         f"{_e(status_zh(status))} · {_e(status_en(status))}</span>"
     )
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cursor = con.execute(sql, params or [])
-    cols = [d[0] for d in cursor.description]
-    return [dict(zip(cols, r, strict=True)) for r in cursor.fetchall()]
 
 
 # ------------------------------------------------------------------------------------------ charts

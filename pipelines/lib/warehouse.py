@@ -296,6 +296,13 @@ def _owner_only(path: Path) -> None:
             os.chmod(path, 0o600)
 
 
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    """Rows as dicts, NULL as None (a pandas round trip would turn a NULL text into a truthy NaN)."""
+    cursor = con.execute(sql, params or [])
+    cols = [d[0] for d in cursor.description]
+    return [dict(zip(cols, r, strict=True)) for r in cursor.fetchall()]
+
+
 def checkpoint(settings: Settings) -> None:
     with connect(settings) as con:
         con.execute("checkpoint")
