@@ -1,5 +1,6 @@
 """Resources shared by every domain: where the warehouse lives, the evaluation date, dbt."""
 
+import os
 import shutil
 import sys
 from datetime import date
@@ -31,6 +32,11 @@ class PlanWarehouse(dg.ConfigurableResource):
 
     def as_of_date(self) -> date:
         return date.fromisoformat(self.as_of) if self.as_of else today_local()
+
+    def known_at_date(self) -> date | None:
+        """The knowledge cutoff: this resource's `known_at`, else PLANWH_KNOWN_AT, else none."""
+        value = self.known_at or os.environ.get("PLANWH_KNOWN_AT", "")
+        return date.fromisoformat(value) if value else None
 
     def catalog(self) -> Catalog:
         return Catalog.load(self.settings.seeds_dir)

@@ -13,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from .settings import now_local
+from .settings import now_local, today_local
 
 
 @dataclass
@@ -30,11 +30,12 @@ class LifecycleResult:
 def update_alerts(con: duckdb.DuckDBPyConnection, as_of: date, replay: bool = False) -> LifecycleResult:
     """Apply the lifecycle in one transaction, set-based (a province has thousands of flags).
 
-    Not when evaluating an earlier date than the last tracked one, nor during a replay with a knowledge
-    cutoff (known_at): looking back must never reopen, resolve or notify live alerts."""
+    Not when evaluating an earlier date than the last tracked one or a date still to come, nor during a
+    replay with a knowledge cutoff (known_at): an exploration must never reopen, resolve or notify live
+    alerts."""
     result = LifecycleResult()
     last = con.execute("select max(as_of_date) from ops.alerts").fetchone()[0]
-    if replay or (last is not None and as_of < last):
+    if replay or as_of > today_local() or (last is not None and as_of < last):
         result.tracked = False
         result.open_critical = _open_critical(con)
         return result

@@ -1,7 +1,5 @@
 """Flags -> alerts with a lifecycle, delivered through the configured notifiers."""
 
-import os
-
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
@@ -9,7 +7,6 @@ from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
 from pipelines.lib.alerts import update_alerts
 from pipelines.lib.notify import deliver_pending, notifiers_from_env
-from pipelines.lib.settings import today_local
 from pipelines.lib.warehouse import connect, writer_lock
 
 ALERTS = dg.AssetKey(["ops", "alerts"])
@@ -38,9 +35,7 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     as_of = planwh.as_of_date()
     with writer_lock(settings, f"run {context.run_id}: alerts"), connect(settings) as con:
-        # a replay (knowledge cutoff) or a look into the future is an exploration, not the live state
-        replay = bool(planwh.known_at or os.environ.get("PLANWH_KNOWN_AT")) or as_of > today_local()
-        result = update_alerts(con, as_of, replay=replay)
+        result = update_alerts(con, as_of, replay=planwh.known_at_date() is not None)
         delivery = deliver_pending(con, notifiers_from_env(settings.output_dir))
         counts = dict(con.execute("select status, count(*) from ops.alerts group by status").fetchall())
     if not result.tracked:

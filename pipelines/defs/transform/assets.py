@@ -3,7 +3,6 @@
 import os
 import shutil
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +40,13 @@ translator = PlanTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
 def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: PlanWarehouse):
     """dbt build (seeds, models, tests) against the working warehouse at the run's evaluation date."""
     as_of = planwh.as_of_date().isoformat()
-    known_at = planwh.known_at or os.environ.get("PLANWH_KNOWN_AT", "")
+    known_at = planwh.known_at_date()
     context.log.info(f"evaluation date (as_of): {as_of}; knowledge cutoff (known_at): {known_at or 'none'}")
     previous = {name: os.environ.get(name) for name in ("PLANWH_AS_OF", "PLANWH_KNOWN_AT")}
     # read by the as_of macros; --vars would force a full re-parse
     os.environ["PLANWH_AS_OF"] = as_of
     if known_at:
-        os.environ["PLANWH_KNOWN_AT"] = date.fromisoformat(known_at).isoformat()
+        os.environ["PLANWH_KNOWN_AT"] = known_at.isoformat()
     try:
         with writer_lock(planwh.settings, f"run {context.run_id}: dbt build"):
             for count, event in enumerate(
