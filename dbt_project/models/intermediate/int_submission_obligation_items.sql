@@ -12,17 +12,9 @@ projects as (
     select * from {{ ref('stg_catalog__projects') }}
 ),
 
-milestones as (
-    select * from {{ ref('int_project_milestones_evaluated') }}
-),
-
 project_completion as (
-    select
-        plan_id,
-        project_code,
-        max(case when is_final_milestone then completed_on end) as completed_on
-    from milestones
-    group by plan_id, project_code
+    -- completed_on: when the project's last milestone was done (null while it is not)
+    select * from {{ ref('int_projects_rated') }}
 ),
 
 plan_years as (
