@@ -126,7 +126,15 @@ shares as (
             else cast(plan_year - evaluated_baseline_year as double) / (target_year - evaluated_baseline_year)
         end as expected_share,
         {{ safe_divide('evaluated_value - evaluated_baseline', 'target_value - evaluated_baseline') }} as completion,
-        {{ meets_target('evaluated_value', 'target_operator', 'target_value') }} as meets_target,
+        case
+            when target_method = 'superior_assigned'
+                then
+                    case
+                        when actual_value is null or assigned_target is null then null
+                        else direction_sign * (actual_value - assigned_target) >= 0
+                    end
+            else {{ meets_target('evaluated_value', 'target_operator', 'target_value') }}
+        end as meets_target,
         {{ meets_target('evaluated_baseline', 'target_operator', 'target_value') }} as baseline_meets_target,
         -- s = d·(g − avg)/|g|: positive when the average falls short in the indicator's direction, also
         -- for a negative g; g = 0 has no scale: 0 when the average meets it, 1 (off track) when not
@@ -150,7 +158,7 @@ statused as (
                 then
                     case
                         when assigned_target is null then 'awaiting_target'
-                        when direction_sign * (actual_value - assigned_target) >= 0 then 'on_track'
+                        when meets_target then 'on_track'
                         else 'off_track'
                     end
             when target_method = 'annual' then case when meets_target then 'on_track' else 'off_track' end
@@ -265,16 +273,7 @@ final as (
         time_share,
         lag,
         growth_shortfall,
-        case
-            when target_method = 'superior_assigned'
-                then
-                    case
-                        when actual_value is null or assigned_target is null then null
-                        else direction_sign * (actual_value - assigned_target) >= 0
-                    end
-            when target_method = 'rate' then growth_shortfall <= 0
-            else meets_target
-        end as meets_target,
+        case when target_method = 'rate' then growth_shortfall <= 0 else meets_target end as meets_target,
         status,
         trend_ratio,
         case
