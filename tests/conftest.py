@@ -53,6 +53,13 @@ def dbt_manifest():
     return REPO / "dbt_project" / "target" / "manifest.json"
 
 
+def dbt(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run this venv's dbt on the project, as the tests' environment sets it up."""
+    command = [str(Path(sys.executable).with_name("dbt")), *args]
+    command += ["--project-dir", "dbt_project", "--profiles-dir", "dbt_project"]
+    return subprocess.run(command, cwd=REPO, env=env or dict(os.environ), **kwargs)
+
+
 def wipe_test_warehouse() -> None:
     for name in ("work", "raw", "published", "output"):
         shutil.rmtree(TEST_ROOT / name, ignore_errors=True)

@@ -9,7 +9,7 @@ import sys
 
 import dagster as dg
 
-from tests.conftest import AS_OF, REPO, query
+from tests.conftest import AS_OF, REPO, dbt, query
 
 
 def test_the_refresh_succeeds_and_reports_its_checks(sample_run):
@@ -159,23 +159,7 @@ def test_outputs_are_published_read_only(sample_run):
 
 
 def test_dbt_unit_tests_pass(sample_run):
-    env = dict(os.environ)
-    run = subprocess.run(
-        [
-            str(REPO / ".venv" / "bin" / "dbt") if (REPO / ".venv" / "bin" / "dbt").exists() else "dbt",
-            "test",
-            "--select",
-            "test_type:unit",
-            "--project-dir",
-            "dbt_project",
-            "--profiles-dir",
-            "dbt_project",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    run = dbt("test", "--select", "test_type:unit", capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "PASS=21" in run.stdout
 

@@ -7,16 +7,13 @@ as the real ones), so hypothesis can try hundreds of cases in seconds.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import AS_OF, REPO
+from tests.conftest import AS_OF, REPO, dbt
 
 COMPILED = REPO / "dbt_project" / "target" / "compiled" / "planwh" / "models" / "intermediate"
 MODELS = ("int_indicator_attainment_evaluated", "int_indicator_values_versioned")
@@ -25,23 +22,7 @@ MODELS = ("int_indicator_attainment_evaluated", "int_indicator_values_versioned"
 @pytest.fixture(scope="module")
 def engine(sample_run):
     env = dict(os.environ, PLANWH_AS_OF=AS_OF)
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [
-            str(dbt),
-            "compile",
-            "--quiet",
-            "--select",
-            *MODELS,
-            "--project-dir",
-            "dbt_project",
-            "--profiles-dir",
-            "dbt_project",
-        ],
-        cwd=REPO,
-        env=env,
-        check=True,
-    )
+    dbt("compile", "--quiet", "--select", *MODELS, env=env, check=True)
     sql = {m: (COMPILED / f"{m}.sql").read_text() for m in MODELS}
     con = duckdb.connect()
     con.execute(f"attach '{sample_run['db']}' as sample (read_only)")
