@@ -117,8 +117,8 @@ def build_catalog(count: int, seeds_out: Path) -> list[str]:
 
 def _plan_files(args) -> list:
     seeds, plan_id, inbox, index = args
-    from pipelines.lib.catalog import Catalog
-    from pipelines.lib.samples import (
+    from pipelines.lib.plans.catalog import Catalog
+    from pipelines.lib.submissions.samples import (
         LIXIA_MISSING_2025,
         LIXIA_NO_ASSIGNED_2025,
         LIXIA_PROFILES,
@@ -180,7 +180,7 @@ def generate(tier: str, workers: int = 2) -> Path:
         shutil.copytree(REPO / "raw" / "inbox", raw / "inbox")
         shutil.copytree(REPO / "raw" / "backfill", raw / "backfill")
     else:
-        from pipelines.lib.samples import write_receipts
+        from pipelines.lib.submissions.samples import write_receipts
 
         regions = build_catalog(TIERS[tier], project / "seeds")
         shutil.copyfile(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.lib.catalog import Catalog
+from pipelines.lib.plans.catalog import Catalog
 
 from .rules import Rule, code_rules, present
 
@@ -11,7 +11,7 @@ NAME = "indicator_data"
 
 def rules(catalog: Catalog) -> list[Rule]:
     """Catalog facts (is the code known, who owns it, its frequency, unit, range) are joined onto each row
-    by pipelines/lib/batch.py; the rules compare the row with them. Small value sets keep GX's cost
+    by pipelines/lib/submissions/batch.py; the rules compare the row with them. Small value sets keep GX's cost
     independent of the size of the catalog (136 plans would otherwise mean sets of 16,000 keys)."""
     del catalog  # the catalog reaches the rules through the joined columns
     known = "known_code == True"

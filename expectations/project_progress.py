@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.lib.catalog import Catalog
+from pipelines.lib.plans.catalog import Catalog
 
 from .rules import Rule, code_rules, present
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Rule:
-    reason: str  # reason code (pipelines/lib/reasons.py)
+    reason: str  # reason code (pipelines/lib/submissions/reasons.py)
     column: str  # the submission column the department must fix (canonical name)
     expectation: str  # GX expectation class name
     kwargs: dict = field(default_factory=dict)

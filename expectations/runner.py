@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from pipelines.lib.catalog import Catalog
+from pipelines.lib.plans.catalog import Catalog
 
 from . import indicator_data, project_progress
 from .rules import Rule

@@ -13,14 +13,12 @@ planwh docs                    dbt docs + validation report (offline)
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from pipelines.lib.settings import REPO_ROOT, export_env, load_settings
+from pipelines.runs import run_job
 
 
 def _dbt(args: list[str], settings) -> None:
@@ -42,142 +40,10 @@ def cmd_prepare(args, settings) -> int:
     return 0
 
 
-def recover_abandoned_runs(instance) -> list[str]:
-    """Runs started by this command whose process died (killed, machine lost) stay STARTED and keep their
-    concurrency-pool slots, which would block every later run. Mark them failed and free their slots.
-    Called while holding the writer lock, so no live refresh can be among them."""
-    import dagster as dg
-
-    recovered = []
-    records = instance.get_run_records(
-        dg.RunsFilter(
-            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
-            tags={"planwh/trigger": "cli"},
-        )
-    )
-    for record in records:
-        run = record.dagster_run
-        pid = int(run.tags.get("planwh/pid", "0") or 0)
-        alive = False
-        if pid:
-            try:
-                os.kill(pid, 0)
-                alive = pid != os.getpid()
-            except OSError:
-                alive = False
-        if alive:
-            continue
-        instance.report_run_failed(
-            run, "The process running this refresh died; marked failed by the next refresh."
-        )
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        recovered.append(run.run_id)
-    return recovered
-
-
-def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_at: str | None = None):
-    """Run a job in-process against the local instance (runs show in `make ui`); retry once on failure."""
-    import dagster as dg
-
-    from pipelines.definitions import defs
-    from pipelines.lib.warehouse import connect, writer_lock
-
-    for folder in (os.environ["PLANWH_DAGSTER_STORAGE"], os.environ["PLANWH_DAGSTER_COMPUTE_LOGS"]):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    job = defs.resolve_job_def(job_name)
-    run_config: dict = {
-        "loggers": {"console": {"config": {"log_level": os.environ.get("PLANWH_LOG_LEVEL", "WARNING")}}}
-    }
-    config = {key: value for key, value in (("as_of", as_of), ("known_at", known_at)) if value}
-    if config:
-        run_config["resources"] = {"planwh": {"config": config}}
-    log_dir = settings.output_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{job_name}-{time.strftime('%Y%m%dT%H%M%S')}.log"
-    print(
-        f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}"
-        f"{f', known_at {known_at}' if known_at else ''}); dbt's output goes to {log_path}",
-        flush=True,
-    )
-    with dg.DagsterInstance.get() as instance, writer_lock(settings, f"planwh {job_name}"):
-        with connect(settings):  # fails fast, with the holder named, if another process has the file open
-            pass
-        for run_id in recover_abandoned_runs(instance):
-            print(
-                f"planwh: run {run_id} had died mid-way; marked failed and its pool slots freed",
-                file=sys.stderr,
-            )
-        for attempt in range(retries + 1):
-            started = time.perf_counter()
-            with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-                result = job.execute_in_process(
-                    instance=instance,
-                    run_config=run_config,
-                    raise_on_error=False,
-                    tags={
-                        "planwh/trigger": "cli",
-                        "planwh/attempt": str(attempt + 1),
-                        "planwh/pid": str(os.getpid()),
-                    },
-                )
-            elapsed = time.perf_counter() - started
-            result.stage_seconds = stage_timings(instance, result.run_id)
-            if result.success:
-                return result, elapsed
-            for event in result.all_events:
-                if event.is_step_failure:
-                    error = event.event_specific_data.error
-                    cause = error.cause or error
-                    print(f"step {event.step_key} failed: {cause.message.strip()}", file=sys.stderr)
-            print(
-                f"run {result.run_id} failed; " + ("retrying once" if attempt < retries else "giving up"),
-                file=sys.stderr,
-            )
-    return result, elapsed
-
-
-def stage_timings(instance, run_id: str) -> dict[str, float]:
-    """Seconds per stage of a refresh, from the run's step events and the ingest step's own timings."""
-    import json
-
-    starts: dict[str, float] = {}
-    steps: dict[str, float] = {}
-    ingest: dict[str, float] = {}
-    for entry in instance.all_logs(run_id):
-        event = entry.dagster_event
-        if event is None:
-            continue
-        if event.event_type_value == "STEP_START":
-            starts[event.step_key] = entry.timestamp
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
-            steps[event.step_key] = entry.timestamp - starts[event.step_key]
-        elif (
-            event.event_type_value == "ASSET_MATERIALIZATION"
-            and event.asset_key.to_user_string() == "raw/submissions"
-        ):
-            value = event.event_specific_data.materialization.metadata.get("timings")
-            if value is not None:
-                ingest = json.loads(json.dumps(value.value))
-    ingest_step = steps.get("ingest_submissions", 0.0)
-    known = sum(ingest.get(k, 0.0) for k in ("parse", "enrich", "validate", "load"))
-    return {
-        "discover": round(steps.get("inbox_files", 0.0), 3),
-        "parse": round(ingest.get("parse", 0.0) + ingest.get("enrich", 0.0), 3),
-        "validate": round(ingest.get("validate", 0.0), 3),
-        "load": round(ingest.get("load", 0.0) + max(0.0, ingest_step - known), 3),
-        "dbt": round(steps.get("planwh_dbt", 0.0), 3),
-        "flags": round(steps.get("ops__alerts", 0.0), 3),
-        "report": round(
-            steps.get("report__progress_report", 0.0) + steps.get("report__mart_exports", 0.0), 3
-        ),
-        "publish": round(steps.get("published__warehouse", 0.0), 3),
-    }
-
-
 def cmd_refresh(args, settings) -> int:
     import json
 
-    from pipelines.lib.summary import print_summary
+    from pipelines.lib.outputs.summary import print_summary
 
     result, elapsed = run_job(args.job, args.as_of, settings, known_at=getattr(args, "known_at", None))
     if getattr(args, "timings_json", None):
@@ -195,21 +61,21 @@ def cmd_flags(args, settings) -> int:
 
 
 def cmd_rebuild(args, settings) -> int:
-    from pipelines.lib.rebuild import rebuild
+    from pipelines.lib.warehouse.rebuild import rebuild
 
-    info = rebuild(settings, as_of=args.as_of)
+    info = rebuild(settings, run_refresh=lambda: run_job("refresh", args.as_of, settings))
     print(info)
     return 0
 
 
 def cmd_lineage(args, settings) -> int:
-    from pipelines.lib.lineage import print_lineage
+    from pipelines.lib.warehouse.lineage import print_lineage
 
     return print_lineage(settings, args.code, args.year, args.plan, published=not args.live)
 
 
 def cmd_samples(args, settings) -> int:
-    from pipelines.lib.samples import write_samples
+    from pipelines.lib.submissions.samples import write_samples
 
     info = write_samples(settings, REPO_ROOT / "raw")
     print(info)
@@ -217,8 +83,8 @@ def cmd_samples(args, settings) -> int:
 
 
 def cmd_templates(args, settings) -> int:
-    from pipelines.lib.catalog import Catalog
-    from pipelines.lib.templates import write_template
+    from pipelines.lib.plans.catalog import Catalog
+    from pipelines.lib.submissions.templates import write_template
 
     catalog = Catalog.load(settings.seeds_dir)
     out = Path(args.out)
@@ -230,8 +96,8 @@ def cmd_templates(args, settings) -> int:
 
 
 def cmd_report(args, settings) -> int:
-    from pipelines.lib.publish import open_published
-    from pipelines.lib.report import _atomic_write, _rows, render_plan
+    from pipelines.lib.outputs.report import _atomic_write, _rows, render_plan
+    from pipelines.lib.warehouse.publish import open_published
 
     con = open_published(settings.published_warehouse)
     plans = [p for p in _rows(con, "select * from marts.dim_plans") if p["plan_id"] == args.plan]
@@ -246,7 +112,7 @@ def cmd_report(args, settings) -> int:
 
 
 def cmd_docs(args, settings) -> int:
-    from pipelines.lib.validation_docs import build_validation_docs
+    from pipelines.lib.outputs.validation_docs import build_validation_docs
 
     target = settings.output_dir / "dbt_docs"
     _dbt(["docs", "generate", "--static", "--target-path", str(target)], settings)
@@ -305,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("docs").set_defaults(func=cmd_docs)
     sub.add_parser("lint-sql").set_defaults(func=cmd_lint_sql)
     args = parser.parse_args(argv)
-    from pipelines.lib.warehouse import WarehouseLocked
+    from pipelines.lib.warehouse.connection import WarehouseLocked
 
     try:
         return args.func(args, settings)

@@ -119,7 +119,7 @@ def sample_run():
 
 @pytest.fixture
 def sample_db(sample_run):
-    from pipelines.lib.publish import open_published
+    from pipelines.lib.warehouse.publish import open_published
 
     con = open_published(sample_run["db"])
     yield con

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import duckdb
 import pytest
 
-from pipelines.lib.notify import WebhookNotifier, deliver_pending
+from pipelines.lib.alerts.notify import WebhookNotifier, deliver_pending
 from tests.conftest import AS_OF, query, run_job
 
 URBAN = "370102_URBAN"
@@ -124,7 +124,7 @@ def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, h
 
 def test_a_failed_delivery_is_retried_next_time_and_never_fails_the_run(fresh_warehouse, hook):
     settings = fresh_warehouse
-    from pipelines.lib.warehouse import connect
+    from pipelines.lib.warehouse.connection import connect
 
     with connect(settings) as con:
         con.execute("""insert into ops.alert_events (alert_id, event, event_at, severity, title_en, detail_en)

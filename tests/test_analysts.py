@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lib.exports import read_export_csv, unneutralise
-from pipelines.lib.publish import open_published
+from pipelines.lib.outputs.exports import read_export_csv, unneutralise
+from pipelines.lib.warehouse.publish import open_published
 from tests.conftest import REPO, query, run_job
 
 DOC = (REPO / "docs" / "analysts.md").read_text(encoding="utf-8")
@@ -60,7 +60,7 @@ def test_an_analyst_session_cannot_write_or_reach_outside(sample_run, statement)
 ANALYST = textwrap.dedent(
     """
     import sys, time
-    from pipelines.lib.publish import open_published
+    from pipelines.lib.warehouse.publish import open_published
     con = open_published(sys.argv[1])
     print(con.execute("select count(*) from marts.fct_submissions").fetchone()[0], flush=True)
     for line in sys.stdin:          # the test says when to query again

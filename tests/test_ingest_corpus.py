@@ -12,8 +12,9 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.lib.catalog import Catalog
-from pipelines.lib.ingest import discover_and_archive, process_pending
+from pipelines.lib.ingest.inbox import discover_and_archive
+from pipelines.lib.ingest.load import process_pending
+from pipelines.lib.plans.catalog import Catalog
 from tests.conftest import query
 
 CORPUS = Path(__file__).parent / "corpus"

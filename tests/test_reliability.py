@@ -9,11 +9,12 @@ import sys
 
 import duckdb
 
-from pipelines.lib.catalog import Catalog
-from pipelines.lib.ingest import discover_and_archive, process_pending
-from pipelines.lib.publish import open_published
+from pipelines.lib.ingest.inbox import discover_and_archive
+from pipelines.lib.ingest.load import process_pending
+from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import load_settings
-from pipelines.lib.warehouse import writer_lock
+from pipelines.lib.warehouse.connection import writer_lock
+from pipelines.lib.warehouse.publish import open_published
 from tests.conftest import AS_OF, REPO, TEST_ROOT
 
 PART_A = ("370102_STATS", "370102_ECO")

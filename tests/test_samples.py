@@ -12,10 +12,16 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from pipelines.lib.catalog import Catalog
-from pipelines.lib.ingest import discover_and_archive, process_pending
-from pipelines.lib.samples import LIXIA_MISSING_2025, LIXIA_NO_ASSIGNED_2025, LIXIA_PROFILES, generate_plan
-from pipelines.lib.templates import write_template
+from pipelines.lib.ingest.inbox import discover_and_archive
+from pipelines.lib.ingest.load import process_pending
+from pipelines.lib.plans.catalog import Catalog
+from pipelines.lib.submissions.samples import (
+    LIXIA_MISSING_2025,
+    LIXIA_NO_ASSIGNED_2025,
+    LIXIA_PROFILES,
+    generate_plan,
+)
+from pipelines.lib.submissions.templates import write_template
 from tests.conftest import REPO, query
 
 SEEDS = REPO / "dbt_project" / "seeds"
@@ -83,8 +89,8 @@ def test_the_validation_report_lists_each_rule_and_the_latest_results(sample_run
 
 
 def test_the_run_summary_names_what_needs_attention(sample_run):
+    from pipelines.lib.outputs.summary import print_summary
     from pipelines.lib.settings import load_settings
-    from pipelines.lib.summary import print_summary
 
     settings = dataclasses.replace(load_settings(), publish_dir=sample_run["db"].parent)
     out = io.StringIO()

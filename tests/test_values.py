@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.lib.values import (
+from pipelines.lib.submissions.values import (
     excel_serial_to_date,
     normalize_code,
     parse_date,

@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.defs.transform.project import dbt_project
-from pipelines.lib.catalog import Catalog
+from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import Settings, load_settings, today_local
 
 

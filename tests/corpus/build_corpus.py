@@ -14,9 +14,9 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from pipelines.lib.readers import HEADINGS_ZH, INDICATOR
-from pipelines.lib.readers import PROGRESS as PROGRESS_KIND
-from pipelines.lib.samples import pinned_xlsx
+from pipelines.lib.submissions.readers import HEADINGS_ZH, INDICATOR
+from pipelines.lib.submissions.readers import PROGRESS as PROGRESS_KIND
+from pipelines.lib.submissions.samples import pinned_xlsx
 
 HERE = Path(__file__).parent / "files"
 HEADER = HEADINGS_ZH[INDICATOR]

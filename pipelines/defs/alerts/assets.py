@@ -5,9 +5,9 @@ from dagster_dbt import get_asset_key_for_model
 
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
-from pipelines.lib.alerts import update_alerts
-from pipelines.lib.notify import deliver_pending, notifiers_from_env
-from pipelines.lib.warehouse import connect, writer_lock
+from pipelines.lib.alerts.lifecycle import update_alerts
+from pipelines.lib.alerts.notify import deliver_pending, notifiers_from_env
+from pipelines.lib.warehouse.connection import connect, writer_lock
 
 ALERTS = dg.AssetKey(["ops", "alerts"])
 

@@ -5,9 +5,10 @@ import time
 import dagster as dg
 
 from pipelines.defs.resources import PlanWarehouse
-from pipelines.lib.ingest import discover_and_archive, process_pending
-from pipelines.lib.readers import INDICATOR, PROGRESS
-from pipelines.lib.warehouse import connect, writer_lock
+from pipelines.lib.ingest.inbox import discover_and_archive
+from pipelines.lib.ingest.load import process_pending
+from pipelines.lib.submissions.readers import INDICATOR, PROGRESS
+from pipelines.lib.warehouse.connection import connect, writer_lock
 
 RAW_SUBMISSIONS = dg.AssetKey(["raw", "submissions"])
 RAW_INDICATORS = dg.AssetKey(["raw", "indicator_values"])

@@ -4,8 +4,8 @@ import dagster as dg
 import duckdb
 
 from pipelines.defs.jobs import refresh_job
-from pipelines.lib.catalog import Catalog
-from pipelines.lib.ingest import HashCache, scan_inbox
+from pipelines.lib.ingest.inbox import HashCache, scan_inbox
+from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import load_settings
 
 

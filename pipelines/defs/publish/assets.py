@@ -5,8 +5,8 @@ import dagster as dg
 from pipelines.defs.alerts.assets import ALERTS
 from pipelines.defs.report.assets import EXPORTS, REPORT
 from pipelines.defs.resources import PlanWarehouse
-from pipelines.lib.publish import publish
-from pipelines.lib.warehouse import writer_lock
+from pipelines.lib.warehouse.connection import writer_lock
+from pipelines.lib.warehouse.publish import publish
 
 
 @dg.asset(

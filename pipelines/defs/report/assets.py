@@ -6,10 +6,10 @@ from dagster_dbt import get_asset_key_for_model
 from pipelines.defs.alerts.assets import ALERTS
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
-from pipelines.lib.exports import EXPORTED_MARTS, export_marts
-from pipelines.lib.report import build_reports
-from pipelines.lib.validation_docs import build_validation_docs
-from pipelines.lib.warehouse import connect, writer_lock
+from pipelines.lib.outputs.exports import EXPORTED_MARTS, export_marts
+from pipelines.lib.outputs.report import build_reports
+from pipelines.lib.outputs.validation_docs import build_validation_docs
+from pipelines.lib.warehouse.connection import connect, writer_lock
 
 REPORT = dg.AssetKey(["report", "progress_report"])
 EXPORTS = dg.AssetKey(["report", "mart_exports"])

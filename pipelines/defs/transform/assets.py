@@ -12,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.faults import crash_point
-from pipelines.lib.warehouse import writer_lock
+from pipelines.lib.warehouse.connection import writer_lock
 
 WRITER_POOL = "warehouse_writer"
 

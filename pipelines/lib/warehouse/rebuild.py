@@ -10,13 +10,15 @@ files, so it is carried over from the previous warehouse when that file can stil
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from .ingest import load_receipts
-from .settings import Settings, now_local
-from .warehouse import connect, writer_lock
+from ..ingest.inbox import load_receipts
+from ..settings import Settings, now_local
+from .connection import connect, writer_lock
 
 CARRIED_OVER = ("ops.alerts", "ops.alert_events", "ops.alert_deliveries")
 
@@ -63,9 +65,9 @@ def carry_over(settings: Settings, previous) -> list[str]:
     return list(frames)
 
 
-def rebuild(settings: Settings, as_of: str | None = None) -> dict:
-    from pipelines.cli import run_job
-
+def rebuild(settings: Settings, run_refresh: Callable[[], tuple[Any, float]]) -> dict:
+    """Move the working file aside, carry over what the archive cannot restore, restore the receipts,
+    then `run_refresh()` (the caller's refresh job: this module runs no Dagster itself)."""
     stamp = now_local().strftime("%Y%m%dT%H%M%S")
     backup = settings.warehouse.with_name(f"{settings.warehouse.name}.before-rebuild-{stamp}")
     with writer_lock(settings, "planwh rebuild"):
@@ -76,7 +78,7 @@ def rebuild(settings: Settings, as_of: str | None = None) -> dict:
                 shutil.move(wal, backup.with_name(backup.name + ".wal"))
         carried = carry_over(settings, backup) if backup.exists() else []
         receipts = restore_receipts(settings)
-        result, seconds = run_job("refresh", as_of, settings)
+        result, seconds = run_refresh()
     return {
         "receipts_restored": receipts,
         "carried_over": carried,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .catalog import Catalog
+from ..plans.catalog import Catalog
+from ..settings import today_local
 from .readers import HEADINGS_ZH, INDICATOR, PROGRESS
-from .settings import today_local
 from .values import parse_period
 
 INSTRUCTIONS = [

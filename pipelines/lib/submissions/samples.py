@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalog import Catalog
+from ..plans.catalog import Catalog
+from ..settings import Settings
 from .readers import HEADINGS_EN, HEADINGS_ZH, INDICATOR, PROGRESS
-from .settings import Settings
 
 INTEGER_UNITS = {"家", "个", "座", "条", "项", "人", "名", "所", "处", "套"}
 QUARTER_SHARE = {1: 0.22, 2: 0.47, 3: 0.72, 4: 1.0}

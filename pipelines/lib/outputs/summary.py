@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 
+from ..settings import Settings
+from ..warehouse.publish import open_published
 from .labels import STATUS_ORDER, status_en, status_zh
-from .publish import open_published
-from .settings import Settings
 
 
 def _pad(text: str, width: int) -> str:

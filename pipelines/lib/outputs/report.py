@@ -16,9 +16,9 @@ from pathlib import Path
 
 import duckdb
 
+from ..settings import now_local
+from ..warehouse.connection import fetch_dicts as _rows
 from .labels import ATTRIBUTE, METHOD, STATUS_ORDER, status_en, status_zh
-from .settings import now_local
-from .warehouse import fetch_dicts as _rows
 
 COLORS = {
     "achieved": "#009E73",

@@ -13,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from .settings import now_local, today_local
+from ..settings import now_local, today_local
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import duckdb
 
-from .settings import now_local
+from ..settings import now_local
 
 WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from .catalog import Catalog
+from ..plans.catalog import Catalog
 from .readers import INDICATOR, PROGRESS, Sheet
 from .values import (
     name_key,

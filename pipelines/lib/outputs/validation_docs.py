@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 
-from .reasons import REASONS
-from .settings import Settings, now_local
-from .warehouse import connect
+from ..settings import Settings, now_local
+from ..submissions.reasons import REASONS
+from ..warehouse.connection import connect
 
 
 def _e(v) -> str:
@@ -24,7 +24,7 @@ def _e(v) -> str:
 def render(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     from expectations.runner import SUITE_MODULES
 
-    from .catalog import Catalog
+    from ..plans.catalog import Catalog
 
     catalog = Catalog.load(settings.seeds_dir)
     batches = [

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from .faults import crash_point
-from .settings import Settings, now_local
-from .warehouse import connect
+from ..faults import crash_point
+from ..settings import Settings, now_local
+from .connection import connect
 
 # Settings for analyst sessions: no files or network outside the warehouse, and no way to undo that.
 ANALYST_SETTINGS = (

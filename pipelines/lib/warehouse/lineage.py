@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 
 from .publish import open_published
-from .settings import Settings
-from .warehouse import connect, fetch_dicts
+from ..settings import Settings
+from .connection import connect, fetch_dicts
 
 
 def lineage(con, code: str, year: int, plan: str | None = None) -> dict:

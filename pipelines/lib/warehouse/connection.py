@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from .settings import Settings, now_local
+from ..settings import Settings, now_local
 
 RAW_DDL = """
 create schema if not exists raw;

@@ -1,0 +1,1 @@
+"""Alert lifecycle (lifecycle.py) and delivery (notify.py)."""

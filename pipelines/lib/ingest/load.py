@@ -1,0 +1,260 @@
+"""Load checked submissions into the warehouse.
+
+process_pending(): receipts not yet in the ledger are read from the archive and checked in batches by
+the validation core (pipelines/lib/submissions/check.py: one GX run per submission kind per batch,
+failures attributed back to file/sheet/row/column), then loaded in one transaction per batch: ledger
+rows, accepted rows and quarantine rows together, so a failure leaves nothing half-loaded and the next
+run simply processes the same files again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..faults import crash_point
+from ..plans.catalog import Catalog
+from ..settings import Settings, now_local
+from ..submissions.check import Outcome, check_batch
+from ..submissions.readers import INDICATOR, PROGRESS
+from ..submissions.reasons import Issue
+from ..warehouse.connection import connect, fetch_dicts
+
+BATCH_FILES = 20_000  # files validated and loaded together (bounded memory, one GX run per kind)
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    files: int = 0
+    status_counts: Counter = field(default_factory=Counter)
+    rows_loaded: dict = field(default_factory=lambda: {INDICATOR: 0, PROGRESS: 0})
+    quarantined: int = 0
+    suite_reports: list = field(default_factory=list)
+    examples: list = field(default_factory=list)  # first failing rows, for the asset check metadata
+    timings: dict = field(default_factory=lambda: defaultdict(float))
+
+
+def pending_receipts(settings: Settings) -> list[dict]:
+    with connect(settings) as con:
+        return fetch_dicts(
+            con,
+            """
+            select r.* from raw.receipts r
+            where not exists (select 1 from raw.submissions s where s.submission_id = r.submission_id)
+            order by r.received_at, r.submission_id
+            """,
+        )
+
+
+def process_pending(
+    settings: Settings, catalog: Catalog, batch_files: int = BATCH_FILES
+) -> list[BatchResult]:
+    receipts = pending_receipts(settings)
+    results = []
+    for start in range(0, len(receipts), batch_files):
+        results.append(_process_batch(settings, catalog, receipts[start : start + batch_files]))
+    return results
+
+
+def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -> BatchResult:
+    started = now_local()
+    batch_id = started.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 100000}"
+    result = BatchResult(batch_id=batch_id, files=len(receipts))
+    checked = check_batch(receipts, catalog, settings.raw_dir)
+    result.suite_reports = checked.suite_reports
+    result.timings.update(checked.timings)
+
+    t0 = time.perf_counter()
+    _load(settings, checked.frames, checked.outcomes, result, started)
+    result.timings["load"] += time.perf_counter() - t0
+    return result
+
+
+def _where(name: str, issue: Issue) -> tuple[str, str]:
+    """Row messages travel alone (alerts, e-mails, exports): they name the file and sheet themselves."""
+    if issue.row is None:
+        return "", ""
+    if issue.sheet:
+        return f"文件“{name}”工作表“{issue.sheet}”：", f"File '{name}', sheet '{issue.sheet}': "
+    return f"文件“{name}”：", f"File '{name}': "
+
+
+def _load(
+    settings: Settings, frames: dict, outcomes: dict[str, Outcome], result: BatchResult, started
+) -> None:
+    ledger, quarantine = [], []
+    loadable: dict[str, pd.DataFrame] = {}
+    rejected_files = {sid for sid, o in outcomes.items() if o.status == "rejected"}
+    for kind, frame in frames.items():
+        if frame.empty:
+            loadable[kind] = frame
+            continue
+        bad = {row_id for o in outcomes.values() for (k, row_id) in o.rejected_rows if k == kind}
+        keep = ~frame["row_id"].isin(bad) & ~frame["submission_id"].isin(rejected_files)
+        loadable[kind] = frame[keep]
+
+    for sid, outcome in outcomes.items():
+        receipt = outcome.receipt
+        file_error = next((i for i in outcome.issues if i.is_file_level), None)
+        rows_loaded = (
+            0
+            if outcome.status == "rejected"
+            else (outcome.rows_total - len(outcome.rejected_rows) - len(outcome.skipped_rows))
+        )
+        ledger.append(
+            {
+                "submission_id": sid,
+                "department_code": receipt["department_code"],
+                "original_name": receipt["original_name"],
+                "file_sha256": receipt["file_sha256"],
+                "size_bytes": receipt["size_bytes"],
+                "detected_format": outcome.format,
+                "detected_encoding": outcome.encoding,
+                "kinds": ", ".join(outcome.kinds) or None,
+                "received_at": receipt["received_at"],
+                "received_at_source": receipt["received_at_source"],
+                "processed_at": started,
+                "status": outcome.status,
+                "rows_total": outcome.rows_total,
+                "rows_accepted": rows_loaded,
+                "rows_rejected": outcome.rows_total - rows_loaded - len(outcome.skipped_rows),
+                "warnings": sum(1 for i in outcome.issues if i.severity == "warning"),
+                "reason_code": file_error.code if file_error else None,
+                "message_zh": file_error.message_zh if file_error else None,
+                "message_en": file_error.message_en if file_error else None,
+                "validation_batch": result.batch_id,
+            }
+        )
+        result.status_counts[outcome.status] += 1
+        for issue in outcome.issues:
+            where_zh, where_en = _where(receipt["original_name"], issue)
+            quarantine.append(
+                {
+                    "submission_id": sid,
+                    "department_code": receipt["department_code"],
+                    "original_name": receipt["original_name"],
+                    "file_sha256": receipt["file_sha256"],
+                    "sheet_name": issue.sheet,
+                    "source_row": issue.row,
+                    "column_name": issue.column,
+                    "offending_value": None if issue.value is None else str(issue.value)[:500],
+                    "record_kind": issue.extra.get("record_kind"),
+                    "record_code": issue.extra.get("record_code"),
+                    "record_period": issue.extra.get("record_period"),
+                    "reason_code": issue.code,
+                    "severity": issue.severity,
+                    "scope": "file" if issue.row is None else "row",
+                    "message_zh": where_zh + issue.message_zh,
+                    "message_en": where_en + issue.message_en,
+                    "detected_at": started,
+                }
+            )
+            if len(result.examples) < 20 and issue.severity == "error":
+                result.examples.append(
+                    {
+                        "kind": issue.extra.get("record_kind"),
+                        "file": receipt["original_name"],
+                        "department": receipt["department_code"],
+                        "sheet": issue.sheet,
+                        "row": issue.row,
+                        "column": issue.column,
+                        "reason": issue.code,
+                        "message_en": issue.message_en,
+                    }
+                )
+    result.quarantined = len(quarantine)
+
+    ind = loadable[INDICATOR]
+    prog = loadable[PROGRESS]
+    with connect(settings) as con:
+        con.execute("begin transaction")
+        try:
+            if not ind.empty:
+                frame = ind.assign(loaded_at=started)[
+                    [
+                        "submission_id",
+                        "department_code",
+                        "sheet_name",
+                        "source_row",
+                        "received_at",
+                        "plan_id",
+                        "indicator_code",
+                        "indicator_name",
+                        "period",
+                        "value_type",
+                        "value",
+                        "unit",
+                        "note",
+                        "loaded_at",
+                    ]
+                ]
+                frame = frame.assign(
+                    file_sha256=frame["submission_id"].map(lambda s: outcomes[s].receipt["file_sha256"]),
+                    unit=ind["unit"].fillna(ind["value_unit"]),
+                )
+                con.register("load_ind", frame)
+                con.execute("insert into raw.indicator_values by name select * from load_ind")
+                con.unregister("load_ind")
+            if not prog.empty:
+                frame = prog.assign(loaded_at=started)[
+                    [
+                        "submission_id",
+                        "department_code",
+                        "sheet_name",
+                        "source_row",
+                        "received_at",
+                        "plan_id",
+                        "project_code",
+                        "milestone_code",
+                        "report_date",
+                        "completed_on",
+                        "percent_complete",
+                        "investment_to_date",
+                        "note",
+                        "loaded_at",
+                    ]
+                ].assign(file_sha256=prog["submission_id"].map(lambda s: outcomes[s].receipt["file_sha256"]))
+                frame["report_date"] = frame["report_date"].dt.date
+                frame["completed_on"] = frame["completed_on"].dt.date
+                con.register("load_prog", frame)
+                con.execute("insert into raw.project_progress by name select * from load_prog")
+                con.unregister("load_prog")
+            if quarantine:
+                con.register("load_q", pd.DataFrame(quarantine))
+                con.execute("insert into raw.quarantine by name select * from load_q")
+                con.unregister("load_q")
+            results = [
+                {
+                    "validation_batch": result.batch_id,
+                    "suite": report.suite,
+                    "expectation": r["expectation"],
+                    "reason_code": r["reason"],
+                    "column_name": r["column"],
+                    "is_warning": r["warning"],
+                    "success": r["success"],
+                    "rows_validated": report.rows,
+                    "unexpected_count": r["unexpected"],
+                    "validated_at": started,
+                }
+                for report in result.suite_reports
+                for r in report.results
+            ]
+            if results:
+                con.register("load_results", pd.DataFrame(results))
+                con.execute("insert into ops.validation_results by name select * from load_results")
+                con.unregister("load_results")
+            con.register("load_ledger", pd.DataFrame(ledger))
+            con.execute("insert into raw.submissions by name select * from load_ledger")
+            con.unregister("load_ledger")
+            crash_point("ingest.before_commit")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    result.rows_loaded[INDICATOR] += len(ind)
+    result.rows_loaded[PROGRESS] += len(prog)

@@ -1,0 +1,1 @@
+"""The plan catalog (indicators, targets, projects, departments), read from the dbt seeds."""
