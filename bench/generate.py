@@ -78,13 +78,15 @@ def build_catalog(count: int, seeds_out: Path) -> list[str]:
     source = REPO / "dbt_project" / "seeds"
     tables = {p.stem: _seed(p) for p in source.glob("catalog_*.csv")}
     regions = region_codes(count)
+    # reference vocabularies (milestone types, evaluation categories) belong to no plan or region: copied once
+    shared = {name for name, frame in tables.items() if "plan_id" not in frame and "region_code" not in frame}
     out: dict[str, list[pd.DataFrame]] = {name: [] for name in tables}
     for region in regions:
         plan = f"{region}_14FYP"
         factor = _factor(region)
         shift = timedelta(days=int((factor - 1) * 300))
         for name, frame in tables.items():
-            if name == "catalog_milestone_types":
+            if name in shared:
                 continue
             copy = frame.copy()
             if "plan_id" in copy:
@@ -110,7 +112,7 @@ def build_catalog(count: int, seeds_out: Path) -> list[str]:
             out[name].append(copy)
     seeds_out.mkdir(parents=True, exist_ok=True)
     for name, frames in out.items():
-        frame = tables[name] if name == "catalog_milestone_types" else pd.concat(frames, ignore_index=True)
+        frame = tables[name] if name in shared else pd.concat(frames, ignore_index=True)
         frame.to_csv(seeds_out / f"{name}.csv", index=False, lineterminator="\n")
     return regions
 

@@ -58,11 +58,61 @@ def test_known_off_track_binding_indicators_raise_critical_alerts(sample_db):
         r["indicator_code"]: r["status"]
         for r in query(sample_db, "select * from marts.fct_indicator_status_latest")
     }
-    assert status["I17"] == "no_data" and status["I22"] == "off_track" and status["I20"] == "awaiting_target"
-    assert status["I26"] == "on_track" and status["I12"] == "achieved"
+    # evaluated after the plan's end: the 2025 values are final verdicts
+    assert (
+        status["I17"] == "no_data" and status["I22"] == "not_achieved" and status["I20"] == "awaiting_target"
+    )
+    assert status["I26"] == "achieved" and status["I12"] == "achieved"
+    assert "未完成" in alerts["I22"]["detail_zh"] and "short by 1.33" in alerts["I22"]["detail_en"]
     assert "370102_WATER" in alerts["I17"]["department_code"]
     missing = [a for a in alerts.values() if a["alert_type"] == "missing_submission"]
     assert any(a["department_code"] == "370102_WATER" for a in missing)
+
+
+def test_values_of_the_target_year_get_final_statuses(sample_db):
+    """The issue's cases: evaluated after 2025, a 2025 value is met or missed, never "on track"."""
+    rows = query(
+        sample_db,
+        """select * from marts.fct_indicator_attainment
+           where plan_year >= target_year and actual_value is not null""",
+    )
+    assert len(rows) >= 120
+    assert not [r for r in rows if r["status"] in ("on_track", "at_risk", "off_track")]
+    for r in rows:
+        assert r["is_final_year"]
+        if r["target_method"] in ("level", "maintain", "cumulative", "rate"):
+            # achieved exactly when the value meets the target's operator, else not_achieved with a shortfall
+            assert r["status"] == ("achieved" if r["meets_target"] else "not_achieved"), r["indicator_code"]
+        assert (r["shortfall"] is not None) == (r["status"] == "not_achieved"), r["indicator_code"]
+        assert r["evaluation_category"] == r["status"] or r["status"] not in ("achieved", "not_achieved")
+        assert r["projected_target_year_value"] is None and r["trend_status"] is None
+    final = {r["indicator_code"]: r for r in rows if r["plan_year"] == 2025}
+    expected = {  # code: (value, shortfall)
+        "S011": (2490, 10),  # GDP 2490 against >=2500
+        "I07": (20.88, 0.02),
+        "I29": (123, 0),  # 123 against >123: had to exceed
+        "I33": (97.98, 2.02),
+    }
+    for code, (value, shortfall) in expected.items():
+        assert final[code]["status"] == "not_achieved" and final[code]["evaluation_category_zh"] == "未完成"
+        assert final[code]["actual_value"] == value and abs(final[code]["shortfall"] - shortfall) < 1e-9, code
+    assert abs(final["S011"]["shortfall_ratio"] - 0.004) < 1e-12
+    # rate: five-year average growth; assigned: every year (I16 missed 2025 by 0.8 points)
+    assert final["I01"]["status"] == "achieved" and final["I04"]["status"] == "not_achieved"
+    assert abs(final["I04"]["shortfall"] - (10 - final["I04"]["average_growth_rate"])) < 1e-9
+    assert final["I16"]["status"] == "not_achieved" and final["I16"]["years_missed"] == 1
+    assert abs(final["I16"]["shortfall"] - 0.8) < 1e-9
+    assert final["I18"]["status"] == "achieved" and final["I18"]["years_met"] == 5
+    latest = {
+        r["indicator_code"]: r for r in query(sample_db, "select * from marts.fct_indicator_status_latest")
+    }
+    assert {c: r["evaluation_category"] for c, r in latest.items() if c in expected} == {
+        c: "not_achieved" for c in expected
+    }
+    scorecard = query(
+        sample_db, "select sum(indicators_not_achieved) as n from marts.fct_department_scorecard"
+    )
+    assert scorecard[0]["n"] == sum(r["status"] == "not_achieved" for r in latest.values())
 
 
 def test_every_indicator_has_one_row_per_year_up_to_the_evaluation_date(sample_db):
@@ -161,7 +211,7 @@ def test_outputs_are_published_read_only(sample_run):
 def test_dbt_unit_tests_pass(sample_run):
     run = dbt("test", "--select", "test_type:unit", capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "PASS=21" in run.stdout
+    assert "PASS=28" in run.stdout
 
 
 def test_lineage_command_explains_a_number(sample_run):

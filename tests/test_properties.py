@@ -28,6 +28,7 @@ def engine(sample_run):
     con.execute(f"attach '{sample_run['db']}' as sample (read_only)")
     con.execute("attach ':memory:' as planwh")
     for schema, table in (
+        ("staging", "stg_catalog__evaluation_categories"),
         ("intermediate", "int_indicators_unioned"),
         ("intermediate", "int_plans_years"),
         ("intermediate", "int_indicator_annual_values"),
@@ -36,6 +37,10 @@ def engine(sample_run):
     ):
         con.execute(f"create schema if not exists planwh.{schema}")
         con.execute(f"create table planwh.{schema}.{table} as select * from sample.{schema}.{table} limit 0")
+    con.execute(
+        "insert into planwh.staging.stg_catalog__evaluation_categories "
+        "select * from sample.staging.stg_catalog__evaluation_categories"
+    )
     con.execute("""insert into planwh.intermediate.int_plans_years (plan_id, plan_year, year_start_date, annual_due_date)
                    select 'P', y, make_date(y, 1, 1), make_date(y + 1, 3, 31) from range(2021, 2026) t(y)""")
     yield con, sql
@@ -105,14 +110,29 @@ def test_level_target_invariants(engine, indicator, actuals):
         if row["status"] == "achieved":
             assert row["meets_target"] is True  # never achieved when the target is not met
         if a is None:
-            assert row["status"] == "no_data"
+            assert row["status"] == "no_data" and row["evaluation_category"] == "no_data"
+            continue
+        if row["plan_year"] >= indicator["target_year"]:
+            # final: met or missed, with the shortfall towards the target in its direction
+            assert row["status"] == ("achieved" if row["meets_target"] else "not_achieved")
+            assert row["evaluation_category"] == row["status"]
+            if row["status"] == "not_achieved":
+                assert abs(row["shortfall"] - abs(t - a)) < 1e-6 and row["shortfall"] >= 0
+            else:
+                assert row["shortfall"] is None
             continue
         if (a - b) * (t - b) < 0:
             assert row["status"] == "off_track"  # moving away from the target is never on track
         if row["status"] == "on_track":
             assert row["lag"] <= 0.10 + 1e-9
+            # 快于预期 exactly when completion leads the expected share by 0.10 or more
+            assert (row["evaluation_category"] == "ahead") == (-row["lag"] >= 0.10 - 1e-9)
         if row["status"] == "at_risk":
             assert 0.10 < row["lag"] <= 0.30 + 1e-9
+        if row["status"] in ("at_risk", "off_track"):
+            assert row["evaluation_category"] == "lagging"
+        if row["status"] == "achieved":
+            assert row["evaluation_category"] == "achieved_early"
         if not row["meets_target"]:
             assert row["status"] != "achieved"
 
@@ -133,7 +153,11 @@ def test_maintain_targets_are_on_track_exactly_when_met(engine, baseline, target
         "baseline_from_first_actual": False,
     }
     for row in evaluate(engine, indicator, actuals):
-        if row["actual_value"] is not None:
+        if row["actual_value"] is None:
+            continue
+        if row["plan_year"] >= indicator["target_year"]:  # final: achieved exactly when met
+            assert row["status"] == ("achieved" if row["meets_target"] else "not_achieved")
+        else:
             assert (row["status"] == "on_track") == bool(row["meets_target"])
 
 

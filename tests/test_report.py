@@ -54,7 +54,7 @@ def test_report_sections_charts_and_words_render(sample_run):
         assert badges and all(" · " in text and len(text) > 4 for text in badges)
         assert (
             page.evaluate("document.querySelector('#ind-370102_14FYP-I22 .badge').dataset.status")
-            == "off_track"
+            == "not_achieved"
         )
         # Chinese text is drawn with a CJK font (wider than the fallback boxes would be)
         width = page.evaluate("""(() => { const s = document.createElement('span'); s.textContent = '约束性指标';

@@ -11,6 +11,10 @@ annual as (
     select * from {{ ref('int_indicator_annual_values') }}
 ),
 
+categories as (
+    select * from {{ ref('stg_catalog__evaluation_categories') }}
+),
+
 spine as (
     select
         indicators.*,
@@ -77,7 +81,16 @@ running as (
         count(case when actual_value > -100 then 1 end) over (
             partition by with_values.plan_id, with_values.indicator_code
             order by plan_year rows between unbounded preceding and current row
-        ) as growth_points
+        ) as growth_points,
+        -- plan years begun up to this one, and how many of them have an actual (final rules need all)
+        count(*) over (
+            partition by with_values.plan_id, with_values.indicator_code
+            order by plan_year rows between unbounded preceding and current row
+        ) as years_in_window,
+        count(actual_value) over (
+            partition by with_values.plan_id, with_values.indicator_code
+            order by plan_year rows between unbounded preceding and current row
+        ) as years_reported
     from with_values
     left join first_actual
         on with_values.plan_id = first_actual.plan_id
@@ -147,6 +160,91 @@ shares as (
     from measured
 ),
 
+compared as (
+    -- this year's own comparison (rate: the average so far against g) and, when it misses, by how much in
+    -- the indicator's direction: in its unit (percentage points for rates) and relative to the target
+    select
+        *,
+        plan_year >= target_year as is_final_year,
+        case when target_method = 'rate' then growth_shortfall <= 0 else meets_target end as met,
+        case
+            when target_method = 'rate' then direction_sign * (annual_growth_rate - average_growth_rate)
+            when target_method = 'superior_assigned' then direction_sign * (assigned_target - actual_value)
+            when target_operator = '=' then abs(evaluated_value - target_value)
+            when target_operator in ('>=', '>') then target_value - evaluated_value
+            when target_operator in ('<=', '<') then evaluated_value - target_value
+        end as raw_shortfall,
+        case
+            when target_method = 'rate' then annual_growth_rate
+            when target_method = 'superior_assigned' then assigned_target
+            else target_value
+        end as compared_target
+    from shares
+),
+
+year_counts as (
+    -- every-year targets (assigned by the superior government, or 每年…): years met and missed so far
+    select
+        *,
+        case
+            when met = false then greatest(raw_shortfall, 0.0)
+        end as year_shortfall,
+        case
+            when met = false then {{ safe_divide('greatest(raw_shortfall, 0.0)', 'abs(compared_target)') }}
+        end as year_shortfall_ratio,
+        sum(case when met then 1 else 0 end) over (
+            partition by plan_id, indicator_code
+            order by plan_year rows between unbounded preceding and current row
+        ) as years_met,
+        sum(case when met = false then 1 else 0 end) over (
+            partition by plan_id, indicator_code
+            order by plan_year rows between unbounded preceding and current row
+        ) as years_missed
+    from compared
+),
+
+worst_miss as (
+    -- for an every-year target in its final years: the year that missed by the most so far
+    select
+        plan_id,
+        indicator_code,
+        plan_year,
+        worst_shortfall,
+        worst_shortfall_ratio
+    from (
+        select
+            final_year.plan_id,
+            final_year.indicator_code,
+            final_year.plan_year,
+            missed.year_shortfall as worst_shortfall,
+            missed.year_shortfall_ratio as worst_shortfall_ratio,
+            row_number() over (
+                partition by final_year.plan_id, final_year.indicator_code, final_year.plan_year
+                order by missed.year_shortfall_ratio desc nulls last, missed.year_shortfall desc, missed.plan_year desc
+            ) as rn
+        from year_counts as final_year
+        inner join year_counts as missed
+            on final_year.plan_id = missed.plan_id
+            and final_year.indicator_code = missed.indicator_code
+            and final_year.plan_year >= missed.plan_year
+            and missed.met = false
+        where final_year.is_final_year and final_year.target_method in ('superior_assigned', 'annual')
+    ) as ranked
+    where rn = 1
+),
+
+with_worst as (
+    select
+        year_counts.*,
+        worst_miss.worst_shortfall,
+        worst_miss.worst_shortfall_ratio
+    from year_counts
+    left join worst_miss
+        on year_counts.plan_id = worst_miss.plan_id
+        and year_counts.indicator_code = worst_miss.indicator_code
+        and year_counts.plan_year = worst_miss.plan_year
+),
+
 statused as (
     select
         *,
@@ -154,6 +252,40 @@ statused as (
         case
             when actual_value is null and is_due then 'no_data'
             when actual_value is null then 'not_due'
+            -- final statuses (docs block attainment_method): the target year or later, its value reported
+            when is_final_year and target_method in ('superior_assigned', 'annual')
+                then
+                    case
+                        when years_missed > 0 then 'not_achieved'
+                        when target_method = 'superior_assigned' and assigned_target is null then 'awaiting_target'
+                        when years_met < years_in_window then 'insufficient_data'
+                        else 'achieved'
+                    end
+            when is_final_year and target_method = 'rate'
+                then
+                    case
+                        when met is null or years_reported < years_in_window then 'insufficient_data'
+                        when met then 'achieved'
+                        else 'not_achieved'
+                    end
+            when is_final_year and target_method = 'cumulative'
+                then
+                    -- a missing year can only add to the total: it cannot undo a total already reached
+                    -- (higher is better) nor a cap already exceeded (lower is better)
+                    case
+                        when met is null then 'insufficient_data'
+                        when met and (years_reported = years_in_window or direction_sign > 0) then 'achieved'
+                        when not met and (years_reported = years_in_window or direction_sign < 0) then 'not_achieved'
+                        else 'insufficient_data'
+                    end
+            when is_final_year
+                then
+                    case
+                        when met then 'achieved'
+                        when not met then 'not_achieved'
+                        else 'insufficient_data'
+                    end
+            -- years before the target year
             when target_method = 'superior_assigned'
                 then
                     case
@@ -178,7 +310,7 @@ statused as (
             when completion is null then 'off_track'
             else {{ lag_status('expected_share - completion') }}
         end as status
-    from shares
+    from with_worst
 ),
 
 trend_inputs as (
@@ -230,7 +362,7 @@ trended as (
     from trend_rates
 ),
 
-final as (
+evaluated as (
     select
         plan_id,
         indicator_code,
@@ -273,11 +405,27 @@ final as (
         time_share,
         lag,
         growth_shortfall,
-        case when target_method = 'rate' then growth_shortfall <= 0 else meets_target end as meets_target,
+        met as meets_target,
         status,
+        is_final_year,
+        case when target_method in ('superior_assigned', 'annual') then cast(years_met as integer) end as years_met,
+        case when target_method in ('superior_assigned', 'annual') then cast(years_missed as integer) end as years_missed,
+        case
+            when status <> 'not_achieved' then null
+            when target_method in ('superior_assigned', 'annual') then worst_shortfall
+            else greatest(raw_shortfall, 0.0)
+        end as shortfall,
+        case
+            when status <> 'not_achieved' then null
+            when target_method in ('superior_assigned', 'annual') then worst_shortfall_ratio
+            else {{ safe_divide('greatest(raw_shortfall, 0.0)', 'abs(compared_target)') }}
+        end as shortfall_ratio,
+        {{ evaluation_category('status', 'is_final_year', 'target_method', 'completion - expected_share', 'growth_shortfall') }}
+            as evaluation_category,
         trend_ratio,
         case
             when actual_value is null then null
+            when is_final_year then null
             when target_method not in ('level', 'maintain', 'cumulative') then null
             when meets_target then 'target_achieved'
             when trend_ratio is null then null
@@ -286,8 +434,11 @@ final as (
             when trend_ratio >= 0 then 'limited_progress'
             else 'deterioration'
         end as trend_status,
-        projected_target_year_value,
-        {{ meets_target('projected_target_year_value', 'target_operator', 'target_value') }} as projected_meets_target,
+        -- once the target year is reached there is nothing left to project
+        case when not is_final_year then projected_target_year_value end as projected_target_year_value,
+        case
+            when not is_final_year then {{ meets_target('projected_target_year_value', 'target_operator', 'target_value') }}
+        end as projected_meets_target,
         latest_quarter_period,
         latest_quarter_value,
         actual_submission_id,
@@ -295,6 +446,16 @@ final as (
         assigned_target_submission_id,
         {{ as_of_date() }} as as_of_date
     from trended
+),
+
+final as (
+    select
+        evaluated.*,
+        categories.evaluation_category_zh,
+        categories.evaluation_category_en
+    from evaluated
+    left join categories
+        on evaluated.evaluation_category = categories.evaluation_category
 )
 
 select * from final

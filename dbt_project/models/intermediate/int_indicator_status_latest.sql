@@ -1,7 +1,16 @@
 -- Per indicator: the status of the latest evaluated year (skipping a current year not yet due),
--- and since when it has held (the first year of the current run of equal statuses).
-with attainment as (
+-- and since when it has held (the first year of the current run of equal statuses). An indicator with
+-- no year due yet is `not_due` (evaluation category no_data).
+with indicators as (
+    select * from {{ ref('int_indicators_unioned') }}
+),
+
+attainment as (
     select * from {{ ref('int_indicator_attainment_evaluated') }}
+),
+
+categories as (
+    select * from {{ ref('stg_catalog__evaluation_categories') }}
 ),
 
 evaluated as (
@@ -41,11 +50,11 @@ latest as (
 
 final as (
     select
-        latest.plan_id,
-        latest.indicator_code,
+        indicators.plan_id,
+        indicators.indicator_code,
         latest.plan_year as latest_year,
         latest.due_date as latest_due_date,
-        latest.status,
+        coalesce(latest.status, 'not_due') as status,
         runs.since_year as status_since_year,
         runs.since_date as status_since_date,
         latest.actual_value,
@@ -55,18 +64,31 @@ final as (
         latest.expected_share,
         latest.lag,
         latest.growth_shortfall,
+        coalesce(latest.is_final_year, false) as is_final_year,
+        latest.shortfall,
+        latest.shortfall_ratio,
+        latest.years_met,
+        latest.years_missed,
+        categories.evaluation_category,
+        categories.evaluation_category_zh,
+        categories.evaluation_category_en,
         latest.trend_status,
         latest.trend_ratio,
         latest.projected_target_year_value,
         latest.projected_meets_target,
         latest.actual_submission_id,
-        latest.as_of_date
-    from latest
-    inner join runs
+        {{ as_of_date() }} as as_of_date
+    from indicators
+    left join latest
+        on indicators.plan_id = latest.plan_id
+        and indicators.indicator_code = latest.indicator_code
+    left join runs
         on latest.plan_id = runs.plan_id
         and latest.indicator_code = runs.indicator_code
         and latest.status = runs.status
         and latest.run_id = runs.run_id
+    left join categories
+        on coalesce(latest.evaluation_category, 'no_data') = categories.evaluation_category
 )
 
 select * from final

@@ -6,6 +6,20 @@ departments as (
     select * from {{ ref('int_departments_enriched') }}
 ),
 
+reported_values as (
+    select * from {{ ref('int_indicator_values_as_of') }}
+),
+
+reported_precision as (
+    -- the most decimals any current value of the indicator was reported with
+    select
+        plan_id,
+        indicator_code,
+        max({{ decimal_places('value') }}) as reported_decimals
+    from reported_values
+    group by plan_id, indicator_code
+),
+
 final as (
     select
         indicators.plan_id,
@@ -42,6 +56,14 @@ final as (
         indicators.reporting_frequency,
         indicators.value_min,
         indicators.value_max,
+        -- display precision: as many decimals as the plan prints or departments report (at most 4), so a
+        -- value never rounds onto its target (20.88 against 20.9)
+        cast(greatest(
+            coalesce({{ decimal_places('indicators.baseline_value') }}, 0),
+            coalesce({{ decimal_places('indicators.target_value') }}, 0),
+            coalesce({{ decimal_places('indicators.annual_growth_rate') }}, 0),
+            coalesce(reported_precision.reported_decimals, 0)
+        ) as integer) as value_decimals,
         indicators.owner_department_code,
         departments.department_name_zh as owner_department_name_zh,
         departments.department_name_en as owner_department_name_en,
@@ -52,6 +74,9 @@ final as (
     from indicators
     left join departments
         on indicators.owner_department_code = departments.department_code
+    left join reported_precision
+        on indicators.plan_id = reported_precision.plan_id
+        and indicators.indicator_code = reported_precision.indicator_code
 )
 
 select * from final

@@ -35,7 +35,8 @@ indicator_counts as (
         count(case when latest.status = 'no_data' then 1 end) as indicators_no_data,
         count(case when latest.status = 'awaiting_target' then 1 end) as indicators_awaiting_target,
         count(case when latest.status = 'insufficient_data' then 1 end) as indicators_insufficient_data,
-        count(case when latest.status is null then 1 end) as indicators_not_due
+        count(case when latest.status = 'not_achieved' then 1 end) as indicators_not_achieved,
+        count(case when latest.status = 'not_due' then 1 end) as indicators_not_due
     from indicators
     left join latest
         on indicators.plan_id = latest.plan_id
@@ -93,6 +94,7 @@ final as (
         coalesce(indicator_counts.indicators_no_data, 0) as indicators_no_data,
         coalesce(indicator_counts.indicators_awaiting_target, 0) as indicators_awaiting_target,
         coalesce(indicator_counts.indicators_insufficient_data, 0) as indicators_insufficient_data,
+        coalesce(indicator_counts.indicators_not_achieved, 0) as indicators_not_achieved,
         coalesce(indicator_counts.indicators_not_due, 0) as indicators_not_due,
         coalesce(project_counts.projects_owned, 0) as projects_owned,
         coalesce(project_counts.projects_red, 0) as projects_red,

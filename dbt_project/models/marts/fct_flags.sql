@@ -27,7 +27,7 @@ indicator_flags as (
         'binding_indicator' as flag_type,
         latest.indicator_code as subject_code,
         indicators.owner_department_code as department_code,
-        case when latest.status in ('off_track', 'no_data') then 'critical' else 'warning' end as severity,
+        case when latest.status in ('off_track', 'no_data', 'not_achieved') then 'critical' else 'warning' end as severity,
         latest.status as subject_status,
         latest.latest_year as period_year,
         latest.evaluated_value as reported_value,
@@ -38,6 +38,13 @@ indicator_flags as (
         case
             when latest.status = 'no_data' then {{ dbt.concat(["cast(latest.latest_year as string)",
                 "'年数据已过报送期限（'", "cast(latest.latest_due_date as string)", "'）仍未报送'"]) }}
+            when latest.status = 'not_achieved' then {{ dbt.concat(["cast(latest.latest_year as string)",
+                "'年：未完成，报告值 '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
+                "'，目标 '", "coalesce(indicators.target_operator, '')",
+                "coalesce(cast(round(latest.target_compared, 2) as string), '-')", "' '", "coalesce(indicators.unit, '')",
+                "'，差距 '", "coalesce(cast(round(latest.shortfall, 2) as string), '-')",
+                "case when latest.years_missed > 0 then " ~ dbt.concat(["'（'", "cast(latest.years_missed as string)",
+                    "' 个年度未完成下达目标）'"]) ~ " else '' end"]) }}
             else {{ dbt.concat(["cast(latest.latest_year as string)", "'年：'",
                 "case latest.status when 'off_track' then '偏离目标' else '存在风险' end",
                 "'，报告值 '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
@@ -47,6 +54,13 @@ indicator_flags as (
         case
             when latest.status = 'no_data' then {{ dbt.concat(["'No data for '", "cast(latest.latest_year as string)",
                 "' although the deadline ('", "cast(latest.latest_due_date as string)", "') has passed'"]) }}
+            when latest.status = 'not_achieved' then {{ dbt.concat(["cast(latest.latest_year as string)",
+                "': not achieved, reported '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
+                "' against a target of '", "coalesce(indicators.target_operator, '')",
+                "coalesce(cast(round(latest.target_compared, 2) as string), '-')", "' '", "coalesce(indicators.unit, '')",
+                "', short by '", "coalesce(cast(round(latest.shortfall, 2) as string), '-')",
+                "case when latest.years_missed > 0 then " ~ dbt.concat(["' ('", "cast(latest.years_missed as string)",
+                    "' year(s) below the assigned target)'"]) ~ " else '' end"]) }}
             else {{ dbt.concat(["cast(latest.latest_year as string)", "': '", "latest.status",
                 "', reported '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
                 "' against a target of '", "coalesce(indicators.target_operator, '')",
@@ -57,7 +71,7 @@ indicator_flags as (
         on latest.plan_id = indicators.plan_id
         and latest.indicator_code = indicators.indicator_code
     where indicators.attribute = 'binding'
-        and latest.status in ('off_track', 'no_data', 'at_risk')
+        and latest.status in ('off_track', 'no_data', 'at_risk', 'not_achieved')
 ),
 
 project_flags as (

@@ -1,4 +1,4 @@
--- One row per indicator: its latest status and since when (not_due until a first year is due).
+-- One row per indicator: its latest status, evaluation category and since when (not_due until a first year is due).
 with indicators as (
     select * from {{ ref('int_indicators_unioned') }}
 ),
@@ -23,7 +23,7 @@ final as (
         indicators.owner_department_code,
         latest.latest_year,
         latest.latest_due_date,
-        coalesce(latest.status, 'not_due') as status,
+        latest.status,
         latest.status_since_year,
         latest.status_since_date,
         latest.actual_value,
@@ -33,6 +33,14 @@ final as (
         latest.expected_share,
         latest.lag,
         latest.growth_shortfall,
+        latest.is_final_year,
+        latest.shortfall,
+        latest.shortfall_ratio,
+        latest.years_met,
+        latest.years_missed,
+        latest.evaluation_category,
+        latest.evaluation_category_zh,
+        latest.evaluation_category_en,
         latest.trend_status,
         latest.trend_ratio,
         latest.projected_target_year_value,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # indicator statuses, worst first: the order of every table and summary
 STATUS_ORDER = [
+    "not_achieved",
     "off_track",
     "no_data",
     "at_risk",
@@ -17,6 +18,7 @@ STATUS_ORDER = [
 STATUS = {
     # indicator attainment
     "achieved": ("已达标", "achieved"),
+    "not_achieved": ("未完成", "not achieved"),
     "on_track": ("进度正常", "on track"),
     "at_risk": ("存在风险", "at risk"),
     "off_track": ("偏离目标", "off track"),
@@ -134,6 +136,15 @@ COLUMNS_ZH = {
     "lag": "进度差",
     "growth_shortfall": "增速差距",
     "meets_target": "是否达标",
+    "is_final_year": "是否目标年及以后",
+    "shortfall": "差距",
+    "shortfall_ratio": "差距比例",
+    "years_met": "完成年数",
+    "years_missed": "未完成年数",
+    "evaluation_category": "评估类别代码",
+    "evaluation_category_zh": "评估类别",
+    "evaluation_category_en": "评估类别（英文）",
+    "value_decimals": "小数位数",
     "status": "状态",
     "trend_ratio": "趋势比",
     "trend_status": "趋势",
@@ -231,6 +242,7 @@ COLUMNS_ZH = {
     "indicators_no_data": "逾期未报",
     "indicators_awaiting_target": "待下达目标",
     "indicators_insufficient_data": "数据不足",
+    "indicators_not_achieved": "未完成",
     "indicators_not_due": "未到期",
     "projects_owned": "负责项目数",
     "projects_red": "红灯项目",

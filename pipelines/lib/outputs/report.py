@@ -22,6 +22,7 @@ from .labels import ATTRIBUTE, METHOD, STATUS_ORDER, status_en, status_zh
 
 COLORS = {
     "achieved": "#009E73",
+    "not_achieved": "#D55E00",
     "on_track": "#0072B2",
     "at_risk": "#E69F00",
     "off_track": "#D55E00",
