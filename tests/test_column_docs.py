@@ -1,0 +1,126 @@
+"""Every column is described "中文 — English", and the description reaches every place a person reads it:
+the DuckDB comments of the published snapshot (what an analyst's client shows), dbt's manifest (dbt docs)
+and the Dagster asset's column schema."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pytest
+
+from pipelines.lib.warehouse.descriptions import description_problem, split_description
+from pipelines.lib.warehouse.publish import open_published
+from tests.conftest import REPO
+
+MANIFEST = REPO / "dbt_project" / "target" / "manifest.json"
+SCHEMAS = ("marts", "intermediate", "staging", "catalog")  # dbt's models and seeds
+
+
+def dbt_nodes() -> list[dict]:
+    nodes = json.loads(MANIFEST.read_text(encoding="utf-8"))["nodes"].values()
+    return [n for n in nodes if n["resource_type"] in ("model", "seed")]
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("部门编码 — Department code (e.g. 370102_STATS).", True),
+        ("指标属性 — 预期性 → expected, 约束性 → binding.", True),
+        ("部门编码", False),  # Chinese only
+        ("Department code, also its inbox folder name.", False),  # English only
+        ("部门编码 — 部门", False),  # no English after the dash
+        ("Code — Department code", False),  # no Chinese before the dash
+        ("部门编码 - Department code", False),  # a hyphen is not the separator
+        ("", False),
+        (None, False),
+    ],
+)
+def test_the_rule_for_a_description(text, ok):
+    assert (description_problem(text) is None) is ok
+
+
+def test_split_description_gives_both_halves():
+    assert split_description("完成进度 — Completion c = (A − B)/(T − B).") == (
+        "完成进度",
+        "Completion c = (A − B)/(T − B).",
+    )
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_every_column_of_the_published_snapshot_is_described_in_both_languages(sample_run, schema):
+    con = open_published(sample_run["db"])
+    try:
+        rows = con.execute(
+            "select table_name, column_name, comment from duckdb_columns() "
+            "where database_name = current_database() and schema_name = ? order by table_name, column_index",
+            [schema],
+        ).fetchall()
+        tables = con.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = ? "
+            "union all select view_name, comment from duckdb_views() where schema_name = ?",
+            [schema, schema],
+        ).fetchall()
+    finally:
+        con.close()
+    expected = {n["alias"] or n["name"] for n in dbt_nodes() if n["schema"] == schema}
+    assert expected and {t for t, _ in tables} == expected  # the snapshot holds every model, nothing vacuous
+    problems = [
+        f"{schema}.{t}.{c}: {description_problem(d)} ({d!r})" for t, c, d in rows if description_problem(d)
+    ]
+    assert not problems, "\n".join(problems)
+    assert not [t for t, comment in tables if not comment], "tables without a description"
+
+
+def test_the_yaml_documents_exactly_the_columns_each_model_has(sample_run):
+    """A renamed or dropped column leaves no stale description behind, a new one none missing."""
+    con = open_published(sample_run["db"])
+    try:
+        built = {}
+        for schema, table, column in con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where database_name = current_database()"
+        ).fetchall():
+            built.setdefault((schema, table), set()).add(column)
+    finally:
+        con.close()
+    mismatches = []
+    for node in dbt_nodes():
+        documented = set(node["columns"])
+        actual = built[(node["schema"], node["alias"] or node["name"])]
+        if documented != actual:
+            mismatches.append(
+                f"{node['original_file_path']} {node['name']}: undocumented {sorted(actual - documented)}, "
+                f"not in the model {sorted(documented - actual)}"
+            )
+        mismatches += [
+            f"{node['original_file_path']} {node['name']}.{name}: {description_problem(column['description'])}"
+            for name, column in node["columns"].items()
+            if description_problem(column["description"])
+        ]
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_dagster_shows_the_descriptions_as_column_metadata():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    marts = [key for key in graph.get_all_asset_keys() if key.path[0] == "marts"]
+    assert len(marts) >= 14
+    problems = []
+    for key in marts:
+        schema = graph.get(key).metadata.get("dagster/column_schema")
+        assert schema is not None and schema.columns, key
+        problems += [
+            f"{key.to_user_string()}.{c.name}: {description_problem(c.description)}"
+            for c in schema.columns
+            if description_problem(c.description)
+        ]
+    assert not problems, "\n".join(problems)
+    status = {
+        c.name: c
+        for c in graph.get(dg.AssetKey(["marts", "fct_project_status"]))
+        .metadata["dagster/column_schema"]
+        .columns
+    }
+    assert status["rag_status"].description.startswith("红黄绿灯 — ")
