@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast ui docs lint fmt bench rebuild samples templates manifest clean
+.PHONY: install run test test-fast ui sql docs lint fmt bench rebuild samples templates manifest clean
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ PORT ?= 3000
 ui: $(MANIFEST)
 	mkdir -p $(PLANWH_DAGSTER_STORAGE) $(PLANWH_DAGSTER_COMPUTE_LOGS)
 	$(BIN)/dagster dev -h 127.0.0.1 -p $(PORT) -m pipelines.definitions
+
+## SQL on the published snapshot: read-only, no file/network/extension access (docs/analysts.md).
+sql: $(STAMP)
+	@$(BIN)/planwh sql
 
 ## dbt docs (static site, offline) and the validation report.
 docs: $(MANIFEST)

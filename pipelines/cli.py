@@ -8,6 +8,7 @@ planwh rebuild                 rebuild the warehouse from the raw archive alone
 planwh lineage CODE YEAR       where an indicator's value came from
 planwh samples | templates     sample submissions / department templates
 planwh docs                    dbt docs + validation report (offline)
+planwh sql [-c SQL] [-o FILE]  SQL on the published snapshot, read-only (interactive, script or one command)
 """
 
 from __future__ import annotations
@@ -121,6 +122,20 @@ def cmd_docs(args, settings) -> int:
     return 0
 
 
+def cmd_sql(args, settings) -> int:
+    from pipelines.lib.warehouse.sql_shell import run
+
+    path = Path(args.db).expanduser() if args.db else settings.published_warehouse
+    if path.resolve() == settings.warehouse.resolve():
+        print(
+            f"planwh sql: {path} is the working file the pipeline writes (a reader would block it): "
+            f"open the published snapshot {settings.published_warehouse}",
+            file=sys.stderr,
+        )
+        return 2
+    return run(path, command=args.command, output=args.output, csv_out=args.csv)
+
+
 def cmd_lint_sql(args, settings) -> int:
     sqlfluff = Path(sys.executable).with_name("sqlfluff")
     return subprocess.run([str(sqlfluff), "lint", "models"], cwd=settings.dbt_project_dir).returncode
@@ -169,6 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plan", required=True)
     p.set_defaults(func=cmd_report)
     sub.add_parser("docs").set_defaults(func=cmd_docs)
+    p = sub.add_parser(
+        "sql",
+        help="SQL on the published snapshot (read-only, no file access)",
+        description="SQL on the published snapshot, read-only, with the safe settings of docs/analysts.md. "
+        "Interactive on a terminal (.help lists the commands), a script when stdin is a pipe.",
+    )
+    p.add_argument("-c", "--command", help="run this SQL (or .tables / .describe T) and exit")
+    p.add_argument("-o", "--output", help="write the result of -c to FILE.csv or FILE.xlsx instead")
+    p.add_argument("--csv", action="store_true", help="print the result of -c as CSV")
+    p.add_argument("--db", help="another published snapshot (default: the one the refresh publishes)")
+    p.set_defaults(func=cmd_sql)
     sub.add_parser("lint-sql").set_defaults(func=cmd_lint_sql)
     args = parser.parse_args(argv)
     from pipelines.lib.warehouse.connection import WarehouseLocked
