@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -123,6 +124,13 @@ def test_an_analyst_at_the_terminal(snapshot, tmp_path):
             assert "错误 Error" in out and why in out, (statement, out)
         assert not leak.exists() and not (tmp_path / "other.duckdb").exists()
         assert "still_open" in say("select 1 as still_open;")  # the session survives every refusal
+
+        child.sendline("select count(*) from range(100000000000) t(a) where a = -1;")  # minutes of work
+        time.sleep(1)
+        child.sendintr()  # Ctrl-C stops the query, not the session
+        child.expect_exact(PROMPT, timeout=30)
+        assert "interrupted" in child.before
+        assert "after_interrupt" in say("select 1 as after_interrupt;")
 
         child.sendline(".quit")
         child.expect(pexpect.EOF)
