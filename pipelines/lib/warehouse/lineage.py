@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
-from .publish import open_published
 from ..settings import Settings
 from .connection import connect, fetch_dicts
+from .publish import open_published
 
 
 def lineage(con, code: str, year: int, plan: str | None = None) -> dict:
