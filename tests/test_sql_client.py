@@ -101,6 +101,10 @@ def test_an_analyst_at_the_terminal(snapshot, tmp_path):
         )
         assert "off_track" in result and "│" in result
 
+        child.sendline("select 1 as forgotten_semicolon")
+        child.expect_exact("...> ")
+        assert "dropped" in say(".maxrows 40")  # a command still works; the half statement is dropped
+
         exported = tmp_path / "binding.xlsx"
         assert "rows written" in say(f".export {exported}")
         from openpyxl import load_workbook
@@ -203,3 +207,12 @@ def test_a_script_on_stdin_and_the_ways_a_session_cannot_start(snapshot, tmp_pat
 
     pointed = planwh_sql("--db", str(TEST_ROOT / "work" / "planwh.duckdb"), "-c", "select 1")
     assert pointed.returncode == 2 and "working file" in pointed.stderr
+
+
+def test_wrapping_counts_chinese_characters_as_two_columns():
+    from pipelines.lib.warehouse.sql_shell import display_width, wrap
+
+    text = "指标完成情况 · Indicator attainment — one row per indicator and plan year (as_of)."
+    lines = wrap(text, 30)
+    assert all(display_width(line) <= 30 for line in lines) and " ".join(lines).split() == text.split()
+    assert wrap("没有空格的很长的中文句子也要换行", 10) == ["没有空格的", "很长的中文", "句子也要换", "行"]

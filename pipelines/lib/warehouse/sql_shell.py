@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import sys
-import textwrap
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -71,6 +70,28 @@ def one_line(exc: BaseException) -> str:
 
 def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+_WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_TOKENS = re.compile(f"[{_WIDE}]|[^\\s{_WIDE}]+|\\s+")
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Wrap by display width: Chinese characters take two columns and may break anywhere."""
+    lines: list[str] = []
+    line = ""
+    for token in _TOKENS.findall(text):
+        if token.isspace():
+            line += " " if line else ""
+            continue
+        if line.strip() and display_width(line + token) > width:
+            lines.append(line.rstrip())
+            line = token
+        else:
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
 
 
 def _pad(text: str, width: int) -> str:
@@ -187,7 +208,7 @@ class Session:
                 lead = f"  {name:<{name_width}}{rows_text}"
                 text = headline(comment) or "—"
                 room = max(20, width - len(lead))
-                wrapped = textwrap.wrap(text, width=room) or [""]
+                wrapped = wrap(text, room)
                 print(lead + wrapped[0])
                 for more in wrapped[1:]:
                     print(" " * len(lead) + more)
@@ -232,7 +253,7 @@ class Session:
             if display_width(lead) > lead_w:  # a long Chinese name: English on the next line
                 print(lead.rstrip())
                 lead = " " * lead_w
-            wrapped = textwrap.wrap(en, width=max(30, width - lead_w)) or [""]
+            wrapped = wrap(en, max(30, width - lead_w))
             print(lead + wrapped[0])
             for more in wrapped[1:]:
                 print(" " * lead_w + more)
@@ -467,7 +488,12 @@ def interact(session: Session) -> int:
                 print("^C")
                 buffer = ""
                 continue
-            if not buffer and _DOT.match(line):
+            if _DOT.match(line):
+                if buffer.strip():
+                    print(
+                        "（未完成的语句已丢弃 · the unfinished statement was dropped: end statements with ;）"
+                    )
+                    buffer = ""
                 try:
                     if not session.dot_command(line):
                         break
