@@ -136,6 +136,11 @@ def test_an_analyst_at_the_terminal(snapshot, tmp_path):
         assert "interrupted" in child.before
         assert "after_interrupt" in say("select 1 as after_interrupt;")
 
+        say(".mode csv")
+        assert "plan_id,plan_short_en" in say("select plan_id, plan_short_en from marts.dim_plans;")
+        assert "reopened" in say(".reopen")  # a newer snapshot is read after reconnecting
+        assert "370102_14FYP" in say("select plan_id from marts.dim_plans;")
+
         child.sendline(".quit")
         child.expect(pexpect.EOF)
     finally:
