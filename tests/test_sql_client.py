@@ -99,7 +99,7 @@ def test_an_analyst_at_the_terminal(snapshot, tmp_path):
         result = say(
             "from marts.fct_indicator_status_latest where attribute = 'binding' group by status order by status;"
         )
-        assert "off_track" in result and "│" in result
+        assert "not_achieved" in result and "│" in result  # binding indicators that missed 2025
 
         child.sendline("select 1 as forgotten_semicolon")
         child.expect_exact("...> ")
