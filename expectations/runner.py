@@ -10,10 +10,14 @@ import pandas as pd
 
 from pipelines.lib.plans.catalog import Catalog
 
-from . import indicator_data, project_progress
+from . import indicator_data, indicator_plausibility, project_progress
 from .rules import Rule
 
-SUITE_MODULES = {indicator_data.NAME: indicator_data, project_progress.NAME: project_progress}
+SUITE_MODULES = {
+    indicator_data.NAME: indicator_data,
+    project_progress.NAME: project_progress,
+    indicator_plausibility.NAME: indicator_plausibility,
+}
 
 _GX = None  # (gx module, gxe module, context)
 

@@ -31,6 +31,9 @@ with_values as (
     select
         spine.*,
         annual.actual_value,
+        annual.pending_value,
+        annual.actual_review_state,
+        annual.actual_explanation,
         annual.actual_period,
         annual.actual_submission_id,
         annual.actual_received_at,
@@ -250,6 +253,8 @@ statused as (
         *,
         case when target_method in ('level', 'cumulative') then expected_share - completion end as lag,
         case
+            -- a value that failed a soft check counts once the department explains it (核实性审核)
+            when actual_value is null and pending_value is not null then 'awaiting_explanation'
             when actual_value is null and is_due then 'no_data'
             when actual_value is null then 'not_due'
             -- final statuses (docs block attainment_method): the target year or later, its value reported
@@ -381,6 +386,9 @@ evaluated as (
         due_date,
         is_due,
         actual_value,
+        pending_value as value_awaiting_explanation,
+        actual_review_state,
+        actual_explanation,
         actual_period,
         running_total,
         average_growth_rate,

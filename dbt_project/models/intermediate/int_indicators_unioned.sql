@@ -11,6 +11,15 @@ plans as (
     select * from {{ ref('stg_catalog__plans') }}
 ),
 
+plausibility_defaults as (
+    select * from {{ ref('stg_catalog__plausibility_defaults') }}
+),
+
+any_unit as (
+    select * from plausibility_defaults
+    where unit = '*'
+),
+
 main_shaped as (
     select
         plan_id,
@@ -47,7 +56,10 @@ main_shaped as (
         cast(null as string) as chapter_zh,
         cast(null as string) as section_zh,
         cast(null as string) as quote,
-        notes
+        notes,
+        max_change,
+        max_change_basis,
+        always_moves
     from main
 ),
 
@@ -87,7 +99,10 @@ secondary_shaped as (
         secondary.chapter_zh,
         secondary.section_zh,
         secondary.quote,
-        secondary.notes
+        secondary.notes,
+        secondary.max_change,
+        secondary.max_change_basis,
+        secondary.always_moves
     from secondary
     inner join plans
         on secondary.plan_id = plans.plan_id
@@ -97,6 +112,65 @@ unioned as (
     select * from main_shaped
     union all
     select * from secondary_shaped
+),
+
+with_plausibility as (
+    -- soft-check bounds (核实性审核): the indicator's own catalog columns, else the default for its unit
+    -- ('*' for any other unit); five-year cumulative targets (yearly increments) get no change bound and
+    -- growth rates no unit-slip check by default. pipelines/lib/plans/catalog.py resolves the same way.
+    select
+        unioned.plan_id,
+        unioned.indicator_code,
+        unioned.indicator_kind,
+        unioned.seq,
+        unioned.category_zh,
+        unioned.category_en,
+        unioned.name_printed,
+        unioned.name_zh,
+        unioned.name_en,
+        unioned.unit_printed,
+        unioned.unit,
+        unioned.baseline_year,
+        unioned.baseline_text,
+        unioned.baseline_value,
+        unioned.is_baseline_estimate,
+        unioned.target_year,
+        unioned.target_text,
+        unioned.target_operator,
+        unioned.target_value,
+        unioned.annual_growth_text,
+        unioned.annual_growth_rate,
+        unioned.attribute_zh,
+        unioned.attribute,
+        unioned.target_basis,
+        unioned.is_cumulative,
+        unioned.is_superior_assigned,
+        unioned.direction,
+        unioned.reporting_frequency,
+        unioned.value_min,
+        unioned.value_max,
+        unioned.owner_department_code,
+        unioned.chapter_zh,
+        unioned.section_zh,
+        unioned.quote,
+        unioned.notes,
+        coalesce(unioned.max_change, by_unit.max_change, any_unit.max_change) as max_change,
+        coalesce(
+            unioned.max_change_basis,
+            case when unioned.is_cumulative then 'none' end,
+            by_unit.max_change_basis,
+            any_unit.max_change_basis
+        ) as max_change_basis,
+        coalesce(by_unit.change_tolerance, any_unit.change_tolerance) as change_tolerance,
+        coalesce(unioned.always_moves, by_unit.always_moves, any_unit.always_moves) as always_moves,
+        case
+            when unioned.target_basis <> 'growth_rate'
+                then coalesce(by_unit.unit_slip_factor, case when by_unit.unit is null then any_unit.unit_slip_factor end)
+        end as unit_slip_factor
+    from unioned
+    left join plausibility_defaults as by_unit
+        on unioned.unit = by_unit.unit
+    cross join any_unit
 ),
 
 final as (
@@ -113,7 +187,7 @@ final as (
             else 'level'
         end as target_method,
         baseline_value is null and target_basis = 'value' and not is_cumulative as baseline_from_first_actual
-    from unioned
+    from with_plausibility
 )
 
 select * from final

@@ -17,6 +17,7 @@ joined as (
         coalesce(deliveries.rows_accepted, 0) as rows_accepted,
         coalesce(deliveries.submissions_count, 0) as submissions_count,
         coalesce(deliveries.rows_rejected, 0) as rows_rejected,
+        coalesce(deliveries.items_awaiting_explanation, 0) as items_awaiting_explanation,
         coalesce(deliveries.items_delivered, 0) as items_delivered,
         case
             when coalesce(deliveries.items_delivered, 0) >= obligations.items_owned
@@ -49,6 +50,7 @@ final as (
         rows_accepted,
         submissions_count,
         rows_rejected,
+        items_awaiting_explanation,
         first_received_at is not null as is_submitted,
         case
             when completed_at is not null then {{ dbt.datediff('due_date', 'cast(completed_at as date)', 'day') }}

@@ -2,6 +2,7 @@
 -- arrived, how many of the owed items (indicators or projects) were delivered and when the last of
 -- them first arrived (when the period was complete), and how many rows were rejected.
 -- Assigned targets (下达目标) are not a delivery of the period's data: only actuals count.
+-- A value awaiting an explanation (soft checks) was delivered; it is counted apart as still open.
 with indicator_rows as (
     select * from {{ ref('stg_raw__indicator_values') }}
 ),
@@ -20,6 +21,21 @@ submissions as (
 
 owed_items as (
     select * from {{ ref('int_submission_obligation_items') }}
+),
+
+current_values as (
+    select * from {{ ref('int_indicator_values_as_of') }}
+),
+
+awaiting as (
+    select
+        department_code,
+        'indicator_data' as submission_kind,
+        period,
+        count(distinct indicator_code) as items_awaiting_explanation
+    from current_values
+    where value_type = 'actual' and review_state = 'pending_explanation'
+    group by department_code, period
 ),
 
 delivered_rows as (
@@ -139,6 +155,12 @@ period_keys as (
         submission_kind,
         period
     from rejected
+    union
+    select
+        department_code,
+        submission_kind,
+        period
+    from awaiting
 ),
 
 final as (
@@ -152,7 +174,8 @@ final as (
         coalesce(period_delivered.submissions_count, 0) as submissions_count,
         coalesce(owed_delivered.items_delivered, 0) as items_delivered,
         owed_delivered.last_item_received_at,
-        coalesce(rejected.rows_rejected, 0) as rows_rejected
+        coalesce(rejected.rows_rejected, 0) as rows_rejected,
+        coalesce(awaiting.items_awaiting_explanation, 0) as items_awaiting_explanation
     from period_keys
     left join period_delivered
         on period_keys.department_code = period_delivered.department_code
@@ -166,6 +189,10 @@ final as (
         on period_keys.department_code = rejected.department_code
         and period_keys.submission_kind = rejected.submission_kind
         and period_keys.period = rejected.period
+    left join awaiting
+        on period_keys.department_code = awaiting.department_code
+        and period_keys.submission_kind = awaiting.submission_kind
+        and period_keys.period = awaiting.period
 )
 
 select * from final

@@ -32,6 +32,8 @@ final as (
         quarantine.message_zh,
         quarantine.message_en,
         quarantine.detected_at,
+        quarantine.needs_explanation,
+        quarantine.explanation,
         submissions.status as submission_status,
         submissions.received_at
     from quarantine

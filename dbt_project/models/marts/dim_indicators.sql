@@ -64,6 +64,11 @@ final as (
             coalesce({{ decimal_places('indicators.annual_growth_rate') }}, 0),
             coalesce(reported_precision.reported_decimals, 0)
         ) as integer) as value_decimals,
+        indicators.max_change,
+        indicators.max_change_basis,
+        indicators.change_tolerance,
+        indicators.always_moves,
+        indicators.unit_slip_factor,
         indicators.owner_department_code,
         departments.department_name_zh as owner_department_name_zh,
         departments.department_name_en as owner_department_name_en,

@@ -36,6 +36,7 @@ indicator_counts as (
         count(case when latest.status = 'awaiting_target' then 1 end) as indicators_awaiting_target,
         count(case when latest.status = 'insufficient_data' then 1 end) as indicators_insufficient_data,
         count(case when latest.status = 'not_achieved' then 1 end) as indicators_not_achieved,
+        count(case when latest.status = 'awaiting_explanation' then 1 end) as indicators_awaiting_explanation,
         count(case when latest.status = 'not_due' then 1 end) as indicators_not_due
     from indicators
     left join latest
@@ -73,7 +74,8 @@ file_counts as (
         department_code,
         count(*) as files_received,
         count(case when status = 'rejected' then 1 end) as files_rejected,
-        count(case when status = 'accepted_with_warnings' then 1 end) as files_with_warnings
+        count(case when status = 'accepted_with_warnings' then 1 end) as files_with_warnings,
+        count(case when status = 'needs_explanation' then 1 end) as files_needing_explanation
     from submissions
     where {{ received_by_known_at('received_at') }}
     group by department_code
@@ -95,6 +97,7 @@ final as (
         coalesce(indicator_counts.indicators_awaiting_target, 0) as indicators_awaiting_target,
         coalesce(indicator_counts.indicators_insufficient_data, 0) as indicators_insufficient_data,
         coalesce(indicator_counts.indicators_not_achieved, 0) as indicators_not_achieved,
+        coalesce(indicator_counts.indicators_awaiting_explanation, 0) as indicators_awaiting_explanation,
         coalesce(indicator_counts.indicators_not_due, 0) as indicators_not_due,
         coalesce(project_counts.projects_owned, 0) as projects_owned,
         coalesce(project_counts.projects_red, 0) as projects_red,
@@ -109,6 +112,7 @@ final as (
         coalesce(file_counts.files_received, 0) as files_received,
         coalesce(file_counts.files_rejected, 0) as files_rejected,
         coalesce(file_counts.files_with_warnings, 0) as files_with_warnings,
+        coalesce(file_counts.files_needing_explanation, 0) as files_needing_explanation,
         {{ as_of_date() }} as as_of_date
     from departments
     left join indicator_counts

@@ -30,7 +30,7 @@ indicator_flags as (
         case when latest.status in ('off_track', 'no_data', 'not_achieved') then 'critical' else 'warning' end as severity,
         latest.status as subject_status,
         latest.latest_year as period_year,
-        latest.evaluated_value as reported_value,
+        coalesce(latest.evaluated_value, latest.value_awaiting_explanation) as reported_value,
         latest.target_compared as target_value,
         indicators.unit,
         {{ dbt.concat(["indicators.indicator_code", "' '", "indicators.name_zh", "'（约束性）'"]) }} as title_zh,
@@ -45,6 +45,9 @@ indicator_flags as (
                 "'，差距 '", "coalesce(cast(round(latest.shortfall, 2) as string), '-')",
                 "case when latest.years_missed > 0 then " ~ dbt.concat(["'（'", "cast(latest.years_missed as string)",
                     "' 个年度未完成下达目标）'"]) ~ " else '' end"]) }}
+            when latest.status = 'awaiting_explanation' then {{ dbt.concat(["cast(latest.latest_year as string)",
+                "'年报告值 '", "cast(round(latest.value_awaiting_explanation, 2) as string)", "' '",
+                "coalesce(indicators.unit, '')", "' 未通过核实性审核，待报送部门书面说明后计入评估'"]) }}
             else {{ dbt.concat(["cast(latest.latest_year as string)", "'年：'",
                 "case latest.status when 'off_track' then '偏离目标' else '存在风险' end",
                 "'，报告值 '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
@@ -61,6 +64,9 @@ indicator_flags as (
                 "', short by '", "coalesce(cast(round(latest.shortfall, 2) as string), '-')",
                 "case when latest.years_missed > 0 then " ~ dbt.concat(["' ('", "cast(latest.years_missed as string)",
                     "' year(s) below the assigned target)'"]) ~ " else '' end"]) }}
+            when latest.status = 'awaiting_explanation' then {{ dbt.concat(["cast(latest.latest_year as string)",
+                "': the reported '", "cast(round(latest.value_awaiting_explanation, 2) as string)", "' '",
+                "coalesce(indicators.unit, '')", "' failed a plausibility check and counts once the department explains it'"]) }}
             else {{ dbt.concat(["cast(latest.latest_year as string)", "': '", "latest.status",
                 "', reported '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
                 "' against a target of '", "coalesce(indicators.target_operator, '')",
@@ -71,7 +77,7 @@ indicator_flags as (
         on latest.plan_id = indicators.plan_id
         and latest.indicator_code = indicators.indicator_code
     where indicators.attribute = 'binding'
-        and latest.status in ('off_track', 'no_data', 'at_risk', 'not_achieved')
+        and latest.status in ('off_track', 'no_data', 'at_risk', 'not_achieved', 'awaiting_explanation')
 ),
 
 project_flags as (

@@ -31,6 +31,7 @@ final as (
         compliance.submissions_count,
         compliance.rows_accepted,
         compliance.rows_rejected,
+        compliance.items_awaiting_explanation,
         compliance.compliance_status,
         compliance.as_of_date
     from compliance

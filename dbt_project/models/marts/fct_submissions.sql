@@ -23,6 +23,7 @@ final as (
         rows_total,
         rows_accepted,
         rows_rejected,
+        rows_pending_explanation,
         warnings,
         errors_recorded,
         warnings_recorded,

@@ -34,7 +34,10 @@ renamed as (
         cast(value_min as double) as value_min,
         cast(value_max as double) as value_max,
         cast(owner_department_code as string) as owner_department_code,
-        notes
+        notes,
+        cast(max_change as double) as max_change,
+        cast(nullif(max_change_basis, '') as string) as max_change_basis,
+        cast(always_moves as boolean) as always_moves
     from source
 )
 

@@ -19,6 +19,9 @@ renamed as (
         cast(value as double) as value,
         cast(unit as string) as unit_reported,
         cast(note as string) as note,
+        cast(coalesce(review_state, 'accepted') as string) as review_state,
+        cast(review_reasons as string) as review_reasons,
+        cast(explanation as string) as explanation,
         cast(loaded_at as timestamp) as loaded_at
     from source
 )

@@ -20,7 +20,9 @@ renamed as (
         cast(scope as string) as scope,
         cast(message_zh as string) as message_zh,
         cast(message_en as string) as message_en,
-        cast(detected_at as timestamp) as detected_at
+        cast(detected_at as timestamp) as detected_at,
+        coalesce(cast(needs_explanation as boolean), false) as needs_explanation,
+        cast(explanation as string) as explanation
     from source
 )
 

@@ -20,6 +20,7 @@ renamed as (
         cast(rows_total as integer) as rows_total,
         cast(rows_accepted as integer) as rows_accepted,
         cast(rows_rejected as integer) as rows_rejected,
+        cast(coalesce(rows_pending_explanation, 0) as integer) as rows_pending_explanation,
         cast(warnings as integer) as warnings,
         cast(reason_code as string) as reason_code,
         cast(message_zh as string) as message_zh,

@@ -76,14 +76,16 @@ def _check_metadata(report, examples, kind: str) -> dict:
             group_name="ingest",
             kinds={"duckdb"},
             description="The submission ledger (报送台账): one row per processed file with status "
-            "(accepted, accepted_with_warnings, rejected) and row counts.",
+            "(accepted, accepted_with_warnings, needs_explanation, rejected) and row counts; a receipt "
+            "(HTML and JSON) per file under <output>/receipts/<department_code>/.",
         ),
         dg.AssetSpec(
             RAW_INDICATORS,
             deps=[INBOX],
             group_name="ingest",
             kinds={"duckdb"},
-            description="Accepted indicator rows (指标数据), append-only, with provenance.",
+            description="Accepted indicator rows (指标数据), append-only, with provenance and review state "
+            "(accepted, pending_explanation, explained: soft checks 核实性审核) and the department's explanation.",
         ),
         dg.AssetSpec(
             RAW_PROGRESS,
@@ -107,6 +109,12 @@ def _check_metadata(report, examples, kind: str) -> dict:
             description="Great Expectations suite `indicator_data` over this run's new rows.",
         ),
         dg.AssetCheckSpec(
+            "gx_indicator_plausibility_suite",
+            asset=RAW_INDICATORS,
+            description="Great Expectations suite `indicator_plausibility` (soft checks, 核实性审核) over this run's "
+            "new actual values: warns while values await a department's explanation.",
+        ),
+        dg.AssetCheckSpec(
             "gx_project_progress_suite",
             asset=RAW_PROGRESS,
             description="Great Expectations suite `project_progress` over this run's new rows.",
@@ -121,7 +129,8 @@ def _check_metadata(report, examples, kind: str) -> dict:
     ],
     name="ingest_submissions",
     pool=WRITER_POOL,
-    description="Parse new files, validate them in batches with Great Expectations, quarantine what fails, load the rest.",
+    description="Parse new files, validate them in batches with Great Expectations (hard checks refuse rows; soft "
+    "checks mark implausible values pending an explanation), quarantine what fails, load the rest, write receipts.",
 )
 def ingest_submissions(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
@@ -160,11 +169,15 @@ def ingest_submissions(context: dg.AssetExecutionContext, planwh: PlanWarehouse)
     )
     for kind, check, key in (
         (INDICATOR, "gx_indicator_data_suite", RAW_INDICATORS),
+        ("indicator_plausibility", "gx_indicator_plausibility_suite", RAW_INDICATORS),
         (PROGRESS, "gx_project_progress_suite", RAW_PROGRESS),
     ):
         report = reports.get(kind)
         kind_examples = [e for e in examples if e.get("kind", kind) == kind]
-        passed = report.success if report else True
+        if kind == "indicator_plausibility":  # warnings only: it fails (as a warning) while values await one
+            passed = not report.failures if report else True
+        else:
+            passed = report.success if report else True
         yield dg.AssetCheckResult(
             asset_key=key,
             check_name=check,
@@ -173,6 +186,8 @@ def ingest_submissions(context: dg.AssetExecutionContext, planwh: PlanWarehouse)
             metadata=_check_metadata(report, kind_examples, kind),
             description=None
             if passed
+            else "Values await a department's explanation; see marts.fct_submission_issues (needs_explanation)."
+            if kind == "indicator_plausibility"
             else "Rows were quarantined; see raw.quarantine / marts.fct_submission_issues.",
         )
     yield dg.AssetCheckResult(
@@ -195,11 +210,11 @@ def ledger_problems(settings) -> list[dict]:
                     union all select submission_id from raw.project_progress) group by submission_id
             )
             select coalesce(s.submission_id, l.submission_id) as submission_id, s.status,
-                   s.rows_accepted, coalesce(l.n, 0) as rows_loaded
+                   s.rows_accepted + s.rows_pending_explanation, coalesce(l.n, 0) as rows_loaded
             from raw.submissions s full outer join loaded l on s.submission_id = l.submission_id
             where s.submission_id is null
                or (s.status = 'rejected' and coalesce(l.n, 0) > 0)
-               or (s.status <> 'rejected' and s.rows_accepted <> coalesce(l.n, 0))
+               or (s.status <> 'rejected' and s.rows_accepted + s.rows_pending_explanation <> coalesce(l.n, 0))
             limit 100
             """
         ).fetchall()

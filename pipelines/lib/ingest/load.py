@@ -20,8 +20,10 @@ from ..faults import crash_point
 from ..plans.catalog import Catalog
 from ..settings import Settings, now_local
 from ..submissions.check import Outcome, check_batch
+from ..submissions.plausibility import previous_values_from
 from ..submissions.readers import INDICATOR, PROGRESS
 from ..submissions.reasons import Issue
+from ..submissions.receipts import department_names, write_receipts
 from ..warehouse.connection import connect, fetch_dicts
 
 BATCH_FILES = 20_000  # files validated and loaded together (bounded memory, one GX run per kind)
@@ -37,6 +39,7 @@ class BatchResult:
     suite_reports: list = field(default_factory=list)
     examples: list = field(default_factory=list)  # first failing rows, for the asset check metadata
     timings: dict = field(default_factory=lambda: defaultdict(float))
+    receipts: list = field(default_factory=list)  # receipt files written (JSON paths)
 
 
 def pending_receipts(settings: Settings) -> list[dict]:
@@ -65,27 +68,40 @@ def _process_batch(settings: Settings, catalog: Catalog, receipts: list[dict]) -
     started = now_local()
     batch_id = started.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 100000}"
     result = BatchResult(batch_id=batch_id, files=len(receipts))
-    checked = check_batch(receipts, catalog, settings.raw_dir)
+    with connect(settings) as con:  # the soft checks compare with the accepted values already loaded
+        checked = check_batch(receipts, catalog, settings.raw_dir, previous=previous_values_from(con))
     result.suite_reports = checked.suite_reports
     result.timings.update(checked.timings)
 
     t0 = time.perf_counter()
-    _load(settings, checked.frames, checked.outcomes, result, started)
+    _load(settings, checked.frames, checked.outcomes, result, started, department_names(catalog))
     result.timings["load"] += time.perf_counter() - t0
     return result
 
 
 def _where(name: str, issue: Issue) -> tuple[str, str]:
-    """Row messages travel alone (alerts, e-mails, exports): they name the file and sheet themselves."""
-    if issue.row is None:
-        return "", ""
+    """Messages travel alone (alerts, e-mails, exports, receipts): they name the file (and sheet)
+    themselves, unless the message already quotes the file's name."""
     if issue.sheet:
         return f"文件“{name}”工作表“{issue.sheet}”：", f"File '{name}', sheet '{issue.sheet}': "
+    if issue.row is None and name in issue.message_zh:
+        return "", ""
     return f"文件“{name}”：", f"File '{name}': "
 
 
+def messages(name: str, issue: Issue) -> tuple[str, str]:
+    """The bilingual message of an issue, naming its file (and sheet)."""
+    where_zh, where_en = _where(name, issue)
+    return where_zh + issue.message_zh, where_en + issue.message_en
+
+
 def _load(
-    settings: Settings, frames: dict, outcomes: dict[str, Outcome], result: BatchResult, started
+    settings: Settings,
+    frames: dict,
+    outcomes: dict[str, Outcome],
+    result: BatchResult,
+    started,
+    departments: dict[str, tuple[str, str]],
 ) -> None:
     ledger, quarantine = [], []
     loadable: dict[str, pd.DataFrame] = {}
@@ -101,11 +117,7 @@ def _load(
     for sid, outcome in outcomes.items():
         receipt = outcome.receipt
         file_error = next((i for i in outcome.issues if i.is_file_level), None)
-        rows_loaded = (
-            0
-            if outcome.status == "rejected"
-            else (outcome.rows_total - len(outcome.rejected_rows) - len(outcome.skipped_rows))
-        )
+        file_message = messages(receipt["original_name"], file_error) if file_error else (None, None)
         ledger.append(
             {
                 "submission_id": sid,
@@ -121,18 +133,19 @@ def _load(
                 "processed_at": started,
                 "status": outcome.status,
                 "rows_total": outcome.rows_total,
-                "rows_accepted": rows_loaded,
-                "rows_rejected": outcome.rows_total - rows_loaded - len(outcome.skipped_rows),
+                "rows_accepted": outcome.rows_accepted,
+                "rows_rejected": outcome.rows_rejected,
+                "rows_pending_explanation": outcome.rows_pending_explanation,
                 "warnings": sum(1 for i in outcome.issues if i.severity == "warning"),
                 "reason_code": file_error.code if file_error else None,
-                "message_zh": file_error.message_zh if file_error else None,
-                "message_en": file_error.message_en if file_error else None,
+                "message_zh": file_message[0],
+                "message_en": file_message[1],
                 "validation_batch": result.batch_id,
             }
         )
         result.status_counts[outcome.status] += 1
         for issue in outcome.issues:
-            where_zh, where_en = _where(receipt["original_name"], issue)
+            message_zh, message_en = messages(receipt["original_name"], issue)
             quarantine.append(
                 {
                     "submission_id": sid,
@@ -149,15 +162,19 @@ def _load(
                     "reason_code": issue.code,
                     "severity": issue.severity,
                     "scope": "file" if issue.row is None else "row",
-                    "message_zh": where_zh + issue.message_zh,
-                    "message_en": where_en + issue.message_en,
+                    "message_zh": message_zh,
+                    "message_en": message_en,
                     "detected_at": started,
+                    "needs_explanation": issue.needs_explanation,
+                    "explanation": issue.extra.get("explanation"),
                 }
             )
-            if len(result.examples) < 20 and issue.severity == "error":
+            if len(result.examples) < 40 and (issue.severity == "error" or issue.needs_explanation):
                 result.examples.append(
                     {
-                        "kind": issue.extra.get("record_kind"),
+                        "kind": "indicator_plausibility"
+                        if issue.needs_explanation
+                        else issue.extra.get("record_kind"),
                         "file": receipt["original_name"],
                         "department": receipt["department_code"],
                         "sheet": issue.sheet,
@@ -190,6 +207,9 @@ def _load(
                         "value",
                         "unit",
                         "note",
+                        "explanation",
+                        "review_state",
+                        "review_reasons",
                         "loaded_at",
                     ]
                 ]
@@ -251,6 +271,11 @@ def _load(
             con.register("load_ledger", pd.DataFrame(ledger))
             con.execute("insert into raw.submissions by name select * from load_ledger")
             con.unregister("load_ledger")
+            # the receipts are written before the commit: a batch that fails is processed again and
+            # its receipts rewritten, so a receipt never describes a file the warehouse does not hold
+            result.receipts = write_receipts(
+                settings.output_dir / "receipts", outcomes.values(), started, departments=departments
+            )
             crash_point("ingest.before_commit")
             con.execute("commit")
         except BaseException:

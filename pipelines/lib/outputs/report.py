@@ -2,8 +2,9 @@
 
 Sections: overview (status counts by category and attribute, binding indicators first), open
 alerts, one panel per indicator (actuals against the baseline→target path and the target line,
-status and trend in words), departments' compliance, project RAG with overdue milestones, and the
-files that were rejected. Colours are the Okabe–Ito palette (safe for colour-blind readers) and
+status and trend in words), values awaiting or carrying a department's explanation (soft checks),
+departments' compliance, project RAG with overdue milestones, and the files rejected in whole or
+in part. Colours are the Okabe–Ito palette (safe for colour-blind readers) and
 every colour comes with its status word.
 """
 
@@ -27,6 +28,10 @@ COLORS = {
     "at_risk": "#E69F00",
     "off_track": "#D55E00",
     "no_data": "#555555",
+    "awaiting_explanation": "#56B4E9",
+    "needs_explanation": "#56B4E9",
+    "pending_explanation": "#56B4E9",
+    "explained": "#009E73",
     "awaiting_target": "#CC79A7",
     "insufficient_data": "#999999",
     "not_due": "#BBBBBB",
@@ -78,7 +83,7 @@ def _num(value: object, digits: int = 2) -> str:
 
 def badge(status: str | None) -> str:
     color = COLORS.get(status or "", "#777777")
-    light = " light" if color in ("#E69F00", "#BBBBBB", "#999999", "#CC79A7") else ""
+    light = " light" if color in ("#E69F00", "#BBBBBB", "#999999", "#CC79A7", "#56B4E9") else ""
     return (
         f'<span class="badge{light}" style="background:{color}" data-status="{_e(status)}">'
         f"{_e(status_zh(status))} · {_e(status_en(status))}</span>"
@@ -253,6 +258,13 @@ def _panel(ind: dict, years: list[dict], latest: dict) -> str:
             if last_row["assigned_target"] is not None
             else ""
         )
+        if last_row.get("value_awaiting_explanation") is not None:
+            last = (
+                f"{last_row['plan_year']}：报告值 {_e(_num(last_row['value_awaiting_explanation']))} {_e(ind['unit'])} "
+                "待部门说明，暂不计入 · reported value awaiting the department's explanation, not counted yet"
+            )
+        if last_row.get("actual_explanation"):
+            last += f"<br>说明 explanation：{_e(last_row['actual_explanation'])}"
     return (
         f'<div class="panel" id="ind-{_e(ind["plan_id"])}-{_e(ind["indicator_code"])}" '
         f'data-code="{_e(ind["indicator_code"])}" data-attribute="{_e(ind["attribute"])}">'
@@ -402,6 +414,7 @@ def render_plan(con, plan: dict) -> str:
         )
         + "</div></details>"
     )
+    sections.append(_explanations(con, pid))
     sections.append(_compliance(con, pid))
     sections.append(_projects(con, pid))
     sections.append(_rejections(con, pid))
@@ -557,22 +570,76 @@ def _projects(con, pid: str) -> str:
     )
 
 
-def _rejections(con, pid: str) -> str:
+def _explanations(con, pid: str) -> str:
+    """Values that failed a soft check (核实性审核): awaiting the department's explanation, or explained."""
     rows = _rows(
         con,
-        """select s.* from marts.fct_submissions s join marts.dim_departments d
-                         on d.department_code = s.department_code
-                         where d.plan_id = ? and s.status = 'rejected' order by s.received_at desc limit 50""",
+        """select v.*, i.name_zh, i.name_en, i.unit, d.department_name_zh
+           from marts.fct_indicator_values v
+           join marts.dim_indicators i on i.indicator_key = v.indicator_key
+           left join marts.dim_departments d on d.department_code = v.department_code
+           where v.plan_id = ? and v.review_state in ('pending_explanation', 'explained')
+           order by case v.review_state when 'pending_explanation' then 0 else 1 end, v.indicator_code, v.period""",
         [pid],
     )
+    title = (
+        "<h2 id='explanations'>核实性审核 <span class='en'>Plausibility checks: values awaiting or carrying an "
+        "explanation</span></h2><p class='note'>与上期相比变动异常、疑似单位或小数点错误、与上年逐位相同的数值，"
+        "须报送部门书面说明后才计入评估。 · Values that changed implausibly, look like a unit slip, or repeat last "
+        "year's to every digit count only once the department explains them in writing.</p>"
+    )
     if not rows:
-        return "<h2 id='rejected'>拒收文件 <span class='en'>Rejected files</span></h2><p>无 · none</p>"
+        return title + "<p>无 · none</p>"
     body = "".join(
-        f"<tr><td>{_e(r['department_code'])}</td><td>{_e(r['original_name'])}</td><td>{_e(r['received_at'])}</td>"
-        f"<td>{_e(r['message_zh'])}<br><span class='note'>{_e(r['message_en'])}</span></td></tr>"
+        f"<tr data-review='{_e(r['review_state'])}'><td>{badge(r['review_state'])}</td>"
+        f"<td>{_e(r['indicator_code'])} {_e(r['name_zh'])}<br><span class='note'>{_e(r['name_en'])}</span></td>"
+        f"<td>{_e(r['period'])}</td><td class='num'>{_e(_num(r['value']))} {_e(r['unit'])}</td>"
+        f"<td>{_e(r['review_reasons'] or '')}</td><td>{_e(r['explanation'] or '—')}</td>"
+        f"<td>{_e(r['department_name_zh'] or r['department_code'])}<br><span class='note'>{_e(r['original_name'])}"
+        "</span></td></tr>"
         for r in rows
     )
     return (
-        "<h2 id='rejected'>拒收文件 <span class='en'>Rejected files</span></h2><table><tr><th>部门 Dept</th>"
-        f"<th>文件 File</th><th>接收时间 Received</th><th>原因 Why</th></tr>{body}</table>"
+        title
+        + "<table><tr><th>状态 State</th><th>指标 Indicator</th><th>统计期 Period</th><th>数值 Value</th>"
+        "<th>审核规则 Check</th><th>说明 Explanation</th><th>部门与文件 Department, file</th></tr>"
+        f"{body}</table>"
+    )
+
+
+def _rejections(con, pid: str) -> str:
+    """Files rejected whole, and files whose rows were rejected in part, with the first reason."""
+    rows = _rows(
+        con,
+        """select s.*, d.department_name_zh,
+                  (select i.message_zh from marts.fct_submission_issues i
+                   where i.submission_id = s.submission_id and i.severity = 'error'
+                   order by i.source_row nulls first, i.issue_id limit 1) as first_error_zh,
+                  (select i.message_en from marts.fct_submission_issues i
+                   where i.submission_id = s.submission_id and i.severity = 'error'
+                   order by i.source_row nulls first, i.issue_id limit 1) as first_error_en
+           from marts.fct_submissions s join marts.dim_departments d
+             on d.department_code = s.department_code
+           where d.plan_id = ? and (s.status = 'rejected' or s.rows_rejected > 0)
+           order by case s.status when 'rejected' then 0 else 1 end, s.received_at desc limit 100""",
+        [pid],
+    )
+    title = "<h2 id='rejected'>拒收文件与拒收行 <span class='en'>Rejected files and rows</span></h2>"
+    if not rows:
+        return title + "<p>无 · none</p>"
+    body = "".join(
+        f"<tr data-status='{_e(r['status'])}'><td>{_e(r['department_name_zh'] or r['department_code'])}</td>"
+        f"<td>{_e(r['original_name'])}</td><td>{_e(r['received_at'])}</td>"
+        f"<td>{badge(r['status'])}</td><td class='num'>{r['rows_rejected']}</td><td class='num'>{r['rows_accepted']}</td>"
+        f"<td>{_e(r['message_zh'] or r['first_error_zh'])}<br>"
+        f"<span class='note'>{_e(r['message_en'] or r['first_error_en'])}</span></td></tr>"
+        for r in rows
+    )
+    return (
+        title
+        + "<p class='note'>整个文件被拒收的，以及部分行被拒收的文件（其余行已入库）；全部问题见各文件回执和 "
+        "marts.fct_submission_issues。 · Files rejected whole, and files with some rows rejected (the rest was "
+        "loaded); every problem is in the file's receipt and marts.fct_submission_issues.</p>"
+        "<table><tr><th>部门 Dept</th><th>文件 File</th><th>接收时间 Received</th><th>状态 Status</th>"
+        f"<th>拒收行 rows rejected</th><th>接收行 rows accepted</th><th>原因 Why (first)</th></tr>{body}</table>"
     )

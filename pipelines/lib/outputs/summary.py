@@ -57,6 +57,7 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         print("\n主要指标（专栏1）最新状态 Main indicators (table 1), latest status:")
         short = {
             "awaiting_target": "await target",
+            "awaiting_explanation": "await expl.",
             "insufficient_data": "too few data",
             "not_due": "not yet due",
         }
@@ -93,6 +94,20 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
                 f"  ● {t_zh}\n    {t_en}\n    部门 {dept_zh} ({dept}) · 报告值 value {_fmt(value, unit)} · 目标 target {_fmt(target, unit)}"
             )
             print(f"    原因 why: {d_zh} / {d_en}")
+        review = dict(
+            con.execute("select review_state, count(*) from marts.fct_indicator_values group by 1").fetchall()
+        )
+        pending = con.execute(
+            """select v.indicator_code, v.period, v.value, v.department_code, v.original_name
+               from marts.fct_indicator_values v where v.review_state = 'pending_explanation'
+               order by v.indicator_code, v.period"""
+        ).fetchall()
+        print(
+            f"\n核实性审核 Plausibility checks: {len(pending)} value(s) awaiting an explanation (not counted), "
+            f"{review.get('explained', 0)} explained"
+        )
+        for code, period, value, dept, name in pending[:10]:
+            print(f"  ? {code} {period} = {_fmt(value)}  ({dept}, {name})")
         warnings = con.execute(
             "select flag_type, count(*) from marts.fct_flags where severity = 'warning' group by 1 order by 1"
         ).fetchall()
@@ -128,5 +143,6 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
     print(f"  分析用数据库 marts      {path}  (read-only; see docs/analysts.md)")
     print(f"  导出 exports           {settings.output_dir / 'exports'}")
     print("  拒收明细 rejected rows  select * from marts.fct_submission_issues where severity = 'error'")
+    print(f"  回执 receipts          {settings.output_dir / 'receipts'}/<department_code>/")
     print("  数据血缘 lineage       .venv/bin/planwh lineage I19 2025 ; `make ui` for the Dagster UI")
     print("=" * 78)

@@ -15,11 +15,43 @@ SEEDS = (
     "catalog_projects",
     "catalog_project_milestones",
     "catalog_milestone_types",
+    "catalog_plausibility_defaults",
 )
 
 
 def _read(seeds_dir: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(seeds_dir / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""])
+
+
+def resolve_plausibility(indicators: pd.DataFrame, defaults: pd.DataFrame) -> pd.DataFrame:
+    """The soft-check bounds of each indicator (docs/submissions.md, section 7): its own catalog columns
+    (max_change, max_change_basis, always_moves) where filled in, else the default for its unit in
+    catalog_plausibility_defaults ('*' for any other unit). Five-year cumulative targets report yearly
+    increments, which may swing widely: by default they get no change bound (unit slips still count).
+    dbt's int_indicators_unioned resolves the same way; tests/test_plausibility.py checks they agree."""
+    d = defaults.set_index("unit")
+    fallback = d.loc["*"]
+
+    def default(unit: object, col: str) -> object:
+        row = d.loc[unit] if isinstance(unit, str) and unit in d.index else fallback
+        return row[col]
+
+    out = indicators.copy()
+    basis = out["max_change_basis"].where(out["max_change_basis"].notna())
+    default_basis = out["unit"].map(lambda u: default(u, "max_change_basis"))
+    out["max_change_basis"] = basis.fillna(default_basis.where(~out["is_cumulative"], "none"))
+    out["max_change"] = pd.to_numeric(out["max_change"]).fillna(
+        pd.to_numeric(out["unit"].map(lambda u: default(u, "max_change")))
+    )
+    out["change_tolerance"] = pd.to_numeric(out["unit"].map(lambda u: default(u, "change_tolerance")))
+    moves = out["always_moves"].where(
+        out["always_moves"].notna(), out["unit"].map(lambda u: default(u, "always_moves"))
+    )
+    out["always_moves"] = moves.eq("true")
+    # growth rates may legitimately sit near zero: a fraction-for-percent check would only cry wolf
+    slip = pd.to_numeric(out["unit"].map(lambda u: default(u, "unit_slip_factor")))
+    out["unit_slip_factor"] = slip.where(out["target_basis"].ne("growth_rate"))
+    return out
 
 
 @dataclass
@@ -33,6 +65,7 @@ class Catalog:
     main: pd.DataFrame  # the 专栏1 seed with every column (baselines, targets, growth rates)
     secondary: pd.DataFrame  # the secondary-target seed with every column
     seeds_dir: Path
+    plausibility_defaults: pd.DataFrame | None = None  # soft-check bounds by unit ('*' = any other)
 
     @classmethod
     def load(cls, seeds_dir: Path) -> Catalog:
@@ -54,15 +87,34 @@ class Catalog:
             "value_max",
             "is_superior_assigned",
             "indicator_kind",
+            "baseline_value",
+            "baseline_year",
+            "target_value",
+            "is_cumulative",
+            "max_change",
+            "max_change_basis",
+            "always_moves",
+            "target_basis",
         ]
         main_u = main.rename(columns={"indicator_code": "code"}).assign(indicator_kind="main")
         sec_u = secondary.rename(columns={"target_code": "code"}).assign(
             indicator_kind="secondary", reporting_frequency="annual", is_superior_assigned="false"
         )
+        for frame in (main_u, sec_u):  # catalogs written before the soft checks have no such columns
+            for col in ("max_change", "max_change_basis", "always_moves"):
+                if col not in frame:
+                    frame[col] = None
         indicators = pd.concat([main_u[cols], sec_u[cols]], ignore_index=True)
-        for col in ("value_min", "value_max"):
+        for col in ("value_min", "value_max", "baseline_value", "target_value"):
             indicators[col] = pd.to_numeric(indicators[col])
+        plan_baseline = indicators["plan_id"].map(
+            dict(zip(plans["plan_id"], plans["baseline_year"], strict=True))
+        )
+        indicators["baseline_year"] = pd.to_numeric(indicators["baseline_year"]).fillna(plan_baseline)
         indicators["is_superior_assigned"] = indicators["is_superior_assigned"].eq("true")
+        indicators["is_cumulative"] = indicators["is_cumulative"].eq("true")
+        defaults = t["catalog_plausibility_defaults"]
+        indicators = resolve_plausibility(indicators, defaults)
         return cls(
             plans=plans,
             departments=t["catalog_departments"],
@@ -73,6 +125,7 @@ class Catalog:
             main=main,
             secondary=secondary,
             seeds_dir=seeds_dir,
+            plausibility_defaults=defaults,
         )
 
     def department_region(self) -> dict[str, str]:

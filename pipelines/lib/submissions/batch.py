@@ -16,6 +16,7 @@ import pandas as pd
 from ..plans.catalog import Catalog
 from .readers import INDICATOR, PROGRESS, Sheet
 from .values import (
+    free_text,
     name_key,
     normalize_code,
     normalize_text,
@@ -96,6 +97,7 @@ def indicator_rows(items: list[SubmissionSheets]) -> list[dict]:
                     value_unit=number.unit,
                     unit=normalize_unit(raw.get("unit")),
                     note=normalize_text(raw.get("note")),
+                    explanation=free_text(raw.get("explanation")),
                     formula_columns=formulas.get(raw["_row"]),
                     extra_cells=raw.get("_extra"),
                 )
@@ -178,6 +180,16 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
         "is_superior_assigned",
         "name_zh",
         "name_en",
+        # for the soft checks (plausibility.py)
+        "baseline_value",
+        "baseline_year",
+        "target_value",
+        "is_cumulative",
+        "max_change",
+        "max_change_basis",
+        "change_tolerance",
+        "always_moves",
+        "unit_slip_factor",
     ]
     exact = df[["plan_id", "indicator_code"]].merge(
         by_plan[["plan_id", "indicator_code", *facts]], how="left"

@@ -6,6 +6,12 @@ with the same code and rules.
 File rule (docs/submissions.md): a file is rejected as a whole when it cannot be read, lacks a
 required column, is empty, or carries a code owned by another department; otherwise every row is
 an independent fact, so a bad row is quarantined and the other rows are loaded.
+
+Two suites run in turn: the hard checks (强制性审核: indicator_data, project_progress) refuse rows;
+the soft checks (核实性审核: indicator_plausibility) run on the indicator rows that passed, compare
+each actual with the department's previous accepted value (passed in by the caller: this module
+opens no warehouse connection) and mark a row `pending_explanation` unless the row carries a written
+explanation (`explained`). Such rows are loaded; the marts count them only once explained.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import pandas as pd
 from ..plans.catalog import Catalog
 from ..settings import now_local
 from .batch import SubmissionSheets, enrich_indicators, enrich_progress, indicator_rows, progress_rows
+from .plausibility import PreviousValues, annotate, message_details
 from .readers import INDICATOR, PROGRESS, read_submission
 from .reasons import Issue
 
@@ -42,7 +49,29 @@ class Outcome:
     rows_total: int = 0
     rejected_rows: set = field(default_factory=set)  # (kind, row_id)
     skipped_rows: set = field(default_factory=set)  # exact duplicates (kind, row_id)
-    status: str = "accepted"
+    pending_rows: set = field(default_factory=set)  # soft check without an explanation (kind, row_id)
+    explained_rows: set = field(default_factory=set)  # soft check with an explanation (kind, row_id)
+    status: str = "accepted"  # accepted | accepted_with_warnings | needs_explanation | rejected
+
+    @property
+    def rows_loaded(self) -> int:
+        """Rows that go into the warehouse (pending ones included); none for a rejected file."""
+        if self.status == "rejected":
+            return 0
+        return self.rows_total - len(self.rejected_rows) - len(self.skipped_rows)
+
+    @property
+    def rows_accepted(self) -> int:
+        """Rows loaded that count (accepted or explained)."""
+        return self.rows_loaded - (0 if self.status == "rejected" else len(self.pending_rows))
+
+    @property
+    def rows_pending_explanation(self) -> int:
+        return 0 if self.status == "rejected" else len(self.pending_rows)
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rows_total - self.rows_loaded - len(self.skipped_rows)
 
 
 @dataclass
@@ -56,9 +85,15 @@ class CheckedBatch:
     timings: dict = field(default_factory=lambda: defaultdict(float))
 
 
-def check_batch(receipts: list[dict], catalog: Catalog, raw_dir: Path) -> CheckedBatch:
+def check_batch(
+    receipts: list[dict], catalog: Catalog, raw_dir: Path, previous: PreviousValues = None
+) -> CheckedBatch:
     """Check files described by receipts (submission_id, department_code, original_name, received_at,
-    archive_path relative to raw_dir or absolute, discovery_issue)."""
+    archive_path relative to raw_dir or absolute, discovery_issue).
+
+    `previous`: the department's accepted values the soft checks compare with (plan_id,
+    indicator_code, period, value[, received_at, submission_id]) as a frame, or a function of the
+    batch's (plan_id, indicator_code) pairs returning one (plausibility.previous_values_from)."""
     from expectations import validate  # lazy: importing GX takes seconds
 
     region_of = catalog.department_region()
@@ -196,22 +231,98 @@ def check_batch(receipts: list[dict], catalog: Catalog, raw_dir: Path) -> Checke
             )
     checked.timings["validate"] += time.perf_counter() - t0
 
+    t0 = time.perf_counter()
+    _soft_checks(checked, catalog, previous)
+    checked.timings["plausibility"] += time.perf_counter() - t0
+
     for outcome in outcomes.values():
         decide(outcome)
     return checked
 
 
-def check_file(path: Path, original_name: str, department_code: str, catalog: Catalog) -> CheckedBatch:
-    """Check one file that is not (yet) in the archive, exactly as the pipeline would."""
+def _soft_checks(checked: CheckedBatch, catalog: Catalog, previous: PreviousValues) -> None:
+    """核实性审核 on the actual values that passed the hard checks, in files not rejected as a whole."""
+    from expectations import validate
+
+    frame = checked.frames.get(INDICATOR)
+    if frame is None or frame.empty:
+        return
+    frame["review_state"] = "accepted"
+    frame["review_reasons"] = None
+    outcomes = checked.outcomes
+    rejected_files = {sid for sid, o in outcomes.items() if any(i.is_file_level for i in o.issues)}
+    rejected_rows = {row_id for o in outcomes.values() for (k, row_id) in o.rejected_rows if k == INDICATOR}
+    candidates = frame[
+        frame["value_type"].eq("actual")
+        & frame["value"].notna()
+        & frame["plan_id"].notna()
+        & frame["known_code"].astype(bool)
+        & ~frame["row_id"].isin(rejected_rows)
+        & ~frame["submission_id"].isin(rejected_files)
+    ]
+    if candidates.empty:
+        return
+    known = (
+        previous(candidates[["plan_id", "indicator_code"]].drop_duplicates())
+        if callable(previous)
+        else previous
+    )
+    soft = candidates.join(annotate(candidates, known))
+    report = validate("indicator_plausibility", soft, catalog)
+    checked.suite_reports.append(report)
+    lookup = soft.set_index("row_id")
+    reasons: dict[int, list[str]] = defaultdict(list)
+    seen: set[tuple[int, str]] = set()
+    for failure in report.failures:
+        if (failure.row_id, failure.reason) in seen:  # the two sides of one band are one message
+            continue
+        seen.add((failure.row_id, failure.reason))
+        row = lookup.loc[failure.row_id]
+        outcome = outcomes[row["submission_id"]]
+        explanation = row["explanation"] if isinstance(row["explanation"], str) else None
+        extra = {**_record(INDICATOR, row), **message_details(row, failure.reason)}
+        if explanation:
+            extra["explanation"] = explanation
+        outcome.issues.append(
+            Issue(
+                failure.reason,
+                row=int(row["source_row"]),
+                column="value",
+                value=failure.value,
+                expected=failure.expected,
+                sheet=row["sheet_name"],
+                extra=extra,
+            )
+        )
+        reasons[failure.row_id].append(failure.reason)
+        (outcome.explained_rows if explanation else outcome.pending_rows).add((INDICATOR, failure.row_id))
+    if reasons:
+        flagged = frame["row_id"].map(lambda r: ",".join(reasons[r]) if r in reasons else None)
+        explained = frame["explanation"].fillna("").astype(str).str.strip().ne("")
+        frame["review_reasons"] = flagged
+        frame.loc[flagged.notna(), "review_state"] = "pending_explanation"
+        frame.loc[flagged.notna() & explained, "review_state"] = "explained"
+
+
+def check_file(
+    path: Path,
+    original_name: str,
+    department_code: str,
+    catalog: Catalog,
+    previous: PreviousValues = None,
+    received_at=None,
+) -> CheckedBatch:
+    """Check one file that is not (yet) in the archive, exactly as the pipeline would (pass the previous
+    accepted values, e.g. plausibility.previous_values_from(published snapshot connection))."""
     receipt = {
         "submission_id": f"{department_code}-check",
         "department_code": department_code,
         "original_name": original_name,
-        "received_at": now_local(),
+        "received_at": received_at or now_local(),
         "archive_path": str(Path(path).resolve()),
         "discovery_issue": None,
     }
-    return check_batch([receipt], catalog, Path(path).resolve().parent)
+    return check_batch([receipt], catalog, Path(path).resolve().parent, previous)
 
 
 def _range_text(lo: float, hi: float) -> str:
@@ -270,6 +381,8 @@ def _read_and_parse(out: dict, receipt: dict, raw_dir: str, region: str | None) 
 
 
 def decide(outcome: Outcome) -> None:
+    """The verdict: rejected (nothing loaded), needs_explanation (loaded, but some rows count only once
+    explained), accepted_with_warnings (some rows rejected or warned about) or accepted."""
     file_errors = [i for i in outcome.issues if i.is_file_level]
     accepted_rows = outcome.rows_total - len(outcome.rejected_rows) - len(outcome.skipped_rows)
     if not file_errors and outcome.rows_total and accepted_rows <= 0:
@@ -277,6 +390,8 @@ def decide(outcome: Outcome) -> None:
         file_errors = [outcome.issues[-1]]
     if file_errors:
         outcome.status = "rejected"
+    elif outcome.pending_rows:
+        outcome.status = "needs_explanation"
     elif any(True for _ in outcome.issues):
         outcome.status = "accepted_with_warnings"
     else:

@@ -38,7 +38,9 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "value_type": ("数值类型", "value_type"),
         "value": ("数值", "指标值", "value"),
         "unit": ("单位", "计量单位", "unit"),
-        "note": ("备注", "说明", "note", "notes", "remark", "remarks"),
+        "note": ("备注", "note", "notes", "remark", "remarks"),
+        # the written explanation a soft check (核实性审核) asks for (docs/submissions.md)
+        "explanation": ("说明", "情况说明", "explanation"),
     },
     PROGRESS: {
         "project_code": ("项目编号", "项目代码", "project_code"),
@@ -57,12 +59,25 @@ HEADINGS_ZH: dict[str, list[str]] = {
     kind: [aliases[0] for aliases in cols.values()] for kind, cols in COLUMNS.items()
 }
 HEADINGS_EN: dict[str, list[str]] = {kind: list(cols) for kind, cols in COLUMNS.items()}
+# Columns a template carries for reference only (baseline, target, last accepted value…): their heading
+# ends in （参考）/(reference); readers skip them without a warning.
+REFERENCE_SUFFIXES = ("(参考)", "(reference)")  # after NFKC: （参考） is (参考)
+
+
+def is_reference_heading(value: object) -> bool:
+    text = re.sub(r"\s+", "", normalize_text(value) or "").lower()
+    return text.endswith(REFERENCE_SUFFIXES)
+
+
 REQUIRED = {
     INDICATOR: ("indicator_code", "period", "value"),
     PROGRESS: ("project_code", "milestone", "report_date"),
 }
 
 MAX_COLUMNS = 200
+MAX_CELL_LINES = 20  # a cell with more line breaks is an unclosed quote, not a note
+# a long note is not an error: the only limit on a cell is the file size limit
+csv.field_size_limit(2**31 - 1)
 HEADER_SCAN_ROWS = 10
 XLSX_MAX_ENTRIES = 1000
 XLSX_MAX_UNCOMPRESSED = 100 * 1024 * 1024
@@ -196,7 +211,13 @@ def _read_csv(data: bytes) -> ReadResult:
     garbled = _garbled_sample(text)
     if garbled:
         return ReadResult(format="csv", encoding=encoding, issues=[Issue("mojibake", value=garbled)])
-    first_line = text.split("\n", 1)[0]
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    if ";" in first_line and "," not in first_line and "\t" not in first_line:
+        return ReadResult(
+            format="csv",
+            encoding=encoding,
+            issues=[Issue("wrong_delimiter", value=Bilingual("分号（;）", "semicolons (;)"))],
+        )
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     grid: list[tuple[int, list]] = []
@@ -208,6 +229,11 @@ def _read_csv(data: bytes) -> ReadResult:
                     format="csv",
                     encoding=encoding,
                     issues=[Issue("too_many_columns", value=len(record), expected=MAX_COLUMNS)],
+                )
+            if any(cell.count("\n") > MAX_CELL_LINES for cell in record):
+                # a quote never closed swallows the following lines into one cell: say where it opened
+                return ReadResult(
+                    format="csv", encoding=encoding, issues=[Issue("unbalanced_quote", value=line_start)]
                 )
             grid.append((line_start, record))
             line_start = reader.line_num + 1
@@ -224,10 +250,33 @@ def _read_csv(data: bytes) -> ReadResult:
 # -------------------------------------------------------------------------------------------- XLSX
 
 
+def _is_encrypted_ole(path: Path) -> bool:
+    """An OLE2 (compound) file holding an encrypted OOXML package: a password-protected .xlsx. Excel
+    writes the directory after the encrypted stream, so its entries lie anywhere in the file: read the
+    directory (olefile); if the file is too broken for that, scan all of it for the stream names
+    (the file is within the size limit), with an overlap so a name split across chunks is found."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            return bool(ole.exists("EncryptedPackage") or ole.exists("EncryptionInfo"))
+    except Exception:  # not a readable compound file: fall back to the byte scan
+        pass
+    names = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+    tail = b""
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            window = tail + chunk
+            if any(name in window for name in names):
+                return True
+            tail = window[-64:]
+    return False
+
+
 def _sniff_non_zip(path: Path) -> Issue:
     head = path.open("rb").read(65536)
     if head.startswith(OLE2_MAGIC):
-        if "EncryptedPackage".encode("utf-16-le") in head or b"EncryptedPackage" in head:
+        if _is_encrypted_ole(path):
             return Issue("encrypted_workbook")
         return Issue(
             "disguised_file",
@@ -251,7 +300,13 @@ def _check_zip(path: Path) -> Issue | None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > XLSX_MAX_ENTRIES:
-                return Issue("unsafe_archive", value=f"{len(infos)} entries > {XLSX_MAX_ENTRIES}")
+                return Issue(
+                    "unsafe_archive",
+                    value=Bilingual(
+                        f"包含 {len(infos)} 个文件，超过上限 {XLSX_MAX_ENTRIES} 个",
+                        f"{len(infos)} entries, above the limit of {XLSX_MAX_ENTRIES}",
+                    ),
+                )
             total = 0
             for info in infos:
                 total += info.file_size
@@ -260,11 +315,18 @@ def _check_zip(path: Path) -> Issue | None:
                 ):
                     return Issue(
                         "unsafe_archive",
-                        value=f"compression ratio of {info.filename} above {XLSX_MAX_RATIO}:1",
+                        value=Bilingual(
+                            f"其中 {info.filename} 的压缩比超过 {XLSX_MAX_RATIO}:1",
+                            f"the compression ratio of {info.filename} is above {XLSX_MAX_RATIO}:1",
+                        ),
                     )
                 if total > XLSX_MAX_UNCOMPRESSED:
                     return Issue(
-                        "unsafe_archive", value=f"uncompressed size above {XLSX_MAX_UNCOMPRESSED} bytes"
+                        "unsafe_archive",
+                        value=Bilingual(
+                            f"解压后超过 {XLSX_MAX_UNCOMPRESSED // (1024 * 1024)} MB",
+                            f"more than {XLSX_MAX_UNCOMPRESSED // (1024 * 1024)} MB uncompressed",
+                        ),
                     )
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
@@ -315,7 +377,16 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
             cause = cause.__cause__ or cause.__context__
         if type(cause).__module__.startswith("defusedxml"):  # DTD / entity declarations: an XML bomb
             return ReadResult(
-                format="xlsx", issues=[Issue("unsafe_archive", value=f"XML {type(cause).__name__}")]
+                format="xlsx",
+                issues=[
+                    Issue(
+                        "unsafe_archive",
+                        value=Bilingual(
+                            f"含有 XML 实体声明（{type(cause).__name__}）",
+                            f"XML entity declarations ({type(cause).__name__})",
+                        ),
+                    )
+                ],
             )
         return ReadResult(
             format="xlsx",
@@ -442,7 +513,8 @@ def _grid_to_sheet(
             continue
         col = aliases.get(header_key(cell))
         if col is None:
-            issues.append(Issue("unknown_column", value=normalize_text(cell), sheet=sheet_name))
+            if not is_reference_heading(cell):
+                issues.append(Issue("unknown_column", value=normalize_text(cell), sheet=sheet_name))
             continue
         if col in positions:
             return None, [Issue("duplicate_columns", value=normalize_text(cell), sheet=sheet_name)]

@@ -6,6 +6,7 @@ placeholders are filled from the offending value, column, expected values, etc.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 FILE = "file"
@@ -21,6 +22,8 @@ class Reason:
     severity: str  # error | warning
     zh: str
     en: str
+    # soft checks (核实性审核): the row is loaded but counts only once the department explains it
+    needs_explanation: bool = False
 
 
 _REASONS = [
@@ -117,6 +120,20 @@ _REASONS = [
         "The CSV is malformed ({value}). Check that quotes are balanced, or export it again from Excel.",
     ),
     Reason(
+        "unbalanced_quote",
+        FILE,
+        ERROR,
+        'CSV 文件第 {value} 行开始的引号没有配对，其后的内容都被读成了一个单元格。请检查该行的英文引号（"）是否成对，或从 Excel 重新导出。',
+        'The quote opened on line {value} of the CSV is never closed, so everything after it reads as one cell. Check that the double quotes (") on that line are balanced, or export the file again from Excel.',
+    ),
+    Reason(
+        "wrong_delimiter",
+        FILE,
+        ERROR,
+        "CSV 文件用{value}分隔各列，本系统只接收英文逗号分隔的 CSV。请在 Excel 中“另存为 → CSV UTF-8(逗号分隔)”后重新上传。",
+        "The CSV separates its columns with {value}; only comma-separated CSV is accepted. In Excel use 'Save as → CSV UTF-8 (Comma delimited)' and upload again.",
+    ),
+    Reason(
         "too_many_columns",
         FILE,
         ERROR,
@@ -134,8 +151,8 @@ _REASONS = [
         "encrypted_workbook",
         FILE,
         ERROR,
-        "工作簿设置了打开密码（已加密），无法读取。请取消密码后重新上传。",
-        "The workbook is password-protected (encrypted) and cannot be read. Remove the password and upload again.",
+        "工作簿设置了打开密码（已加密），无法读取。请在 Excel 中取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后重新保存上传。",
+        "The workbook is password-protected (encrypted) and cannot be read. Remove the password (File → Info → Protect Workbook → Encrypt with Password, clear it), save and upload again.",
     ),
     Reason(
         "unsafe_archive",
@@ -376,6 +393,39 @@ _REASONS = [
         "第 {row} 行的完成日期 {value} 晚于报告日期 {expected}。请核对日期。",
         "Row {row}: the completion date {value} is later than the report date {expected}. Check the dates.",
     ),
+    # ---- soft checks (核实性审核): the row is loaded, but counts only once explained ----
+    Reason(
+        "implausible_change",
+        ROW,
+        WARNING,
+        "第 {row} 行的数值 {value} 与上期已接收值（{ref_period}：{ref_value}）相比变动 {change}，超出该指标的合理变动幅度（{bound}）。数值有误请更正后重新报送；数值无误请在“说明”列写明原因（如统计口径调整、重大项目投产）后重新报送该行。补充说明前，该值不计入完成情况评估。",
+        "Row {row}: {value} changes by {change} from the last accepted value ({ref_period}: {ref_value}), beyond this indicator's plausible change ({bound}). If it is wrong, correct it and submit again; if it is right, write the reason in the 说明/explanation column (e.g. a change of statistical scope, a major project coming on stream) and submit the row again. Until explained, the value does not count in the evaluation.",
+        needs_explanation=True,
+    ),
+    Reason(
+        "percent_as_fraction",
+        ROW,
+        WARNING,
+        "第 {row} 行的数值 {value} 像是把百分数写成了小数：该指标以 % 为单位，参考值为 {ref_value}（{ref_period}），应为 {suggested}？请填写百分数（如 51.7，而不是 0.517）后重新报送；数值无误请在“说明”列写明原因。补充说明前，该值不计入完成情况评估。",
+        "Row {row}: {value} looks like a fraction typed for a percentage: the indicator is in %, the reference is {ref_value} ({ref_period}); did you mean {suggested}? Enter the percentage (51.7, not 0.517) and submit again; if the value is right, write why in the 说明/explanation column. Until explained, the value does not count in the evaluation.",
+        needs_explanation=True,
+    ),
+    Reason(
+        "unit_slip",
+        ROW,
+        WARNING,
+        "第 {row} 行的数值 {value} 是参考值 {ref_value}（{ref_period}）的约 {factor} 倍，可能填错了单位（如万元与亿元、元与万元）。目录单位为“{unit}”，应为 {suggested}？请换算后重新报送；数值无误请在“说明”列写明原因。补充说明前，该值不计入完成情况评估。",
+        "Row {row}: {value} is about {factor} times the reference {ref_value} ({ref_period}): probably the wrong unit (万元 vs 亿元, 元 vs 万元). The catalog unit is '{unit}'; did you mean {suggested}? Convert and submit again; if the value is right, write why in the 说明/explanation column. Until explained, the value does not count in the evaluation.",
+        needs_explanation=True,
+    ),
+    Reason(
+        "same_as_previous_year",
+        ROW,
+        WARNING,
+        "第 {row} 行的数值 {value} 与上年（{ref_period}）已接收值逐位相同，而该指标每年都会变化。请核实是否误填了上年数据；数值无误请在“说明”列写明原因后重新报送该行。补充说明前，该值不计入完成情况评估。",
+        "Row {row}: {value} is identical, to every digit, to last year's accepted value ({ref_period}), and this indicator moves every year. Check that last year's figure was not copied; if the value is right, write why in the 说明/explanation column and submit the row again. Until explained, the value does not count in the evaluation.",
+        needs_explanation=True,
+    ),
     # ---- warnings: the row is kept ----
     Reason(
         "q4_differs_from_annual",
@@ -425,6 +475,7 @@ DISPLAY = {
     "value": "数值/value",
     "unit": "单位/unit",
     "note": "备注/note",
+    "explanation": "说明/explanation",
     "project_code": "项目编号/project_code",
     "project_name": "项目名称/project_name",
     "milestone": "里程碑/milestone",
@@ -473,13 +524,39 @@ class Issue:
     def is_file_level(self) -> bool:
         return self.reason.scope == FILE and self.reason.severity == ERROR
 
+    @property
+    def needs_explanation(self) -> bool:
+        return self.reason.needs_explanation
+
     def _fmt(self, template: str, lang: str) -> str:
-        value = "" if self.value is None else _short(self.value)
-        if isinstance(self.value, Bilingual):
-            value = getattr(self.value, lang)
-        expected = "" if self.expected is None else _short(self.expected)
+        def text(obj: object) -> str:
+            if obj is None:
+                return ""
+            if isinstance(obj, Bilingual):
+                return visible(getattr(obj, lang))
+            return visible(_short(obj))
+
         column = ", ".join(DISPLAY.get(c, c) for c in (self.column or "").split(",") if c)
-        return template.format(row=self.row, column=column, value=value, expected=expected)
+        details = {
+            k: text(v) for k, v in self.extra.items() if k not in ("row", "column", "value", "expected")
+        }
+        message = _Partial(details).format(
+            template, row=self.row, column=column, value=text(self.value), expected=text(self.expected)
+        )
+        explanation = self.extra.get("explanation") if self.needs_explanation else None
+        if explanation:
+            message += (
+                f"（已附说明：“{_short(explanation)}”，该值计入评估。）"
+                if lang == "zh"
+                else f" (Explained: '{_short(explanation)}'; the value counts.)"
+            )
+        if self.value is not None and _INVISIBLE.search(str(self.value)):
+            message += (
+                "（<U+…> 表示看不见的字符，多为从网页或聊天软件复制时带入，请删除后重新报送。）"
+                if lang == "zh"
+                else " (<U+…> marks an invisible character, usually pasted from a web page or a chat; delete it and submit again.)"
+            )
+        return message
 
     @property
     def message_zh(self) -> str:
@@ -493,3 +570,29 @@ class Issue:
 def _short(value: object, limit: int = 120) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Characters a person cannot see (zero-width spaces, BOMs, direction marks, control characters):
+# quoted back as <U+200B> so "S023" that is not S023 can be found and deleted.
+_INVISIBLE = re.compile(
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]"
+)
+
+
+def visible(text: str) -> str:
+    """The text with invisible characters shown as <U+XXXX>."""
+    return _INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
+class _Partial:
+    """str.format with the message's details; a placeholder without a value stays empty."""
+
+    def __init__(self, details: dict[str, str]):
+        self.details = details
+
+    def format(self, template: str, **fields: object) -> str:
+        import string
+
+        values = {**self.details, **fields}
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        return template.format(**{name: values.get(name, "") for name in names})

@@ -4,8 +4,9 @@ Only baselines and targets come from the plan; every reported figure is invented
 has something realistic to chew on: values for 2021–2025 (quarterly where the catalog says so), the
 targets assigned each year for the “完成上级下达任务” indicators, quarterly project progress, a few
 indicators drifting off track (binding ones among them), a late correction of an earlier period, a
-missing submission and a handful of deliberately bad files. Receipt times are recorded in
-raw/backfill/receipts.csv, as if migrated from the earlier e-mail process.
+missing submission, a handful of deliberately bad files and a few values that fail a soft check
+(核实性审核, LIXIA_PLANTED). Receipt times are recorded in raw/backfill/receipts.csv, as if migrated
+from the earlier e-mail process.
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ LIXIA_PROFILES = {
 }
 LIXIA_MISSING_2025 = {"370102_WATER"}  # binding I17 has no 2025 data although due -> critical no_data
 LIXIA_NO_ASSIGNED_2025 = {"I20"}  # awaiting the superior government's 2025 target
+# Values that fail a soft check (核实性审核), one per check, and what happens next; every other value of
+# the samples passes them (tests/test_plausibility.py):
+LIXIA_PLANTED = {
+    ("I08", "2025"): "fraction",  # 0.5544 typed for 55.44 % -> percent_as_fraction, never explained
+    ("I03", "2023Q2"): "wan_yuan",  # typed in 万元 -> unit_slip; a corrected file follows
+    ("I23", "2023"): "copied",  # last year's figure -> same_as_previous_year; explained by a later file
+    ("I05", "2025Q4"): "explained_jump",  # +70 % with a 说明 in the same file -> explained at once
+}
+PLANTED_EXPLANATIONS = {
+    "explained_jump": "全区新增两处大型商业综合体于四季度开业，社会消费品零售总额大幅增长，数据经区统计局核实无误。",
+    "copied": "经区统计局核实，2023年城镇居民人均可支配收入与上年持平（住户调查样本轮换），数据无误。",
+}
 
 
 @dataclass
@@ -249,8 +262,14 @@ def _write(
     )
 
 
-INDICATOR_HEADER_ZH = HEADINGS_ZH[INDICATOR]
-INDICATOR_HEADER_EN = HEADINGS_EN[INDICATOR]
+# Ordinary sample files carry no explanation column; the files that explain a value add it (说明).
+_PLAIN = [i for i, col in enumerate(HEADINGS_EN[INDICATOR]) if col != "explanation"]
+INDICATOR_HEADER_ZH = [HEADINGS_ZH[INDICATOR][i] for i in _PLAIN]
+INDICATOR_HEADER_EN = [HEADINGS_EN[INDICATOR][i] for i in _PLAIN]
+EXPLAINED_HEADER_ZH = [
+    *INDICATOR_HEADER_ZH,
+    HEADINGS_ZH[INDICATOR][HEADINGS_EN[INDICATOR].index("explanation")],
+]
 PROGRESS_HEADER_ZH = HEADINGS_ZH[PROGRESS]
 
 
@@ -279,6 +298,7 @@ def generate_plan(
     no_assigned_2025: set[str] | None = None,
     last_year: int | None = None,
     xlsx_share: float = 0.2,
+    planted: dict[tuple[str, str], str] | None = None,
 ) -> list[Written]:
     rng = random.Random(_seed(plan_id, seed))
     state = GeneratorState(rng=rng, inbox=inbox)
@@ -290,6 +310,7 @@ def generate_plan(
     profiles = profiles if profiles is not None else {}
     missing_2025 = missing_2025 or set()
     no_assigned_2025 = no_assigned_2025 or set()
+    planted = planted or {}
 
     simulated: dict[str, dict[int, dict]] = {}
     facts: dict[str, dict] = {}
@@ -330,13 +351,14 @@ def generate_plan(
                             "上级下达",
                         ]
                     )
+                text = _fmt_value(sim["actual"], r.unit, rng)
                 rows.append(
                     [
                         r.code,
                         r.name_zh,
                         str(year),
                         "实际值" if not english else "actual",
-                        _fmt_value(sim["actual"], r.unit, rng),
+                        _planted_text(planted.get((r.code, str(year))), text, sim, simulated[r.code], year),
                         r.unit if rng.random() < 0.7 else "",
                         "",
                     ]
@@ -374,33 +396,94 @@ def generate_plan(
                         )
                     else:
                         value = _round(sim["actual"] * QUARTER_SHARE[quarter], r.unit)
-                    rows.append(
-                        [
-                            r.code,
-                            r.name_zh,
-                            f"{year}Q{quarter}",
-                            "实际值",
-                            _fmt_value(value, r.unit, rng),
-                            r.unit,
-                            "年初至季末累计",
-                        ]
-                    )
+                    text = _fmt_value(value, r.unit, rng)
+                    action = planted.get((r.code, f"{year}Q{quarter}"))
+                    row = [r.code, r.name_zh, f"{year}Q{quarter}", "实际值", text, r.unit, "年初至季末累计"]
+                    if action == "wan_yuan":  # the clerk typed 万元 for a value in 亿元
+                        row[4] = f"{value * 10000:.0f}"
+                    elif action == "explained_jump":
+                        row[4] = f"{_round(value * 1.7, r.unit)}"
+                        row.append(PLANTED_EXPLANATIONS[action])
+                    rows.append(row)
                 if not rows:
                     continue
                 q_end = date(year + (quarter == 4), (quarter * 3) % 12 + 1, 1) - timedelta(days=1)
                 received = _received(rng, q_end + timedelta(days=20), q_end, late_share=0.05)
+                explained = any(len(row) > len(INDICATOR_HEADER_ZH) for row in rows)
+                header = EXPLAINED_HEADER_ZH if explained else INDICATOR_HEADER_ZH
+                rows = [row + [""] * (len(header) - len(row)) for row in rows]
                 _write(
                     state,
                     department,
                     f"{year}Q{quarter}季度数据.csv",
-                    _csv_bytes([INDICATOR_HEADER_ZH, *rows], rng.choice(encodings)),
+                    _csv_bytes([header, *rows], rng.choice(encodings)),
                     received,
                 )
 
     _projects(catalog, plan_id, state, years, seed, xlsx_share=xlsx_share * 0.75)
     if bad_files:
         _corrections_and_bad_files(catalog, plan_id, state, simulated, years)
+    _planted_followups(catalog, plan_id, state, simulated, planted)
     return state.written
+
+
+def _planted_text(action: str | None, text: str, sim: dict, history: dict[int, dict], year: int) -> str:
+    """An annual value as a clerk mistyped it (LIXIA_PLANTED), else as generated."""
+    if action == "fraction":
+        return f"{sim['actual'] / 100:.4f}"
+    if action == "copied":
+        return _plain_number(history[year - 1]["actual"])
+    return text
+
+
+def _plain_number(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else repr(float(value))
+
+
+def _planted_followups(catalog: Catalog, plan_id: str, state: GeneratorState, simulated, planted) -> None:
+    """What the departments sent after a planted soft-check warning: a corrected value, an explanation."""
+    ind = catalog.indicators[catalog.indicators["plan_id"] == plan_id].set_index("code")
+    for (code, period), action in sorted(planted.items()):
+        if code not in ind.index:
+            continue
+        owner, unit, name = (
+            ind.loc[code, "owner_department_code"],
+            ind.loc[code, "unit"],
+            ind.loc[code, "name_zh"],
+        )
+        year = int(period[:4])
+        name_prefix = f"{owner}/{period}季度数据." if "Q" in period else f"{owner}/{period}年度指标数据."
+        original = next((w for w in state.written if w.relative_path.startswith(name_prefix)), None)
+        if original is None:
+            continue
+        if action == "wan_yuan":
+            value = _round(simulated[code][year]["actual"] * QUARTER_SHARE[int(period[-1])], unit)
+            rows = [
+                INDICATOR_HEADER_ZH,
+                [code, name, period, "实际值", f"{value}", unit, "更正：上次误按万元填报，现按亿元报送"],
+            ]
+            _write(
+                state,
+                owner,
+                f"{period}季度数据（更正）.csv",
+                _csv_bytes(rows, "utf-8"),
+                original.received_at + timedelta(days=9, hours=2),
+                "corrects a unit slip",
+            )
+        elif action == "copied":
+            value = simulated[code][year - 1]["actual"]
+            rows = [
+                EXPLAINED_HEADER_ZH,
+                [code, name, period, "实际值", _plain_number(value), unit, "", PLANTED_EXPLANATIONS[action]],
+            ]
+            _write(
+                state,
+                owner,
+                f"{period}年度指标数据情况说明.csv",
+                _csv_bytes(rows, "utf-8"),
+                original.received_at + timedelta(days=21, hours=3),
+                "explains a value",
+            )
 
 
 def catalog_main(catalog: Catalog, plan_id: str) -> dict[str, dict]:
@@ -718,6 +801,7 @@ def write_samples(settings: Settings, raw_dir: Path) -> dict:
         profiles=LIXIA_PROFILES,
         missing_2025=LIXIA_MISSING_2025,
         no_assigned_2025=LIXIA_NO_ASSIGNED_2025,
+        planted=LIXIA_PLANTED,
     )
     write_receipts(written, raw_dir / "backfill" / "receipts.csv")
     frame = pd.DataFrame([w.__dict__ for w in written])

@@ -40,6 +40,14 @@ def normalize_text(value: object) -> str | None:
     return text or None
 
 
+def free_text(value: object) -> str | None:
+    """A note or explanation as written (Chinese punctuation kept, unlike NFKC), trimmed; None for blank."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).replace("\u00a0", " ").strip()
+    return text or None
+
+
 @dataclass(frozen=True)
 class Parsed:
     value: object = None

@@ -52,10 +52,11 @@ create table if not exists raw.submissions (
     received_at        timestamp not null,
     received_at_source varchar not null,
     processed_at       timestamp not null,
-    status             varchar not null,  -- accepted | accepted_with_warnings | rejected
+    status             varchar not null,  -- accepted | accepted_with_warnings | needs_explanation | rejected
     rows_total         integer not null,
-    rows_accepted      integer not null,
+    rows_accepted      integer not null,  -- loaded and counting (accepted or explained)
     rows_rejected      integer not null,
+    rows_pending_explanation integer not null default 0, -- loaded, counting once explained (soft checks)
     warnings           integer not null,
     reason_code        varchar,   -- file-level reason when rejected
     message_zh         varchar,
@@ -78,7 +79,10 @@ create table if not exists raw.indicator_values (
     value           double not null,
     unit            varchar,
     note            varchar,
-    loaded_at       timestamp not null
+    loaded_at       timestamp not null,
+    review_state    varchar not null default 'accepted', -- accepted | pending_explanation | explained
+    review_reasons  varchar,            -- the soft checks that fired (comma-separated reason codes)
+    explanation     varchar             -- the department's written explanation (说明 column)
 );
 
 create table if not exists raw.project_progress (
@@ -116,7 +120,9 @@ create table if not exists raw.quarantine (
     scope           varchar not null,   -- file | row
     message_zh      varchar not null,
     message_en      varchar not null,
-    detected_at     timestamp not null
+    detected_at     timestamp not null,
+    needs_explanation boolean not null default false, -- a soft check: the row counts once explained
+    explanation     varchar             -- the explanation the row carried, if any
 );
 
 -- alert lifecycle (opened when first seen, updated while it persists, resolved when it clears)
@@ -181,6 +187,14 @@ create table if not exists ops.refresh_runs (
     seconds     double not null,
     detail      varchar
 );
+
+-- warehouses created before the soft checks (核实性审核) gain their columns in place
+alter table raw.submissions add column if not exists rows_pending_explanation integer default 0;
+alter table raw.indicator_values add column if not exists review_state varchar default 'accepted';
+alter table raw.indicator_values add column if not exists review_reasons varchar;
+alter table raw.indicator_values add column if not exists explanation varchar;
+alter table raw.quarantine add column if not exists needs_explanation boolean default false;
+alter table raw.quarantine add column if not exists explanation varchar;
 """
 
 
