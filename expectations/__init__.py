@@ -5,6 +5,6 @@ invariants of the models. Suites run on pandas batches holding the new rows of m
 and every failing row is attributed back to its file, sheet, row and column through `row_id`.
 """
 
-from .runner import Failure, SuiteReport, build_suite, validate
+from .runner import Failure, SuiteReport, build_suite, unflagged_report, validate
 
-__all__ = ["Failure", "SuiteReport", "build_suite", "validate"]
+__all__ = ["Failure", "SuiteReport", "build_suite", "unflagged_report", "validate"]

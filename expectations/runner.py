@@ -65,6 +65,28 @@ def build_suite(kind: str, catalog: Catalog):
     return suite
 
 
+def unflagged_report(kind: str, rows: int, catalog: Catalog) -> SuiteReport:
+    """The report of a suite run over rows none of which can fail it: every rule passed, nothing unexpected.
+
+    For the soft checks, whose rules compare columns pipelines/lib/submissions/plausibility.py derived:
+    when it flagged no row, a GX run (about a second per batch) would only confirm that."""
+    import re
+
+    report = SuiteReport(kind, rows, True, 0.0)
+    for rule in SUITE_MODULES[kind].rules(catalog):
+        report.results.append(
+            {
+                "expectation": re.sub(r"(?<!^)(?=[A-Z])", "_", rule.expectation).lower(),
+                "reason": rule.reason,
+                "column": rule.column,
+                "success": True,
+                "unexpected": 0,
+                "warning": rule.warning,
+            }
+        )
+    return report
+
+
 def _display(value: object) -> object:
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()

@@ -96,6 +96,7 @@ def test_every_corpus_file_gets_its_documented_outcome(corpus_loaded):
     assert discovered["new_receipts"] == len(EXPECTED)
     assert len(batches) == 1 and {r.suite for r in batches[0].suite_reports} == {
         "indicator_data",
+        "indicator_plausibility",
         "project_progress",
     }
     seen = ledger(settings)
@@ -106,7 +107,8 @@ def test_every_corpus_file_gets_its_documented_outcome(corpus_loaded):
             entry["status"],
             [i["reason_code"] for i in entry["issues"]],
         )
-        assert entry["rows_accepted"] == spec["loaded"], name
+        assert entry["rows_accepted"] + entry["rows_pending_explanation"] == spec["loaded"], name
+        assert entry["rows_pending_explanation"] == spec.get("pending", 0), name
         codes = {i["reason_code"] for i in entry["issues"]}
         assert set(spec.get("reasons", [])) <= codes, (name, codes)
         if "total" in spec:

@@ -18,6 +18,7 @@ from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.submissions.samples import (
     LIXIA_MISSING_2025,
     LIXIA_NO_ASSIGNED_2025,
+    LIXIA_PLANTED,
     LIXIA_PROFILES,
     generate_plan,
 )
@@ -36,6 +37,7 @@ def test_the_shipped_samples_are_what_the_generator_writes(tmp_path):
         profiles=LIXIA_PROFILES,
         missing_2025=LIXIA_MISSING_2025,
         no_assigned_2025=LIXIA_NO_ASSIGNED_2025,
+        planted=LIXIA_PLANTED,
     )
     with (REPO / "raw" / "backfill" / "receipts.csv").open(encoding="utf-8") as fh:
         shipped = {(r["department_code"], r["sha256"], r["received_at"]) for r in csv.DictReader(fh)}

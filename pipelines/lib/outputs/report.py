@@ -260,7 +260,7 @@ def _panel(ind: dict, years: list[dict], latest: dict) -> str:
         )
         if last_row.get("value_awaiting_explanation") is not None:
             last = (
-                f"{last_row['plan_year']}：报告值 {_e(_num(last_row['value_awaiting_explanation']))} {_e(ind['unit'])} "
+                f"{last_row['plan_year']}：报告值 {_e(_num(last_row['value_awaiting_explanation'], 6))} {_e(ind['unit'])} "
                 "待部门说明，暂不计入 · reported value awaiting the department's explanation, not counted yet"
             )
         if last_row.get("actual_explanation"):
@@ -593,7 +593,7 @@ def _explanations(con, pid: str) -> str:
     body = "".join(
         f"<tr data-review='{_e(r['review_state'])}'><td>{badge(r['review_state'])}</td>"
         f"<td>{_e(r['indicator_code'])} {_e(r['name_zh'])}<br><span class='note'>{_e(r['name_en'])}</span></td>"
-        f"<td>{_e(r['period'])}</td><td class='num'>{_e(_num(r['value']))} {_e(r['unit'])}</td>"
+        f"<td>{_e(r['period'])}</td><td class='num'>{_e(_num(r['value'], 6))} {_e(r['unit'])}</td>"
         f"<td>{_e(r['review_reasons'] or '')}</td><td>{_e(r['explanation'] or '—')}</td>"
         f"<td>{_e(r['department_name_zh'] or r['department_code'])}<br><span class='note'>{_e(r['original_name'])}"
         "</span></td></tr>"

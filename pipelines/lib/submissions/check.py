@@ -82,6 +82,7 @@ class CheckedBatch:
     frames: dict[str, pd.DataFrame]
     outcomes: dict[str, Outcome]
     suite_reports: list = field(default_factory=list)
+    plausibility: pd.DataFrame | None = None  # the soft-checked rows with their reference (plausibility.py)
     timings: dict = field(default_factory=lambda: defaultdict(float))
 
 
@@ -242,7 +243,7 @@ def check_batch(
 
 def _soft_checks(checked: CheckedBatch, catalog: Catalog, previous: PreviousValues) -> None:
     """核实性审核 on the actual values that passed the hard checks, in files not rejected as a whole."""
-    from expectations import validate
+    from expectations import unflagged_report, validate
 
     frame = checked.frames.get(INDICATOR)
     if frame is None or frame.empty:
@@ -268,7 +269,11 @@ def _soft_checks(checked: CheckedBatch, catalog: Catalog, previous: PreviousValu
         else previous
     )
     soft = candidates.join(annotate(candidates, known))
-    report = validate("indicator_plausibility", soft, catalog)
+    checked.plausibility = soft
+    if soft["soft_reason"].notna().any():
+        report = validate("indicator_plausibility", soft, catalog)
+    else:  # nothing flagged: the suite's rules cannot fail on these rows
+        report = unflagged_report("indicator_plausibility", len(soft), catalog)
     checked.suite_reports.append(report)
     lookup = soft.set_index("row_id")
     reasons: dict[int, list[str]] = defaultdict(list)

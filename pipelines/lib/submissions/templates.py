@@ -81,7 +81,7 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     value_types = DataValidation(type="list", formula1='"实际值,下达目标"', allow_blank=True)
     sheet.add_data_validation(value_types)
     value_types.add(f"D2:D{max(sheet.max_row, 2) + 200}")
-    _style(sheet, header, bold, fill, [10, 36, 10, 10, 14, 10, 30])
+    _style(sheet, header, bold, fill, [10, 36, 10, 10, 14, 10, 30, 30])
 
     progress = wb.create_sheet("项目进度")
     header = HEADINGS_ZH[PROGRESS]

@@ -1,0 +1,117 @@
+"""Files a clerk sent that the readers misjudged (issue: plausibility checks, "fix on the way")."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+from msoffcrypto.format.ooxml import OOXMLFile
+
+from pipelines.lib.ingest.inbox import discover_and_archive
+from pipelines.lib.ingest.load import process_pending
+from pipelines.lib.plans.catalog import Catalog
+from pipelines.lib.submissions.readers import read_submission
+from pipelines.lib.submissions.reasons import Issue
+from tests.cfb import compound_file
+from tests.conftest import query
+
+LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def read(tmp_path: Path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return read_submission(path, name)
+
+
+def codes(result) -> list[str]:
+    return [i.code for i in result.issues]
+
+
+def test_a_password_protected_workbook_is_called_encrypted_wherever_its_directory_lies(tmp_path):
+    # Excel writes the encrypted package first and the directory after it: past 64 KiB for any real workbook
+    data = compound_file(
+        {"EncryptionInfo": b"\x04\x00\x04\x00" + os.urandom(5000), "EncryptedPackage": os.urandom(300_000)}
+    )
+    assert "EncryptedPackage".encode("utf-16-le") not in data[:65536]
+    result = read(tmp_path, "年度数据.xlsx", data)
+    assert codes(result) == ["encrypted_workbook"]
+    assert "取消密码" in result.issues[0].message_zh and "Remove the password" in result.issues[0].message_en
+    # and a workbook encrypted by a real tool (msoffcrypto, ECMA-376 agile encryption)
+    wb = openpyxl.Workbook()
+    wb.active.title = "指标数据"
+    wb.active.append(["指标编号", "统计期", "数值"])
+    plain, encrypted = io.BytesIO(), io.BytesIO()
+    wb.save(plain)
+    OOXMLFile(io.BytesIO(plain.getvalue())).encrypt("secret", encrypted)
+    assert codes(read(tmp_path, "b.xlsx", encrypted.getvalue())) == ["encrypted_workbook"]
+    # a genuine legacy workbook is still told apart
+    legacy = compound_file({"Workbook": os.urandom(8192)})
+    assert codes(read(tmp_path, "c.xlsx", legacy)) == ["disguised_file"]
+
+
+def test_a_long_note_is_read_and_an_unclosed_quote_is_named(tmp_path):
+    note = "说明" * 80_000  # 160,000 characters: above Python's default csv field limit (131,072)
+    result = read(tmp_path, "a.csv", f"指标编号,统计期,数值,备注\nI23,2024,81844,{note}\n".encode())
+    assert not result.rejected and result.sheets[0].rows[0]["note"] == note
+    rows = "".join(f"I23,{2021 + i % 5},{80000 + i}\n" for i in range(40))
+    result = read(tmp_path, "b.csv", f'指标编号,统计期,数值,备注\nI23,2021,76000,"未闭合\n{rows}'.encode())
+    assert codes(result) == ["unbalanced_quote"]
+    issue = result.issues[0]
+    assert "第 2 行" in issue.message_zh and "line 2" in issue.message_en
+
+
+def test_a_semicolon_csv_is_told_to_use_commas(tmp_path):
+    result = read(tmp_path, "a.csv", "指标编号;统计期;数值\nI23;2024;81844\n".encode())
+    assert codes(result) == ["wrong_delimiter"]
+    assert "逗号" in result.issues[0].message_zh and "comma" in result.issues[0].message_en
+    assert "semicolon" not in result.issues[0].message_zh
+
+
+def test_an_invisible_character_is_shown(tmp_path):
+    issue = Issue("unknown_code", row=3, value="S023\u200b")
+    assert "S023<U+200B>" in issue.message_zh and "S023<U+200B>" in issue.message_en
+    assert "看不见的字符" in issue.message_zh and "invisible character" in issue.message_en
+    assert "\u200b" not in issue.message_zh + issue.message_en
+
+
+def test_the_zip_bomb_message_is_chinese_in_chinese(tmp_path):
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.writestr("xl/worksheets/sheet1.xml", "0" * (5 * 1024 * 1024))
+    result = read(tmp_path, "a.xlsx", bomb.getvalue())
+    assert codes(result) == ["unsafe_archive"]
+    zh, en = result.issues[0].message_zh, result.issues[0].message_en
+    assert not LATIN_WORD.search(zh.replace("xlsx", "").replace("xl/worksheets/sheet1.xml", "")), zh
+    assert "compression ratio" in en and "压缩比" in zh
+
+
+def test_file_level_messages_name_the_file(fresh_warehouse):
+    settings = fresh_warehouse
+    catalog = Catalog.load(settings.seeds_dir)
+    folder = settings.inbox / "370102_STATS"
+    folder.mkdir(parents=True)
+    (folder / "只有表头.csv").write_text("指标编号,统计期,数值\n", encoding="utf-8")
+    (folder / "分号.csv").write_text("指标编号;统计期;数值\nI23;2024;81844\n", encoding="utf-8")
+    discover_and_archive(settings, catalog)
+    process_pending(settings, catalog)
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        ledger = {r["original_name"]: r for r in query(con, "select * from raw.submissions")}
+        issues = query(con, "select * from raw.quarantine")
+    finally:
+        con.close()
+    for name in ("只有表头.csv", "分号.csv"):
+        assert ledger[name]["status"] == "rejected"
+        assert ledger[name]["message_zh"].startswith(f"文件“{name}”") and name in ledger[name]["message_en"]
+    assert all(
+        i["original_name"] in i["message_zh"] and i["original_name"] in i["message_en"] for i in issues
+    )
+    assert (settings.output_dir / "receipts" / "370102_STATS").is_dir()
