@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 def test_district_benchmark_runs_end_to_end():
     result = run("district")
-    assert result["size"]["files"] == 462 and result["size"]["plans"] == 1
+    assert result["size"]["files"] == 464 and result["size"]["plans"] == 1
     assert set(result["full"]["stages"]) == {
         "discover",
         "parse",
