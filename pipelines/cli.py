@@ -9,6 +9,11 @@ planwh lineage CODE YEAR       where an indicator's value came from
 planwh samples | templates     sample submissions / department templates
 planwh docs                    dbt docs + validation report (offline)
 planwh sql [-c SQL] [-o FILE]  SQL on the published snapshot, read-only (interactive, script or one command)
+planwh plan draft OUTLINE.txt --plan-id ID --region CODE [--out DIR]
+                               draft catalog files from an outline's text, for review
+planwh plan check [DIR]        check the seeds (or a draft folder with the seeds): one line per problem
+planwh plan add DIR [--replace]
+                               merge a reviewed draft folder into the seeds (refused while check fails)
 """
 
 from __future__ import annotations
@@ -112,6 +117,89 @@ def cmd_report(args, settings) -> int:
     return 0
 
 
+def cmd_plan_draft(args, settings) -> int:
+    from pipelines.lib.plans import draft as drafting
+    from pipelines.lib.plans.catalog import Catalog
+    from pipelines.lib.plans.outline import Outline
+
+    path = Path(args.outline)
+    if not path.exists():
+        print(f"planwh: {path} not found", file=sys.stderr)
+        return 2
+    outline = Outline.read(path)
+    try:
+        relative = path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+    except ValueError:
+        relative = str(path.resolve())
+    years = None
+    if args.start_year and args.end_year:
+        years = (args.start_year - 1, args.start_year, args.end_year)
+    try:
+        draft = drafting.build(
+            outline,
+            args.plan_id,
+            args.region,
+            catalog=Catalog.load(settings.seeds_dir),
+            source_document=relative,
+            years=years,
+            region_name_en=args.region_name_en or "",
+        )
+    except ValueError as exc:
+        print(f"planwh: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out or REPO_ROOT / "warehouse" / "drafts" / args.plan_id)
+    drafting.write(draft, out)
+    print(f"draft catalog for {args.plan_id} ({draft.plan['start_year']}–{draft.plan['end_year']}) in {out}")
+    for name, rows in draft.tables().items():
+        low = sum(1 for r in rows if r.get("confidence") == "low")
+        print(f"  {name + '.csv':34} {len(rows):4} rows  ({low} to look at closely)")
+    if draft.layout_note:
+        print(f"  ! {draft.layout_note}")
+    print(
+        f"next: review the files (see {out / 'REVIEW.md'}), then `planwh plan check {out}` and `planwh plan add {out}`"
+    )
+    return 0
+
+
+def cmd_plan_check(args, settings) -> int:
+    from pipelines.lib.plans.check import check, combined, read_tables
+
+    seeds = read_tables(settings.seeds_dir)
+    if args.folder:
+        folder = Path(args.folder)
+        if not (folder / "catalog_plans.csv").exists():
+            print(
+                f"planwh: {folder} has no catalog_plans.csv (a folder written by `planwh plan draft`)",
+                file=sys.stderr,
+            )
+            return 2
+        tables, plan_ids, offsets = combined(seeds, read_tables(folder))
+        problems = check(tables, only_plans=plan_ids, offsets=offsets, folder=f"{folder}/")
+        what = ", ".join(sorted(plan_ids))
+    else:
+        problems = check(seeds, folder=f"{settings.seeds_dir.relative_to(REPO_ROOT)}/")
+        what = "the seeds"
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) in {what}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_plan_add(args, settings) -> int:
+    from pipelines.lib.plans.add import add
+
+    result = add(Path(args.folder), settings.seeds_dir, replace=args.replace)
+    for problem in result.problems:
+        print(problem)
+    if not result.ok:
+        print(f"nothing written: {len(result.problems)} problem(s) to fix first", file=sys.stderr)
+        return 1
+    for name, count in result.rows.items():
+        print(f"  {name + '.csv':34} {count:4} rows of {', '.join(sorted(result.plan_ids))}")
+    print("seeds updated; `make run` rebuilds the warehouse with the new plan")
+    return 0
+
+
 def cmd_docs(args, settings) -> int:
     from pipelines.lib.outputs.validation_docs import build_validation_docs
 
@@ -195,6 +283,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--csv", action="store_true", help="print the result of -c as CSV")
     p.add_argument("--db", help="another published snapshot (default: the one the refresh publishes)")
     p.set_defaults(func=cmd_sql)
+    plan = sub.add_parser("plan", help="draft, check and add a plan's catalog").add_subparsers(
+        dest="plan_command", required=True
+    )
+    p = plan.add_parser("draft", help="draft catalog files from an outline's text (UTF-8 or GB18030)")
+    p.add_argument("outline")
+    p.add_argument("--plan-id", required=True, help="e.g. 370102_15FYP (<region code>_<plan>)")
+    p.add_argument("--region", required=True, help="the region's administrative code, e.g. 370102")
+    p.add_argument("--region-name-en", help="English name of the region (default: from an earlier plan)")
+    p.add_argument("--out", help="folder for the draft files (default warehouse/drafts/<plan id>)")
+    p.add_argument("--start-year", type=int, help="first plan year, when the text does not say")
+    p.add_argument("--end-year", type=int, help="last plan year, when the text does not say")
+    p.set_defaults(func=cmd_plan_draft)
+    p = plan.add_parser("check", help="check the seeds, or a draft folder with the seeds")
+    p.add_argument("folder", nargs="?")
+    p.set_defaults(func=cmd_plan_check)
+    p = plan.add_parser("add", help="merge a reviewed draft folder into the seeds")
+    p.add_argument("folder")
+    p.add_argument(
+        "--replace", action="store_true", help="replace the plan's rows if it is already in the seeds"
+    )
+    p.set_defaults(func=cmd_plan_add)
     sub.add_parser("lint-sql").set_defaults(func=cmd_lint_sql)
     args = parser.parse_args(argv)
     from pipelines.lib.warehouse.connection import WarehouseLocked

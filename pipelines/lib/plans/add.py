@@ -1,0 +1,110 @@
+"""`planwh plan add FOLDER`: merge a reviewed draft into the seeds (the one place the catalog lives).
+
+Nothing is written unless the seeds with the draft merged pass `planwh plan check`. The draft's review
+columns (confidence, review, suggestion) are dropped; a plan already in the seeds is replaced only with
+`--replace`. The outline's text is copied under docs/source/ when it lives elsewhere, so the quotes stay
+checkable. Each seed file is rewritten atomically, keeping its column order and the other plans' rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .catalog import SEEDS
+from .check import REPO, Problem, check, combined, read_tables
+from .draft import REVIEW_COLUMNS
+
+
+@dataclass
+class AddResult:
+    plan_ids: set[str]
+    problems: list[Problem] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # rows of the added plan(s) per seed
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def add(folder: Path, seeds_dir: Path, *, replace: bool = False, repo: Path = REPO) -> AddResult:
+    seeds = read_tables(seeds_dir)
+    draft = read_tables(folder)
+    result = AddResult(set(draft.get("catalog_plans", pd.DataFrame({"plan_id": []}))["plan_id"]))
+    if "catalog_plans" not in draft or not result.plan_ids:
+        result.problems.append(
+            Problem(f"{folder}/catalog_plans.csv", None, "", "", "missing or empty: nothing to add")
+        )
+        return result
+    for name, frame in draft.items():
+        unknown = [c for c in frame.columns if c not in seeds[name].columns and c not in REVIEW_COLUMNS]
+        missing = [c for c in seeds[name].columns if c not in frame.columns]
+        for column in unknown:
+            result.problems.append(Problem(f"{folder}/{name}.csv", 1, "", column, "not a column of the seed"))
+        for column in missing:
+            result.problems.append(Problem(f"{folder}/{name}.csv", 1, "", column, "column missing"))
+    existing = set(seeds["catalog_plans"]["plan_id"]) & result.plan_ids
+    if existing and not replace:
+        result.problems.append(
+            Problem(
+                f"{folder}/catalog_plans.csv",
+                None,
+                ", ".join(sorted(existing)),
+                "plan_id",
+                "already in the seeds: pass --replace to replace that plan's rows",
+            )
+        )
+    _adopt_source(draft["catalog_plans"], folder, repo)
+    merged, plan_ids, offsets = combined(seeds, draft)
+    result.problems += check(merged, only_plans=plan_ids, offsets=offsets, folder=f"{folder}/")
+    if result.problems:
+        return result
+    for name in SEEDS:
+        if name not in draft:
+            continue
+        path = seeds_dir / f"{name}.csv"
+        _write_csv(merged[name], path)
+        result.written.append(path)
+        result.rows[name] = (
+            int(merged[name]["plan_id"].isin(plan_ids).sum())
+            if "plan_id" in merged[name]
+            else len(draft[name])
+        )
+    return result
+
+
+def _adopt_source(plans: pd.DataFrame, folder: Path, repo: Path) -> None:
+    """An outline outside the repository is copied to docs/source/ and the plan row points there."""
+    for index, row in plans.iterrows():
+        source = row.get("source_document", "")
+        if not source:
+            continue
+        path = Path(source)
+        if not path.is_absolute():
+            candidates = [repo / path, folder / path, Path.cwd() / path]
+            path = next((p for p in candidates if p.exists()), repo / path)
+        if not path.exists():
+            continue
+        try:
+            relative = path.resolve().relative_to(repo.resolve())
+        except ValueError:
+            target = repo / "docs" / "source" / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            relative = target.relative_to(repo)
+        plans.at[index, "source_document"] = relative.as_posix()
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(list(frame.columns))
+        for row in frame.itertuples(index=False):
+            writer.writerow(["" if v is None else v for v in row])
+    tmp.replace(path)
