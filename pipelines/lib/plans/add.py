@@ -9,6 +9,7 @@ checkable. Each seed file is rewritten atomically, keeping its column order and 
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,14 +69,41 @@ def add(folder: Path, seeds_dir: Path, *, replace: bool = False, repo: Path = RE
         if name not in draft:
             continue
         path = seeds_dir / f"{name}.csv"
-        _write_csv(merged[name], path)
-        result.written.append(path)
-        result.rows[name] = (
-            int(merged[name]["plan_id"].isin(plan_ids).sum())
-            if "plan_id" in merged[name]
-            else len(draft[name])
+        key = {"catalog_departments": "department_code", "catalog_milestone_types": "milestone_code"}.get(
+            name, "plan_id"
         )
+        replaced = set(draft[name][key]) if key != "plan_id" else plan_ids
+        added = merged[name][merged[name][key].isin(replaced)]
+        _rewrite(path, key, replaced, added)
+        result.written.append(path)
+        result.rows[name] = len(added)
     return result
+
+
+def _rewrite(path: Path, key: str, replaced: set[str], rows: pd.DataFrame) -> None:
+    """Keep every other record byte for byte (other branches edit these files too: small diffs merge
+    cleanly), drop the records being replaced and append the new ones, atomically."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    position = reader.line_num
+    kept = lines[:position]
+    column = header.index(key)
+    for record in reader:
+        span = lines[position : reader.line_num]
+        position = reader.line_num
+        if record and record[column] not in replaced:
+            kept.extend(span)
+    if kept and not kept[-1].endswith("\n"):
+        kept[-1] += "\n"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows[header].itertuples(index=False):
+        writer.writerow(["" if v is None else v for v in row])
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(kept) + out.getvalue(), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _adopt_source(plans: pd.DataFrame, folder: Path, repo: Path) -> None:
@@ -98,13 +126,3 @@ def _adopt_source(plans: pd.DataFrame, folder: Path, repo: Path) -> None:
             shutil.copyfile(path, target)
             relative = target.relative_to(repo)
         plans.at[index, "source_document"] = relative.as_posix()
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(list(frame.columns))
-        for row in frame.itertuples(index=False):
-            writer.writerow(["" if v is None else v for v in row])
-    tmp.replace(path)

@@ -600,7 +600,7 @@ class Checker:
                 self.add(
                     "catalog_project_milestones", index, item, "milestone_code", "duplicate for this project"
                 )
-            seen.add(*key, row["milestone_code"])
+            seen.add((*key, row["milestone_code"]))
             if types and row["milestone_code"] not in types:
                 self.add(
                     "catalog_project_milestones",
