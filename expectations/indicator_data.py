@@ -17,6 +17,14 @@ def rules(catalog: Catalog) -> list[Rule]:
     known = "known_code == True"
     return [
         *code_rules("indicator_code", "known_code"),
+        Rule(
+            "code_not_in_period_plan",
+            "indicator_code",
+            "ExpectColumnValuesToBeNull",
+            {"column": "code_in_other_plan"},
+            value_column="indicator_code",
+            expected_column="code_in_other_plan",
+        ),
         Rule("missing_period", "period", "ExpectColumnValuesToNotBeNull", {"column": "period_raw"}),
         Rule(
             "bad_period",

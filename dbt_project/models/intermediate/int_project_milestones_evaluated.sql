@@ -11,6 +11,16 @@ reports as (
     select * from {{ ref('int_project_reports_as_of') }}
 ),
 
+carried as (
+    -- projects a later plan carries over, from the year that plan begins: their open milestones move with them
+    select
+        plan_id,
+        project_code
+    from {{ ref('int_projects_enriched') }}
+    where continued_in_plan_id is not null
+        and continued_from_date <= {{ as_of_date() }}
+),
+
 completions as (
     -- the completion date from the latest report that gives one (a later report corrects an earlier)
     select
@@ -61,6 +71,7 @@ joined as (
         completions.submission_id as completion_submission_id,
         completions.received_at as completion_received_at,
         last_reports.last_report_date,
+        carried.project_code is not null as is_carried_over,
         max(milestones.seq) over (partition by milestones.plan_id, milestones.project_code) as last_seq
     from milestones
     left join milestone_types
@@ -73,6 +84,9 @@ joined as (
         on milestones.plan_id = last_reports.plan_id
         and milestones.project_code = last_reports.project_code
         and milestones.milestone_code = last_reports.milestone_code
+    left join carried
+        on milestones.plan_id = carried.plan_id
+        and milestones.project_code = carried.project_code
 ),
 
 final as (
@@ -81,12 +95,14 @@ final as (
         seq = last_seq as is_final_milestone,
         case
             when completed_on is not null then {{ dbt.datediff('planned_date', 'completed_on', 'day') }}
+            when is_carried_over then 0
             when planned_date < {{ as_of_date() }} then {{ dbt.datediff('planned_date', as_of_date(), 'day') }}
             else 0
         end as days_late,
         case
             when completed_on is not null and completed_on <= planned_date then 'done_on_time'
             when completed_on is not null then 'done_late'
+            when is_carried_over then 'carried_over'
             when planned_date < {{ as_of_date() }} then 'overdue'
             when planned_date <= {{ dbt.dateadd('day', var('due_soon_days'), as_of_date()) }} then 'due_soon'
             else 'not_due'

@@ -3,6 +3,22 @@ with projects as (
     select * from {{ ref('int_projects_enriched') }}
 ),
 
+plan_years as (
+    select * from {{ ref('int_plans_years') }}
+),
+
+next_plans as (
+    -- when the next plan of the project's region begins (a project not carried over closes then)
+    select
+        this.plan_id,
+        min(later.year_start_date) as next_plan_start
+    from plan_years as this
+    inner join plan_years as later
+        on this.region_code = later.region_code
+        and later.start_year > this.end_year
+    group by this.plan_id
+),
+
 milestones as (
     select * from {{ ref('int_project_milestones_evaluated') }}
 ),
@@ -74,6 +90,7 @@ joined as (
         latest_progress.investment_to_date,
         latest_progress.report_date as last_progress_report_date,
         latest_progress.submission_id as last_progress_submission_id,
+        next_plans.next_plan_start,
         case
             when {{ as_of_date() }} <= projects.planned_start then 0.0
             when {{ as_of_date() }} >= projects.planned_end then 100.0
@@ -87,6 +104,8 @@ joined as (
     left join latest_progress
         on projects.plan_id = latest_progress.plan_id
         and projects.project_code = latest_progress.project_code
+    left join next_plans
+        on projects.plan_id = next_plans.plan_id
 ),
 
 final as (
@@ -95,6 +114,9 @@ final as (
         case when percent_complete is not null then schedule_share_percent - percent_complete end as progress_lag_points,
         case
             when is_completed then 'completed'
+            when continued_in_plan_id is not null and continued_from_date <= {{ as_of_date() }} then 'carried_over'
+            -- a later plan of the region has begun without carrying it: closed unfinished with its plan
+            when next_plan_start is not null and next_plan_start <= {{ as_of_date() }} then 'not_completed'
             when max_days_overdue > {{ var('red_overdue_days') }} then 'red'
             when percent_complete is not null
                 and schedule_share_percent - percent_complete > {{ var('red_progress_lag_points') }} then 'red'

@@ -1,10 +1,18 @@
--- Every quarantined file or row (and warning), with the file's status in the ledger.
+-- Every quarantined file or row (and warning), with the file's status in the ledger and the plan of the row's period.
 with quarantine as (
     select * from {{ ref('stg_raw__quarantine') }}
 ),
 
 submissions as (
     select * from {{ ref('stg_raw__submissions') }}
+),
+
+departments as (
+    select * from {{ ref('stg_catalog__departments') }}
+),
+
+plan_years as (
+    select * from {{ ref('int_plans_years') }}
 ),
 
 final as (
@@ -16,6 +24,7 @@ final as (
                          quarantine.reason_code, quarantine.column_name, quarantine.offending_value) as string)"]) }}
             as issue_id,
         quarantine.submission_id,
+        plan_years.plan_id,
         quarantine.department_code,
         quarantine.original_name,
         quarantine.file_sha256,
@@ -39,6 +48,12 @@ final as (
     from quarantine
     left join submissions
         on quarantine.submission_id = submissions.submission_id
+    left join departments
+        on quarantine.department_code = departments.department_code
+    left join plan_years
+        -- a row's period resolves to the plan of its region covering that year (file-level issues have none)
+        on departments.region_code = plan_years.region_code
+        and try_cast(substring(quarantine.record_period, 1, 4) as integer) = plan_years.plan_year
 )
 
 select * from final

@@ -1,3 +1,5 @@
+-- One row per department, with its region's current plan (the plan covering the evaluation year) and what
+-- it owns in that plan; fct_department_scorecard has one row per department and plan.
 with departments as (
     select * from {{ ref('int_departments_enriched') }}
 ),
@@ -16,6 +18,7 @@ final as (
         secondary_targets_owned,
         projects_owned
     from departments
+    where is_current_plan
 )
 
 select * from final

@@ -79,6 +79,7 @@ final as (
     from indicators
     left join departments
         on indicators.owner_department_code = departments.department_code
+        and indicators.plan_id = departments.plan_id
     left join reported_precision
         on indicators.plan_id = reported_precision.plan_id
         and indicators.indicator_code = reported_precision.indicator_code

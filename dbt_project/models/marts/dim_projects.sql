@@ -28,10 +28,14 @@ final as (
         projects.chapter_en,
         projects.section_zh,
         projects.quote,
-        projects.notes
+        projects.notes,
+        projects.continues_plan_id,
+        projects.continues_project_code,
+        projects.continued_in_plan_id
     from projects
     left join departments
         on projects.owner_department_code = departments.department_code
+        and projects.plan_id = departments.plan_id
 )
 
 select * from final

@@ -1,4 +1,5 @@
--- Per department: what it owns by status, project RAG, and how well it submits.
+-- Per department and plan: what it owns in the plan by status, project RAG, how well it submits for the
+-- plan's periods, and the files it sent for that plan (a file reporting for two plans counts for both).
 with departments as (
     select * from {{ ref('int_departments_enriched') }}
 ),
@@ -23,8 +24,13 @@ submissions as (
     select * from {{ ref('int_submissions_enriched') }}
 ),
 
+submission_plans as (
+    select * from {{ ref('int_submission_plans') }}
+),
+
 indicator_counts as (
     select
+        indicators.plan_id,
         indicators.owner_department_code as department_code,
         count(*) as indicators_owned,
         count(case when indicators.attribute = 'binding' then 1 end) as binding_indicators_owned,
@@ -42,23 +48,26 @@ indicator_counts as (
     left join latest
         on indicators.plan_id = latest.plan_id
         and indicators.indicator_code = latest.indicator_code
-    group by indicators.owner_department_code
+    group by indicators.plan_id, indicators.owner_department_code
 ),
 
 project_counts as (
     select
+        plan_id,
         owner_department_code as department_code,
         count(*) as projects_owned,
         count(case when rag_status = 'red' then 1 end) as projects_red,
         count(case when rag_status = 'amber' then 1 end) as projects_amber,
         count(case when rag_status = 'green' then 1 end) as projects_green,
-        count(case when rag_status = 'completed' then 1 end) as projects_completed
+        count(case when rag_status = 'completed' then 1 end) as projects_completed,
+        count(case when rag_status = 'carried_over' then 1 end) as projects_carried_over
     from projects
-    group by owner_department_code
+    group by plan_id, owner_department_code
 ),
 
 compliance_counts as (
     select
+        plan_id,
         department_code,
         count(case when compliance_status = 'on_time' then 1 end) as periods_on_time,
         count(case when compliance_status = 'late' then 1 end) as periods_late,
@@ -66,23 +75,27 @@ compliance_counts as (
         count(case when compliance_status = 'missing' then 1 end) as periods_missing,
         cast(sum(rows_rejected) as bigint) as rows_rejected
     from compliance
-    group by department_code
+    group by plan_id, department_code
 ),
 
 file_counts as (
     select
-        department_code,
+        submission_plans.plan_id,
+        submissions.department_code,
         count(*) as files_received,
-        count(case when status = 'rejected' then 1 end) as files_rejected,
-        count(case when status = 'accepted_with_warnings' then 1 end) as files_with_warnings,
-        count(case when status = 'needs_explanation' then 1 end) as files_needing_explanation
+        count(case when submissions.status = 'rejected' then 1 end) as files_rejected,
+        count(case when submissions.status = 'accepted_with_warnings' then 1 end) as files_with_warnings,
+        count(case when submissions.status = 'needs_explanation' then 1 end) as files_needing_explanation
     from submissions
-    where {{ received_by_known_at('received_at') }}
-    group by department_code
+    inner join submission_plans
+        on submissions.submission_id = submission_plans.submission_id
+    where {{ received_by_known_at('submissions.received_at') }}
+    group by submission_plans.plan_id, submissions.department_code
 ),
 
 final as (
     select
+        {{ dbt.concat(["departments.department_code", "'|'", "coalesce(departments.plan_id, '')"]) }} as scorecard_key,
         departments.department_code,
         departments.plan_id,
         departments.department_name_zh,
@@ -104,6 +117,7 @@ final as (
         coalesce(project_counts.projects_amber, 0) as projects_amber,
         coalesce(project_counts.projects_green, 0) as projects_green,
         coalesce(project_counts.projects_completed, 0) as projects_completed,
+        coalesce(project_counts.projects_carried_over, 0) as projects_carried_over,
         coalesce(compliance_counts.periods_on_time, 0) as periods_on_time,
         coalesce(compliance_counts.periods_late, 0) as periods_late,
         coalesce(compliance_counts.periods_incomplete, 0) as periods_incomplete,
@@ -117,12 +131,16 @@ final as (
     from departments
     left join indicator_counts
         on departments.department_code = indicator_counts.department_code
+        and departments.plan_id = indicator_counts.plan_id
     left join project_counts
         on departments.department_code = project_counts.department_code
+        and departments.plan_id = project_counts.plan_id
     left join compliance_counts
         on departments.department_code = compliance_counts.department_code
+        and departments.plan_id = compliance_counts.plan_id
     left join file_counts
         on departments.department_code = file_counts.department_code
+        and departments.plan_id = file_counts.plan_id
 )
 
 select * from final

@@ -138,7 +138,8 @@ missing as (
 
 submission_flags as (
     select
-        {{ dbt.concat(["'submission|'", "missing.department_code", "'|'", "missing.submission_kind"]) }} as flag_id,
+        {{ dbt.concat(["'submission|'", "missing.plan_id", "'|'", "missing.department_code", "'|'",
+                       "missing.submission_kind"]) }} as flag_id,
         missing.plan_id,
         'missing_submission' as flag_type,
         missing.submission_kind as subject_code,
@@ -158,6 +159,7 @@ submission_flags as (
     from missing
     left join departments
         on missing.department_code = departments.department_code
+        and missing.plan_id = departments.plan_id
 ),
 
 unioned as (
@@ -177,6 +179,7 @@ final as (
     from unioned
     left join departments
         on unioned.department_code = departments.department_code
+        and unioned.plan_id = departments.plan_id
 )
 
 select * from final

@@ -30,6 +30,9 @@ final as (
         schedule_share_percent,
         progress_lag_points,
         rag_status,
+        continues_plan_id,
+        continues_project_code,
+        continued_in_plan_id,
         as_of_date
     from projects
 )

@@ -37,6 +37,7 @@ final as (
     from compliance
     left join departments
         on compliance.department_code = departments.department_code
+        and compliance.plan_id = departments.plan_id
 )
 
 select * from final

@@ -6,6 +6,7 @@ with submissions as (
 final as (
     select
         submission_id,
+        plan_ids,
         department_code,
         department_name_zh,
         department_name_en,

@@ -20,7 +20,9 @@ renamed as (
         chapter_en,
         section_zh,
         quote,
-        notes
+        notes,
+        cast(nullif(continues_plan_id, '') as string) as continues_plan_id,
+        cast(nullif(continues_project_code, '') as string) as continues_project_code
     from source
 )
 

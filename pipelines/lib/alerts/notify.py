@@ -66,7 +66,7 @@ class WebhookNotifier:
 
     def payload(self, events: list[dict]) -> dict:
         lines = [
-            f"- [{EVENT_WORDS[e['event']][0]} {e['event']}] {e['severity'] or ''} {e['title_zh'] or ''} / "
+            f"- [{EVENT_WORDS[e['event']][0]} {e['event']}] {e.get('plan_id') or ''} {e['severity'] or ''} {e['title_zh'] or ''} / "
             f"{e['title_en'] or ''}: {e['detail_zh'] or ''} / {e['detail_en'] or ''}"
             for e in events
         ]
@@ -136,6 +136,7 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, notifiers: list[Notifier]) -
     cols = [
         "event_id",
         "alert_id",
+        "plan_id",
         "event",
         "event_at",
         "as_of_date",
@@ -147,7 +148,8 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, notifiers: list[Notifier]) -
     ]
     for notifier in notifiers:
         rows = con.execute(
-            f"""select {", ".join("e." + c for c in cols)} from ops.alert_events e
+            f"""select {", ".join(("a." if c == "plan_id" else "e.") + c for c in cols)} from ops.alert_events e
+                left join ops.alerts a on a.alert_id = e.alert_id
                 left join ops.alert_deliveries d on d.event_id = e.event_id and d.channel = ?
                 where d.delivered_at is null and coalesce(d.attempts, 0) < ? order by e.event_id""",
             [notifier.channel, MAX_ATTEMPTS],

@@ -639,13 +639,16 @@ class Checker:
                     "milestone dates are not in seq order",
                 )
             start, end = getattr(self, "project_dates", {}).get(key, (None, None))
-            if dates and start and end and (dates[0] != start or dates[-1] != end):
+            # the schedule runs from planned_start (on or before the first milestone: a carried-over
+            # project's work resumes with the new plan) to planned_end, the last milestone
+            if dates and start and end and (dates[0] < start or dates[-1] != end):
                 self.add(
                     "catalog_projects",
                     None,
                     " ".join(key),
                     "planned_start",
-                    f"planned_start/planned_end ({start}/{end}) should be the first and last milestone dates ({dates[0]}/{dates[-1]})",
+                    f"planned_start/planned_end ({start}/{end}): planned_start must come on or before the first "
+                    f"milestone ({dates[0]}) and planned_end be the last ({dates[-1]})",
                 )
 
 

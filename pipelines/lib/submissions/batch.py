@@ -152,6 +152,28 @@ def _plan_for_year(df: pd.DataFrame, catalog: Catalog, year_col: str) -> pd.Seri
     return inside.set_index("index")["plan_id"].reindex(df.index)
 
 
+def _other_plan_of_code(df: pd.DataFrame, ind: pd.DataFrame, mask) -> pd.Series:
+    """For rows whose code is not in their period's plan but in another plan of the region: which plans
+    (so the message can say "2026 belongs to the 15th plan; I33 is a code of the 14th")."""
+    out = pd.Series([None] * len(df), index=df.index, dtype=object)
+    if not mask.any():
+        return out
+    spans = {
+        r.plan_id: f"{r.plan_id} {r.start_year}–{r.end_year}"
+        for r in ind[["plan_id", "start_year", "end_year"]].drop_duplicates().itertuples()
+    }
+    owners = ind.groupby(["region_code", "indicator_code"])["plan_id"].agg(lambda ids: sorted(set(ids)))
+    for index in df.index[mask]:
+        plans = owners.get((df.at[index, "region_code"], df.at[index, "indicator_code"]))
+        if plans:
+            own = spans.get(df.at[index, "plan_id"], df.at[index, "plan_id"])
+            out.at[index] = (
+                f"{df.at[index, 'period']} → {own}; {df.at[index, 'indicator_code']} → "
+                + ", ".join(spans.get(p, p) for p in plans)
+            )
+    return out
+
+
 def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
@@ -165,11 +187,13 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
     df["period_granularity"] = df["period_quarter"].map(lambda q: None if pd.isna(q) else "quarterly")
     df.loc[df["period"].notna() & df["period_quarter"].isna(), "period_granularity"] = "annual"
 
-    ind = catalog.indicators.merge(catalog.plans[["plan_id", "region_code"]], on="plan_id")
+    ind = catalog.indicators.merge(
+        catalog.plans[["plan_id", "region_code", "start_year", "end_year"]], on="plan_id"
+    )
     # A code may exist in several plans of one region (14th and 15th FYP): use the row's plan when
     # known, else the region's latest plan, for the facts (owner, unit, range) the rules compare.
     ind = ind.rename(columns={"code": "indicator_code"})
-    by_plan = ind.drop(columns=["region_code"])
+    by_plan = ind.drop(columns=["region_code", "start_year", "end_year"])
     by_region = ind.sort_values("plan_id").drop_duplicates(["region_code", "indicator_code"], keep="last")
     facts = [
         "owner_department_code",
@@ -197,9 +221,14 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
     loose = df[["region_code", "indicator_code"]].merge(
         by_region[["region_code", "indicator_code", *facts]], how="left"
     )
+    # a period belongs to one plan: its code must be that plan's. Only a row whose period is in no plan
+    # (rejected for that) borrows the region's latest plan's facts, for clearer messages about the rest.
+    in_plan = df["plan_id"].notna().values
+    found = exact["owner_department_code"].notna().values
     for col in facts:
-        df["catalog_" + col] = exact[col].where(exact["owner_department_code"].notna(), loose[col]).values
+        df["catalog_" + col] = exact[col].where(found | in_plan, loose[col]).values
     df["known_code"] = df["catalog_owner_department_code"].notna()
+    df["code_in_other_plan"] = _other_plan_of_code(df, ind, in_plan & ~found)
     names = df["indicator_name"].map(name_key)
     zh = df["catalog_name_zh"].map(name_key)
     en = df["catalog_name_en"].map(name_key)
@@ -222,6 +251,35 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
     return df
 
 
+def _plan_for_project(df: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """For each progress row, the plan (and that plan's facts) its project code belongs to: the plan of
+    the row's region covering the report date when it has the code (a carried-over project keeps its code
+    in the later plan), else the nearest plan of the region that has it (a project overrunning a plan
+    that no later plan carries); without a readable date, the region's latest plan with the code."""
+    projects = catalog.projects.merge(catalog.plans, on="plan_id")[
+        [
+            "plan_id",
+            "region_code",
+            "project_code",
+            "owner_department_code",
+            "baseline_year",
+            "start_year",
+            "end_year",
+        ]
+    ]
+    keyed = (
+        df[["region_code", "project_code", "report_date"]]
+        .reset_index()
+        .merge(projects, on=["region_code", "project_code"], how="left")
+    )
+    year = keyed["report_date"].dt.year
+    keyed["distance"] = (keyed["start_year"] - year).clip(lower=0) + (year - keyed["end_year"]).clip(lower=0)
+    keyed["distance"] = keyed["distance"].fillna(0)
+    keyed = keyed.sort_values(["index", "distance", "start_year"], ascending=[True, True, False])
+    chosen = keyed.drop_duplicates("index").set_index("index").reindex(df.index)
+    return chosen.reset_index(drop=True)
+
+
 def enrich_progress(rows: list[dict] | dict[str, list], catalog: Catalog) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
@@ -229,13 +287,7 @@ def enrich_progress(rows: list[dict] | dict[str, list], catalog: Catalog) -> pd.
     df.insert(0, "row_id", range(len(df)))
     for col in ("received_date", "report_date", "completed_on"):
         df[col] = pd.to_datetime(df[col])
-    projects = catalog.projects.merge(catalog.plans, on="plan_id")[
-        ["plan_id", "region_code", "project_code", "owner_department_code", "baseline_year", "end_year"]
-    ]
-    projects = projects.sort_values("plan_id").drop_duplicates(["region_code", "project_code"], keep="last")
-    merged = df[["region_code", "project_code"]].merge(
-        projects, on=["region_code", "project_code"], how="left"
-    )
+    merged = _plan_for_project(df, catalog)
     df["plan_id"] = merged["plan_id"].values
     df["catalog_owner_department_code"] = merged["owner_department_code"].values
     df["known_project"] = df["plan_id"].notna()

@@ -189,7 +189,8 @@ def check_batch(
         lookup = frame.set_index("row_id")
         owner_conflicts: dict[str, list] = defaultdict(list)
         # one cause, one message: a row with cells beyond the header is shifted (its other "errors" are
-        # noise from the shift), and a period outside the plan need not also be called "not yet ended"
+        # noise from the shift), a period outside the plan need not also be called "not yet ended", and a
+        # code of another plan than the period's is not also "unknown"
         reasons_by_row: dict[int, set[str]] = defaultdict(set)
         for failure in report.failures:
             reasons_by_row[failure.row_id].add(failure.reason)
@@ -198,6 +199,8 @@ def check_batch(
             if "extra_cells" in seen and failure.reason != "extra_cells":
                 continue
             if failure.reason == "future_period" and "period_outside_plan" in seen:
+                continue
+            if failure.reason == "unknown_code" and "code_not_in_period_plan" in seen:
                 continue
             row = lookup.loc[failure.row_id]
             outcome = outcomes[row["submission_id"]]

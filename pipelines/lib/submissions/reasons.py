@@ -261,6 +261,13 @@ _REASONS = [
         "Row {row}: the code '{value}' is not in the plan catalog. Check the code (see dim_indicators / dim_projects).",
     ),
     Reason(
+        "code_not_in_period_plan",
+        ROW,
+        ERROR,
+        "第 {row} 行的编号“{value}”不在该统计期所属的规划中（{expected}）。每个统计期只属于一个规划：请使用该规划目录中的编号，或核对统计期。",
+        "Row {row}: the code '{value}' is not in the plan its period belongs to ({expected}). Each period belongs to one plan: use that plan's code, or check the period.",
+    ),
+    Reason(
         "missing_period",
         ROW,
         ERROR,

@@ -73,6 +73,7 @@ class GeneratorState:
     rng: random.Random
     inbox: Path
     written: list[Written] = field(default_factory=list)
+    received_until: date | None = None  # "today": files that would arrive later are not written
 
 
 def _seed(*parts: object) -> int:
@@ -252,6 +253,8 @@ def pinned_xlsx(data: bytes, year: int = 2021) -> bytes:
 def _write(
     state: GeneratorState, department: str, name: str, data: bytes, received: datetime, note: str = ""
 ) -> None:
+    if state.received_until is not None and received.date() > state.received_until:
+        return  # not received yet
     path = state.inbox / department / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith(".xlsx") and data.startswith(b"PK"):
@@ -299,9 +302,13 @@ def generate_plan(
     last_year: int | None = None,
     xlsx_share: float = 0.2,
     planted: dict[tuple[str, str], str] | None = None,
+    received_until: date | None = None,
+    projects_until: date | None = None,
 ) -> list[Written]:
+    """One plan's submissions. `received_until` is "today" (later files are not written); progress
+    reports cover the quarters up to `projects_until` (the plan's end when a later plan takes over)."""
     rng = random.Random(_seed(plan_id, seed))
-    state = GeneratorState(rng=rng, inbox=inbox)
+    state = GeneratorState(rng=rng, inbox=inbox, received_until=received_until)
     plan = catalog.plans.set_index("plan_id").loc[plan_id]
     start, end = int(plan["start_year"]), int(plan["end_year"])
     years = list(range(start, min(end, last_year or end) + 1))
@@ -367,6 +374,18 @@ def generate_plan(
                 continue
             received = _received(rng, date(year + 1, 3, 31), date(year, 12, 31))
             header = INDICATOR_HEADER_EN if english else INDICATOR_HEADER_ZH
+            if received_until is not None and received.date() > received_until:
+                # the year's figures are not in yet; the superior government's targets for it are
+                assigned = [r for r in rows if r[3] in ("下达目标", "assigned_target")]
+                if assigned:
+                    _write(
+                        state,
+                        department,
+                        f"{year}年下达目标.csv",
+                        _csv_bytes([header, *assigned], "utf-8"),
+                        datetime(year, 5, 8 + len(department) % 10, 10, 0),
+                    )
+                continue
             if rng.random() < xlsx_share:
                 data = _xlsx_bytes(
                     {"指标数据": [header, *rows]},
@@ -420,7 +439,7 @@ def generate_plan(
                     received,
                 )
 
-    _projects(catalog, plan_id, state, years, seed, xlsx_share=xlsx_share * 0.75)
+    _projects(catalog, plan_id, state, years, seed, xlsx_share=xlsx_share * 0.75, write_until=projects_until)
     if bad_files:
         _corrections_and_bad_files(catalog, plan_id, state, simulated, years)
     _planted_followups(catalog, plan_id, state, simulated, planted)
@@ -512,7 +531,9 @@ def secondary_facts(catalog: Catalog, plan_id: str, code: str) -> dict:
         "annual_growth_rate": None,
         "target_value": _f(r["target_value"]),
         "baseline_value": _f(r["baseline_value"]) if r["is_cumulative"] != "true" else None,
-        "baseline_year": int(r["baseline_year"]) if isinstance(r["baseline_year"], str) else 2020,
+        "baseline_year": int(r["baseline_year"])
+        if isinstance(r["baseline_year"], str)
+        else int(catalog.plans.set_index("plan_id").loc[plan_id, "baseline_year"]),
         "target_year": int(r["target_year"]),
         "target_operator": r["target_operator"],
         "direction": r["direction"],
@@ -534,11 +555,24 @@ def _projects(
     seed: int,
     horizon: date = date(2026, 9, 30),
     xlsx_share: float = 0.15,
+    write_until: date | None = None,
 ) -> None:
     """Quarterly progress reports while projects run, through the plan period and after it (works
-    that slip past 2025 are still reported) up to the quarter ending on `horizon`."""
+    that slip past the plan's end are still reported) up to the quarter ending on `horizon`. Quarters
+    after `write_until` are simulated (so every earlier file stays the same) but not written: once a
+    later plan begins, a project continues only if that plan's catalog carries it (under its code)."""
     projects = catalog.projects[catalog.projects["plan_id"] == plan_id]
     milestones = catalog.milestones[catalog.milestones["plan_id"] == plan_id]
+    plan_end = date(int(catalog.plans.set_index("plan_id").loc[plan_id, "end_year"]), 12, 31)
+    later = catalog.projects[catalog.projects["continues_plan_id"].eq(plan_id)]
+    carried = set(later["continues_project_code"])  # carried over by a later plan, under the same code
+    # a carried-over project's work began in the earlier plan: its progress continues from there
+    earlier = catalog.projects.set_index(["plan_id", "project_code"])["planned_start"].to_dict()
+    began = {
+        p.project_code: earlier.get((p.continues_plan_id, p.continues_project_code), p.planned_start)
+        for p in projects.itertuples()
+        if isinstance(p.continues_plan_id, str)
+    }
     rng = random.Random(_seed(plan_id, "projects", seed))
     actual: dict[tuple[str, str], date | None] = {}
     delay_profile: dict[str, int] = {}
@@ -564,6 +598,8 @@ def _projects(
                 rows = []
                 for p in owned:
                     start, end = date.fromisoformat(p.planned_start), date.fromisoformat(p.planned_end)
+                    if p.project_code in began:
+                        start = min(start, date.fromisoformat(began[p.project_code]), date(years[0], 1, 1))
                     if start > q_end:
                         continue
                     ms = milestones[milestones["project_code"] == p.project_code].sort_values("seq")
@@ -610,11 +646,21 @@ def _projects(
                 if not rows:
                     continue
                 received = _received(rng, q_end + timedelta(days=20), q_end, late_share=0.1)
-                if rng.random() < xlsx_share:
+                as_xlsx = rng.random() < xlsx_share
+                encoding = None if as_xlsx else rng.choice(["utf-8", "utf-8-sig", "gb18030"])
+                name = f"{year}Q{quarter}项目进度"
+                if q_end > plan_end:
+                    # after the plan: carried-over projects are reported under the next plan; the others
+                    # are reported until they are finished, in a separate closing report
+                    rows = [r for r in rows if r[0] not in carried]
+                    name += "（上一规划项目收尾）"
+                if not rows or (write_until is not None and q_end > write_until):
+                    continue
+                if as_xlsx:
                     _write(
                         state,
                         department,
-                        f"{year}Q{quarter}项目进度.xlsx",
+                        f"{name}.xlsx",
                         _xlsx_bytes({"项目进度": [PROGRESS_HEADER_ZH, *rows]}),
                         received,
                     )
@@ -622,10 +668,8 @@ def _projects(
                     _write(
                         state,
                         department,
-                        f"{year}Q{quarter}项目进度.csv",
-                        _csv_bytes(
-                            [PROGRESS_HEADER_ZH, *rows], rng.choice(["utf-8", "utf-8-sig", "gb18030"])
-                        ),
+                        f"{name}.csv",
+                        _csv_bytes([PROGRESS_HEADER_ZH, *rows], encoding),
                         received,
                     )
 
@@ -786,14 +830,87 @@ def write_receipts(written: list[Written], path: Path, append: bool = False) -> 
             )
 
 
+LIXIA_15_TODAY = date(2026, 11, 30)  # the samples end the day before "today" (2026-12-01)
+LIXIA_15_MISSING = {("370102_COM", "2026Q3季度数据"), ("370102_EMERG", "2026Q2项目进度")}
+
+
+def _cross_plan_files(catalog: Catalog, inbox: Path) -> list[Written]:
+    """Submissions that show a period resolving to the plan covering it (the 14th's codes for 2025, the
+    15th's for 2026), including the mistakes departments make at the change of plan."""
+    state = GeneratorState(rng=random.Random(_seed("cross-plan")), inbox=inbox)
+    # one file, two plans: a correction of 2025 retail sales (14th plan, I05) sent with the first
+    # quarter of 2026 (15th plan, where the same statistic is I04)
+    _write(
+        state,
+        "370102_COM",
+        "2025年数据修订及2026年一季度数据.csv",
+        _csv_bytes(
+            [
+                INDICATOR_HEADER_ZH,
+                [
+                    "I05",
+                    "社会消费品零售总额",
+                    "2025",
+                    "实际值",
+                    "1204.6",
+                    "亿元",
+                    "2025年数据修订（“十四五”目录）",
+                ],
+                [
+                    "I04",
+                    "社会消费品零售总额",
+                    "2026Q1",
+                    "实际值",
+                    "301.2",
+                    "亿元",
+                    "年初至季末累计（“十五五”目录）",
+                ],
+            ],
+            "utf-8",
+        ),
+        datetime(2026, 4, 18, 15, 20),
+        "one file, two plans",
+    )
+    # the 14th plan's code for 2026: I23 is not a code of the 15th plan (there it is I16, annual)
+    _write(
+        state,
+        "370102_STATS",
+        "2026年一季度补充数据.csv",
+        _csv_bytes(
+            [
+                INDICATOR_HEADER_ZH,
+                ["I23", "城镇居民人均可支配收入", "2026Q1", "实际值", "24800", "元", "沿用旧模板编号"],
+            ],
+            "utf-8",
+        ),
+        datetime(2026, 4, 16, 9, 40),
+        "a 14th-plan code for a 15th-plan period",
+    )
+    return state.written
+
+
 def write_samples(settings: Settings, raw_dir: Path) -> dict:
-    """Regenerate the shipped sample inbox for the Lixia plan (deterministic)."""
+    """Regenerate the shipped sample inbox for the Lixia plans (deterministic): the 14th plan's five
+    years and the illustrative 15th plan's 2026 up to today, with the files that cross the two."""
     catalog = Catalog.load(settings.seeds_dir)
     inbox = raw_dir / "inbox"
     if inbox.exists():
         for child in inbox.iterdir():
             if child.is_dir():
                 shutil.rmtree(child)
+    written = generate_samples(catalog, inbox)
+    write_receipts(written, raw_dir / "backfill" / "receipts.csv")
+    frame = pd.DataFrame([w.__dict__ for w in written])
+    return {
+        "files": len(written),
+        "departments": frame["department_code"].nunique(),
+        "bytes": sum((inbox / w.relative_path).stat().st_size for w in written),
+    }
+
+
+def generate_samples(catalog: Catalog, inbox: Path) -> list[Written]:
+    plans = catalog.plans.set_index("plan_id")
+    later = "370102_15FYP" in plans.index
     written = generate_plan(
         catalog,
         "370102_14FYP",
@@ -803,10 +920,21 @@ def write_samples(settings: Settings, raw_dir: Path) -> dict:
         no_assigned_2025=LIXIA_NO_ASSIGNED_2025,
         planted=LIXIA_PLANTED,
     )
-    write_receipts(written, raw_dir / "backfill" / "receipts.csv")
-    frame = pd.DataFrame([w.__dict__ for w in written])
-    return {
-        "files": len(written),
-        "departments": frame["department_code"].nunique(),
-        "bytes": sum((inbox / w.relative_path).stat().st_size for w in written),
-    }
+    if not later:
+        return written
+    fifteenth = generate_plan(
+        catalog,
+        "370102_15FYP",
+        inbox,
+        seed=15,
+        bad_files=False,
+        last_year=2026,
+        received_until=LIXIA_15_TODAY,
+        projects_until=date(2026, 9, 30),
+    )
+    for item in list(fifteenth):
+        stem = Path(item.relative_path).stem
+        if (item.department_code, stem) in LIXIA_15_MISSING:
+            (inbox / item.relative_path).unlink()
+            fifteenth.remove(item)
+    return written + fifteenth + _cross_plan_files(catalog, inbox)
