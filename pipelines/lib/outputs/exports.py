@@ -33,12 +33,14 @@ XLSX_ORDER = (  # what a reader in Excel needs first, when not everything fits
     "fct_submission_issues",
     "fct_submissions",
     "fct_indicator_values",
+    "dim_plans",
     "dim_indicators",
     "dim_departments",
     "dim_projects",
     "dim_milestones",
 )
 EXPORTED_MARTS = (
+    "dim_plans",
     "dim_indicators",
     "dim_departments",
     "dim_projects",
@@ -55,6 +57,7 @@ EXPORTED_MARTS = (
     "fct_flags",
 )
 SHEET_NAMES_ZH = {
+    "dim_plans": "规划",
     "dim_indicators": "指标目录",
     "dim_departments": "部门",
     "dim_projects": "项目目录",

@@ -39,6 +39,8 @@ COLORS = {
     "amber": "#E69F00",
     "green": "#009E73",
     "completed": "#0072B2",
+    "carried_over": "#56B4E9",
+    "not_completed": "#555555",
     "on_time": "#009E73",
     "late": "#E69F00",
     "incomplete": "#CC79A7",
@@ -295,11 +297,39 @@ def build_reports(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     index = out_dir / "index.html"
     _atomic_write(index, render_index(con, plans, {p["plan_id"] for p in detailed}))
     written.append(index)
-    if len(detailed) == 1:
+    current = _current_plan(con, detailed)
+    if current is not None:  # one district: progress_report.html is the plan being carried out
         alias = out_dir / "progress_report.html"
-        _atomic_write(alias, render_plan(con, detailed[0]))
+        _atomic_write(alias, render_plan(con, current))
         written.append(alias)
     return written
+
+
+def _as_of(con) -> object:
+    return con.execute("select max(as_of_date) from marts.fct_indicator_status_latest").fetchone()[0]
+
+
+def _current_plan(con, plans: list[dict]) -> dict | None:
+    """Of one region's plans, the one covering the evaluation year (else the latest begun)."""
+    if not plans or len({p["region_code"] for p in plans}) != 1:
+        return None
+    as_of = _as_of(con)
+    year = as_of.year if as_of else max(p["start_year"] for p in plans)
+    begun = [p for p in plans if p["start_year"] <= year] or plans
+    return max(begun, key=lambda p: p["start_year"])
+
+
+def phase(plan: dict, as_of) -> tuple[str, str]:
+    """Where a plan stands on the evaluation date, in words (zh, en)."""
+    if as_of is None:
+        return "", ""
+    start, end = plan["start_year"], plan["end_year"]
+    if as_of.year > end:
+        return "已结束 · 总结评估", "ended · final evaluation"
+    if as_of.year < start:
+        return "尚未开始", "not started"
+    n, total = as_of.year - start + 1, end - start + 1
+    return f"实施中（第{n}年，共{total}年）", f"in progress (year {n} of {total})"
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -326,8 +356,10 @@ def render_index(con, plans: list[dict], detailed: set[str]) -> str:
     for row in counts:
         by_plan[row["plan_id"]][row["status"]] = row["n"]
     head = "".join(f"<th>{badge(s)}</th>" for s in STATUS_ORDER)
+    as_of = _as_of(con)
     rows = []
     for plan in plans:
+        phase_zh, phase_en = phase(plan, as_of)
         link = (
             f'<a href="progress_report_{_e(plan["plan_id"])}.html">{_e(plan["plan_short_zh"])}</a>'
             if plan["plan_id"] in detailed
@@ -335,7 +367,9 @@ def render_index(con, plans: list[dict], detailed: set[str]) -> str:
         )
         cells = "".join(f'<td class="num">{by_plan[plan["plan_id"]].get(s, 0)}</td>' for s in STATUS_ORDER)
         rows.append(
-            f"<tr><td>{link}<br><span class='note'>{_e(plan['plan_short_en'])}</span></td>{cells}</tr>"
+            f"<tr data-plan='{_e(plan['plan_id'])}'><td>{link}<br><span class='note'>{_e(plan['plan_short_en'])}</span></td>"
+            f"<td>{plan['start_year']}–{plan['end_year']}</td><td>{_e(phase_zh)}<br><span class='note'>{_e(phase_en)}</span></td>"
+            f"{cells}</tr>"
         )
     note = (
         ""
@@ -348,7 +382,11 @@ def render_index(con, plans: list[dict], detailed: set[str]) -> str:
     )
     body = (
         f"<h2>各规划指标状态 <span class='en'>Indicator status by plan</span></h2>{note}"
-        f"<table><tr><th>规划 Plan</th>{head}</tr>{''.join(rows)}</table>"
+        f"<table><tr><th>规划 Plan</th><th>规划期 Years</th><th>阶段 Phase</th>{head}</tr>{''.join(rows)}</table>"
+        "<p class='note'>一个统计期只属于一个规划：2025 年及以前的数据计入“十四五”，2026 年起计入“十五五”；“十四五”未完成的"
+        "重大项目由“十五五”目录续建的，转入“十五五”监测。 · A period belongs to one plan: figures up to 2025 count for the "
+        "14th plan, from 2026 for the 15th; unfinished 14th-plan projects that the 15th plan's catalog carries over "
+        "continue under the 15th.</p>"
     )
     header = (
         "<h1>规划实施监测 · 汇总</h1><div class='en'>Plan monitoring · overview — generated "
@@ -425,10 +463,29 @@ def render_plan(con, plan: dict) -> str:
         "follows time (or the plan's growth path); a lag up to 0.10 is on track, up to 0.30 at risk, beyond off track. "
         "See the dbt docs block attainment_method.</p>"
     )
+    phase_zh, phase_en = phase(plan, as_of)
+    siblings = _rows(
+        con,
+        "select * from marts.dim_plans where region_code = ? and plan_id <> ? order by start_year",
+        [plan["region_code"], pid],
+    )
+    links = " · ".join(
+        f"<a href='progress_report_{_e(p['plan_id'])}.html' style='color:#cfd8e3'>{_e(p['plan_short_zh'])} "
+        f"({p['start_year']}–{p['end_year']})</a>"
+        for p in siblings
+    )
     header = (
         f"<h1>{_e(plan['plan_short_zh'])} 实施进度报告</h1>"
-        f"<div class='en'>{_e(plan['plan_short_en'])} — progress report · 评估日期 evaluation date "
+        f"<div class='en'>{_e(plan['plan_short_en'])} — progress report · 规划期 plan years "
+        f"<b id='plan-years'>{plan['start_year']}–{plan['end_year']}</b> · <span id='phase'>{_e(phase_zh)} · "
+        f"{_e(phase_en)}</span> · 评估日期 evaluation date "
         f"<b id='as-of'>{_e(as_of)}</b> · 生成 generated {_e(now_local().isoformat(sep=' '))} (Asia/Shanghai)</div>"
+        + (
+            f"<div class='en'>同一地区的其他规划 · other plans of this region: {links} · <a href='index.html' "
+            f"style='color:#cfd8e3'>汇总 overview</a></div>"
+            if links
+            else ""
+        )
     )
     return _page(f"{plan['plan_short_zh']} 实施进度报告", header, "".join(sections))
 
@@ -464,7 +521,8 @@ def _overview(indicators: list[dict], latest: dict) -> str:
         )
     return (
         "<h2 id='overview'>总览 <span class='en'>Overview</span></h2>"
-        "<p class='note'>主要指标（专栏1）与其他目标的最新状态 · latest status of the 33 main indicators and the other targets</p>"
+        f"<p class='note'>{sum(1 for i in indicators if i['indicator_kind'] == 'main')} 项主要指标与其他目标的最新状态 · latest "
+        f"status of the {sum(1 for i in indicators if i['indicator_kind'] == 'main')} main indicators and the other targets</p>"
         f"<div class='cards'>{cards}</div><table id='overview-table'><tr><th>属性 Attribute</th>"
         f"<th>类别 Category</th>{head}</tr>{''.join(rows)}</table>"
     )
@@ -539,7 +597,8 @@ def _projects(con, pid: str) -> str:
         counts[p["rag_status"]] += 1
     cards = "".join(
         f"<div class='card'>{badge(s)}<b>{counts.get(s, 0)}</b></div>"
-        for s in ("red", "amber", "green", "completed")
+        for s in ("red", "amber", "green", "completed", "carried_over", "not_completed")
+        if counts.get(s) or s in ("red", "amber", "green", "completed")
     )
 
     def row(p: dict) -> str:
@@ -547,9 +606,20 @@ def _projects(con, pid: str) -> str:
             f"{m['milestone_name_zh']}（计划 {m['planned_date']}，逾期 {m['days_late']} 天 · {m['days_late']} days late）"
             for m in by_project.get(p["project_code"], [])
         )
+        carried = ""
+        if p.get("continued_in_plan_id"):
+            carried = (
+                f"<br><span class='note'>转入 <a href='progress_report_{_e(p['continued_in_plan_id'])}.html'>"
+                f"{_e(p['continued_in_plan_id'])}</a> 续建 · carried over</span>"
+            )
+        elif p.get("continues_plan_id"):
+            carried = (
+                f"<br><span class='note'>续建自 <a href='progress_report_{_e(p['continues_plan_id'])}.html'>"
+                f"{_e(p['continues_plan_id'])}</a> {_e(p['continues_project_code'])} · continues that plan's project</span>"
+            )
         return (
             f"<tr><td>{badge(p['rag_status'])}</td><td>{_e(p['project_code'])} {_e(p['project_name_zh'])}<br>"
-            f"<span class='note'>{_e(p['project_name_en'])}</span></td><td>{_e(p['owner_department_code'])}</td>"
+            f"<span class='note'>{_e(p['project_name_en'])}</span>{carried}</td><td>{_e(p['owner_department_code'])}</td>"
             f"<td class='num'>{_e(_num(p['percent_complete'], 1))}</td><td class='num'>{_e(_num(p['schedule_share_percent'], 1))}</td>"
             f"<td class='num'>{p['milestones_done']}/{p.get('milestones_planned', '')}</td>"
             f"<td>{_e(late) or '—'}</td></tr>"
@@ -618,9 +688,9 @@ def _rejections(con, pid: str) -> str:
                   (select i.message_en from marts.fct_submission_issues i
                    where i.submission_id = s.submission_id and i.severity = 'error'
                    order by i.source_row nulls first, i.issue_id limit 1) as first_error_en
-           from marts.fct_submissions s join marts.dim_departments d
+           from marts.fct_submissions s left join marts.dim_departments d
              on d.department_code = s.department_code
-           where d.plan_id = ? and (s.status = 'rejected' or s.rows_rejected > 0)
+           where list_contains(string_split(s.plan_ids, ','), ?) and (s.status = 'rejected' or s.rows_rejected > 0)
            order by case s.status when 'rejected' then 0 else 1 end, s.received_at desc limit 100""",
         [pid],
     )

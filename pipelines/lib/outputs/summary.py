@@ -47,51 +47,25 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
             print(
                 f"  {_pad(status_zh(status) + ' ' + status_en(status), 38)} {n:>5} files  {acc or 0:>6} rows loaded  {rej or 0:>5} rows rejected"
             )
-        rows = con.execute(
-            """select s.attribute, s.status, count(*) from marts.fct_indicator_status_latest s
-               where s.indicator_kind = 'main' group by 1, 2"""
+        plans = con.execute(
+            "select plan_id, plan_short_zh, plan_short_en, start_year, end_year from marts.dim_plans order by start_year, plan_id"
         ).fetchall()
-        counts: dict[str, dict[str, int]] = {}
-        for attribute, status, n in rows:
-            counts.setdefault(attribute, {})[status] = n
-        print("\n主要指标（专栏1）最新状态 Main indicators (table 1), latest status:")
-        short = {
-            "awaiting_target": "await target",
-            "awaiting_explanation": "await expl.",
-            "insufficient_data": "too few data",
-            "not_due": "not yet due",
-        }
-        header = "  " + " " * 18 + "".join(f"{short.get(s, status_en(s)):>13}" for s in STATUS_ORDER)
-        print(header)
-        for attribute in ("binding", "expected"):
-            label = "约束性 binding" if attribute == "binding" else "预期性 expected"
-            print(
-                f"  {_pad(label, 18)}"
-                + "".join(f"{counts.get(attribute, {}).get(s, 0):>13}" for s in STATUS_ORDER)
-            )
-        secondary = dict(
-            con.execute(
-                "select status, count(*) from marts.fct_indicator_status_latest where indicator_kind = 'secondary' group by 1"
-            ).fetchall()
-        )
-        print(
-            "  其他目标 other targets "
-            + ", ".join(
-                f"{status_zh(s)} {status_en(s)} {secondary[s]}" for s in STATUS_ORDER if s in secondary
-            )
-        )
+        for plan_id, short_zh, short_en, start, end in plans[:MAX_PLANS_IN_SUMMARY]:
+            print(f"\n{short_zh} · {short_en} ({plan_id}, {start}–{end}) — {_phase(as_of, start, end)}")
+            _print_plan(con, plan_id)
+        if len(plans) > MAX_PLANS_IN_SUMMARY:
+            print(f"\n… {len(plans) - MAX_PLANS_IN_SUMMARY} more plans: see the report index")
         # the flags of this evaluation (also for a pinned as_of, which leaves the live alert history alone)
         critical = con.execute(
-            """select f.subject_code, d.department_name_zh, f.department_code, f.reported_value, f.target_value,
-                      f.unit, f.title_zh, f.title_en, f.detail_zh, f.detail_en
+            """select f.subject_code, f.department_name_zh, f.department_code, f.reported_value, f.target_value,
+                      f.unit, f.title_zh, f.title_en, f.detail_zh, f.detail_en, f.plan_id
                from marts.fct_flags f
-               left join marts.dim_departments d on d.department_code = f.department_code
-               where f.severity = 'critical' order by f.subject_code"""
+               where f.severity = 'critical' order by f.plan_id, f.subject_code"""
         ).fetchall()
         print(f"\n严重预警 Critical alerts (this evaluation): {len(critical)}")
-        for _code, dept_zh, dept, value, target, unit, t_zh, t_en, d_zh, d_en in critical:
+        for _code, dept_zh, dept, value, target, unit, t_zh, t_en, d_zh, d_en, plan_id in critical:
             print(
-                f"  ● {t_zh}\n    {t_en}\n    部门 {dept_zh} ({dept}) · 报告值 value {_fmt(value, unit)} · 目标 target {_fmt(target, unit)}"
+                f"  ● [{plan_id}] {t_zh}\n    {t_en}\n    部门 {dept_zh} ({dept}) · 报告值 value {_fmt(value, unit)} · 目标 target {_fmt(target, unit)}"
             )
             print(f"    原因 why: {d_zh} / {d_en}")
         review = dict(
@@ -113,28 +87,6 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         ).fetchall()
         if warnings:
             print("警告 Warnings: " + ", ".join(f"{t} {n}" for t, n in warnings))
-        rag = dict(
-            con.execute("select rag_status, count(*) from marts.fct_project_status group by 1").fetchall()
-        )
-        print(
-            "\n重大项目 Major projects: "
-            + ", ".join(
-                f"{status_zh(s)} {status_en(s)} {rag.get(s, 0)}"
-                for s in ("red", "amber", "green", "completed")
-            )
-        )
-        compliance = dict(
-            con.execute(
-                "select compliance_status, count(*) from marts.fct_submission_compliance group by 1"
-            ).fetchall()
-        )
-        print(
-            "报送合规 Submission compliance (department-periods): "
-            + ", ".join(
-                f"{status_zh(s)} {status_en(s)} {compliance.get(s, 0)}"
-                for s in ("on_time", "late", "incomplete", "missing", "not_due")
-            )
-        )
     finally:
         con.close()
     report = settings.output_dir / "report"
@@ -146,3 +98,80 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
     print(f"  回执 receipts          {settings.output_dir / 'receipts'}/<department_code>/")
     print("  数据血缘 lineage       .venv/bin/planwh lineage I19 2025 ; `make ui` for the Dagster UI")
     print("=" * 78)
+
+
+MAX_PLANS_IN_SUMMARY = 6
+
+
+def _phase(as_of, start: int, end: int) -> str:
+    if as_of is None:
+        return ""
+    if as_of.year > end:
+        return "已结束，总结评估 ended: final evaluation"
+    if as_of.year < start:
+        return "尚未开始 not started"
+    return f"实施中，第 {as_of.year - start + 1}/{end - start + 1} 年 in progress, year {as_of.year - start + 1} of {end - start + 1}"
+
+
+def _print_plan(con, plan_id: str) -> None:
+    """One plan's block: main indicators by attribute and status, other targets, projects, compliance."""
+    rows = con.execute(
+        """select s.attribute, s.status, count(*) from marts.fct_indicator_status_latest s
+           where s.indicator_kind = 'main' and s.plan_id = ? group by 1, 2""",
+        [plan_id],
+    ).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    for attribute, status, n in rows:
+        counts.setdefault(attribute, {})[status] = n
+    print("  主要指标最新状态 Main indicators, latest status:")
+    short = {
+        "awaiting_target": "await target",
+        "awaiting_explanation": "await expl.",
+        "insufficient_data": "too few data",
+        "not_due": "not yet due",
+    }
+    print("  " + " " * 18 + "".join(f"{short.get(s, status_en(s)):>13}" for s in STATUS_ORDER))
+    for attribute in ("binding", "expected"):
+        label = "约束性 binding" if attribute == "binding" else "预期性 expected"
+        print(
+            f"  {_pad(label, 18)}"
+            + "".join(f"{counts.get(attribute, {}).get(s, 0):>13}" for s in STATUS_ORDER)
+        )
+    secondary = dict(
+        con.execute(
+            """select status, count(*) from marts.fct_indicator_status_latest
+               where indicator_kind = 'secondary' and plan_id = ? group by 1""",
+            [plan_id],
+        ).fetchall()
+    )
+    print(
+        "  其他目标 other targets "
+        + ", ".join(f"{status_zh(s)} {status_en(s)} {secondary[s]}" for s in STATUS_ORDER if s in secondary)
+    )
+    rag = dict(
+        con.execute(
+            "select rag_status, count(*) from marts.fct_project_status where plan_id = ? group by 1",
+            [plan_id],
+        ).fetchall()
+    )
+    print(
+        "  重大项目 Major projects: "
+        + ", ".join(
+            f"{status_zh(s)} {status_en(s)} {rag.get(s, 0)}"
+            for s in ("red", "amber", "green", "completed", "carried_over", "not_completed")
+            if rag.get(s) or s in ("red", "amber", "green", "completed")
+        )
+    )
+    compliance = dict(
+        con.execute(
+            "select compliance_status, count(*) from marts.fct_submission_compliance where plan_id = ? group by 1",
+            [plan_id],
+        ).fetchall()
+    )
+    print(
+        "  报送合规 Submission compliance (department-periods): "
+        + ", ".join(
+            f"{status_zh(s)} {status_en(s)} {compliance.get(s, 0)}"
+            for s in ("on_time", "late", "incomplete", "missing", "not_due")
+        )
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from ..plans.catalog import Catalog
 from ..settings import today_local
 from .readers import HEADINGS_ZH, INDICATOR, PROGRESS
@@ -41,11 +43,13 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     if department not in departments.index:
         raise ValueError(f"unknown department {department!r}")
     region = departments.loc[department, "region_code"]
-    plans = catalog.plans[
-        (catalog.plans["region_code"] == region)
-        & (catalog.plans["start_year"] <= parsed.year)
-        & (catalog.plans["end_year"] >= parsed.year)
-    ]
+    # a period belongs to the plan of the region covering its year (every plan covering it, should two
+    # ever do); after the last plan, its unfinished projects are still reported
+    regional = catalog.plans[catalog.plans["region_code"] == region]
+    plans = regional[(regional["start_year"] <= parsed.year) & (regional["end_year"] >= parsed.year)]
+    project_plans = (
+        plans if len(plans) else regional[regional["end_year"] < parsed.year].nlargest(1, "end_year")
+    )
     plan_ids = set(plans["plan_id"])
     indicators = catalog.indicators[
         (catalog.indicators["owner_department_code"] == department)
@@ -67,6 +71,14 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
             f"部门 Department: {departments.loc[department, 'name_zh']} ({department})  统计期 Period: {parsed.label}"
         ]
     )
+    for plan in pd.concat([plans, project_plans]).drop_duplicates("plan_id").itertuples():
+        info.append(
+            [
+                f"规划 Plan: {plan.plan_short_zh} {plan.plan_id} ({plan.start_year}–{plan.end_year}) — 本期请使用该规划目录中的"
+                f"编号（同一编号在不同规划中可能指不同指标） · use this plan's codes (a code may mean another indicator in "
+                f"another plan)"
+            ]
+        )
     info.column_dimensions["A"].width = 120
 
     sheet = wb.create_sheet("指标数据")
@@ -88,7 +100,8 @@ def write_template(catalog: Catalog, department: str, period: str | None, out_di
     progress.append(header)
     report_date = parsed.end_date
     projects = catalog.projects[
-        (catalog.projects["owner_department_code"] == department) & catalog.projects["plan_id"].isin(plan_ids)
+        (catalog.projects["owner_department_code"] == department)
+        & catalog.projects["plan_id"].isin(plan_ids | set(project_plans["plan_id"]))
     ]
     milestones = catalog.milestones
     for p in projects.sort_values("project_code").itertuples():
