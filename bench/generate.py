@@ -77,6 +77,11 @@ def _scale(frame: pd.DataFrame, columns: list[str], factor: float, unit_col: str
 def build_catalog(count: int, seeds_out: Path) -> list[str]:
     source = REPO / "dbt_project" / "seeds"
     tables = {p.stem: _seed(p) for p in source.glob("catalog_*.csv")}
+    # every region gets a copy of the 14th plan (the shipped catalog's other plans are the district's own)
+    tables = {
+        name: frame[frame["plan_id"] == "370102_14FYP"] if "plan_id" in frame else frame
+        for name, frame in tables.items()
+    }
     regions = region_codes(count)
     # reference vocabularies (milestone types, evaluation categories) belong to no plan or region: copied once
     shared = {name for name, frame in tables.items() if "plan_id" not in frame and "region_code" not in frame}
