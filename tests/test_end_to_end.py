@@ -50,13 +50,18 @@ def test_the_refresh_succeeds_and_reports_its_checks(sample_run):
 
 def test_known_off_track_binding_indicators_raise_critical_alerts(sample_db):
     alerts = {
-        a["subject_code"]: a for a in query(sample_db, "select * from ops.alerts where status = 'open'")
+        a["subject_code"]: a
+        for a in query(
+            sample_db, "select * from ops.alerts where status = 'open' and plan_id = '370102_14FYP'"
+        )
     }
     critical = {code for code, a in alerts.items() if a["severity"] == "critical"}
     assert critical == {"I16", "I17", "I19", "I22", "I24", "I31"}
     status = {
         r["indicator_code"]: r["status"]
-        for r in query(sample_db, "select * from marts.fct_indicator_status_latest")
+        for r in query(
+            sample_db, "select * from marts.fct_indicator_status_latest where plan_id = '370102_14FYP'"
+        )
     }
     # evaluated after the plan's end: the 2025 values are final verdicts
     assert (
@@ -74,7 +79,7 @@ def test_values_of_the_target_year_get_final_statuses(sample_db):
     rows = query(
         sample_db,
         """select * from marts.fct_indicator_attainment
-           where plan_year >= target_year and actual_value is not null""",
+           where plan_year >= target_year and actual_value is not null and plan_id = '370102_14FYP'""",
     )
     assert len(rows) >= 120
     assert not [r for r in rows if r["status"] in ("on_track", "at_risk", "off_track")]
@@ -104,13 +109,17 @@ def test_values_of_the_target_year_get_final_statuses(sample_db):
     assert abs(final["I16"]["shortfall"] - 0.8) < 1e-9
     assert final["I18"]["status"] == "achieved" and final["I18"]["years_met"] == 5
     latest = {
-        r["indicator_code"]: r for r in query(sample_db, "select * from marts.fct_indicator_status_latest")
+        r["indicator_code"]: r
+        for r in query(
+            sample_db, "select * from marts.fct_indicator_status_latest where plan_id = '370102_14FYP'"
+        )
     }
     assert {c: r["evaluation_category"] for c, r in latest.items() if c in expected} == {
         c: "not_achieved" for c in expected
     }
     scorecard = query(
-        sample_db, "select sum(indicators_not_achieved) as n from marts.fct_department_scorecard"
+        sample_db,
+        "select sum(indicators_not_achieved) as n from marts.fct_department_scorecard where plan_id = '370102_14FYP'",
     )
     assert scorecard[0]["n"] == sum(r["status"] == "not_achieved" for r in latest.values())
 
@@ -121,8 +130,9 @@ def test_every_indicator_has_one_row_per_year_up_to_the_evaluation_date(sample_d
         "select plan_id, indicator_code, count(*) as years, max(as_of_date) as as_of "
         "from marts.fct_indicator_attainment group by 1, 2",
     )
-    assert len(rows) == 33 + 88
-    assert {r["years"] for r in rows} == {5}
+    assert len(rows) == 33 + 88 + 22 + 28  # the 14th plan and the illustrative 15th
+    assert {r["years"] for r in rows if r["plan_id"] == "370102_14FYP"} == {5}
+    assert {r["years"] for r in rows if r["plan_id"] == "370102_15FYP"} == {1}  # 2026, as of mid-2026
     assert {str(r["as_of"]) for r in rows} == {AS_OF}
 
 
@@ -160,6 +170,7 @@ def test_the_sample_bad_files_are_quarantined(sample_db):
         "空模板.csv": "header_only",
         "乱码文件.csv": "mojibake",
         "公式未计算.xlsx": "all_rows_rejected",
+        "2026年一季度补充数据.csv": "all_rows_rejected",  # a 14th-plan code for a 15th-plan period
     }
     issues = query(
         sample_db, "select * from marts.fct_submission_issues where original_name = '问题数据示例.csv'"
@@ -186,9 +197,10 @@ def test_compliance_and_projects_are_modelled(sample_db):
     )
     assert water[0]["compliance_status"] == "missing"
     rag = {r["rag_status"] for r in query(sample_db, "select rag_status from marts.fct_project_status")}
-    assert {"red", "completed"} <= rag
+    assert {"amber", "completed", "carried_over"} <= rag
     scorecard = query(
-        sample_db, "select * from marts.fct_department_scorecard where department_code = '370102_ECO'"
+        sample_db,
+        "select * from marts.fct_department_scorecard where department_code = '370102_ECO' and plan_id = '370102_14FYP'",
     )[0]
     assert scorecard["indicators_owned"] == scorecard["binding_indicators_owned"] == 4
 
@@ -211,7 +223,7 @@ def test_outputs_are_published_read_only(sample_run):
 def test_dbt_unit_tests_pass(sample_run):
     run = dbt("test", "--select", "test_type:unit", capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "PASS=31" in run.stdout
+    assert "PASS=35" in run.stdout
 
 
 def test_lineage_command_explains_a_number(sample_run):

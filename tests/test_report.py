@@ -12,7 +12,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_report_sections_charts_and_words_render(sample_run):
-    report = sample_run["output"] / "report" / "progress_report.html"
+    report = (
+        sample_run["output"] / "report" / "progress_report_370102_14FYP.html"
+    )  # the plan in its final evaluation
     html = report.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']https?://""", html)  # works offline: no CDN, no remote assets
     with chromium_page() as page:
@@ -60,5 +62,5 @@ def test_report_sections_charts_and_words_render(sample_run):
         width = page.evaluate("""(() => { const s = document.createElement('span'); s.textContent = '约束性指标';
               document.body.appendChild(s); const w = s.getBoundingClientRect().width; s.remove(); return w; })()""")
         assert width > 40
-        page.screenshot(sample_run["output"] / "report" / "progress_report.png")
-    assert (sample_run["output"] / "report" / "progress_report.png").stat().st_size > 20_000
+        page.screenshot(sample_run["output"] / "report" / "progress_report_370102_14FYP.png")
+    assert (sample_run["output"] / "report" / "progress_report_370102_14FYP.png").stat().st_size > 20_000

@@ -15,13 +15,7 @@ from openpyxl import load_workbook
 from pipelines.lib.ingest.inbox import discover_and_archive
 from pipelines.lib.ingest.load import process_pending
 from pipelines.lib.plans.catalog import Catalog
-from pipelines.lib.submissions.samples import (
-    LIXIA_MISSING_2025,
-    LIXIA_NO_ASSIGNED_2025,
-    LIXIA_PLANTED,
-    LIXIA_PROFILES,
-    generate_plan,
-)
+from pipelines.lib.submissions.samples import generate_samples
 from pipelines.lib.submissions.templates import write_template
 from tests.conftest import REPO, query
 
@@ -30,15 +24,7 @@ SEEDS = REPO / "dbt_project" / "seeds"
 
 def test_the_shipped_samples_are_what_the_generator_writes(tmp_path):
     catalog = Catalog.load(SEEDS)
-    written = generate_plan(
-        catalog,
-        "370102_14FYP",
-        tmp_path / "inbox",
-        profiles=LIXIA_PROFILES,
-        missing_2025=LIXIA_MISSING_2025,
-        no_assigned_2025=LIXIA_NO_ASSIGNED_2025,
-        planted=LIXIA_PLANTED,
-    )
+    written = generate_samples(catalog, tmp_path / "inbox")
     with (REPO / "raw" / "backfill" / "receipts.csv").open(encoding="utf-8") as fh:
         shipped = {(r["department_code"], r["sha256"], r["received_at"]) for r in csv.DictReader(fh)}
     assert {(w.department_code, w.sha256, w.received_at.isoformat(sep=" ")) for w in written} == shipped

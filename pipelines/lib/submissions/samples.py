@@ -304,6 +304,7 @@ def generate_plan(
     planted: dict[tuple[str, str], str] | None = None,
     received_until: date | None = None,
     projects_until: date | None = None,
+    stalled: set[str] | None = None,
 ) -> list[Written]:
     """One plan's submissions. `received_until` is "today" (later files are not written); progress
     reports cover the quarters up to `projects_until` (the plan's end when a later plan takes over)."""
@@ -439,7 +440,16 @@ def generate_plan(
                     received,
                 )
 
-    _projects(catalog, plan_id, state, years, seed, xlsx_share=xlsx_share * 0.75, write_until=projects_until)
+    _projects(
+        catalog,
+        plan_id,
+        state,
+        years,
+        seed,
+        xlsx_share=xlsx_share * 0.75,
+        write_until=projects_until,
+        stalled=stalled or set(),
+    )
     if bad_files:
         _corrections_and_bad_files(catalog, plan_id, state, simulated, years)
     _planted_followups(catalog, plan_id, state, simulated, planted)
@@ -556,6 +566,7 @@ def _projects(
     horizon: date = date(2026, 9, 30),
     xlsx_share: float = 0.15,
     write_until: date | None = None,
+    stalled: set[str] | None = None,
 ) -> None:
     """Quarterly progress reports while projects run, through the plan period and after it (works
     that slip past the plan's end are still reported) up to the quarter ending on `horizon`. Quarters
@@ -584,6 +595,8 @@ def _projects(
         base_delay = delay_profile[m.project_code]
         delay = base_delay * (0.6 + 0.8 * rng.random()) + rng.randint(-25, 20)
         actual[(m.project_code, m.milestone_code)] = planned + timedelta(days=int(delay))
+        if m.project_code in (stalled or ()):
+            actual[(m.project_code, m.milestone_code)] = None  # nothing happens: it turns red
     by_owner: dict[str, list] = {}
     for p in projects.itertuples():
         by_owner.setdefault(p.owner_department_code, []).append(p)
@@ -831,6 +844,7 @@ def write_receipts(written: list[Written], path: Path, append: bool = False) -> 
 
 
 LIXIA_15_TODAY = date(2026, 11, 30)  # the samples end the day before "today" (2026-12-01)
+LIXIA_15_STALLED = {"P081"}  # the interchange is still not approved in the autumn: a red project by December
 LIXIA_15_MISSING = {("370102_COM", "2026Q3季度数据"), ("370102_EMERG", "2026Q2项目进度")}
 
 
@@ -931,6 +945,7 @@ def generate_samples(catalog: Catalog, inbox: Path) -> list[Written]:
         last_year=2026,
         received_until=LIXIA_15_TODAY,
         projects_until=date(2026, 9, 30),
+        stalled=LIXIA_15_STALLED,
     )
     for item in list(fifteenth):
         stem = Path(item.relative_path).stem
