@@ -197,7 +197,7 @@ def test_compliance_and_projects_are_modelled(sample_db):
     )
     assert water[0]["compliance_status"] == "missing"
     rag = {r["rag_status"] for r in query(sample_db, "select rag_status from marts.fct_project_status")}
-    assert {"amber", "completed", "carried_over"} <= rag
+    assert {"green", "completed", "carried_over"} <= rag
     scorecard = query(
         sample_db,
         "select * from marts.fct_department_scorecard where department_code = '370102_ECO' and plan_id = '370102_14FYP'",

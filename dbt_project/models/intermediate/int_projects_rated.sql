@@ -15,7 +15,7 @@ next_plans as (
     from plan_years as this
     inner join plan_years as later
         on this.region_code = later.region_code
-        and later.start_year > this.end_year
+        and this.end_year < later.start_year
     group by this.plan_id
 ),
 

@@ -29,7 +29,7 @@ from .outline import CHAPTER, SECTION, Outline, is_footer, normalise
 HEADER_WORDS = re.compile(
     r"(类别|序号|编号|主要指标|指标名称|指标|名称|计量单位|单位|\d{4}年(?:基期|基数|现状|实际|完成|目标|预期|规划)?值?"
     r"|规划目标值?|目标值?|预期值|基期值?|现状值?|年均增长率?|年均增速|增长率|五年累计|累计|指标属性|属性|备注|"
-    r"\(%\)|（%）|%|年|增长|年均|（|）|\(|\))"
+    r"\(%\)|（%）|%|年|增长|年均|（|）|\(|\)|/|／|、|\[|\]|【|】|或)"
 )
 ATTRIBUTES = {"预期性": "expected", "约束性": "binding", "预期": "expected", "约束": "binding"}
 DASHES = {"—", "——", "-", "–", "/", "／", "…", "无", "——/——", "－"}
@@ -291,7 +291,9 @@ def _repair(text: str) -> str:
     """Rejoin phrases that a merged cell or a narrow column split over lines (line count kept)."""
 
     def join(match: re.Match) -> str:
-        return re.sub(r"\s+", "", match.group(0)) + " " + "\n" * match.group(0).count("\n")
+        joined = re.sub(r"\s+", "", match.group(0))
+        breaks = match.group(0).count("\n")
+        return joined + (" " + "\n" * breaks if breaks else "")
 
     for pattern in PHRASE_PATTERNS:
         text = re.sub(pattern, join, text)
@@ -300,10 +302,21 @@ def _repair(text: str) -> str:
     return re.sub(r"(\d[\d.]*[%％]?)[ \t]+(以上|及以上|以下|以内|左右)(?=\s|$)", r"\1\2", text)
 
 
+SEQ = re.compile(r"[（(]?(\d{1,3})[）)]?[.、．]?")
+
+
+def _seq(text: str) -> int | None:
+    """A row number as tables print it: 1, 1., 1、, (1)."""
+    match = SEQ.fullmatch(normalise(text))
+    return int(match.group(1)) if match else None
+
+
 def _kind(text: str) -> str:
     norm = normalise(text)
-    if norm in ATTRIBUTES:
+    if norm in ATTRIBUTES or re.fullmatch(r"(预期|约束)性?(指标)?", norm):
         return "attr"
+    if _seq(norm) is not None and not re.fullmatch(r"\d{1,3}", norm):
+        return "int"
     if (
         norm in DASHES
         or VALUE.match(norm)
@@ -378,7 +391,7 @@ def parse_rows(outline: Outline, layout: TableLayout) -> list[TableRow]:
         return rows
     toks = tokens(outline, layout)
     numbered = any(
-        t.kind == "int" and t.norm == "1" and i + 1 < len(toks) and toks[i + 1].kind == "text"
+        t.kind == "int" and _seq(t.norm) == 1 and i + 1 < len(toks) and toks[i + 1].kind == "text"
         for i, t in enumerate(toks)
     )
     rows = _rows_numbered(toks, layout) if numbered else _rows_unnumbered(toks, layout)
@@ -397,7 +410,12 @@ def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
     while index < len(toks):
         tok = toks[index]
         nxt = toks[index + 1] if index + 1 < len(toks) else None
-        if tok.kind == "int" and int(tok.norm) == expect and nxt is not None and nxt.kind in ("text", "unit"):
+        if (
+            tok.kind == "int"
+            and _seq(tok.norm) == expect
+            and nxt is not None
+            and nxt.kind in ("text", "unit")
+        ):
             if pending_category:
                 category = re.sub(
                     r"^[一二三四五六七八九十]+[、.．]|^[（(][一二三四五六七八九十]+[）)]",
@@ -553,8 +571,7 @@ def _rows_columns(outline: Outline, layout: TableLayout) -> list[TableRow]:
         cells[i][0]
         for _, cells in parsed
         for i in range(len(cells) - 1)
-        if re.fullmatch(r"\d{1,3}", normalise(cells[i][2]))
-        and not VALUE.match(normalise(cells[i + 1][2]).replace(" ", ""))
+        if _seq(cells[i][2]) is not None and not VALUE.match(normalise(cells[i + 1][2]).replace(" ", ""))
     ]
     if not starts:
         return []
@@ -564,15 +581,13 @@ def _rows_columns(outline: Outline, layout: TableLayout) -> list[TableRow]:
     label_parts: list[tuple[int, str]] = []  # (line, text) of the category column
     for line, cells in parsed:
         left = [c for c in cells if c[1] <= seq_col]
-        seq = next(
-            (c for c in cells if abs(c[0] - seq_col) <= 2 and re.fullmatch(r"\d{1,3}", normalise(c[2]))), None
-        )
+        seq = next((c for c in cells if abs(c[0] - seq_col) <= 2 and _seq(c[2]) is not None), None)
         for cell in left:
             if seq is None or cell[0] < seq[0]:
                 label_parts.append((line, cell[2]))
         right = [list(c) for c in cells if c[0] > (seq[1] if seq else seq_col)]
         if seq is not None:
-            rows.append(TableRow(seq=int(normalise(seq[2])), line_index=line))
+            rows.append(TableRow(seq=_seq(seq[2]), line_index=line))
             grid.append(right)
             continue
         if not grid:

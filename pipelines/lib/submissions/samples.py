@@ -760,7 +760,15 @@ def _corrections_and_bad_files(
         [rate_code, ind.loc[rate_code, "name_zh"], f"{year}Q4", "实际值", "约6.2", "%", "估计值"],
         [rate_code, ind.loc[rate_code, "name_zh"], f"{year}Q3", "实际值", "5.9", "%", "补报"],
         ["X99", "未知指标", str(year), "实际值", "12", "", ""],
-        [rate_code, ind.loc[rate_code, "name_zh"], str(year + 3), "实际值", "6.0", "%", ""],
+        [
+            rate_code,
+            ind.loc[rate_code, "name_zh"],
+            str(year + 6),
+            "实际值",
+            "6.0",
+            "%",
+            "",
+        ],  # after every plan
         [amount, ind.loc[amount, "name_zh"], str(year), "实际值", "100", "万元", "单位填错"],
         [amount, ind.loc[amount, "name_zh"], f"{year - 1}", "实际值", "2100", ind.loc[amount, "unit"], ""],
         [
