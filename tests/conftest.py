@@ -56,7 +56,10 @@ def dbt_manifest():
 def dbt(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run this venv's dbt on the project, as the tests' environment sets it up."""
     command = [str(Path(sys.executable).with_name("dbt")), *args]
-    command += ["--project-dir", "dbt_project", "--profiles-dir", "dbt_project"]
+    # absolute paths: dbt keeps the project root it was given in its partial-parse state, and a relative
+    # one breaks the seed paths of every later dbt run started from another directory (the Dagster runs)
+    project = str(REPO / "dbt_project")
+    command += ["--project-dir", project, "--profiles-dir", project]
     return subprocess.run(command, cwd=REPO, env=env or dict(os.environ), **kwargs)
 
 
