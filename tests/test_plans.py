@@ -105,7 +105,7 @@ def test_the_15th_plan_in_the_seeds_is_the_reviewed_draft(draft15, capsys):
     assert carried and carried[0]["continues_project_code"] == ""
 
 
-@pytest.mark.parametrize("name", ["quandong_cells", "quandong_layout"])
+@pytest.mark.parametrize("name", ["quandong_cells", "quandong_layout", "national_style"])
 def test_the_draft_reads_other_published_layouts(name, capsys):
     expected = yaml.safe_load((HELD_OUT / f"{name}.expected.yml").read_text(encoding="utf-8"))
     draft = drafting.build(Outline.read(HELD_OUT / f"{name}.txt"), "379901_X", "379901")

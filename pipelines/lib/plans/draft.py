@@ -33,7 +33,7 @@ SEED_COLUMNS = {  # the seeds' column order (the draft writes the same, plus the
     for name in SEEDS
 }
 TITLE = re.compile(
-    rf"(?P<region>[\u4e00-\u9fff]{{2,20}}?)国民经济和社会发展第(?P<n>[{CN_DIGITS}]+)个五年规划(?:和二[〇○零0]三五年远景目标)?纲要"
+    rf"(?P<region>[\u4e00-\u9fff]{{2,20}}?)国民经济和社会发展第(?P<n>[{CN_DIGITS}]+)个五年规划(?:和(?:二[〇○零0]三五|2035)年远景目标)?纲要"
 )
 ORDINAL_EN = {11: "11th", 12: "12th", 13: "13th", 14: "14th", 15: "15th", 16: "16th", 17: "17th"}
 SHORT = {11: "十一五", 12: "十二五", 13: "十三五", 14: "十四五", 15: "十五五", 16: "十六五", 17: "十七五"}

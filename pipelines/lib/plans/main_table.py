@@ -26,16 +26,56 @@ from dataclasses import dataclass, field
 
 from .outline import CHAPTER, SECTION, Outline, is_footer, normalise
 
-HEADER_WORDS = re.compile(
-    r"(类别|序号|编号|主要指标|指标名称|指标|名称|计量单位|单位|\d{4}年(?:基期|基数|现状|实际|完成|目标|预期|规划)?值?"
-    r"|规划目标值?|目标值?|预期值|基期值?|现状值?|年均增长率?|年均增速|增长率|五年累计|累计|指标属性|属性|备注|"
-    r"\(%\)|（%）|%|年|增长|年均|（|）|\(|\)|/|／|、|\[|\]|【|】|或)"
-)
+_HEADER_WORDS = [
+    "类别",
+    "序号",
+    "编号",
+    "主要指标",
+    "指标名称",
+    "指标",
+    "名称",
+    "计量单位",
+    "单位",
+    r"\d{4}年(?:基期|基数|现状|实际|完成|目标|预期|规划)?值?",
+    "规划目标值?",
+    "目标值?",
+    "预期值",
+    "基期值?",
+    "现状值?",
+    "年均增长率?",
+    "年均增速",
+    "增长率",
+    "五年累计",
+    "累计",
+    "指标属性",
+    "属性",
+    "备注",
+    r"\(%\)",
+    "（%）",
+    "%",
+    "年均",
+    "增长",
+    "年",
+    "（",
+    "）",
+    r"\(",
+    r"\)",
+    "/",
+    "／",
+    "、",
+    r"\[",
+    r"\]",
+    "【",
+    "】",
+    "或",
+]
+# longest first: "年均" must not be read as "年" + a stray "均"
+HEADER_WORDS = re.compile("|".join(sorted(_HEADER_WORDS, key=len, reverse=True)))
 ATTRIBUTES = {"预期性": "expected", "约束性": "binding", "预期": "expected", "约束": "binding"}
 DASHES = {"—", "——", "-", "–", "/", "／", "…", "无", "——/——", "－"}
 VALUE = re.compile(
     r"^[\[【(（]?(?:[<>≥≤]=?|不低于|不少于|不高于|不超过|低于|高于|超过)?"
-    r"-?\d+(?:\.\d+)?(?:[-~～至]\d+(?:\.\d+)?)?(?:%|‰)?(?:以上|以下|以内|左右|及以上|内)?[\]】)）]?$"
+    r"-?\d+(?:\.\d+)?(?:[-~～至]\d+(?:\.\d+)?)?(?:%|‰)?(?:以上|以下|以内|左右|及以上|内)?[\]】)）]?\*?$"
 )
 PHRASE_PATTERNS = [
     # merged "complete the superior government's task" cells, rejoined across line breaks
@@ -368,6 +408,12 @@ def tokens(outline: Outline, layout: TableLayout) -> list[Token]:
     out: list[Token] = []
     for offset, line in enumerate(_repair("\n".join(region)).split("\n")):
         for piece in line.split():
+            # a row number glued to its name (1.国内生产总值…): two cells
+            glued = re.match(r"^(\d{1,3}[.．、])(?=[^\d\s.．、%])", normalise(piece))
+            if glued and len(piece) > len(glued.group(1)):
+                cut = len(glued.group(1))
+                out.append(Token(piece[:cut], normalise(piece[:cut]), layout.start + offset, "int"))
+                piece = piece[cut:]
             out.append(Token(piece, normalise(piece), layout.start + offset, _kind(piece)))
     return out
 
@@ -442,10 +488,13 @@ def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
         elif tok.kind == "unit" and not current.unit_printed:
             current.unit_printed = tok.text.strip("（）()")
         elif tok.kind == "text":
-            if _is_category(tok) and (current.attribute_zh or current.cells):
-                pending_category.append(tok.text)
-            elif not current.cells and not current.attribute_zh:
+            complete = bool(current.attribute_zh) or len(current.cells) >= len(layout.columns)
+            if not current.cells and not current.attribute_zh:
                 current.name_printed += tok.text
+            elif complete and _is_category(tok):
+                pending_category.append(tok.text)
+            elif not complete:  # words in a value column: a target without a number (保持在合理区间…)
+                current.cells.append(tok.text)
             else:  # a name wrapped under its own values (-layout): it belongs to this row
                 current.name_printed += tok.text
                 current.reasons.append("name continued on the next line: check the name")
@@ -702,6 +751,9 @@ def parse_cell(printed: str) -> Cell:
         cell.bracketed = True
         norm = norm[1:-1]
     norm = norm.strip("()（）")
+    if norm.endswith("*"):  # 60.6*: an estimate, as the table's note says
+        norm = norm[:-1]
+        cell.reasons.append(f"{printed}: marked * (usually an estimate): check the table's note")
     for pattern, operator in OPERATOR_WORDS:
         match = re.match(pattern, norm)
         if match:
@@ -759,6 +811,15 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
         for cell in (base, target, growth):
             reasons.extend(cell.reasons)
         assigned = target.assigned or base.assigned
+        if target.value is None and growth.bracketed and growth.value is not None:
+            # a five-year total printed in the 年均/累计 column ([13.5]): that is the target
+            target = Cell(growth.printed, growth.value, growth.operator or ">=", True)
+            growth = Cell("")
+            reasons.append("the target is the five-year total printed in the growth/cumulative column: check")
+        elif growth.operator and growth.value is not None and target.value is None:
+            reasons.append(
+                f"growth target printed as {growth.printed}: read as an annual rate of {growth.value:g}"
+            )
         basis = "value"
         operator = target.operator
         if assigned:
