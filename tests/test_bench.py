@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 def test_district_benchmark_runs_end_to_end():
     result = run("district")
     assert (
-        result["size"]["files"] == 489 and result["size"]["plans"] == 2
+        result["size"]["files"] == 491 and result["size"]["plans"] == 2
     )  # the 14th and the illustrative 15th
     assert set(result["full"]["stages"]) == {
         "discover",
