@@ -9,6 +9,9 @@ planwh lineage CODE YEAR       where an indicator's value came from
 planwh samples | templates     sample submissions / department templates
 planwh docs                    dbt docs + validation report (offline)
 planwh sql [-c SQL] [-o FILE]  SQL on the published snapshot, read-only (interactive, script or one command)
+planwh users add|reset-password|list|disable|enable|token …
+                               reporting-portal accounts and API tokens (docs/portal.md)
+planwh portal [--port N]       serve the reporting portal on 127.0.0.1
 """
 
 from __future__ import annotations
@@ -196,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", help="another published snapshot (default: the one the refresh publishes)")
     p.set_defaults(func=cmd_sql)
     sub.add_parser("lint-sql").set_defaults(func=cmd_lint_sql)
+    from pipelines.portal.cli import add_commands as add_portal_commands
+
+    add_portal_commands(sub)
     args = parser.parse_args(argv)
     from pipelines.lib.warehouse.connection import WarehouseLocked
 
