@@ -138,9 +138,11 @@ def create_app(config: PortalConfig | None = None, warm: bool = True) -> FastAPI
             if detail:
                 body["error"]["detail"] = detail
             return JSONResponse(body, status_code=status, headers=headers)
-        return portal.render(
+        response = portal.render(
             request, "error.html", status_code=status, status=status, message_zh=zh, message_en=en
         )
+        response.headers.update(headers or {})
+        return response
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired):
