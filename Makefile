@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast ui sql docs lint fmt bench rebuild samples templates manifest clean
+.PHONY: install run test test-fast ui sql portal docs lint fmt bench rebuild samples templates manifest clean
 
 install: $(STAMP)
 
@@ -49,6 +49,11 @@ ui: $(MANIFEST)
 ## SQL on the published snapshot: read-only, no file/network/extension access (docs/analysts.md).
 sql: $(STAMP)
 	@$(BIN)/planwh sql
+
+## The departments' reporting portal on 127.0.0.1:$(PORT) (default 8080; docs/portal.md). Accounts first:
+## .venv/bin/planwh users add NAME --department CODE --generate
+portal: $(STAMP)
+	$(BIN)/python -m pipelines.cli portal --host 127.0.0.1 --port $(if $(filter file,$(origin PORT)),8080,$(PORT))
 
 ## dbt docs (static site, offline) and the validation report.
 docs: $(MANIFEST)

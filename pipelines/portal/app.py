@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from pipelines.lib.outputs.labels import STATUS
 from pipelines.lib.plans.catalog import Catalog
+from pipelines.lib.submissions.reasons import DISPLAY
 
 from .accounts import Accounts
 from .config import PortalConfig, load_config
@@ -70,6 +71,8 @@ class Portal:
         env.globals["label_en"] = lambda code: LABELS.get(code, (code, code))[1] if code else ""
         env.globals["department_name"] = lambda code: self.departments.get(code, (code, code))
         env.filters["when"] = _when
+        env.globals["notice_reasons"] = ("value_left_blank", "duplicate_row")
+        env.globals["column_label"] = lambda c: "、".join(DISPLAY.get(x, x) for x in (c or "").split(",") if x)
 
     def render(self, request: Request, name: str, status_code: int = 200, **context) -> Response:
         from .deps import session_user

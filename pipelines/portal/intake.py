@@ -119,7 +119,7 @@ class Intake:
         with self._lock:
             checked = check_file(stored, name, principal.department_code, self.catalog)
         receipt = build_receipt(checked, upload_id, principal.department_code, name, received)
-        prepared = prepare_rows(checked)
+        prepared = prepare_rows(checked, receipt["issues"])
         record = {
             "upload_id": upload_id,
             "department_code": principal.department_code,
@@ -317,6 +317,15 @@ def build_receipt(
         }
         for issue in outcome.issues
     ]
+    # what blocks first, then what needs an explanation, then notices; each in file order
+    issues.sort(
+        key=lambda i: (
+            0 if i["severity"] == "error" else 1 if i["needs_explanation"] else 2,
+            i["row"] is not None,
+            i["sheet"] or "",
+            i["row"] or 0,
+        )
+    )
     pending = 0 if rejected else len({(i["sheet"], i["row"]) for i in issues if i["needs_explanation"]})
     if rejected:
         verdict = "rejected"
@@ -361,16 +370,16 @@ def _cell(value) -> str:
     return str(value)
 
 
-def prepare_rows(checked: CheckedBatch) -> dict[str, list[dict]]:
+def prepare_rows(checked: CheckedBatch, receipt_issues: list[dict]) -> dict[str, list[dict]]:
     """The rows the core accepted (not rejected, not skipped), in the contract's canonical form, each
     with the indexes of the receipt issues that concern it (so an explanation lands on its row)."""
     outcome = next(iter(checked.outcomes.values()))
     if outcome.status == "rejected":
         return {}
     issue_rows: dict[tuple, list[int]] = {}
-    for index, issue in enumerate(outcome.issues):
-        if issue.row is not None:
-            issue_rows.setdefault((issue.sheet or "", issue.row), []).append(index)
+    for index, issue in enumerate(receipt_issues):
+        if issue["row"] is not None:
+            issue_rows.setdefault((issue["sheet"] or "", issue["row"]), []).append(index)
     out: dict[str, list[dict]] = {}
     for kind, frame in checked.frames.items():
         if frame.empty:

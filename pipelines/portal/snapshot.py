@@ -116,6 +116,21 @@ class Snapshot:
             params.append(department_code)
         return [r["period"] for r in self.query(sql + " order by period desc", params)]
 
+    def default_period(self, department_code: str | None = None) -> str | None:
+        """The period a person most likely means: the department's earliest open obligation, else the
+        latest period whose deadline has passed on the evaluation date."""
+        if department_code:
+            open_rows = self.open_obligations(department_code)
+            if open_rows:
+                return open_rows[0]["period"]
+        sql = "select period from marts.fct_submission_compliance where due_date <= as_of_date"
+        params: list = []
+        if department_code:
+            sql += " and department_code = ?"
+            params.append(department_code)
+        rows = self.query(sql + " order by due_date desc, period desc limit 1", params)
+        return rows[0]["period"] if rows else None
+
     def submissions(self, department_code: str | None, limit: int = 30) -> list[dict]:
         sql = "select * from marts.fct_submissions"
         params: list = []

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/admin")
 def overview(request: Request, period: str = "", admin: User = Depends(require_admin)):
     p = portal(request)
     periods = p.snapshot.periods()
-    chosen = period if period in periods else (periods[0] if periods else "")
+    chosen = period if period in periods else (p.snapshot.default_period() or (periods[0] if periods else ""))
     rows = p.snapshot.compliance_for_period(chosen) if chosen else []
     rejections = p.snapshot.open_rejections(None)
     open_by_department: dict[str, int] = {}

@@ -41,6 +41,7 @@ def department_overview(p, department_code: str) -> dict:
         "submissions": snap.submissions(department_code, limit=30),
         "open_rejections": snap.open_rejections(department_code),
         "periods": template_periods(p, department_code),
+        "default_period": p.snapshot.default_period(department_code),
     }
 
 
