@@ -16,6 +16,7 @@ export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
 .PHONY: install run test test-fast ui sql portal docs lint fmt bench rebuild samples templates manifest clean
+.PHONY: install run test test-fast ui sql portal docs lint fmt bench bench-portal rebuild samples templates manifest clean
 
 install: $(STAMP)
 
@@ -72,6 +73,10 @@ fmt: $(STAMP)
 TIER ?= district
 bench: $(MANIFEST)
 	$(BIN)/python -m bench.run --tier $(TIER)
+
+## Receipt time of the reporting portal (p50/p95 over 50 uploads; bench/results.md).
+bench-portal: $(MANIFEST)
+	$(BIN)/python -m bench.portal
 
 ## Rebuild the warehouse from the raw archive alone.
 rebuild: $(MANIFEST)

@@ -21,7 +21,6 @@ from tests.conftest import REPO, TEST_ROOT
 from tests.portal_support import (
     PASSWORD,
     add_accounts,
-    csrf,
     inbox_files,
     indicator_csv,
     login,
@@ -106,7 +105,9 @@ def test_users_cli_creates_accounts_without_default_passwords(tmp_path):
     made = planwh("add", "clerk1", "--department", "370102_STATS", "--generate")
     assert made.returncode == 0, made.stderr
     one_time = re.search(r"one-time password.*: (\S+)", made.stdout).group(1)
-    assert planwh("add", "Clerk1", "--department", "370102_STATS", "--generate").returncode == 2  # case-insensitive
+    assert (
+        planwh("add", "Clerk1", "--department", "370102_STATS", "--generate").returncode == 2
+    )  # case-insensitive
     listed = planwh("list").stdout
     assert "clerk1" in listed and "must-change-password" in listed
     from pipelines.portal.accounts import Accounts
@@ -183,7 +184,9 @@ def test_every_form_needs_the_csrf_token(portal):
     assert client.get("/home").status_code == 200  # still logged in
     login_page = TestClient(portal["app"])
     assert (
-        login_page.post("/login", data={"username": "stats", "password": PASSWORD}, follow_redirects=False).status_code
+        login_page.post(
+            "/login", data={"username": "stats", "password": PASSWORD}, follow_redirects=False
+        ).status_code
         == 403
     )
 
@@ -236,7 +239,9 @@ def test_first_login_must_change_the_password_and_reset_ends_sessions(portal):
     # administrators' own passwords are not reset from the web
     office_id = accounts.user_by_name("office").id
     assert (
-        admin.post(f"/admin/users/{office_id}/reset-password", data={"csrf_token": token_for(admin)}).status_code
+        admin.post(
+            f"/admin/users/{office_id}/reset-password", data={"csrf_token": token_for(admin)}
+        ).status_code
         == 404
     )
 
@@ -335,7 +340,11 @@ def test_without_credentials_every_route_is_refused(portal, ind_upload):
                 assert response.headers["location"].startswith("/login")
             assert "370102_IND" not in response.text
     for (method, path), kwargs in API.items():
-        for headers in ({}, {"Authorization": "Bearer pwh_000000000000_" + "x" * 43}, {"Authorization": "Basic x"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer pwh_000000000000_" + "x" * 43},
+            {"Authorization": "Basic x"},
+        ):
             for sid in ind_upload.values():
                 response = anonymous.request(
                     method, _fill(path, {"submission_id": sid}), headers=headers, **kwargs
@@ -387,12 +396,16 @@ def test_roles_are_kept_apart(portal, ind_upload):
     clerk = client_for(portal, "ind")
     token = token_for(clerk)
     for (method, path), kwargs in ADMIN.items():
-        response = _call(clerk, method, _fill(path, {"submission_id": ind_upload["upload_id"]}), kwargs, token)
+        response = _call(
+            clerk, method, _fill(path, {"submission_id": ind_upload["upload_id"]}), kwargs, token
+        )
         assert response.status_code == 403, (method, path)
     admin = client_for(portal, "office")
     token = token_for(admin)
     for (method, path), kwargs in DEPARTMENT.items():
-        response = _call(admin, method, _fill(path, {"submission_id": ind_upload["upload_id"]}), kwargs, token)
+        response = _call(
+            admin, method, _fill(path, {"submission_id": ind_upload["upload_id"]}), kwargs, token
+        )
         assert response.status_code == 403, (method, path)
     # administrators see every department's receipts (read-only)
     for sid in ind_upload.values():
@@ -481,7 +494,7 @@ def test_uploads_over_the_cap_are_refused_with_413(portal):
         assert response.status_code == 413 and response.json()["error"]["status"] == 413
 
     def chunks():  # no Content-Length: the cap is enforced on the stream
-        boundary = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n"
+        boundary = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
         yield boundary
         for _ in range(60):
             yield b"y" * 10_000
@@ -530,7 +543,12 @@ def test_api_submission_round_trip(portal):
     assert response.status_code == 200
     body = response.json()
     assert set(body) >= {
-        "submission_id", "department_code", "verdict", "rows_accepted", "rows_rejected", "issues"
+        "submission_id",
+        "department_code",
+        "verdict",
+        "rows_accepted",
+        "rows_rejected",
+        "issues",
     }
     assert body["department_code"] == "370102_IND" and body["verdict"] == "accepted_with_warnings"
     issue = next(i for i in body["issues"] if i["severity"] == "error")
@@ -613,7 +631,7 @@ def test_errors_never_show_internals(portal):
     for path in ("/submissions/%00", "/nope", "/admin/departments/'%20or%201=1"):
         response = client.get(path)
         assert response.status_code in (403, 404)
-        assert "Traceback" not in response.text and "File \"" not in response.text
+        assert "Traceback" not in response.text and 'File "' not in response.text
 
 
 # ------------------------------------------------------------------------------------ the warehouse
@@ -659,7 +677,9 @@ def test_the_portal_neither_blocks_nor_waits_for_a_refresh(portal):
         tmp = target.with_name(".incoming-test")
         shutil.copyfile(target, tmp)
         con = __import__("duckdb").connect(str(tmp))
-        con.execute("update marts.fct_submissions set original_name = 'swapped-in.csv' where department_code = '370102_STATS'")
+        con.execute(
+            "update marts.fct_submissions set original_name = 'swapped-in.csv' where department_code = '370102_STATS'"
+        )
         con.close()
         os.replace(tmp, target)
         assert "swapped-in.csv" in client.get("/home").text

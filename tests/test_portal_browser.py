@@ -17,7 +17,7 @@ from io import BytesIO
 import pytest
 
 from tests.browser import ensure_chromium
-from tests.conftest import AS_OF, TEST_ROOT, WORK, run_job, wipe_test_warehouse
+from tests.conftest import AS_OF, TEST_ROOT, run_job, wipe_test_warehouse
 from tests.portal_support import PASSWORD, add_accounts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -47,7 +47,9 @@ def live_portal(sample_run):
     os.chmod(settings.warehouse, 0o600)
     settings.publish_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(sample_run["db"], settings.published_warehouse)
-    (settings.publish_dir / "published.json").write_text(json.dumps({"published_at": "2026-06-30T23:00:00", "as_of": AS_OF}))
+    (settings.publish_dir / "published.json").write_text(
+        json.dumps({"published_at": "2026-06-30T23:00:00", "as_of": AS_OF})
+    )
     state = TEST_ROOT / "portal_state"
     shutil.rmtree(state, ignore_errors=True)
     config = dataclasses.replace(
@@ -83,7 +85,10 @@ def browser(live_portal):
 
 def new_page(browser, live_portal):
     context = browser.new_context(
-        base_url=live_portal["url"], viewport={"width": 1360, "height": 900}, accept_downloads=True, locale="zh-CN"
+        base_url=live_portal["url"],
+        viewport={"width": 1360, "height": 900},
+        accept_downloads=True,
+        locale="zh-CN",
     )
     context.set_default_timeout(60_000)
     return context.new_page()

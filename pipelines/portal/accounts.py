@@ -234,9 +234,7 @@ class Accounts:
         """The account behind a live session (idle and absolute limits), or None; touches last_seen."""
         now = time.time()
         with self._db() as db:
-            row = db.execute(
-                "select * from sessions where id_digest = ?", (digest(token),)
-            ).fetchone()
+            row = db.execute("select * from sessions where id_digest = ?", (digest(token),)).fetchone()
             if row is None:
                 return None
             if now - row["last_seen"] > idle_seconds or now - row["created_at"] > max_seconds:

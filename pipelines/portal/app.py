@@ -72,7 +72,9 @@ class Portal:
         env.globals["department_name"] = lambda code: self.departments.get(code, (code, code))
         env.filters["when"] = _when
         env.globals["notice_reasons"] = ("value_left_blank", "duplicate_row")
-        env.globals["column_label"] = lambda c: "、".join(DISPLAY.get(x, x) for x in (c or "").split(",") if x)
+        env.globals["column_label"] = lambda c: "、".join(
+            DISPLAY.get(x, x) for x in (c or "").split(",") if x
+        )
 
     def render(self, request: Request, name: str, status_code: int = 200, **context) -> Response:
         from .deps import session_user
@@ -104,6 +106,7 @@ def create_app(config: PortalConfig | None = None, warm: bool = True) -> FastAPI
             seconds = portal.intake.warm_up()
             log.info("validation core warm in %.1f s", seconds)
         portal.accounts.purge_sessions(config.session_max_seconds)
+        portal.intake.expire_held()
         yield
 
     app = FastAPI(
@@ -166,7 +169,9 @@ def create_app(config: PortalConfig | None = None, warm: bool = True) -> FastAPI
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 404:
-            return error(request, 404, "页面不存在，或不属于本部门。", "Not found (or not your department's).")
+            return error(
+                request, 404, "页面不存在，或不属于本部门。", "Not found (or not your department's)."
+            )
         if exc.status_code == 405:
             return error(request, 405, "不支持此请求方法。", "Method not allowed.")
         return error(request, exc.status_code, "请求无法处理。", "The request cannot be processed.")

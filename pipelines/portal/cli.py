@@ -102,7 +102,9 @@ def cmd_users_add(args, settings) -> int:
     if not USERNAME.match(args.username):
         return _fail("user names are 3–64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if args.department and args.department not in _catalog_departments():
-        return _fail(f"unknown department {args.department!r} (see dbt_project/seeds/catalog_departments.csv)")
+        return _fail(
+            f"unknown department {args.department!r} (see dbt_project/seeds/catalog_departments.csv)"
+        )
     accounts = _accounts()
     if accounts.user_by_name(args.username):
         return _fail(f"the account {args.username!r} exists already (use reset-password)")
@@ -145,7 +147,9 @@ def cmd_users_reset(args, settings) -> int:
 
 def cmd_users_list(args, settings) -> int:
     for u in _accounts().users():
-        flags = ("" if u["is_active"] else " disabled") + (" must-change-password" if u["must_change_password"] else "")
+        flags = ("" if u["is_active"] else " disabled") + (
+            " must-change-password" if u["must_change_password"] else ""
+        )
         print(f"{u['username']:<24} {u['role']:<11} {u['department_code'] or '-':<18}{flags}")
     return 0
 
@@ -172,7 +176,9 @@ def cmd_token_create(args, settings) -> int:
 
 def cmd_token_list(args, settings) -> int:
     for t in _accounts().tokens():
-        state = f"revoked {t['revoked_at']}" if t["revoked_at"] else f"last used {t['last_used_at'] or 'never'}"
+        state = (
+            f"revoked {t['revoked_at']}" if t["revoked_at"] else f"last used {t['last_used_at'] or 'never'}"
+        )
         print(f"{t['token_id']}  {t['department_code']:<18} {t['name']:<30} {state}")
     return 0
 

@@ -6,7 +6,7 @@ The department always comes from the session or the API token, never from the UR
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -27,7 +27,9 @@ class PasswordChangeRequired(Exception):
 class PortalHTTPError(Exception):
     """An error page (web) or JSON error (API) with a bilingual message and no internals."""
 
-    def __init__(self, status: int, zh: str, en: str, headers: dict | None = None, detail: dict | None = None):
+    def __init__(
+        self, status: int, zh: str, en: str, headers: dict | None = None, detail: dict | None = None
+    ):
         super().__init__(en)
         self.status, self.zh, self.en, self.headers, self.detail = status, zh, en, headers, detail
 
@@ -66,7 +68,7 @@ def require_user(request: Request) -> User:
     return user
 
 
-def require_department(user: User = Depends(require_user)) -> Principal:
+def require_department(user: Annotated[User, Depends(require_user)]) -> Principal:
     if user.role != "department" or not user.department_code:
         raise PortalHTTPError(
             403,
@@ -76,7 +78,7 @@ def require_department(user: User = Depends(require_user)) -> Principal:
     return Principal(department_code=user.department_code, actor=f"user:{user.username}")
 
 
-def require_admin(user: User = Depends(require_user)) -> User:
+def require_admin(user: Annotated[User, Depends(require_user)]) -> User:
     if not user.is_admin:
         raise PortalHTTPError(403, "需要管理员权限。", "Administrators only.")
     return user
@@ -105,11 +107,6 @@ async def require_csrf(request: Request) -> None:
 # ---------------------------------------------------------------------------------- API tokens
 
 
-@dataclass(frozen=True)
-class ApiCaller:
-    principal: Principal
-
-
 def api_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -130,3 +127,10 @@ def api_principal(request: Request) -> Principal:
         )
     department_code, token_id = found
     return Principal(department_code=department_code, actor=f"token:{token_id}")
+
+
+# what routes declare
+CurrentUser = Annotated[User, Depends(require_user)]
+Department = Annotated[Principal, Depends(require_department)]
+Admin = Annotated[User, Depends(require_admin)]
+ApiDepartment = Annotated[Principal, Depends(api_principal)]

@@ -98,7 +98,8 @@ class Intake:
         folder.mkdir(parents=True, exist_ok=True)
         sample = folder / "warmup.csv"
         sample.write_text(
-            "指标编号,统计期,数值\n" + f"{row['code']},{year},1\n" + f"{row['code']},{year},x\n", encoding="utf-8"
+            "指标编号,统计期,数值\n" + f"{row['code']},{year},1\n" + f"{row['code']},{year},x\n",
+            encoding="utf-8",
         )
         with self._lock:
             check_file(sample, "warmup.csv", row["owner_department_code"], self.catalog)
@@ -107,7 +108,9 @@ class Intake:
         return self.warm_seconds
 
     # ------------------------------------------------------------------ upload
-    def receive(self, principal: Principal, filename: str | None, stream, size_hint: int | None = None) -> dict:
+    def receive(
+        self, principal: Principal, filename: str | None, stream, size_hint: int | None = None
+    ) -> dict:
         """Store, check and answer one upload; forward it at once when nothing needs an explanation."""
         name = display_name(filename)
         upload_id = new_upload_id()
@@ -203,11 +206,27 @@ class Intake:
             )
         return self._forward(principal, upload_id, cleaned)
 
+    def expire_held(self) -> int:
+        """Uploads awaiting an explanation longer than the configured days are dropped (status expired)."""
+        cutoff = now_local().timestamp() - self.config.held_upload_days * 86400
+        expired = 0
+        for record in self.accounts.uploads(None, limit=100_000, status="needs_explanation"):
+            if datetime.fromisoformat(
+                record["received_at"]
+            ).timestamp() < cutoff and self.accounts.update_upload(
+                record["upload_id"], expected_status="needs_explanation", status="expired"
+            ):
+                self.accounts.audit("portal", "expire", {"upload_id": record["upload_id"]})
+                expired += 1
+        return expired
+
     def cancel(self, principal: Principal, upload_id: str) -> dict:
         record = self.get(principal.department_code, upload_id)
         if record is None:
             raise IntakeError(404, "没有这份报送。", "No such submission.")
-        if not self.accounts.update_upload(upload_id, expected_status="needs_explanation", status="cancelled"):
+        if not self.accounts.update_upload(
+            upload_id, expected_status="needs_explanation", status="cancelled"
+        ):
             raise IntakeError(
                 409,
                 "只有等待说明的报送可以撤回。",
@@ -235,7 +254,10 @@ class Intake:
         if explanations:
             receipt = with_explanations(receipt, explanations)
         if not self.accounts.update_upload(
-            upload_id, expected_status=expected, status="forwarded", receipt=receipt,
+            upload_id,
+            expected_status=expected,
+            status="forwarded",
+            receipt=receipt,
             explanations={str(k): v for k, v in explanations.items()},
         ):
             raise IntakeError(409, "这份报送已处理过。", "This submission was already handled.")
@@ -351,9 +373,12 @@ def with_explanations(receipt: dict, explanations: dict[int, str]) -> dict:
     issues = [dict(i) for i in receipt["issues"]]
     for index, text in explanations.items():
         issues[index]["explanation"] = text
-    verdict = "accepted_with_warnings" if receipt["rows_rejected"] or any(
-        i["severity"] == "warning" and not i["needs_explanation"] for i in issues
-    ) else "accepted"
+    verdict = (
+        "accepted_with_warnings"
+        if receipt["rows_rejected"]
+        or any(i["severity"] == "warning" and not i["needs_explanation"] for i in issues)
+        else "accepted"
+    )
     return {**receipt, "issues": issues, "verdict": verdict, "rows_pending_explanation": 0}
 
 

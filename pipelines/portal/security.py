@@ -39,7 +39,10 @@ def password_problems(password: str, username: str = "") -> list[tuple[str, str]
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(
-            (f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+            (
+                f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。",
+                f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+            )
         )
     if len(password) > 256:
         problems.append(("密码不能超过 256 个字符。", "Use at most 256 characters."))

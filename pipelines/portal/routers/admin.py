@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from ..accounts import User
-from ..deps import PortalHTTPError, portal, require_admin, require_csrf
+from ..deps import Admin, PortalHTTPError, portal, require_csrf
 from ..receipts import find_receipt
 from ..security import generate_password
 from .department import department_overview
@@ -15,8 +14,9 @@ router = APIRouter(prefix="/admin")
 
 
 @router.get("")
-def overview(request: Request, period: str = "", admin: User = Depends(require_admin)):
+def overview(request: Request, admin: Admin, period: str = ""):
     p = portal(request)
+    p.intake.expire_held()
     periods = p.snapshot.periods()
     chosen = period if period in periods else (p.snapshot.default_period() or (periods[0] if periods else ""))
     rows = p.snapshot.compliance_for_period(chosen) if chosen else []
@@ -39,7 +39,7 @@ def overview(request: Request, period: str = "", admin: User = Depends(require_a
 
 
 @router.get("/departments/{department_code}")
-def department(request: Request, department_code: str, admin: User = Depends(require_admin)):
+def department(request: Request, admin: Admin, department_code: str):
     p = portal(request)
     if department_code not in p.departments:
         raise PortalHTTPError(404, "没有这个部门。", "No such department.")
@@ -47,7 +47,7 @@ def department(request: Request, department_code: str, admin: User = Depends(req
 
 
 @router.get("/submissions/{submission_id}")
-def receipt(request: Request, submission_id: str, admin: User = Depends(require_admin)):
+def receipt(request: Request, admin: Admin, submission_id: str):
     p = portal(request)
     found = find_receipt(submission_id, None, p.intake, p.snapshot)
     if found is None:
@@ -56,13 +56,13 @@ def receipt(request: Request, submission_id: str, admin: User = Depends(require_
 
 
 @router.get("/users")
-def users(request: Request, admin: User = Depends(require_admin)):
+def users(request: Request, admin: Admin):
     p = portal(request)
     return p.render(request, "admin_users.html", accounts=p.accounts.users(), reset=None)
 
 
 @router.post("/users/{user_id}/reset-password", dependencies=[Depends(require_csrf)])
-def reset_password(request: Request, user_id: int, admin: User = Depends(require_admin)):
+def reset_password(request: Request, admin: Admin, user_id: int):
     p = portal(request)
     target = p.accounts.user(user_id)
     if target is None or target.role != "department":
@@ -83,6 +83,6 @@ def reset_password(request: Request, user_id: int, admin: User = Depends(require
 
 
 @router.get("/audit")
-def audit(request: Request, admin: User = Depends(require_admin)):
+def audit(request: Request, admin: Admin):
     p = portal(request)
     return p.render(request, "admin_audit.html", entries=p.accounts.audit_log(300))

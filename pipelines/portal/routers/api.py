@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, File, Request, UploadFile
+from typing import Annotated
+
+from fastapi import APIRouter, Body, File, Request, UploadFile
 
 from pipelines.lib.submissions.values import parse_period
 
-from ..deps import PortalHTTPError, api_principal, portal
-from ..intake import Principal, TooLarge
+from ..deps import ApiDepartment, PortalHTTPError, portal
+from ..intake import TooLarge
 from ..receipts import find_receipt, upload_view
 
 router = APIRouter(prefix="/api/v1")
@@ -16,10 +18,12 @@ NOT_FOUND = ("没有这份报送，或不属于本部门。", "No such submissio
 
 
 @router.post("/submissions")
-def submit(request: Request, file: UploadFile | None = File(None), who: Principal = Depends(api_principal)):
+def submit(request: Request, who: ApiDepartment, file: Annotated[UploadFile | None, File()] = None):
     p = portal(request)
     if file is None:
-        raise PortalHTTPError(422, "缺少文件（multipart 字段 file）。", "Missing the file (multipart field 'file').")
+        raise PortalHTTPError(
+            422, "缺少文件（multipart 字段 file）。", "Missing the file (multipart field 'file')."
+        )
     try:
         record = p.intake.receive(who, file.filename, file.file)
     except TooLarge:
@@ -32,7 +36,7 @@ def submit(request: Request, file: UploadFile | None = File(None), who: Principa
 
 
 @router.get("/submissions")
-def submissions(request: Request, who: Principal = Depends(api_principal)):
+def submissions(request: Request, who: ApiDepartment):
     p = portal(request)
     uploads = [upload_view(u, p.snapshot) for u in p.accounts.uploads(who.department_code, limit=100)]
     ledger = [
@@ -50,7 +54,7 @@ def submissions(request: Request, who: Principal = Depends(api_principal)):
 
 
 @router.get("/submissions/{submission_id}")
-def submission(request: Request, submission_id: str, who: Principal = Depends(api_principal)):
+def submission(request: Request, who: ApiDepartment, submission_id: str):
     p = portal(request)
     found = find_receipt(submission_id, who.department_code, p.intake, p.snapshot)
     if found is None:
@@ -59,12 +63,7 @@ def submission(request: Request, submission_id: str, who: Principal = Depends(ap
 
 
 @router.post("/submissions/{submission_id}/explanations")
-def explanations(
-    request: Request,
-    submission_id: str,
-    payload: dict = Body(...),
-    who: Principal = Depends(api_principal),
-):
+def explanations(request: Request, who: ApiDepartment, submission_id: str, payload: Annotated[dict, Body()]):
     p = portal(request)
     items = payload.get("explanations") if isinstance(payload, dict) else None
     if not isinstance(items, list) or not all(
@@ -82,13 +81,13 @@ def explanations(
 
 
 @router.post("/submissions/{submission_id}/cancel")
-def cancel(request: Request, submission_id: str, who: Principal = Depends(api_principal)):
+def cancel(request: Request, who: ApiDepartment, submission_id: str):
     p = portal(request)
     return upload_view(p.intake.cancel(who, submission_id), p.snapshot)
 
 
 @router.get("/obligations")
-def obligations(request: Request, period: str | None = None, who: Principal = Depends(api_principal)):
+def obligations(request: Request, who: ApiDepartment, period: str | None = None):
     p = portal(request)
     if period is not None and parse_period(period).value is None:
         raise PortalHTTPError(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from ..accounts import User
-from ..deps import PortalHTTPError, portal, require_csrf, require_user, session_user
+from ..deps import CurrentUser, PortalHTTPError, portal, require_csrf, session_user
 from ..security import password_problems, verify_password
 
 router = APIRouter()
@@ -42,7 +43,12 @@ def login_form(request: Request, next: str = "/"):
 
 
 @router.post("/login", dependencies=[Depends(require_csrf)])
-def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
+def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+):
     p = portal(request)
     cfg = p.config
     username = username.strip()[:64]
@@ -97,17 +103,17 @@ def logout(request: Request):
 
 
 @router.get("/account/password")
-def password_form(request: Request, user: User = Depends(require_user)):
+def password_form(request: Request, user: CurrentUser):
     return portal(request).render(request, "password.html", user=user, problems=[], done=False)
 
 
 @router.post("/account/password", dependencies=[Depends(require_csrf)])
 def change_password(
     request: Request,
-    current: str = Form(""),
-    new: str = Form(""),
-    confirm: str = Form(""),
-    user: User = Depends(require_user),
+    user: CurrentUser,
+    current: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
 ):
     p = portal(request)
     ok, _ = verify_password(user.password_hash, current)

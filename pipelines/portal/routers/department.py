@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -13,8 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from pipelines.lib.submissions.templates import write_template
 from pipelines.lib.submissions.values import parse_period
 
-from ..deps import PortalHTTPError, portal, require_csrf, require_department
-from ..intake import Principal, TooLarge
+from ..deps import Department, PortalHTTPError, portal, require_csrf
+from ..intake import TooLarge
 from ..receipts import find_receipt
 
 router = APIRouter()
@@ -56,13 +57,13 @@ def template_periods(p, department_code: str) -> list[str]:
 
 
 @router.get("/home")
-def home(request: Request, who: Principal = Depends(require_department)):
+def home(request: Request, who: Department):
     p = portal(request)
     return p.render(request, "home.html", **department_overview(p, who.department_code))
 
 
 @router.get("/template")
-def template(request: Request, period: str = "", who: Principal = Depends(require_department)):
+def template(request: Request, who: Department, period: str = ""):
     p = portal(request)
     parsed = parse_period(period.strip()).value if period.strip() else None
     region = p.catalog.department_region().get(who.department_code)
@@ -84,14 +85,14 @@ def template(request: Request, period: str = "", who: Principal = Depends(requir
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={
-            "content-disposition": f"attachment; filename=\"template_{parsed.label}.xlsx\"; "
+            "content-disposition": f'attachment; filename="template_{parsed.label}.xlsx"; '
             f"filename*=UTF-8''{quote(name)}"
         },
     )
 
 
 @router.get("/upload")
-def upload_form(request: Request, who: Principal = Depends(require_department)):
+def upload_form(request: Request, who: Department):
     p = portal(request)
     return p.render(
         request,
@@ -102,7 +103,7 @@ def upload_form(request: Request, who: Principal = Depends(require_department)):
 
 
 @router.post("/upload", dependencies=[Depends(require_csrf)])
-def upload(request: Request, file: UploadFile | None = File(None), who: Principal = Depends(require_department)):
+def upload(request: Request, who: Department, file: Annotated[UploadFile | None, File()] = None):
     p = portal(request)
     if file is None or not file.filename:
         raise PortalHTTPError(400, "请选择要上传的文件。", "Choose a file to upload.")
@@ -119,7 +120,7 @@ def upload(request: Request, file: UploadFile | None = File(None), who: Principa
 
 
 @router.get("/submissions/{submission_id}")
-def receipt(request: Request, submission_id: str, who: Principal = Depends(require_department)):
+def receipt(request: Request, who: Department, submission_id: str):
     p = portal(request)
     found = find_receipt(submission_id, who.department_code, p.intake, p.snapshot)
     if found is None:
@@ -128,7 +129,7 @@ def receipt(request: Request, submission_id: str, who: Principal = Depends(requi
 
 
 @router.get("/submissions/{submission_id}/receipt.json")
-def receipt_json(request: Request, submission_id: str, who: Principal = Depends(require_department)):
+def receipt_json(request: Request, who: Department, submission_id: str):
     p = portal(request)
     found = find_receipt(submission_id, who.department_code, p.intake, p.snapshot)
     if found is None:
@@ -142,7 +143,7 @@ def receipt_json(request: Request, submission_id: str, who: Principal = Depends(
 
 
 @router.post("/submissions/{submission_id}/explanations", dependencies=[Depends(require_csrf)])
-async def explain(request: Request, submission_id: str, who: Principal = Depends(require_department)):
+async def explain(request: Request, who: Department, submission_id: str):
     p = portal(request)
     form = await request.form()
     texts = {
@@ -173,6 +174,6 @@ async def explain(request: Request, submission_id: str, who: Principal = Depends
 
 
 @router.post("/submissions/{submission_id}/cancel", dependencies=[Depends(require_csrf)])
-def cancel(request: Request, submission_id: str, who: Principal = Depends(require_department)):
+def cancel(request: Request, who: Department, submission_id: str):
     portal(request).intake.cancel(who, submission_id)
     return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
