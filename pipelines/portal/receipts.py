@@ -77,7 +77,10 @@ def find_receipt(submission_id: str, department_code: str | None, intake, snapsh
     """An upload id or a pipeline submission id, of the caller's department only (None for admins)."""
     if valid_upload_id(submission_id):
         upload = intake.get(department_code, submission_id)
-        return {"kind": "upload", **upload_view(upload, snapshot)} if upload else None
+        if upload is None:
+            return None
+        with snapshot.session():
+            return {"kind": "upload", **upload_view(upload, snapshot)}
     row = snapshot.submission(submission_id, department_code)
     if row is None:
         return None

@@ -8,6 +8,7 @@ that returns a department's data takes the department as a parameter from the ca
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ def _dicts(cursor) -> list[dict]:
 class Snapshot:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._local = threading.local()  # one connection per request (requests run in worker threads)
 
     @property
     def exists(self) -> bool:
@@ -41,7 +43,29 @@ class Snapshot:
             return {}
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Answer every query of a page from one connection (one snapshot, one open file)."""
+        if getattr(self._local, "con", None) is not None:
+            yield
+            return
+        with self._open() as con:
+            self._local.con = con
+            try:
+                yield
+            finally:
+                self._local.con = None
+
+    @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        shared = getattr(self._local, "con", None)
+        if shared is not None:
+            yield shared
+            return
+        with self._open() as con:
+            yield con
+
+    @contextmanager
+    def _open(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
         if not self.path.exists():
             yield None
             return

@@ -17,6 +17,11 @@ router = APIRouter(prefix="/admin")
 def overview(request: Request, admin: Admin, period: str = ""):
     p = portal(request)
     p.intake.expire_held()
+    with p.snapshot.session():
+        return _overview(request, p, period)
+
+
+def _overview(request: Request, p, period: str):
     periods = p.snapshot.periods()
     chosen = period if period in periods else (p.snapshot.default_period() or (periods[0] if periods else ""))
     rows = p.snapshot.compliance_for_period(chosen) if chosen else []

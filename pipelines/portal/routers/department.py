@@ -23,6 +23,11 @@ router = APIRouter()
 
 def department_overview(p, department_code: str) -> dict:
     """What the home page (and the administrators' view of a department) shows."""
+    with p.snapshot.session():
+        return _overview(p, department_code)
+
+
+def _overview(p, department_code: str) -> dict:
     snap = p.snapshot
     open_periods = snap.open_obligations(department_code)
     outstanding = snap.outstanding_items(department_code)
