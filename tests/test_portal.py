@@ -83,18 +83,22 @@ def test_passwords_and_tokens_are_stored_hashed(portal):
     assert oct(portal["config"].accounts_db.stat().st_mode & 0o777) == "0o600"
 
 
-def test_users_cli_creates_accounts_without_default_passwords(tmp_path):
-    env = dict(os.environ, PLANWH_PORTAL_DIR=str(tmp_path))
+def test_users_cli_creates_accounts_without_default_passwords(tmp_path, monkeypatch, capsys):
+    import io
+
+    from pipelines.cli import main
+
+    monkeypatch.setenv("PLANWH_PORTAL_DIR", str(tmp_path))
+
+    class Done:
+        def __init__(self, returncode, stdout, stderr):
+            self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
     def planwh(*args, stdin=""):
-        return subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "users", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            env=env,
-        )
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["users", *args])
+        out = capsys.readouterr()
+        return Done(code, out.out, out.err)
 
     no_password = planwh("add", "clerk1", "--department", "370102_STATS")
     assert no_password.returncode == 2 and "--generate or --password-stdin" in no_password.stderr
@@ -209,10 +213,15 @@ def test_login_is_throttled_per_account(portal):
 
 
 def test_login_is_throttled_per_address(portal):
-    client = TestClient(portal["app"], client=("198.51.100.7", 5000))
-    for i in range(20):
-        login(client, f"guess{i}", "wrong-password-123")
+    """One address guessing many accounts: four times the per-account limit (2 here, so 8)."""
+    import dataclasses
+
+    app = create_app(dataclasses.replace(portal["config"], login_max_failures=2), warm=False)
+    client = TestClient(app, client=("198.51.100.7", 5000))
+    for i in range(8):
+        assert login(client, f"guess{i}", "wrong-password-123").status_code == 401
     assert login(client, "stats").status_code == 429
+    assert login(TestClient(app, client=("198.51.100.8", 5000)), "stats").status_code == 303
 
 
 def test_first_login_must_change_the_password_and_reset_ends_sessions(portal):
