@@ -58,7 +58,8 @@ def api(portal, department: str = "370102_IND") -> dict:
     return {"Authorization": f"Bearer {portal['tokens'][department]}"}
 
 
-GOOD_AND_BAD = indicator_csv([("I08", 2025, 158), ("S022", 2025, "1234.5")])
+GOOD_AND_BAD = indicator_csv([("I08", 2025, 158), ("S022", 2025, "461.8")])
+SOFT = indicator_csv([("S022", 2025, "4321.5"), ("S023", 2025, "103.2")])  # S022 was 450.2: a 10x jump
 
 
 def upload(client, name: str, data: bytes):
@@ -287,6 +288,7 @@ DEPARTMENT = {
     ("GET", "/submissions/{submission_id}/receipt.json"): {},
     ("POST", "/submissions/{submission_id}/explanations"): {"data": {"explanation_0": "因统计口径调整"}},
     ("POST", "/submissions/{submission_id}/cancel"): {},
+    ("POST", "/warnings/explanations"): {"data": {"explain__x": "因统计口径调整"}},
 }
 ADMIN = {
     ("GET", "/admin"): {},
@@ -437,7 +439,7 @@ def test_a_rejected_row_never_reaches_the_inbox(portal, ind_upload):
     [forwarded] = record["forwarded"]
     path = config.settings.inbox / "370102_IND" / forwarded["name"]
     text = path.read_text(encoding="utf-8-sig")
-    assert "S022" in text and "1234.5" in text
+    assert "S022" in text and "461.8" in text
     assert "I08" not in text and "158" not in text
     assert forwarded["name"].startswith("portal/") and path.stat().st_mode & 0o777 == 0o640
     # the receipt page says it, in both languages
@@ -696,3 +698,113 @@ def test_the_portal_neither_blocks_nor_waits_for_a_refresh(portal):
     finally:
         holder.kill()
         holder.wait()
+
+
+# ------------------------------------------------------------------------------------ soft checks
+
+
+def test_a_plausibility_warning_is_held_until_explained(portal):
+    config = portal["config"]
+    headers = api(portal)
+    before = inbox_files(config)
+    body = (
+        portal["client"]
+        .post("/api/v1/submissions", headers=headers, files={"file": ("soft.csv", SOFT, "text/csv")})
+        .json()
+    )
+    assert body["verdict"] == "needs_explanation" and body["status"] == "needs_explanation"
+    assert body["rows_pending_explanation"] == 1 and body["rows_rejected"] == 0
+    [index] = [i for i, issue in enumerate(body["issues"]) if issue["needs_explanation"]]
+    assert body["issues"][index]["row"] == 2 and body["issues"][index]["severity"] == "warning"
+    assert inbox_files(config) == before  # held: nothing reaches the inbox
+    url = f"/api/v1/submissions/{body['submission_id']}/explanations"
+    missing = portal["client"].post(url, headers=headers, json={"explanations": []})
+    assert missing.status_code == 422 and missing.json()["error"]["detail"]["missing"] == [index]
+    short = portal["client"].post(
+        url, headers=headers, json={"explanations": [{"issue_index": index, "text": "ok"}]}
+    )
+    assert short.status_code == 422
+    wrong = portal["client"].post(
+        url, headers=headers, json={"explanations": [{"issue_index": index + 1, "text": "因统计口径调整"}]}
+    )
+    assert wrong.status_code == 422
+    text = "2025年起统计口径调整，纳入新注册企业"
+    done = portal["client"].post(
+        url, headers=headers, json={"explanations": [{"issue_index": index, "text": text}]}
+    )
+    assert done.status_code == 200, done.text
+    receipt = done.json()
+    assert receipt["verdict"] == "accepted" and receipt["status"] == "in_inbox"
+    assert receipt["issues"][index]["explanation"] == text
+    again = portal["client"].post(
+        url, headers=headers, json={"explanations": [{"issue_index": index, "text": text}]}
+    )
+    assert again.status_code == 409
+    [forwarded] = receipt["forwarded"]
+    path = config.settings.inbox / "370102_IND" / forwarded["name"]
+    written = path.read_text(encoding="utf-8-sig")
+    assert written.splitlines()[0].endswith(",说明") and text in written and "4321.5" in written
+    # the forwarded file, checked by the same core, carries the explanation: explained, not pending
+    from pipelines.lib.submissions.check import check_file
+
+    checked = check_file(path, path.name, "370102_IND", portal["app"].state.portal.catalog)
+    outcome = next(iter(checked.outcomes.values()))
+    assert not outcome.pending_rows and outcome.status != "rejected"
+
+
+def test_a_held_upload_can_be_cancelled(portal):
+    config = portal["config"]
+    client = client_for(portal, "ind")
+    response = upload(client, "soft.csv", SOFT)
+    upload_id = response.headers["location"].rsplit("/", 1)[-1]
+    page = client.get(f"/submissions/{upload_id}").text
+    assert 'id="explain-form"' in page and "待填写说明" in page
+    before = inbox_files(config)
+    client.post(f"/submissions/{upload_id}/cancel", data={"csrf_token": token_for(client)})
+    assert portal["accounts"].upload(upload_id, "370102_IND")["status"] == "cancelled"
+    late = client.post(
+        f"/submissions/{upload_id}/explanations",
+        data={"csrf_token": token_for(client), "explanation_0": "因统计口径调整"},
+    )
+    assert late.status_code == 409
+    assert inbox_files(config) == before
+
+
+def test_values_pending_from_any_route_are_explained_from_the_home_page(portal, sample_db):
+    pending = sample_db.execute(
+        """select department_code, indicator_code, period, value from marts.fct_indicator_values
+           where review_state = 'pending_explanation' order by department_code, indicator_code limit 1"""
+    ).fetchone()
+    assert pending, "the samples plant values awaiting an explanation"
+    department, code, period, value = pending
+    portal["accounts"].add_user(
+        "pending_clerk", "department", department, PASSWORD, must_change_password=False
+    )
+    client = client_for(portal, "pending_clerk")
+    home = client.get("/home").text
+    assert "待说明的数值" in home and code in home
+    key = re.search(r'name="explain__([^"]+)"', home).group(1)
+    response = client.post(
+        "/warnings/explanations",
+        data={"csrf_token": token_for(client), f"explain__{key}": "该数据经核实无误，系新项目投产所致"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    upload_id = response.headers["location"].rsplit("/", 1)[-1]
+    record = portal["accounts"].upload(upload_id, department)
+    assert record["status"] == "forwarded" and record["receipt"]["rows_pending_explanation"] == 0
+    [forwarded] = record["forwarded"]
+    written = (portal["config"].settings.inbox / department / forwarded["name"]).read_text(
+        encoding="utf-8-sig"
+    )
+    assert code in written and period in written and "该数据经核实无误" in written
+    from pipelines.portal.intake import _cell
+
+    assert _cell(float(value)) in written  # the same value, to the digit: it explains that row
+    # another department's key explains nothing
+    other = client_for(portal, "eco" if department != "370102_ECO" else "ind")
+    refused = other.post(
+        "/warnings/explanations",
+        data={"csrf_token": token_for(other), f"explain__{key}": "该数据经核实无误，系新项目投产所致"},
+    )
+    assert refused.status_code == 422

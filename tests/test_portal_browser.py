@@ -140,7 +140,8 @@ def test_a_clerk_reports_through_the_portal(browser, live_portal, tmp_path):
     download.value.save_as(template)
     assert download.value.suggested_filename == "370102_IND_2025_报送模板.xlsx"
     filled = tmp_path / "工信局2025年报.xlsx"
-    filled.write_bytes(fill_template(template, {"I08": 158, "S022": 461.8, "S023": 103.2}))
+    # one hard error (158 for a percentage) and one plausibility warning (S022 450.2 -> 4321.5, a 10x jump)
+    filled.write_bytes(fill_template(template, {"I08": 158, "S022": 4321.5, "S023": 103.2}))
 
     page.goto("/upload")
     shot(page, "02_upload")
@@ -149,11 +150,24 @@ def test_a_clerk_reports_through_the_portal(browser, live_portal, tmp_path):
     page.wait_for_url("**/submissions/P*")
     shot(page, "03_receipt")
     upload_id = page.url.rsplit("/", 1)[-1]
-    assert page.inner_text("#verdict") == "接收（有警告）"
-    assert page.inner_text("#rows-accepted") == "2" and page.inner_text("#rows-rejected") == "1"
+    assert page.inner_text("#verdict") == "待填写说明"
+    assert page.inner_text("#rows-rejected") == "1"
     rejected = page.locator("tr.sev-error").first.inner_text()
     assert "指标数据" in rejected and "158" in rejected and "超出合理范围" in rejected
     assert "outside the plausible range" in rejected
+    warning = page.locator("tr.soft")
+    assert warning.count() == 1 and "4321.5" in warning.inner_text()
+    assert not list(live_portal["settings"].inbox.rglob("*.csv"))  # held until explained
+
+    explanation = "2025年起统计口径调整，纳入新注册的软件企业"
+    page.fill("#explain-form textarea", explanation)
+    shot(page, "03b_receipt_explaining")
+    page.click("#explain-form button[type=submit]")
+    page.wait_for_load_state()
+    shot(page, "03c_receipt_explained")
+    assert page.inner_text("#verdict") == "接收（有警告）"  # a row was rejected
+    assert explanation in page.locator("tr.soft").inner_text()
+    assert "已送达，待入库" in page.inner_text("#state")
 
     # a second department sees none of it
     other = new_page(browser, live_portal)
@@ -176,13 +190,17 @@ def test_a_clerk_reports_through_the_portal(browser, live_portal, tmp_path):
 
     con = open_published(live_portal["settings"].published_warehouse)
     rows = con.execute(
-        """select indicator_code, value, original_name from marts.fct_indicator_values
+        """select indicator_code, value, original_name, review_state, explanation from marts.fct_indicator_values
            where department_code = '370102_IND' and period = '2025' and indicator_code in ('I08', 'S022', 'S023')
            order by indicator_code"""
     ).fetchall()
     con.close()
-    assert [(c, v) for c, v, _ in rows] == [("I08", 55.44), ("S022", 461.8), ("S023", 103.2)]
-    assert all(name.startswith("portal/") for c, _, name in rows if c != "I08")
+    assert [(c, v) for c, v, _, _, _ in rows] == [("I08", 55.44), ("S022", 4321.5), ("S023", 103.2)]
+    assert all(name.startswith("portal/") for c, _, name, _, _ in rows if c != "I08")
+    s022 = next(r for r in rows if r[0] == "S022")
+    assert s022[3] == "explained" and s022[4] == explanation
+    report = (live_portal["settings"].output_dir / "report").rglob("*.html")
+    assert any(explanation in path.read_text(encoding="utf-8") for path in report)
 
     page.goto("/home")
     shot(page, "06_home_after_refresh")

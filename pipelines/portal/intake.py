@@ -29,12 +29,15 @@ from pipelines.lib.ingest.inbox import make_submission_id
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import now_local
 from pipelines.lib.submissions.check import CheckedBatch, check_file
-from pipelines.lib.submissions.readers import HEADINGS_ZH, INDICATOR, PROGRESS
+from pipelines.lib.submissions.plausibility import PREVIOUS_COLUMNS, previous_values_from
+from pipelines.lib.submissions.readers import HEADINGS_EN, HEADINGS_ZH, INDICATOR, PROGRESS
+from pipelines.lib.submissions.receipts import build_receipt as core_receipt
+from pipelines.lib.submissions.receipts import department_names
 
 from .accounts import Accounts
 from .config import PortalConfig
+from .snapshot import Snapshot
 
-EXPLANATION_HEADING = "说明"  # the explanation column of the submission contract
 EXPLANATION_MIN_CHARS = 5
 EXPLANATION_MAX_CHARS = 1000
 KIND_LABEL = {INDICATOR: "指标数据", PROGRESS: "项目进度"}
@@ -78,12 +81,23 @@ def valid_upload_id(upload_id: str) -> bool:
 
 
 class Intake:
-    def __init__(self, config: PortalConfig, accounts: Accounts, catalog: Catalog):
+    def __init__(self, config: PortalConfig, accounts: Accounts, catalog: Catalog, snapshot: Snapshot):
         self.config = config
         self.accounts = accounts
         self.catalog = catalog
+        self.snapshot = snapshot
+        self.departments = department_names(catalog)
         self._lock = threading.Lock()  # one check at a time: GX's context is not meant for threads
         self.warm_seconds: float | None = None
+
+    def check(self, path: Path, name: str, department_code: str, received: datetime) -> CheckedBatch:
+        """The validation core on one file, soft checks against the published snapshot's accepted values."""
+        with self.snapshot.connect() as con:
+            previous = _safe_previous(previous_values_from(con)) if con is not None else None
+            with self._lock:
+                return check_file(
+                    path, name, department_code, self.catalog, previous=previous, received_at=received
+                )
 
     # ------------------------------------------------------------------ warm-up
     def warm_up(self) -> float:
@@ -101,8 +115,7 @@ class Intake:
             "指标编号,统计期,数值\n" + f"{row['code']},{year},1\n" + f"{row['code']},{year},x\n",
             encoding="utf-8",
         )
-        with self._lock:
-            check_file(sample, "warmup.csv", row["owner_department_code"], self.catalog)
+        self.check(sample, "warmup.csv", row["owner_department_code"], now_local())
         shutil.rmtree(folder, ignore_errors=True)
         self.warm_seconds = time.perf_counter() - t0
         return self.warm_seconds
@@ -119,9 +132,8 @@ class Intake:
         stored = folder / "original"
         sha, size = self._store(stream, stored)
         received = now_local()
-        with self._lock:
-            checked = check_file(stored, name, principal.department_code, self.catalog)
-        receipt = build_receipt(checked, upload_id, principal.department_code, name, received)
+        checked = self.check(stored, name, principal.department_code, received)
+        receipt = build_receipt(checked, upload_id, self.departments)
         prepared = prepare_rows(checked, receipt["issues"])
         record = {
             "upload_id": upload_id,
@@ -179,7 +191,11 @@ class Intake:
                 f"This submission is '{record['status']}': it takes no explanation now.",
             )
         issues = record["receipt"]["issues"]
-        wanted = [i for i, issue in enumerate(issues) if issue.get("needs_explanation")]
+        wanted = [
+            i
+            for i, issue in enumerate(issues)
+            if issue.get("needs_explanation") and not issue.get("explanation")
+        ]
         cleaned: dict[int, str] = {}
         problems = []
         for index, text in explanations.items():
@@ -219,6 +235,47 @@ class Intake:
                 self.accounts.audit("portal", "expire", {"upload_id": record["upload_id"]})
                 expired += 1
         return expired
+
+    def explain_pending(self, principal: Principal, texts: dict[str, str]) -> dict:
+        """Explain values already loaded as pending_explanation (arrived by any path): a generated file
+        repeats each row (same indicator, period, value type and value) with its explanation, and goes
+        through the same check and into the inbox like any upload (the contract's "a later submission
+        that repeats the row with an explanation explains it")."""
+        pending = {
+            r["indicator_value_key"]: r for r in self.snapshot.pending_values(principal.department_code)
+        }
+        chosen, problems = [], []
+        for key, text in texts.items():
+            text = _CONTROL.sub("", str(text or "")).strip()
+            if not text:
+                continue
+            if key not in pending or not EXPLANATION_MIN_CHARS <= len(text) <= EXPLANATION_MAX_CHARS:
+                problems.append(key)
+            else:
+                chosen.append((pending[key], text))
+        if problems or not chosen:
+            raise IntakeError(
+                422,
+                f"请为要说明的数值填写 {EXPLANATION_MIN_CHARS}–{EXPLANATION_MAX_CHARS} 个字的说明。",
+                f"Write an explanation of {EXPLANATION_MIN_CHARS}–{EXPLANATION_MAX_CHARS} characters for "
+                "the values you explain.",
+                {"problems": problems},
+            )
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(["指标编号", "统计期", "数值类型", "数值", "说明"])
+        for row, text in chosen:
+            writer.writerow(
+                [
+                    row["indicator_code"],
+                    row["period"],
+                    VALUE_TYPE_LABEL.get(row["value_type"], row["value_type"]),
+                    _cell(float(row["value"])),
+                    text,
+                ]
+            )
+        name = f"说明补充_{now_local().strftime('%Y%m%d%H%M')}.csv"
+        return self.receive(principal, name, io.BytesIO(buffer.getvalue().encode("utf-8-sig")))
 
     def cancel(self, principal: Principal, upload_id: str) -> dict:
         record = self.get(principal.department_code, upload_id)
@@ -317,56 +374,26 @@ def _initial_status(receipt: dict) -> str:
 # ---------------------------------------------------------------------- receipts and prepared rows
 
 
-def build_receipt(
-    checked: CheckedBatch, submission_id: str, department_code: str, original_name: str, received_at: datetime
-) -> dict:
-    """The receipt of a checked file (the contract shared with the pipeline's receipts)."""
+def build_receipt(checked: CheckedBatch, upload_id: str, departments: dict) -> dict:
+    """The pipeline's receipt (pipelines/lib/submissions/receipts.py) of the checked upload, under the
+    upload's id: the same receipt the pipeline writes for a file, before the file reaches the inbox."""
     outcome = next(iter(checked.outcomes.values()))
-    skipped = len(outcome.skipped_rows)
-    rejected = outcome.status == "rejected"
-    accepted = 0 if rejected else outcome.rows_total - len(outcome.rejected_rows) - skipped
-    issues = [
-        {
-            "severity": issue.severity,
-            "reason": issue.code,
-            "needs_explanation": bool(getattr(issue, "needs_explanation", False)),
-            "sheet": issue.sheet,
-            "row": issue.row,
-            "column": issue.column,
-            "value": None if issue.value is None else str(issue.value),
-            "message_zh": issue.message_zh,
-            "message_en": issue.message_en,
-        }
-        for issue in outcome.issues
-    ]
-    # what blocks first, then what needs an explanation, then notices; each in file order
-    issues.sort(
-        key=lambda i: (
-            0 if i["severity"] == "error" else 1 if i["needs_explanation"] else 2,
-            i["row"] is not None,
-            i["sheet"] or "",
-            i["row"] or 0,
-        )
-    )
-    pending = 0 if rejected else len({(i["sheet"], i["row"]) for i in issues if i["needs_explanation"]})
-    if rejected:
-        verdict = "rejected"
-    elif pending:
-        verdict = "needs_explanation"
-    else:
-        verdict = outcome.status
-    return {
-        "submission_id": submission_id,
-        "department_code": department_code,
-        "original_name": original_name,
-        "received_at": received_at.isoformat(),
-        "processed_at": now_local().isoformat(),
-        "verdict": verdict,
-        "rows_accepted": accepted,
-        "rows_rejected": outcome.rows_total - accepted - skipped,
-        "rows_pending_explanation": pending,
-        "issues": issues,
-    }
+    receipt = core_receipt(outcome, now_local(), departments)
+    receipt["submission_id"] = upload_id
+    return receipt
+
+
+def _safe_previous(read):
+    """A snapshot from before the soft checks (no review_state) gives no previous values, not an error."""
+    import duckdb
+
+    def previous(keys: pd.DataFrame) -> pd.DataFrame:
+        try:
+            return read(keys)
+        except duckdb.Error:
+            return pd.DataFrame(columns=list(PREVIOUS_COLUMNS))
+
+    return previous
 
 
 def with_explanations(receipt: dict, explanations: dict[int, str]) -> dict:
@@ -422,6 +449,7 @@ def prepare_rows(checked: CheckedBatch, receipt_issues: list[dict]) -> dict[str,
                     "value": rec["value"],
                     "unit": rec["unit"] if isinstance(rec["unit"], str) else rec.get("value_unit"),
                     "note": rec["note"],
+                    "explanation": rec.get("explanation"),
                 }
             else:
                 cells = {
@@ -447,17 +475,22 @@ def prepare_rows(checked: CheckedBatch, receipt_issues: list[dict]) -> dict[str,
 
 
 def render_csv(kind: str, rows: list[dict], explanations: dict[int, str]) -> str:
-    """The contract's CSV (Chinese headings) for prepared rows; the explanation column only when used."""
-    columns = list(rows[0]["cells"])
-    headings = dict(zip(columns, HEADINGS_ZH[kind], strict=False))
-    explained = any(i in explanations for row in rows for i in row["issues"])
+    """The contract's CSV (Chinese headings, as the template prints them) for prepared rows; the
+    explanation column (说明) carries the file's own explanation and the clerk's new one."""
+    headings = dict(zip(HEADINGS_EN[kind], HEADINGS_ZH[kind], strict=True))
+    lines = []
+    for row in rows:
+        cells = dict(row["cells"])
+        if kind == INDICATOR:
+            texts = [cells.get("explanation") or ""] + [
+                explanations[i] for i in row["issues"] if i in explanations
+            ]
+            cells["explanation"] = "；".join(dict.fromkeys(t for t in texts if t))
+        lines.append(cells)
+    columns = [c for c in headings if c in lines[0] and (c != "explanation" or any(x[c] for x in lines))]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([headings[c] for c in columns] + ([EXPLANATION_HEADING] if explained else []))
-    for row in rows:
-        line = [row["cells"][c] for c in columns]
-        if explained:
-            texts = [explanations[i] for i in row["issues"] if i in explanations]
-            line.append("；".join(dict.fromkeys(texts)))
-        writer.writerow(line)
+    writer.writerow([headings[c] for c in columns])
+    for cells in lines:
+        writer.writerow([cells[c] for c in columns])
     return buffer.getvalue()

@@ -3,7 +3,11 @@ for any processed file (from the published ledger), in one shape (the pipeline's
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from pipelines.lib.submissions.reasons import REASONS
+from pipelines.lib.submissions.receipts import receipt_paths
 
 from .intake import valid_upload_id
 from .snapshot import Snapshot
@@ -73,8 +77,20 @@ def upload_view(upload: dict, snapshot: Snapshot) -> dict:
     }
 
 
+def pipeline_receipt(receipts_dir: Path, department_code: str, submission_id: str) -> dict | None:
+    """The receipt the pipeline wrote when it processed the file (<output>/receipts/<department>/)."""
+    json_path, _ = receipt_paths(receipts_dir, department_code, submission_id)
+    try:
+        receipt = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = receipt.get("department_code") == department_code and receipt.get("submission_id") == submission_id
+    return receipt if ok else None
+
+
 def find_receipt(submission_id: str, department_code: str | None, intake, snapshot: Snapshot) -> dict | None:
-    """An upload id or a pipeline submission id, of the caller's department only (None for admins)."""
+    """An upload id or a pipeline submission id, of the caller's department only (None for admins).
+    A processed file shows the receipt the pipeline wrote for it, else one built from the ledger."""
     if valid_upload_id(submission_id):
         upload = intake.get(department_code, submission_id)
         if upload is None:
@@ -84,4 +100,6 @@ def find_receipt(submission_id: str, department_code: str | None, intake, snapsh
     row = snapshot.submission(submission_id, department_code)
     if row is None:
         return None
-    return {"kind": "ledger", **receipt_from_ledger(row), "status": "processed"}
+    receipts_dir = intake.config.settings.output_dir / "receipts"
+    written = pipeline_receipt(receipts_dir, row["department_code"], submission_id)
+    return {"kind": "ledger", **(written or receipt_from_ledger(row)), "status": "processed"}

@@ -214,6 +214,44 @@ class Snapshot:
         )
         return sorted(rows, key=lambda r: (str(r["received_at"]), r["submission_id"]), reverse=True)
 
+    def pending_values(self, department_code: str) -> list[dict]:
+        """Current values of the department loaded as pending_explanation (they do not count until
+        explained), with the soft-check messages of the row they came from."""
+        from pipelines.lib.submissions.reasons import REASONS
+
+        rows = self.query(
+            """
+            select values.indicator_value_key, values.plan_id, values.indicator_code, values.period,
+                   values.value_type, values.value, values.unit_reported, values.review_reasons,
+                   values.submission_id, values.original_name, values.sheet_name, values.source_row,
+                   values.received_at, indicators.name_zh, indicators.name_en, indicators.unit
+            from marts.fct_indicator_values as values
+            left join marts.dim_indicators as indicators
+                on values.plan_id = indicators.plan_id and values.indicator_code = indicators.indicator_code
+            where values.department_code = ? and values.review_state = 'pending_explanation'
+            order by values.period, values.indicator_code
+            """,
+            [department_code],
+        )
+        if not rows:
+            return rows
+        issues = self.query(
+            """select submission_id, sheet_name, source_row, reason_code, message_zh, message_en
+               from marts.fct_submission_issues
+               where department_code = ? and severity = 'warning' and source_row is not null""",
+            [department_code],
+        )
+        by_row: dict[tuple, list[dict]] = {}
+        for issue in issues:
+            if getattr(REASONS.get(issue["reason_code"]), "needs_explanation", False):
+                key = (issue["submission_id"], issue["sheet_name"] or "", issue["source_row"])
+                by_row.setdefault(key, []).append(issue)
+        for row in rows:
+            row["messages"] = by_row.get(
+                (row["submission_id"], row["sheet_name"] or "", row["source_row"]), []
+            )
+        return rows
+
     def department_names(self) -> dict[str, tuple[str, str]]:
         rows = self.query(
             "select distinct department_code, department_name_zh, department_name_en from marts.dim_departments"

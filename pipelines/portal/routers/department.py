@@ -39,6 +39,7 @@ def _overview(p, department_code: str) -> dict:
     uploads = p.accounts.uploads(department_code, limit=30)
     return {
         "department_code": department_code,
+        "pending_values": snap.pending_values(department_code),
         "snapshot": snap.info() if snap.exists else None,
         "open_periods": open_periods,
         "recent_periods": snap.recent_obligations(department_code),
@@ -182,3 +183,15 @@ async def explain(request: Request, who: Department, submission_id: str):
 def cancel(request: Request, who: Department, submission_id: str):
     portal(request).intake.cancel(who, submission_id)
     return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
+
+
+@router.post("/warnings/explanations", dependencies=[Depends(require_csrf)])
+async def explain_pending(request: Request, who: Department):
+    """Explain values already loaded as pending_explanation (by any route) from the home page."""
+    from starlette.concurrency import run_in_threadpool
+
+    p = portal(request)
+    form = await request.form()
+    texts = {k.removeprefix("explain__"): str(v) for k, v in form.items() if k.startswith("explain__")}
+    record = await run_in_threadpool(p.intake.explain_pending, who, texts)
+    return RedirectResponse(f"/submissions/{record['upload_id']}", status_code=303)
