@@ -735,6 +735,7 @@ def test_a_plausibility_warning_is_held_until_explained(portal):
     assert done.status_code == 200, done.text
     receipt = done.json()
     assert receipt["verdict"] == "accepted" and receipt["status"] == "in_inbox"
+    assert (receipt["rows_accepted"], receipt["rows_pending_explanation"]) == (2, 0)
     assert receipt["issues"][index]["explanation"] == text
     again = portal["client"].post(
         url, headers=headers, json={"explanations": [{"issue_index": index, "text": text}]}

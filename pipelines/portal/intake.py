@@ -397,16 +397,19 @@ def _safe_previous(read):
 
 
 def with_explanations(receipt: dict, explanations: dict[int, str]) -> dict:
+    """The receipt once every soft-check warning is explained: those rows count as accepted, and the
+    verdict is decided by what else is in the file (rejected rows, other warnings)."""
     issues = [dict(i) for i in receipt["issues"]]
     for index, text in explanations.items():
         issues[index]["explanation"] = text
-    verdict = (
-        "accepted_with_warnings"
-        if receipt["rows_rejected"]
-        or any(i["severity"] == "warning" and not i["needs_explanation"] for i in issues)
-        else "accepted"
-    )
-    return {**receipt, "issues": issues, "verdict": verdict, "rows_pending_explanation": 0}
+    others = any(i["severity"] == "warning" and not i["needs_explanation"] for i in issues)
+    return {
+        **receipt,
+        "issues": issues,
+        "verdict": "accepted_with_warnings" if receipt["rows_rejected"] or others else "accepted",
+        "rows_accepted": receipt["rows_accepted"] + receipt["rows_pending_explanation"],
+        "rows_pending_explanation": 0,
+    }
 
 
 def _cell(value) -> str:
