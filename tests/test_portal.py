@@ -21,6 +21,7 @@ from tests.conftest import REPO, TEST_ROOT
 from tests.portal_support import (
     PASSWORD,
     add_accounts,
+    csrf,
     inbox_files,
     indicator_csv,
     login,
@@ -145,6 +146,27 @@ def test_login_rotates_the_session_and_logout_ends_it(portal):
     replay = TestClient(portal["app"], cookies=stolen)
     response = replay.get("/home", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_login_never_redirects_off_site(portal):
+    for target in ("//evil.example/x", "https://evil.example", "/\\evil.example", "/home"):
+        client = TestClient(portal["app"])
+        page = client.get("/login")
+        response = client.post(
+            "/login",
+            data={"username": "stats", "password": PASSWORD, "csrf_token": csrf(page.text), "next": target},
+            follow_redirects=False,
+        )
+        assert response.headers["location"] == "/home", target
+
+
+def test_names_and_values_are_escaped(portal):
+    client = client_for(portal, "eco")
+    name = "<img src=x onerror=alert(1)>.csv"
+    response = upload(client, name, indicator_csv([("<b>I19</b>", 2025, "<i>x</i>")]))
+    page = client.get(response.headers["location"]).text
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.csv" in page
+    assert "<b>I19</b>" not in page and "<i>x</i>" not in page
 
 
 def test_cookie_flags_and_security_headers(portal):
