@@ -831,3 +831,32 @@ def test_values_pending_from_any_route_are_explained_from_the_home_page(portal, 
         data={"csrf_token": token_for(other), f"explain__{key}": "该数据经核实无误，系新项目投产所致"},
     )
     assert refused.status_code == 422
+
+
+def test_an_inbox_that_cannot_be_written_loses_nothing(portal, monkeypatch):
+    intake = portal["app"].state.portal.intake
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(intake, "_write_inbox", full_disk)
+    headers = api(portal)
+    fresh = portal["client"].post(
+        "/api/v1/submissions", headers=headers, files={"file": ("ok.csv", GOOD_AND_BAD, "text/csv")}
+    )
+    assert fresh.status_code == 503 and "Traceback" not in fresh.text
+    held = (
+        portal["client"]
+        .post("/api/v1/submissions", headers=headers, files={"file": ("soft.csv", SOFT, "text/csv")})
+        .json()
+    )
+    [index] = [i for i, issue in enumerate(held["issues"]) if issue["needs_explanation"]]
+    url = f"/api/v1/submissions/{held['submission_id']}/explanations"
+    body = {"explanations": [{"issue_index": index, "text": "2025年起统计口径调整"}]}
+    assert portal["client"].post(url, headers=headers, json=body).status_code == 503
+    assert portal["accounts"].upload(held["submission_id"], "370102_IND")["status"] == "needs_explanation"
+    monkeypatch.undo()
+    retried = portal["client"].post(url, headers=headers, json=body)
+    assert retried.status_code == 200 and retried.json()["status"] == "in_inbox"
+    failed = [u for u in portal["accounts"].uploads("370102_IND") if u["original_name"] == "ok.csv"]
+    assert failed and failed[0]["status"] == "failed"

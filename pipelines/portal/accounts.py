@@ -61,7 +61,7 @@ create table if not exists uploads (
     size_bytes      integer not null,
     received_at     text not null,
     status          text not null check (status in
-                        ('rejected', 'needs_explanation', 'forwarded', 'cancelled', 'expired')),
+                        ('rejected', 'needs_explanation', 'forwarded', 'cancelled', 'expired', 'failed')),
     receipt         text not null,
     prepared        text,
     explanations    text,

@@ -40,6 +40,7 @@ LABELS = {
     "forwarded": ("已送达", "forwarded"),
     "cancelled": ("已撤回", "cancelled"),
     "expired": ("已过期", "expired"),
+    "failed": ("送达失败，请重新上传", "could not be sent on; upload again"),
     "nothing_to_forward": ("无可送达数据", "nothing to forward"),
     "indicator_data": ("指标数据", "indicator data"),
     "project_progress": ("项目进度", "project progress"),

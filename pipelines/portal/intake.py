@@ -318,19 +318,35 @@ class Intake:
             explanations={str(k): v for k, v in explanations.items()},
         ):
             raise IntakeError(409, "这份报送已处理过。", "This submission was already handled.")
-        for kind, data in files:
-            name = f"portal/{stamp}_{upload_id}_{stem or 'upload'}_{KIND_LABEL[kind]}.csv"
-            self._write_inbox(principal.department_code, name, data)
-            sha = hashlib.sha256(data).hexdigest()
-            written.append(
-                {
-                    "name": name,
-                    "kind": kind,
-                    "rows": len(record["prepared"][kind]),
-                    "sha256": sha,
-                    "submission_id": make_submission_id(principal.department_code, sha),
-                }
+        try:
+            for kind, data in files:
+                name = f"portal/{stamp}_{upload_id}_{stem or 'upload'}_{KIND_LABEL[kind]}.csv"
+                self._write_inbox(principal.department_code, name, data)
+                sha = hashlib.sha256(data).hexdigest()
+                written.append(
+                    {
+                        "name": name,
+                        "kind": kind,
+                        "rows": len(record["prepared"][kind]),
+                        "sha256": sha,
+                        "submission_id": make_submission_id(principal.department_code, sha),
+                    }
+                )
+        except OSError:
+            # e.g. a full disk: an upload awaiting explanations goes back to that state (submitting them
+            # again retries; a file already written has the same content, which the pipeline takes
+            # once); a fresh upload is marked failed (upload it again)
+            self.accounts.update_upload(
+                upload_id,
+                status=expected if expected == "needs_explanation" else "failed",
+                receipt=record["receipt"],
+                explanations=record["explanations"],
             )
+            raise IntakeError(
+                503,
+                "暂时无法写入收件目录，数据未送达，请稍后重试。",
+                "The inbox cannot be written just now; nothing was sent on. Try again later.",
+            ) from None
         self.accounts.update_upload(upload_id, forwarded=written)
         self.accounts.audit(
             principal.actor,
