@@ -15,7 +15,6 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast ui sql portal docs lint fmt bench rebuild samples templates manifest clean
 .PHONY: install run test test-fast ui sql portal docs lint fmt bench bench-portal rebuild samples templates manifest clean
 
 install: $(STAMP)
