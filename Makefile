@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast ui sql docs lint fmt bench rebuild samples templates manifest clean
+.PHONY: install run test test-fast ui sql portal docs lint fmt bench bench-portal rebuild samples templates manifest clean
 
 install: $(STAMP)
 
@@ -50,6 +50,11 @@ ui: $(MANIFEST)
 sql: $(STAMP)
 	@$(BIN)/planwh sql
 
+## The departments' reporting portal on 127.0.0.1:$(PORT) (default 8080; docs/portal.md). Accounts first:
+## .venv/bin/planwh users add NAME --department CODE --generate
+portal: $(STAMP)
+	$(BIN)/python -m pipelines.cli portal --host 127.0.0.1 --port $(if $(filter file,$(origin PORT)),8080,$(PORT))
+
 ## dbt docs (static site, offline) and the validation report.
 docs: $(MANIFEST)
 	$(BIN)/python -m pipelines.cli docs
@@ -67,6 +72,10 @@ fmt: $(STAMP)
 TIER ?= district
 bench: $(MANIFEST)
 	$(BIN)/python -m bench.run --tier $(TIER)
+
+## Receipt time of the reporting portal (p50/p95 over 50 uploads; bench/results.md).
+bench-portal: $(MANIFEST)
+	$(BIN)/python -m bench.portal
 
 ## Rebuild the warehouse from the raw archive alone.
 rebuild: $(MANIFEST)

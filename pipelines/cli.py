@@ -14,6 +14,9 @@ planwh plan draft OUTLINE.txt --plan-id ID --region CODE [--out DIR]
 planwh plan check [DIR]        check the seeds (or a draft folder with the seeds): one line per problem
 planwh plan add DIR [--replace]
                                merge a reviewed draft folder into the seeds (refused while check fails)
+planwh users add|reset-password|list|disable|enable|token …
+                               reporting-portal accounts and API tokens (docs/portal.md)
+planwh portal [--port N]       serve the reporting portal on 127.0.0.1
 """
 
 from __future__ import annotations
@@ -305,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.set_defaults(func=cmd_plan_add)
     sub.add_parser("lint-sql").set_defaults(func=cmd_lint_sql)
+    from pipelines.portal.cli import add_commands as add_portal_commands
+
+    add_portal_commands(sub)
     args = parser.parse_args(argv)
     from pipelines.lib.warehouse.connection import WarehouseLocked
 

@@ -3,12 +3,12 @@
 -- them first arrived (when the period was complete), and how many rows were rejected.
 -- Assigned targets (下达目标) are not a delivery of the period's data: only actuals count.
 -- A value awaiting an explanation (soft checks) was delivered; it is counted apart as still open.
-with indicator_rows as (
-    select * from {{ ref('stg_raw__indicator_values') }}
+with delivered_rows as (
+    select * from {{ ref('int_submission_delivered_rows') }}
 ),
 
-progress_rows as (
-    select * from {{ ref('stg_raw__project_progress') }}
+item_delivered as (
+    select * from {{ ref('int_submission_item_deliveries') }}
 ),
 
 quarantine as (
@@ -38,30 +38,6 @@ awaiting as (
     group by department_code, period
 ),
 
-delivered_rows as (
-    select
-        department_code,
-        'indicator_data' as submission_kind,
-        period,
-        indicator_code as item_code,
-        submission_id,
-        received_at
-    from indicator_rows
-    where value_type = 'actual'
-        and {{ received_by_known_at('received_at') }}
-    union all
-    select
-        department_code,
-        'project_progress' as submission_kind,
-        {{ dbt.concat(["cast(extract(year from report_date) as string)", "'Q'",
-                       "cast(extract(quarter from report_date) as string)"]) }} as period,
-        project_code as item_code,
-        submission_id,
-        received_at
-    from progress_rows
-    where {{ received_by_known_at('received_at') }}
-),
-
 period_delivered as (
     select
         department_code,
@@ -72,33 +48,8 @@ period_delivered as (
         count(*) as rows_accepted,
         count(distinct submission_id) as submissions_count
     from delivered_rows
+    where not is_q4_from_annual
     group by department_code, submission_kind, period
-),
-
-item_rows as (
-    select * from delivered_rows
-    union all
-    -- Q4 is the year: an annual actual of a quarterly indicator also delivers its fourth quarter
-    select
-        department_code,
-        submission_kind,
-        {{ dbt.concat(["period", "'Q4'"]) }} as period,
-        item_code,
-        submission_id,
-        received_at
-    from delivered_rows
-    where submission_kind = 'indicator_data' and {{ dbt.length('period') }} = 4
-),
-
-item_delivered as (
-    select
-        department_code,
-        submission_kind,
-        period,
-        item_code,
-        min(received_at) as first_received_at
-    from item_rows
-    group by department_code, submission_kind, period, item_code
 ),
 
 owed_delivered as (

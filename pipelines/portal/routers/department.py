@@ -1,0 +1,197 @@
+"""A department's pages: home (what is owed, what was sent, what is still open), template download,
+upload → receipt, explanations. The department is the session's, never the URL's or the form's."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from pipelines.lib.submissions.templates import write_template
+from pipelines.lib.submissions.values import parse_period
+
+from ..deps import Department, PortalHTTPError, portal, require_csrf
+from ..intake import TooLarge
+from ..receipts import find_receipt
+
+router = APIRouter()
+
+
+def department_overview(p, department_code: str) -> dict:
+    """What the home page (and the administrators' view of a department) shows."""
+    with p.snapshot.session():
+        return _overview(p, department_code)
+
+
+def _overview(p, department_code: str) -> dict:
+    snap = p.snapshot
+    open_periods = snap.open_obligations(department_code)
+    outstanding = snap.outstanding_items(department_code)
+    by_obligation: dict[str, list[dict]] = {}
+    for item in outstanding:
+        by_obligation.setdefault(item["obligation_id"], []).append(item)
+    for row in open_periods:
+        row["missing_items"] = by_obligation.get(row["obligation_id"], [])
+    uploads = p.accounts.uploads(department_code, limit=30)
+    return {
+        "department_code": department_code,
+        "pending_values": snap.pending_values(department_code),
+        "snapshot": snap.info() if snap.exists else None,
+        "open_periods": open_periods,
+        "recent_periods": snap.recent_obligations(department_code),
+        "held": [u for u in uploads if u["status"] == "needs_explanation"],
+        "uploads": uploads,
+        "submissions": snap.submissions(department_code, limit=30),
+        "open_rejections": snap.open_rejections(department_code),
+        "periods": template_periods(p, department_code),
+        "default_period": p.snapshot.default_period(department_code),
+    }
+
+
+def template_periods(p, department_code: str) -> list[str]:
+    """Periods a template can be asked for: those owed (latest first), else the plan's years."""
+    periods = p.snapshot.periods(department_code)
+    if periods:
+        return periods
+    region = p.catalog.department_region().get(department_code)
+    plans = p.catalog.plans[p.catalog.plans["region_code"] == region]
+    return [str(y) for plan in plans.itertuples() for y in range(plan.end_year, plan.start_year - 1, -1)]
+
+
+@router.get("/home")
+def home(request: Request, who: Department):
+    p = portal(request)
+    return p.render(request, "home.html", **department_overview(p, who.department_code))
+
+
+@router.get("/template")
+def template(request: Request, who: Department, period: str = ""):
+    p = portal(request)
+    parsed = parse_period(period.strip()).value if period.strip() else None
+    region = p.catalog.department_region().get(who.department_code)
+    plans = p.catalog.plans[p.catalog.plans["region_code"] == region]
+    # a plan's years, and the five after it (overrunning projects keep reporting)
+    if parsed is None or not any(
+        plan.start_year <= parsed.year <= plan.end_year + 5 for plan in plans.itertuples()
+    ):
+        raise PortalHTTPError(
+            400,
+            "统计期格式不对或不在规划期内。年度填“2025”，季度填“2026Q1”。",
+            "The period is malformed or outside the plan. Use 2025 for a year or 2026Q1 for a quarter.",
+        )
+    with tempfile.TemporaryDirectory(prefix="planwh-template-") as tmp:
+        path = write_template(p.catalog, who.department_code, parsed.label, Path(tmp))
+        data = path.read_bytes()
+        name = path.name
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "content-disposition": f'attachment; filename="template_{parsed.label}.xlsx"; '
+            f"filename*=UTF-8''{quote(name)}"
+        },
+    )
+
+
+@router.get("/upload")
+def upload_form(request: Request, who: Department):
+    p = portal(request)
+    return p.render(
+        request,
+        "upload.html",
+        max_mb=round(p.config.max_upload_bytes / 1024 / 1024, 1),
+        periods=template_periods(p, who.department_code),
+    )
+
+
+@router.post("/upload", dependencies=[Depends(require_csrf)])
+def upload(request: Request, who: Department, file: Annotated[UploadFile | None, File()] = None):
+    p = portal(request)
+    if file is None or not file.filename:
+        raise PortalHTTPError(400, "请选择要上传的文件。", "Choose a file to upload.")
+    try:
+        record = p.intake.receive(who, file.filename, file.file)
+    except TooLarge:
+        raise PortalHTTPError(
+            413,
+            f"文件超过大小上限（{p.config.max_upload_bytes} 字节）。请拆分或删除无关内容后重新上传。",
+            f"The file is above the size limit ({p.config.max_upload_bytes} bytes). Split it or remove "
+            "unrelated content and upload again.",
+        ) from None
+    return RedirectResponse(f"/submissions/{record['upload_id']}", status_code=303)
+
+
+@router.get("/submissions/{submission_id}")
+def receipt(request: Request, who: Department, submission_id: str):
+    p = portal(request)
+    found = find_receipt(submission_id, who.department_code, p.intake, p.snapshot)
+    if found is None:
+        raise PortalHTTPError(404, "没有这份报送，或不属于本部门。", "No such submission in your department.")
+    return p.render(request, "receipt.html", receipt=found, admin_view=False, problems=None, texts={})
+
+
+@router.get("/submissions/{submission_id}/receipt.json")
+def receipt_json(request: Request, who: Department, submission_id: str):
+    p = portal(request)
+    found = find_receipt(submission_id, who.department_code, p.intake, p.snapshot)
+    if found is None:
+        raise PortalHTTPError(404, "没有这份报送，或不属于本部门。", "No such submission in your department.")
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(
+        found,
+        headers={"content-disposition": f'attachment; filename="receipt_{submission_id}.json"'},
+    )
+
+
+@router.post("/submissions/{submission_id}/explanations", dependencies=[Depends(require_csrf)])
+async def explain(request: Request, who: Department, submission_id: str):
+    p = portal(request)
+    form = await request.form()
+    texts = {
+        int(key.removeprefix("explanation_")): str(value)
+        for key, value in form.items()
+        if key.startswith("explanation_") and key.removeprefix("explanation_").isdigit()
+    }
+    from starlette.concurrency import run_in_threadpool
+
+    from ..intake import IntakeError
+
+    try:
+        await run_in_threadpool(p.intake.explain, who, submission_id, texts)
+    except IntakeError as exc:
+        if exc.status != 422:
+            raise
+        found = find_receipt(submission_id, who.department_code, p.intake, p.snapshot)
+        return p.render(
+            request,
+            "receipt.html",
+            status_code=422,
+            receipt=found,
+            admin_view=False,
+            problems=(exc.zh, exc.en),
+            texts={str(k): v for k, v in texts.items()},
+        )
+    return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
+
+
+@router.post("/submissions/{submission_id}/cancel", dependencies=[Depends(require_csrf)])
+def cancel(request: Request, who: Department, submission_id: str):
+    portal(request).intake.cancel(who, submission_id)
+    return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
+
+
+@router.post("/warnings/explanations", dependencies=[Depends(require_csrf)])
+async def explain_pending(request: Request, who: Department):
+    """Explain values already loaded as pending_explanation (by any route) from the home page."""
+    from starlette.concurrency import run_in_threadpool
+
+    p = portal(request)
+    form = await request.form()
+    texts = {k.removeprefix("explain__"): str(v) for k, v in form.items() if k.startswith("explain__")}
+    record = await run_in_threadpool(p.intake.explain_pending, who, texts)
+    return RedirectResponse(f"/submissions/{record['upload_id']}", status_code=303)

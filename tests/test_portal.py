@@ -1,0 +1,862 @@
+"""The reporting portal through its HTTP interface: accounts, sessions, CSRF, throttling, tokens, every
+route tried without credentials and as another department, uploads and receipts from the one
+validation core, the inbox contract, and independence from the warehouse's writer."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from pipelines.portal.app import create_app
+from tests.conftest import REPO, TEST_ROOT
+from tests.portal_support import (
+    PASSWORD,
+    add_accounts,
+    csrf,
+    inbox_files,
+    indicator_csv,
+    login,
+    portal_config,
+    token_for,
+)
+
+ROOT = TEST_ROOT / "portal"
+
+
+@pytest.fixture(scope="module")
+def portal(sample_run):
+    import shutil
+
+    shutil.rmtree(ROOT, ignore_errors=True)
+    config = portal_config(ROOT, sample_run["db"], max_upload_bytes=256 * 1024)
+    accounts = add_accounts(config)
+    tokens = {
+        "370102_IND": accounts.create_token("370102_IND", "test script", "test"),
+        "370102_ECO": accounts.create_token("370102_ECO", "test script", "test"),
+    }
+    app = create_app(config)
+    with TestClient(app) as client:  # runs the start-up warm-up
+        yield {"app": app, "config": config, "accounts": accounts, "tokens": tokens, "client": client}
+
+
+def client_for(portal, username: str | None = None) -> TestClient:
+    client = TestClient(portal["app"])
+    if username:
+        assert login(client, username).status_code == 303
+    return client
+
+
+def api(portal, department: str = "370102_IND") -> dict:
+    return {"Authorization": f"Bearer {portal['tokens'][department]}"}
+
+
+GOOD_AND_BAD = indicator_csv([("I08", 2025, 158), ("S022", 2025, "461.8")])
+SOFT = indicator_csv([("S022", 2025, "4321.5"), ("S023", 2025, "103.2")])  # S022 was 450.2: a 10x jump
+
+
+def upload(client, name: str, data: bytes):
+    return client.post(
+        "/upload",
+        data={"csrf_token": token_for(client)},
+        files={"file": (name, data, "application/octet-stream")},
+        follow_redirects=False,
+    )
+
+
+# ------------------------------------------------------------------------------------ accounts
+
+
+def test_passwords_and_tokens_are_stored_hashed(portal):
+    raw = portal["config"].accounts_db.read_bytes()
+    assert PASSWORD.encode() not in raw
+    assert portal["tokens"]["370102_IND"].encode() not in raw
+    db = sqlite3.connect(portal["config"].accounts_db)
+    hashes = [r[0] for r in db.execute("select password_hash from users")]
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert oct(portal["config"].accounts_db.stat().st_mode & 0o777) == "0o600"
+
+
+def test_users_cli_creates_accounts_without_default_passwords(tmp_path, monkeypatch, capsys):
+    import io
+
+    from pipelines.cli import main
+
+    monkeypatch.setenv("PLANWH_PORTAL_DIR", str(tmp_path))
+
+    class Done:
+        def __init__(self, returncode, stdout, stderr):
+            self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+    def planwh(*args, stdin=""):
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["users", *args])
+        out = capsys.readouterr()
+        return Done(code, out.out, out.err)
+
+    no_password = planwh("add", "clerk1", "--department", "370102_STATS")
+    assert no_password.returncode == 2 and "--generate or --password-stdin" in no_password.stderr
+    assert planwh("add", "clerk1", "--department", "NOPE", "--generate").returncode == 2
+    assert planwh("add", "../x", "--department", "370102_STATS", "--generate").returncode == 2
+    weak = planwh("add", "clerk1", "--department", "370102_STATS", "--password-stdin", stdin="short\n")
+    assert weak.returncode == 2 and "12 characters" in weak.stderr
+    made = planwh("add", "clerk1", "--department", "370102_STATS", "--generate")
+    assert made.returncode == 0, made.stderr
+    one_time = re.search(r"one-time password.*: (\S+)", made.stdout).group(1)
+    assert (
+        planwh("add", "Clerk1", "--department", "370102_STATS", "--generate").returncode == 2
+    )  # case-insensitive
+    listed = planwh("list").stdout
+    assert "clerk1" in listed and "must-change-password" in listed
+    from pipelines.portal.accounts import Accounts
+    from pipelines.portal.security import verify_password
+
+    user = Accounts(tmp_path / "accounts.sqlite3").user_by_name("clerk1")
+    assert verify_password(user.password_hash, one_time)[0]
+    created = planwh("token", "create", "--department", "370102_STATS", "--name", "export")
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("pwh_")
+    assert token not in (tmp_path / "accounts.sqlite3").read_text(errors="ignore")
+    token_id = token.split("_")[1]
+    assert planwh("token", "revoke", token_id).returncode == 0
+    assert Accounts(tmp_path / "accounts.sqlite3").token_department(token) is None
+
+
+# ------------------------------------------------------------------------------------ sessions
+
+
+def test_login_rotates_the_session_and_logout_ends_it(portal):
+    client = TestClient(portal["app"])
+    client.get("/login")
+    before = client.cookies.get("planwh_portal")
+    assert login(client, "stats").status_code == 303
+    after = client.cookies.get("planwh_portal")
+    assert after and after != before
+    assert client.get("/home").status_code == 200
+    stolen = dict(client.cookies)
+    client.post("/logout", data={"csrf_token": token_for(client)})
+    replay = TestClient(portal["app"], cookies=stolen)
+    response = replay.get("/home", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_login_never_redirects_off_site(portal):
+    for target in ("//evil.example/x", "https://evil.example", "/\\evil.example", "/home"):
+        client = TestClient(portal["app"])
+        page = client.get("/login")
+        response = client.post(
+            "/login",
+            data={"username": "stats", "password": PASSWORD, "csrf_token": csrf(page.text), "next": target},
+            follow_redirects=False,
+        )
+        assert response.headers["location"] == "/home", target
+
+
+def test_names_and_values_are_escaped(portal):
+    client = client_for(portal, "eco")
+    name = "<img src=x onerror=alert(1)>.csv"
+    response = upload(client, name, indicator_csv([("<b>I19</b>", 2025, "<i>x</i>")]))
+    page = client.get(response.headers["location"]).text
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.csv" in page
+    assert "<b>I19</b>" not in page and "<i>x</i>" not in page
+
+
+def test_cookie_flags_and_security_headers(portal):
+    client = TestClient(portal["app"])
+    response = login(client, "stats")
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie
+    page = client.get("/home")
+    assert "script-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    assert "<script" not in page.text
+
+
+def test_a_tampered_or_expired_cookie_is_not_a_session(portal):
+    client = client_for(portal, "stats")
+    value = client.cookies.get("planwh_portal")
+    forged = TestClient(portal["app"], cookies={"planwh_portal": value[:-4] + "AAAA"})
+    assert forged.get("/home", follow_redirects=False).status_code == 303
+    import dataclasses
+
+    short = create_app(dataclasses.replace(portal["config"], session_idle_seconds=1), warm=False)
+    idle = TestClient(short)
+    assert login(idle, "stats").status_code == 303
+    time.sleep(2.1)
+    assert idle.get("/home", follow_redirects=False).status_code == 303
+
+
+def test_every_form_needs_the_csrf_token(portal):
+    client = client_for(portal, "stats")
+    for path, data in (
+        ("/upload", {}),
+        ("/logout", {}),
+        ("/account/password", {"current": PASSWORD, "new": "x" * 20, "confirm": "x" * 20}),
+    ):
+        response = client.post(path, data={**data, "csrf_token": "forged"}, follow_redirects=False)
+        assert response.status_code == 403, path
+    other_site = client.post(
+        "/logout", data={"csrf_token": token_for(client)}, headers={"origin": "https://evil.example"}
+    )
+    assert other_site.status_code == 403
+    assert client.get("/home").status_code == 200  # still logged in
+    login_page = TestClient(portal["app"])
+    assert (
+        login_page.post(
+            "/login", data={"username": "stats", "password": PASSWORD}, follow_redirects=False
+        ).status_code
+        == 403
+    )
+
+
+def test_login_is_throttled_per_account(portal):
+    accounts = portal["accounts"]
+    accounts.add_user("victim", "department", "370102_FIN", PASSWORD, must_change_password=False)
+    client = TestClient(portal["app"])
+    for _ in range(5):
+        response = login(client, "victim", "wrong-password-123")
+        assert response.status_code == 401
+        assert "用户名或密码不正确" in response.text
+    unknown = login(client, "nobody-here", "wrong-password-123")
+    assert unknown.status_code == 401 and "用户名或密码不正确" in unknown.text  # same answer: no enumeration
+    blocked = login(client, "victim", PASSWORD)  # even the right password waits
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert "分钟后再试" in blocked.text
+    other = TestClient(portal["app"])
+    assert login(other, "stats").status_code == 303  # other accounts are not locked out
+
+
+def test_login_is_throttled_per_address(portal):
+    """One address guessing many accounts: four times the per-account limit (2 here, so 8)."""
+    import dataclasses
+
+    app = create_app(dataclasses.replace(portal["config"], login_max_failures=2), warm=False)
+    client = TestClient(app, client=("198.51.100.7", 5000))
+    for i in range(8):
+        assert login(client, f"guess{i}", "wrong-password-123").status_code == 401
+    assert login(client, "stats").status_code == 429
+    assert login(TestClient(app, client=("198.51.100.8", 5000)), "stats").status_code == 303
+
+
+def test_first_login_must_change_the_password_and_reset_ends_sessions(portal):
+    accounts = portal["accounts"]
+    accounts.add_user("newclerk", "department", "370102_EDU", PASSWORD, must_change_password=True)
+    client = client_for(portal, "newclerk")
+    assert client.get("/home", follow_redirects=False).headers["location"] == "/account/password"
+    new = "a-better-password-42"
+    changed = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": new, "confirm": new, "csrf_token": token_for(client)},
+    )
+    assert changed.status_code == 200 and "密码已修改" in changed.text
+    assert client.get("/home").status_code == 200
+
+    admin = client_for(portal, "office")
+    user_id = accounts.user_by_name("newclerk").id
+    reset = admin.post(f"/admin/users/{user_id}/reset-password", data={"csrf_token": token_for(admin)})
+    one_time = re.search(r'id="one-time-password">([^<]+)<', reset.text).group(1)
+    assert client.get("/home", follow_redirects=False).status_code == 303  # the reset ended the session
+    assert login(TestClient(portal["app"]), "newclerk", new).status_code == 401
+    again = TestClient(portal["app"])
+    assert login(again, "newclerk", one_time).headers["location"] == "/account/password"
+    # administrators' own passwords are not reset from the web
+    office_id = accounts.user_by_name("office").id
+    assert (
+        admin.post(
+            f"/admin/users/{office_id}/reset-password", data={"csrf_token": token_for(admin)}
+        ).status_code
+        == 404
+    )
+
+
+# ------------------------------------------------------------------------------------ every route
+
+
+PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login")}
+ANY_USER = {("POST", "/logout"), ("GET", "/account/password"), ("POST", "/account/password")}
+
+
+def routes(app) -> set[tuple[str, str]]:
+    """Every (method, path) the application serves, read from its routers."""
+    from pipelines.portal.routers import admin, api, auth, department
+
+    found = set()
+    for router in (auth.router, department.router, admin.router, api.router):
+        found |= {(m, r.path) for r in router.routes if isinstance(r, APIRoute) for m in r.methods}
+    served = {(m, r.path) for r in app.routes if isinstance(r, APIRoute) for m in r.methods}
+    return found | served
+
+
+def test_every_route_is_in_the_authorisation_table(portal):
+    table = PUBLIC | ANY_USER | set(DEPARTMENT) | set(ADMIN) | set(API)
+    assert routes(portal["app"]) == table, "a route without an authorisation test"
+
+
+DEPARTMENT = {
+    ("GET", "/home"): {},
+    ("GET", "/template"): {"params": {"period": "2025"}},
+    ("GET", "/upload"): {},
+    ("POST", "/upload"): {"files": {"file": ("a.csv", b"x", "text/csv")}},
+    ("GET", "/submissions/{submission_id}"): {},
+    ("GET", "/submissions/{submission_id}/receipt.json"): {},
+    ("POST", "/submissions/{submission_id}/explanations"): {"data": {"explanation_0": "因统计口径调整"}},
+    ("POST", "/submissions/{submission_id}/cancel"): {},
+    ("POST", "/warnings/explanations"): {"data": {"explain__x": "因统计口径调整"}},
+}
+ADMIN = {
+    ("GET", "/admin"): {},
+    ("GET", "/admin/departments/{department_code}"): {},
+    ("GET", "/admin/submissions/{submission_id}"): {},
+    ("GET", "/admin/users"): {},
+    ("POST", "/admin/users/{user_id}/reset-password"): {},
+    ("GET", "/admin/audit"): {},
+}
+API = {
+    ("POST", "/api/v1/submissions"): {"files": {"file": ("a.csv", b"x", "text/csv")}},
+    ("GET", "/api/v1/submissions"): {},
+    ("GET", "/api/v1/submissions/{submission_id}"): {},
+    ("POST", "/api/v1/submissions/{submission_id}/explanations"): {
+        "json": {"explanations": [{"issue_index": 0, "text": "因统计口径调整"}]}
+    },
+    ("POST", "/api/v1/submissions/{submission_id}/cancel"): {},
+    ("GET", "/api/v1/obligations"): {"params": {"period": "2025"}},
+}
+
+
+def _call(client, method, path, kwargs, csrf_token=None):
+    kwargs = dict(kwargs)
+    if method == "POST" and csrf_token is not None and "json" not in kwargs:
+        kwargs["data"] = {**kwargs.get("data", {}), "csrf_token": csrf_token}
+    return client.request(method, path, follow_redirects=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def ind_upload(portal):
+    """An upload of 370102_IND (one rejected row, one accepted) and a processed file of theirs."""
+    client = client_for(portal, "ind")
+    response = upload(client, "ind.csv", GOOD_AND_BAD)
+    upload_id = response.headers["location"].rsplit("/", 1)[-1]
+    from pipelines.lib.warehouse.publish import open_published
+
+    con = open_published(portal["config"].settings.published_warehouse)
+    ledger_id = con.execute(
+        "select submission_id from marts.fct_submissions where department_code = '370102_IND' limit 1"
+    ).fetchone()[0]
+    con.close()
+    return {"upload_id": upload_id, "ledger_id": ledger_id}
+
+
+def _fill(path: str, ids: dict) -> str:
+    return (
+        path.replace("{department_code}", "370102_IND")
+        .replace("{user_id}", str(ids.get("user_id", 1)))
+        .replace("{submission_id}", ids["submission_id"])
+    )
+
+
+def test_without_credentials_every_route_is_refused(portal, ind_upload):
+    anonymous = TestClient(portal["app"])
+    for (method, path), kwargs in {**DEPARTMENT, **ADMIN}.items():
+        for sid in ind_upload.values():
+            response = _call(anonymous, method, _fill(path, {"submission_id": sid}), kwargs, csrf_token=None)
+            assert response.status_code in (303, 403), (method, path)
+            if response.status_code == 303:
+                assert response.headers["location"].startswith("/login")
+            assert "370102_IND" not in response.text
+    for (method, path), kwargs in API.items():
+        for headers in (
+            {},
+            {"Authorization": "Bearer pwh_000000000000_" + "x" * 43},
+            {"Authorization": "Basic x"},
+        ):
+            for sid in ind_upload.values():
+                response = anonymous.request(
+                    method, _fill(path, {"submission_id": sid}), headers=headers, **kwargs
+                )
+                assert response.status_code == 401, (method, path, headers)
+                assert response.headers["www-authenticate"].startswith("Bearer")
+                assert "Traceback" not in response.text and "error" in response.json()
+
+
+def test_another_department_cannot_see_or_touch_anything(portal, ind_upload):
+    eco = client_for(portal, "eco")
+    token = token_for(eco)
+    before = portal["accounts"].upload(ind_upload["upload_id"], None)
+    for (method, path), kwargs in DEPARTMENT.items():
+        if "{submission_id}" not in path:
+            continue
+        for sid in ind_upload.values():
+            response = _call(eco, method, _fill(path, {"submission_id": sid}), kwargs, csrf_token=token)
+            assert response.status_code == 404, (method, path, sid)
+            assert "ind.csv" not in response.text
+    for (method, path), kwargs in API.items():
+        if "{submission_id}" not in path:
+            continue
+        for sid in ind_upload.values():
+            response = eco.request(
+                method, _fill(path, {"submission_id": sid}), headers=api(portal, "370102_ECO"), **kwargs
+            )
+            assert response.status_code == 404, (method, path, sid)
+    assert portal["accounts"].upload(ind_upload["upload_id"], None) == before
+    home = eco.get("/home").text
+    assert "ind.csv" not in home and ind_upload["upload_id"] not in home
+    listed = eco.get("/api/v1/submissions", headers=api(portal, "370102_ECO")).json()
+    assert all(u["department_code"] == "370102_ECO" for u in listed["uploads"])
+    assert ind_upload["ledger_id"] not in json.dumps(listed)
+    obligations = eco.get("/api/v1/obligations", headers=api(portal, "370102_ECO")).json()
+    assert obligations["department_code"] == "370102_ECO"
+    # the department is the session's: a department field in the form changes nothing
+    sneaky = eco.post(
+        "/upload",
+        data={"csrf_token": token, "department_code": "370102_IND"},
+        files={"file": ("x.csv", indicator_csv([("I19", 2025, 61)]), "text/csv")},
+        follow_redirects=False,
+    )
+    receipt = eco.get(sneaky.headers["location"]).text
+    assert "370102_ECO" in receipt and "(370102_IND)" not in receipt
+
+
+def test_roles_are_kept_apart(portal, ind_upload):
+    clerk = client_for(portal, "ind")
+    token = token_for(clerk)
+    for (method, path), kwargs in ADMIN.items():
+        response = _call(
+            clerk, method, _fill(path, {"submission_id": ind_upload["upload_id"]}), kwargs, token
+        )
+        assert response.status_code == 403, (method, path)
+    admin = client_for(portal, "office")
+    token = token_for(admin)
+    for (method, path), kwargs in DEPARTMENT.items():
+        response = _call(
+            admin, method, _fill(path, {"submission_id": ind_upload["upload_id"]}), kwargs, token
+        )
+        assert response.status_code == 403, (method, path)
+    # administrators see every department's receipts (read-only)
+    for sid in ind_upload.values():
+        assert admin.get(f"/admin/submissions/{sid}").status_code == 200
+    assert "区工业和信息化局" in admin.get("/admin/departments/370102_IND").text
+
+
+# ------------------------------------------------------------------------------------ uploads
+
+
+def test_a_rejected_row_never_reaches_the_inbox(portal, ind_upload):
+    config = portal["config"]
+    record = portal["accounts"].upload(ind_upload["upload_id"], "370102_IND")
+    receipt = record["receipt"]
+    assert receipt["verdict"] == "accepted_with_warnings"
+    assert (receipt["rows_accepted"], receipt["rows_rejected"]) == (1, 1)
+    error = next(i for i in receipt["issues"] if i["severity"] == "error")
+    assert (error["reason"], error["row"], error["value"]) == ("out_of_range", 2, "158")
+    assert "0–100" in error["message_zh"] and "plausible range" in error["message_en"]
+    [forwarded] = record["forwarded"]
+    path = config.settings.inbox / "370102_IND" / forwarded["name"]
+    text = path.read_text(encoding="utf-8-sig")
+    assert "S022" in text and "461.8" in text
+    assert "I08" not in text and "158" not in text
+    assert forwarded["name"].startswith("portal/") and path.stat().st_mode & 0o777 == 0o640
+    # the receipt page says it, in both languages
+    page = client_for(portal, "ind").get(f"/submissions/{ind_upload['upload_id']}").text
+    assert "超出合理范围" in page and "outside the plausible range" in page
+    assert "已送达，待入库" in page
+    # the forwarded file passes the same core cleanly
+    from pipelines.lib.submissions.check import check_file
+
+    again = check_file(path, path.name, "370102_IND", portal["app"].state.portal.catalog)
+    assert next(iter(again.outcomes.values())).status == "accepted"
+
+
+def test_a_rejected_file_never_reaches_the_inbox(portal):
+    client = client_for(portal, "eco")
+    before = inbox_files(portal["config"])
+    cases = {
+        "page.xlsx": b"<html><body><table><tr><td>1</td></tr></table></body></html>",
+        "empty.csv": b"",
+        "other_department.csv": indicator_csv([("I08", 2025, 50), ("I19", 2025, 61)]),
+        "all_bad.csv": indicator_csv([("I19", 2025, "abc")]),
+        "data.exe": b"MZ\x90\x00",
+    }
+    for name, data in cases.items():
+        response = upload(client, name, data)
+        page = client.get(response.headers["location"])
+        assert 'id="verdict">已拒收' in page.text, name
+        assert "没有任何数据送达" in page.text
+    assert inbox_files(portal["config"]) == before
+
+
+def test_file_names_never_become_paths(portal):
+    client = client_for(portal, "eco")
+    from pipelines.portal.intake import display_name
+
+    assert display_name("C:\\Users\\x\\..\\evil\x00name.csv") == "evilname.csv"
+    assert display_name("../..") == "upload" and display_name(None) == "upload"
+    response = upload(client, "../../../etc/evilname.csv", indicator_csv([("I19", 2025, 61)]))
+    upload_id = response.headers["location"].rsplit("/", 1)[-1]
+    record = portal["accounts"].upload(upload_id, "370102_ECO")
+    assert record["original_name"] == "evilname.csv"
+    [forwarded] = record["forwarded"]
+    assert re.fullmatch(r"portal/\d{8}-\d{6}_P\d{14}-[0-9a-f]{8}_evilname_指标数据\.csv", forwarded["name"])
+    state = portal["config"].state_dir
+    stored = list((state / "uploads" / "370102_ECO" / upload_id).iterdir())
+    assert [p.name for p in stored] == ["original"] and stored[0].stat().st_mode & 0o777 == 0o400
+    assert not (ROOT.parent / "etc").exists()
+
+
+def test_uploads_over_the_cap_are_refused_with_413(portal):
+    client = client_for(portal, "eco")
+    big = b"x" * (300 * 1024)
+    before = inbox_files(portal["config"])
+    # just over the cap: counted while the file is stored; far over it: refused before the body is read
+    response = upload(client, "big.csv", big)
+    assert response.status_code == 413 and "大小上限" in response.text and "size limit" in response.text
+    for size in (300 * 1024, 900 * 1024):
+        response = client.post(
+            "/api/v1/submissions",
+            headers=api(portal, "370102_ECO"),
+            files={"file": ("big.csv", b"x" * size, "text/csv")},
+        )
+        assert response.status_code == 413 and response.json()["error"]["status"] == 413
+
+    def chunks():  # no Content-Length: the cap is enforced on the stream
+        boundary = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        yield boundary
+        for _ in range(60):
+            yield b"y" * 10_000
+        yield b"\r\n--b--\r\n"
+
+    response = client.post(
+        "/api/v1/submissions",
+        headers={**api(portal, "370102_ECO"), "content-type": "multipart/form-data; boundary=b"},
+        content=chunks(),
+    )
+    assert response.status_code == 413
+    assert inbox_files(portal["config"]) == before
+
+
+def test_content_decides_not_the_name(portal):
+    """A workbook named .csv and a CSV named .xlsx are told apart by their bytes (the core's readers)."""
+    client = client_for(portal, "eco")
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "指标数据"
+    wb.active.append(["指标编号", "统计期", "数值"])
+    wb.active.append(["I19", 2025, 61])
+    buffer = BytesIO()
+    wb.save(buffer)
+    for name, data, reason in (
+        ("book.csv", buffer.getvalue(), "disguised_file"),
+        ("text.xlsx", indicator_csv([("I19", 2025, 61)]), "disguised_file"),
+    ):
+        body = client.post(
+            "/api/v1/submissions", headers=api(portal, "370102_ECO"), files={"file": (name, data, "text/csv")}
+        ).json()
+        assert body["verdict"] == "rejected" and body["issues"][0]["reason"] == reason, name
+
+
+# ------------------------------------------------------------------------------------ API
+
+
+def test_api_submission_round_trip(portal):
+    headers = api(portal)
+    response = portal["client"].post(
+        "/api/v1/submissions", headers=headers, files={"file": ("api.csv", GOOD_AND_BAD, "text/csv")}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) >= {
+        "submission_id",
+        "department_code",
+        "verdict",
+        "rows_accepted",
+        "rows_rejected",
+        "issues",
+    }
+    assert body["department_code"] == "370102_IND" and body["verdict"] == "accepted_with_warnings"
+    issue = next(i for i in body["issues"] if i["severity"] == "error")
+    assert set(issue) >= {"severity", "reason", "sheet", "row", "column", "value", "message_zh", "message_en"}
+    got = portal["client"].get(f"/api/v1/submissions/{body['submission_id']}", headers=headers).json()
+    assert got["verdict"] == body["verdict"] and got["status"] == "in_inbox"
+    # no explanation is owed: explaining is a conflict, not a crash
+    explained = portal["client"].post(
+        f"/api/v1/submissions/{body['submission_id']}/explanations",
+        headers=headers,
+        json={"explanations": [{"issue_index": 0, "text": "因统计口径调整"}]},
+    )
+    assert explained.status_code == 409 and "Traceback" not in explained.text
+    malformed = portal["client"].post(
+        f"/api/v1/submissions/{body['submission_id']}/explanations", headers=headers, content=b"{not json"
+    )
+    assert malformed.status_code == 422 and malformed.json()["error"]["status"] == 422
+    unknown = portal["client"].get("/api/v1/submissions/../../etc/passwd", headers=headers)
+    assert unknown.status_code == 404
+
+
+def test_api_obligations(portal):
+    headers = api(portal)
+    body = portal["client"].get("/api/v1/obligations?period=2025", headers=headers).json()
+    assert body["department_code"] == "370102_IND" and body["period"] == "2025"
+    [indicators] = [o for o in body["obligations"] if o["submission_kind"] == "indicator_data"]
+    codes = {i["item_code"] for i in indicators["items"]}
+    assert "I08" in codes and indicators["items_owned"] == len(indicators["items"])
+    assert {i["item_kind"] for i in indicators["items"]} <= {"main_indicator", "secondary_target"}
+    bad = portal["client"].get("/api/v1/obligations?period=2025Q9", headers=headers)
+    assert bad.status_code == 422
+
+
+def test_a_revoked_token_is_refused(portal):
+    accounts = portal["accounts"]
+    token = accounts.create_token("370102_CBD", "temporary", "test")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert portal["client"].get("/api/v1/submissions", headers=headers).status_code == 200
+    accounts.revoke_token(token.split("_")[1])
+    assert portal["client"].get("/api/v1/submissions", headers=headers).status_code == 401
+
+
+# ------------------------------------------------------------------------------------ pages
+
+
+def test_home_shows_what_is_owed_sent_and_open(portal, sample_db):
+    page = client_for(portal, "ind").get("/home").text
+    missing = sample_db.execute(
+        """select item_code from marts.fct_submission_obligation_items
+           where department_code = '370102_IND' and not is_delivered"""
+    ).fetchall()
+    for (code,) in missing:
+        assert code in page
+    assert "应报情况" in page and "What is owed" in page
+    assert "ind.csv" in page  # the upload of the module fixture
+    ledger = sample_db.execute(
+        "select original_name from marts.fct_submissions where department_code = '370102_IND' limit 3"
+    ).fetchall()
+    for (name,) in ledger:
+        assert name in page
+
+
+def test_template_download_is_the_generators(portal):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    response = client_for(portal, "stats").get("/template?period=2025")
+    assert response.status_code == 200
+    assert "370102_STATS_2025" in response.headers["content-disposition"]
+    wb = load_workbook(BytesIO(response.content))
+    codes = {row[0] for row in wb["指标数据"].iter_rows(min_row=2, values_only=True)}
+    assert {"I23", "S001", "S002"} <= codes and "I08" not in codes
+    for bad in ("2099", "abc", "../x"):
+        assert client_for(portal, "stats").get(f"/template?period={bad}").status_code == 400
+
+
+def test_errors_never_show_internals(portal):
+    client = client_for(portal, "stats")
+    for path in ("/submissions/%00", "/nope", "/admin/departments/'%20or%201=1"):
+        response = client.get(path)
+        assert response.status_code in (403, 404)
+        assert "Traceback" not in response.text and 'File "' not in response.text
+
+
+# ------------------------------------------------------------------------------------ the warehouse
+
+
+def test_the_portal_neither_blocks_nor_waits_for_a_refresh(portal):
+    """A writer holds the warehouse lock and the working file; the portal answers, and a new published
+    snapshot (atomic rename, as publish does) is seen by the next request."""
+    settings = portal["config"].settings
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb\n"
+            "from pipelines.lib.warehouse.connection import writer_lock\n"
+            "from pipelines.lib.settings import load_settings\n"
+            "import dataclasses, pathlib\n"
+            f"s = dataclasses.replace(load_settings(), warehouse=pathlib.Path({str(settings.warehouse)!r}))\n"
+            "with writer_lock(s, 'test refresh'):\n"
+            "    con = duckdb.connect(str(s.warehouse))\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        client = client_for(portal, "stats")
+        started = time.monotonic()
+        assert client.get("/home").status_code == 200
+        response = upload(client, "during_refresh.csv", indicator_csv([("S001", 2025, "2500")]))
+        assert response.status_code == 303
+        assert time.monotonic() - started < 10
+        # publish swaps the snapshot by rename while the portal runs: the next request reads the new one
+        import shutil
+
+        from pipelines.lib.warehouse.publish import open_published
+
+        target = settings.published_warehouse
+        tmp = target.with_name(".incoming-test")
+        shutil.copyfile(target, tmp)
+        con = __import__("duckdb").connect(str(tmp))
+        con.execute(
+            "update marts.fct_submissions set original_name = 'swapped-in.csv' where department_code = '370102_STATS'"
+        )
+        con.close()
+        os.replace(tmp, target)
+        assert "swapped-in.csv" in client.get("/home").text
+        open_published(target).close()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# ------------------------------------------------------------------------------------ soft checks
+
+
+def test_a_plausibility_warning_is_held_until_explained(portal):
+    config = portal["config"]
+    headers = api(portal)
+    before = inbox_files(config)
+    body = (
+        portal["client"]
+        .post("/api/v1/submissions", headers=headers, files={"file": ("soft.csv", SOFT, "text/csv")})
+        .json()
+    )
+    assert body["verdict"] == "needs_explanation" and body["status"] == "needs_explanation"
+    assert body["rows_pending_explanation"] == 1 and body["rows_rejected"] == 0
+    [index] = [i for i, issue in enumerate(body["issues"]) if issue["needs_explanation"]]
+    assert body["issues"][index]["row"] == 2 and body["issues"][index]["severity"] == "warning"
+    assert inbox_files(config) == before  # held: nothing reaches the inbox
+    url = f"/api/v1/submissions/{body['submission_id']}/explanations"
+    missing = portal["client"].post(url, headers=headers, json={"explanations": []})
+    assert missing.status_code == 422 and missing.json()["error"]["detail"]["missing"] == [index]
+    short = portal["client"].post(
+        url, headers=headers, json={"explanations": [{"issue_index": index, "text": "ok"}]}
+    )
+    assert short.status_code == 422
+    wrong = portal["client"].post(
+        url, headers=headers, json={"explanations": [{"issue_index": index + 1, "text": "因统计口径调整"}]}
+    )
+    assert wrong.status_code == 422
+    text = "2025年起统计口径调整，纳入新注册企业"
+    done = portal["client"].post(
+        url, headers=headers, json={"explanations": [{"issue_index": index, "text": text}]}
+    )
+    assert done.status_code == 200, done.text
+    receipt = done.json()
+    assert receipt["verdict"] == "accepted" and receipt["status"] == "in_inbox"
+    assert (receipt["rows_accepted"], receipt["rows_pending_explanation"]) == (2, 0)
+    assert receipt["issues"][index]["explanation"] == text
+    again = portal["client"].post(
+        url, headers=headers, json={"explanations": [{"issue_index": index, "text": text}]}
+    )
+    assert again.status_code == 409
+    [forwarded] = receipt["forwarded"]
+    path = config.settings.inbox / "370102_IND" / forwarded["name"]
+    written = path.read_text(encoding="utf-8-sig")
+    assert written.splitlines()[0].endswith(",说明") and text in written and "4321.5" in written
+    # the forwarded file, checked by the same core, carries the explanation: explained, not pending
+    from pipelines.lib.submissions.check import check_file
+
+    checked = check_file(path, path.name, "370102_IND", portal["app"].state.portal.catalog)
+    outcome = next(iter(checked.outcomes.values()))
+    assert not outcome.pending_rows and outcome.status != "rejected"
+
+
+def test_a_held_upload_can_be_cancelled(portal):
+    config = portal["config"]
+    client = client_for(portal, "ind")
+    response = upload(client, "soft.csv", SOFT)
+    upload_id = response.headers["location"].rsplit("/", 1)[-1]
+    page = client.get(f"/submissions/{upload_id}").text
+    assert 'id="explain-form"' in page and "待填写说明" in page
+    before = inbox_files(config)
+    client.post(f"/submissions/{upload_id}/cancel", data={"csrf_token": token_for(client)})
+    assert portal["accounts"].upload(upload_id, "370102_IND")["status"] == "cancelled"
+    late = client.post(
+        f"/submissions/{upload_id}/explanations",
+        data={"csrf_token": token_for(client), "explanation_0": "因统计口径调整"},
+    )
+    assert late.status_code == 409
+    assert inbox_files(config) == before
+
+
+def test_values_pending_from_any_route_are_explained_from_the_home_page(portal, sample_db):
+    pending = sample_db.execute(
+        """select department_code, indicator_code, period, value from marts.fct_indicator_values
+           where review_state = 'pending_explanation' order by department_code, indicator_code limit 1"""
+    ).fetchone()
+    assert pending, "the samples plant values awaiting an explanation"
+    department, code, period, value = pending
+    portal["accounts"].add_user(
+        "pending_clerk", "department", department, PASSWORD, must_change_password=False
+    )
+    client = client_for(portal, "pending_clerk")
+    home = client.get("/home").text
+    assert "待说明的数值" in home and code in home
+    key = re.search(r'name="explain__([^"]+)"', home).group(1)
+    response = client.post(
+        "/warnings/explanations",
+        data={"csrf_token": token_for(client), f"explain__{key}": "该数据经核实无误，系新项目投产所致"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    upload_id = response.headers["location"].rsplit("/", 1)[-1]
+    record = portal["accounts"].upload(upload_id, department)
+    assert record["status"] == "forwarded" and record["receipt"]["rows_pending_explanation"] == 0
+    [forwarded] = record["forwarded"]
+    written = (portal["config"].settings.inbox / department / forwarded["name"]).read_text(
+        encoding="utf-8-sig"
+    )
+    assert code in written and period in written and "该数据经核实无误" in written
+    from pipelines.portal.intake import _cell
+
+    assert _cell(float(value)) in written  # the same value, to the digit: it explains that row
+    # another department's key explains nothing
+    other = client_for(portal, "eco" if department != "370102_ECO" else "ind")
+    refused = other.post(
+        "/warnings/explanations",
+        data={"csrf_token": token_for(other), f"explain__{key}": "该数据经核实无误，系新项目投产所致"},
+    )
+    assert refused.status_code == 422
+
+
+def test_an_inbox_that_cannot_be_written_loses_nothing(portal, monkeypatch):
+    intake = portal["app"].state.portal.intake
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(intake, "_write_inbox", full_disk)
+    headers = api(portal)
+    fresh = portal["client"].post(
+        "/api/v1/submissions", headers=headers, files={"file": ("ok.csv", GOOD_AND_BAD, "text/csv")}
+    )
+    assert fresh.status_code == 503 and "Traceback" not in fresh.text
+    held = (
+        portal["client"]
+        .post("/api/v1/submissions", headers=headers, files={"file": ("soft.csv", SOFT, "text/csv")})
+        .json()
+    )
+    [index] = [i for i, issue in enumerate(held["issues"]) if issue["needs_explanation"]]
+    url = f"/api/v1/submissions/{held['submission_id']}/explanations"
+    body = {"explanations": [{"issue_index": index, "text": "2025年起统计口径调整"}]}
+    assert portal["client"].post(url, headers=headers, json=body).status_code == 503
+    assert portal["accounts"].upload(held["submission_id"], "370102_IND")["status"] == "needs_explanation"
+    monkeypatch.undo()
+    retried = portal["client"].post(url, headers=headers, json=body)
+    assert retried.status_code == 200 and retried.json()["status"] == "in_inbox"
+    failed = [u for u in portal["accounts"].uploads("370102_IND") if u["original_name"] == "ok.csv"]
+    assert failed and failed[0]["status"] == "failed"
