@@ -24,6 +24,30 @@ def _latest(con, where: str = "true") -> list[dict]:
     return query(con, f"select * from marts.fct_indicator_status_latest where plan_id = '{PLAN}' and {where}")
 
 
+def test_the_kind_of_evaluation_follows_the_date():
+    """中期评估 while the plan runs (its last day included), 总结评估 from the next day, provisional until the
+    last year's figures are due."""
+    from datetime import date
+
+    plan = {"plan_id": "P", "plan_short_zh": "某区“十四五”规划纲要", "plan_short_en": "Some plan", "end_year": 2025}
+    due = date(2026, 3, 31)
+    inside = ev.PlanContext(plan=plan, as_of=date(2025, 12, 31), final_year_due=due)
+    assert inside.kind == ev.MID_TERM and inside.title_zh == "某区“十四五”规划纲要实施情况中期评估报告"
+    early = ev.PlanContext(plan=plan, as_of=date(2026, 1, 1), final_year_due=due)
+    assert early.kind == ev.FINAL and early.provisional and early.title_zh.endswith("总结评估报告")
+    settled = ev.PlanContext(plan=plan, as_of=date(2026, 4, 1), final_year_due=due)
+    assert settled.kind == ev.FINAL and not settled.provisional
+    # before the last figures are due, an indicator judged on an earlier year is said to have no final value yet
+    rows = [
+        {"category": "achieved", "label_zh": "完成", "label_en": "Achieved", "n": 30},
+        {"category": "as_expected", "label_zh": "基本符合预期", "label_en": "Broadly as expected", "n": 3},
+    ]
+    sentence = ev._category_sentence("main_indicators", rows, early, "主要指标", "main indicators")
+    assert sentence.zh == "33项主要指标中，完成30项，尚无最终值、进展基本符合预期3项。"
+    mid = ev._category_sentence("main_indicators", rows, inside, "主要指标", "main indicators")
+    assert mid.zh == "33项主要指标中，33项符合或快于预期（基本符合预期3项、完成30项）。"
+
+
 def test_every_sentence_number_equals_the_marts(sample_db):
     """Each generated sentence's numbers, recounted here from the marts' rows, and said in its text."""
     ctx = ev.plan_context(sample_db, _plan(sample_db))

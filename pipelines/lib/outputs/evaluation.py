@@ -209,13 +209,20 @@ class Sentence:
     numbers: dict = field(default_factory=dict)
 
 
-def _count_clause(counts: dict, labels: dict, order: list[str], unit_zh: str, lang: str) -> list[str]:
+PROGRESS_CATEGORIES = ("achieved_early", "ahead", "as_expected", "lagging")
+
+
+def _count_clause(
+    counts: dict, labels: dict, order: list[str], unit_zh: str, lang: str, final: bool = False
+) -> list[str]:
     parts = []
     for category in order:
         n = counts.get(category, 0)
         if not n:
             continue
         zh, en = labels.get(category, (category, category))
+        if final and category in PROGRESS_CATEGORIES:  # a final evaluation before the last figures are due
+            zh, en = f"尚无最终值、进展{zh}", f"no final value yet, {en.lower()}"
         parts.append(f"{zh}{n}{unit_zh}" if lang == "zh" else f"{n} {en.lower()}")
     return parts
 
@@ -248,9 +255,15 @@ def _category_sentence(
         zh += "".join(f"，{p}" for p in tail_zh) + "。"
         en += "".join(f"; {p}" for p in tail_en) + "."
     else:
-        zh = f"{total}项{subject_zh}中，" + "，".join(_count_clause(counts, labels, order, "项", "zh")) + "。"
+        zh = (
+            f"{total}项{subject_zh}中，"
+            + "，".join(_count_clause(counts, labels, order, "项", "zh", True))
+            + "。"
+        )
         en = (
-            f"Of the {total} {subject_en}: " + ", ".join(_count_clause(counts, labels, order, "", "en")) + "."
+            f"Of the {total} {subject_en}: "
+            + ", ".join(_count_clause(counts, labels, order, "", "en", True))
+            + "."
         )
     return Sentence(key, zh, en, numbers)
 
@@ -409,6 +422,8 @@ def _listed_sentence(
         if not n:
             continue
         zh_label, en_label = labels[category]
+        if ctx.kind == FINAL and category in PROGRESS_CATEGORIES:
+            zh_label, en_label = f"尚无最终值、进展{zh_label}", f"no final value yet, {en_label.lower()}"
         if category in named:
             items = [r for r in rows if r["evaluation_category"] == category]
             zh_parts.append(f"{zh_label}{n}项：" + "；".join(indicator_item(r, "zh") for r in items))
@@ -1599,6 +1614,6 @@ def verify_docx(con: duckdb.DuckDBPyConnection, plan_id: str, path: Path) -> lis
     if total and f"{total}项主要指标" not in overview:
         problems.append(f"the overview does not say {total} main indicators")
     for category, n in categories.items():  # "完成20项", never matched inside "未完成20项"
-        if not re.search(rf"(^|[，、（：；中]){re.escape(labels.get(category) or category)}{n}项", overview):
+        if not re.search(rf"(^|[，、（：；中]|进展){re.escape(labels.get(category) or category)}{n}项", overview):
             problems.append(f"the overview does not say {labels.get(category)}{n}项 ({category})")
     return problems
