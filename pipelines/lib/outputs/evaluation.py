@@ -915,7 +915,7 @@ def yearly_table(con, ctx: PlanContext) -> Table:
     )
 
 
-def project_tables(con, ctx: PlanContext) -> tuple[Table, Table, list[str]]:
+def project_tables(con, ctx: PlanContext) -> tuple[Table, Table, list[tuple[str, str]]]:
     projects = _rows(
         con,
         """select p.*, d.owner_department_name_zh, d.seq from marts.fct_project_status p
@@ -952,9 +952,14 @@ def project_tables(con, ctx: PlanContext) -> tuple[Table, Table, list[str]]:
         )
         if p["is_progress_inconsistent"]:
             warnings.append(
-                f"{p['project_code']} {p['project_name_zh']}：竣工里程碑已于{p['completed_on']}报告完成，但最近一次进度报告"
-                f"（{p['last_progress_report_date']}）的形象进度为{p['percent_complete']:.0f}%，两者不一致，请责任单位"
-                f"（{p['owner_department_name_zh']}）核实后更正。"
+                (
+                    f"{p['project_code']} {p['project_name_zh']}：竣工里程碑已于{p['completed_on']}报告完成，但最近一次"
+                    f"进度报告（{p['last_progress_report_date']}）的形象进度为{p['percent_complete']:.0f}%，两者不一致，"
+                    f"请责任单位（{p['owner_department_name_zh']}）核实后更正。",
+                    f"{p['project_code']} {p['project_name_en']}: reported completed on {p['completed_on']}, yet the last "
+                    f"progress report ({p['last_progress_report_date']}) says {p['percent_complete']:.0f}%; the "
+                    "responsible department should confirm one or correct the other.",
+                )
             )
         late = by_project.get(p["project_code"], [])
         overdue = [m for m in late if m["milestone_status"] == "overdue"]
@@ -1064,7 +1069,7 @@ class Document:
     secondary_all: Table
     delayed_projects: Table
     projects: Table
-    project_warnings: list[str]
+    project_warnings: list[tuple[str, str]]
     submissions: Table
     yearly: Table
     flagged_main: list[dict]
@@ -1133,18 +1138,7 @@ def sections(doc: Document) -> list[tuple[str, str, list]]:
         project_blocks.append(doc.delayed_projects)
     if doc.project_warnings:
         project_blocks.append(("heading", "数据一致性提示", "Consistency warnings"))
-        project_blocks.append(
-            (
-                "list",
-                [
-                    (
-                        w,
-                        "Reported as completed while the last progress report says less than 100%: please check.",
-                    )
-                    for w in doc.project_warnings
-                ],
-            )
-        )
+        project_blocks.append(("list", doc.project_warnings))
     return [
         ("一、总体情况", "1. Overview", overview),
         ("二、主要指标完成情况", "2. Main indicators", main_blocks),
@@ -1614,6 +1608,8 @@ def verify_docx(con: duckdb.DuckDBPyConnection, plan_id: str, path: Path) -> lis
     if total and f"{total}项主要指标" not in overview:
         problems.append(f"the overview does not say {total} main indicators")
     for category, n in categories.items():  # "完成20项", never matched inside "未完成20项"
-        if not re.search(rf"(^|[，、（：；中]|进展){re.escape(labels.get(category) or category)}{n}项", overview):
+        if not re.search(
+            rf"(^|[，、（：；中]|进展){re.escape(labels.get(category) or category)}{n}项", overview
+        ):
             problems.append(f"the overview does not say {labels.get(category)}{n}项 ({category})")
     return problems
