@@ -71,8 +71,15 @@ def evaluation_report(context: dg.AssetExecutionContext, planwh: PlanWarehouse) 
     settings = planwh.settings
     with writer_lock(settings, f"run {context.run_id}: evaluation"), connect(settings, read_only=True) as con:
         written = write_evaluations(con, settings.output_dir / "evaluation", limit=MAX_PLANS_WITH_DETAIL)
+        plan_count = len(plans(con))
     return dg.MaterializeResult(
         metadata={
+            "note": (
+                f"{plan_count} plans: more than {MAX_PLANS_WITH_DETAIL}, so none is written nightly; "
+                "use `planwh evaluation --plan PLAN_ID`"
+                if plan_count and not written
+                else f"{len(written)} plan(s) evaluated"
+            ),
             "plans": dg.MetadataValue.json(
                 {
                     w["plan_id"]: {"kind": w["kind"], "as_of": w["as_of"], "statuses": w["status_counts"]}
