@@ -447,12 +447,11 @@ def export_marts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int
         cells += counts[mart] * len(columns)
         notes.append([mart, counts[mart], sheet_name, note_zh, note_en])
         planned.append((mart, sheet_name))
-    notes.append([])
     notes.append(
         [
-            "",
-            "",
-            "",
+            None,
+            None,
+            None,
             "状态、类别等代码列旁有中文列（…_zh）；部门编码旁附部门名称；指标数值按指标精度（dim_indicators.value_decimals）"
             "四舍五入，比例列显示为百分比；完整精度的数据见只读数据库（docs/analysts.md）。",
             "Codes (status, category …) have a Chinese column beside them (…_zh); department names sit beside codes; "
