@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast ui sql portal docs lint fmt bench bench-portal rebuild samples templates manifest clean
+.PHONY: install run test test-fast ui sql portal docs lint fmt bench bench-portal rebuild samples templates manifest clean evaluation
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 ## evaluation date; KNOWN_AT=YYYY-MM-DD counts only submissions received by then (both: a past evaluation exactly).
 run: $(MANIFEST)
 	$(BIN)/python -m pipelines.cli refresh $(if $(AS_OF),--as-of $(AS_OF)) $(if $(KNOWN_AT),--known-at $(KNOWN_AT))
+
+## The evaluation report (HTML + Word .docx) of each plan: 总结评估 after the plan, 中期评估 inside it.
+## AS_OF=YYYY-MM-DD evaluates another date from the published snapshot (the live warehouse is not touched); PLAN=<plan_id>.
+evaluation: $(MANIFEST)
+	$(BIN)/python -m pipelines.cli evaluation $(if $(AS_OF),--as-of $(AS_OF)) $(if $(KNOWN_AT),--known-at $(KNOWN_AT)) $(if $(PLAN),--plan $(PLAN))
 
 ## Every test (unit, dbt, GX, Dagster in-process, end to end, browser).
 test: $(MANIFEST)

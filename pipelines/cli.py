@@ -6,6 +6,10 @@ planwh refresh [--as-of D] [--known-at D]
 planwh flags [--as-of D]       re-evaluate statuses and alerts without ingesting
 planwh rebuild                 rebuild the warehouse from the raw archive alone
 planwh lineage CODE YEAR       where an indicator's value came from
+planwh evaluation [--as-of D] [--known-at D] [--plan P] [--out DIR]
+                               the evaluation report (总结评估 after the plan, 中期评估 inside it) as HTML and
+                               .docx, from the published snapshot re-evaluated as of D (the live warehouse
+                               is not touched)
 planwh samples | templates     sample submissions / department templates
 planwh docs                    dbt docs + validation report (offline)
 planwh sql [-c SQL] [-o FILE]  SQL on the published snapshot, read-only (interactive, script or one command)
@@ -203,6 +207,44 @@ def cmd_plan_add(args, settings) -> int:
     return 0
 
 
+def cmd_evaluation(args, settings) -> int:
+    from datetime import date
+
+    from pipelines.lib.outputs.evaluation import plan_context, plans, verdict_lines, write_evaluation
+    from pipelines.lib.warehouse.snapshot import SnapshotError, evaluated_snapshot
+
+    for name in ("as_of", "known_at"):
+        value = getattr(args, name)
+        try:
+            value and date.fromisoformat(value)
+        except ValueError:
+            print(
+                f"planwh evaluation: --{name.replace('_', '-')} {value!r} is not a date YYYY-MM-DD",
+                file=sys.stderr,
+            )
+            return 2
+    out = Path(args.out) if args.out else settings.output_dir / "evaluation"
+    try:
+        with evaluated_snapshot(settings, args.as_of, args.known_at) as (con, as_of):
+            selected = plans(con, args.plan)
+            if not selected:
+                known = ", ".join(p["plan_id"] for p in plans(con))
+                print(f"planwh evaluation: unknown plan {args.plan!r}; plans: {known}", file=sys.stderr)
+                return 2
+            for plan in selected:
+                suffix = f"_known_{args.known_at}" if args.known_at else ""
+                info = write_evaluation(con, plan, out, stem=f"evaluation_{plan['plan_id']}_{as_of}{suffix}")
+                print(f"{info['title']}（{info['kind']}，评估日期 as_of {info['as_of']}）")
+                print(f"  Word/WPS  {info['docx']}")
+                print(f"  HTML      {info['html']}")
+                for sentence in verdict_lines(con, plan_context(con, plan)):
+                    print(f"  {sentence.zh}")
+    except SnapshotError as exc:
+        print(f"planwh evaluation: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_docs(args, settings) -> int:
     from pipelines.lib.outputs.validation_docs import build_validation_docs
 
@@ -274,6 +316,17 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("report")
     p.add_argument("--plan", required=True)
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser(
+        "evaluation",
+        help="write the evaluation report (HTML and .docx) of each plan",
+        description="The plan's evaluation report: 总结评估 once the evaluation date is after the plan's last year, "
+        "中期评估 inside it. Both an offline HTML page and a .docx for Word/WPS.",
+    )
+    p.add_argument("--as-of", help="evaluation date YYYY-MM-DD (default: the published snapshot's own date)")
+    p.add_argument("--known-at", help="count only submissions received by this day YYYY-MM-DD")
+    p.add_argument("--plan", help="one plan_id (default: every plan)")
+    p.add_argument("--out", help="folder for the files (default: <output>/evaluation)")
+    p.set_defaults(func=cmd_evaluation)
     sub.add_parser("docs").set_defaults(func=cmd_docs)
     p = sub.add_parser(
         "sql",

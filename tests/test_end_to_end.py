@@ -42,6 +42,7 @@ def test_the_refresh_succeeds_and_reports_its_checks(sample_run):
         "marts/fct_indicator_attainment",
         "ops/alerts",
         "report/progress_report",
+        "report/evaluation_report",
         "report/mart_exports",
         "published/warehouse",
     ):

@@ -33,6 +33,8 @@ final as (
         continues_plan_id,
         continues_project_code,
         continued_in_plan_id,
+        -- the last milestone is reported done while the last reported 形象进度 is below 100: one of the two is wrong
+        coalesce(is_completed and percent_complete < 100, false) as is_progress_inconsistent,
         as_of_date
     from projects
 )

@@ -6,12 +6,14 @@ from dagster_dbt import get_asset_key_for_model
 from pipelines.defs.alerts.assets import ALERTS
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
+from pipelines.lib.outputs.evaluation import plans, verify_docx, write_evaluations
 from pipelines.lib.outputs.exports import EXPORTED_MARTS, export_marts
-from pipelines.lib.outputs.report import build_reports
+from pipelines.lib.outputs.report import MAX_PLANS_WITH_DETAIL, build_reports
 from pipelines.lib.outputs.validation_docs import build_validation_docs
 from pipelines.lib.warehouse.connection import connect, writer_lock
 
 REPORT = dg.AssetKey(["report", "progress_report"])
+EVALUATION = dg.AssetKey(["report", "evaluation_report"])
 EXPORTS = dg.AssetKey(["report", "mart_exports"])
 
 _MARTS = [
@@ -23,7 +25,10 @@ _MARTS = [
         "fct_project_milestones",
         "fct_department_scorecard",
         "fct_submissions",
+        "fct_submission_compliance",
         "dim_indicators",
+        "dim_projects",
+        "dim_plans",
     )
 ]
 
@@ -49,6 +54,65 @@ def progress_report(context: dg.AssetExecutionContext, planwh: PlanWarehouse) ->
             "files": dg.MetadataValue.json([str(p) for p in paths]),
             "report": dg.MetadataValue.path(str(paths[-1])),
         }
+    )
+
+
+@dg.asset(
+    key=EVALUATION,
+    deps=_MARTS,
+    group_name="report",
+    kinds={"html", "docx"},
+    description=(
+        "评估报告 Evaluation report per plan: 总结评估 once the evaluation date is after the plan's last year, "
+        "中期评估 inside it; an offline HTML page and a .docx (Word/WPS) in <output>/evaluation/."
+    ),
+)
+def evaluation_report(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.MaterializeResult:
+    settings = planwh.settings
+    with writer_lock(settings, f"run {context.run_id}: evaluation"), connect(settings, read_only=True) as con:
+        written = write_evaluations(con, settings.output_dir / "evaluation", limit=MAX_PLANS_WITH_DETAIL)
+        plan_count = len(plans(con))
+    return dg.MaterializeResult(
+        metadata={
+            "note": (
+                f"{plan_count} plans: more than {MAX_PLANS_WITH_DETAIL}, so none is written nightly; "
+                "use `planwh evaluation --plan PLAN_ID`"
+                if plan_count and not written
+                else f"{len(written)} plan(s) evaluated"
+            ),
+            "plans": dg.MetadataValue.json(
+                {
+                    w["plan_id"]: {"kind": w["kind"], "as_of": w["as_of"], "statuses": w["status_counts"]}
+                    for w in written
+                }
+            ),
+            "files": dg.MetadataValue.json([str(w[k]) for w in written for k in ("docx", "html")]),
+            "directory": dg.MetadataValue.path(str(settings.output_dir / "evaluation")),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=EVALUATION,
+    description="The .docx of each plan opens, and its table of main indicators and overview counts equal the marts.",
+)
+def evaluation_matches_marts(planwh: PlanWarehouse) -> dg.AssetCheckResult:
+    settings = planwh.settings
+    problems: dict[str, list[str]] = {}
+    checked = 0
+    with writer_lock(settings, "evaluation check"), connect(settings, read_only=True) as con:
+        for plan in plans(con):
+            path = settings.output_dir / "evaluation" / f"evaluation_{plan['plan_id']}.docx"
+            if not path.exists():
+                continue
+            checked += 1
+            found = verify_docx(con, plan["plan_id"], path)
+            if found:
+                problems[plan["plan_id"]] = found
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"plans_checked": checked, "problems": dg.MetadataValue.json(problems)},
     )
 
 

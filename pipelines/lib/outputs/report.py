@@ -19,6 +19,7 @@ import duckdb
 
 from ..settings import now_local
 from ..warehouse.connection import fetch_dicts as _rows
+from .evaluation import FINAL, KIND_EN, METHOD_EN, METHOD_ZH, plan_context, sentences
 from .labels import ATTRIBUTE, METHOD, STATUS_ORDER, status_en, status_zh
 
 COLORS = {
@@ -49,12 +50,30 @@ COLORS = {
     "warning": "#E69F00",
 }
 MAX_PLANS_WITH_DETAIL = 20
+CATEGORY_ORDER = [
+    "achieved",
+    "not_achieved",
+    "achieved_early",
+    "ahead",
+    "as_expected",
+    "lagging",
+    "no_data",
+    "not_assessable",
+]
+TIMELINE_ROWS = 24  # projects per timeline chart: one chart fits an A4 page
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif;
 margin:0;color:#1a1a1a;background:#fafafa;line-height:1.45}
 header{background:#123;color:#fff;padding:18px 28px}header h1{margin:0;font-size:22px}
-header .en{color:#cfd8e3;font-size:14px}main{padding:8px 28px 40px;max-width:1400px}
+header .en{color:#cfd8e3;font-size:14px}main{padding:8px 28px 40px;max-width:1400px;box-sizing:border-box}
+*,*::before,*::after{box-sizing:border-box}th .badge{white-space:normal;max-width:8.5em;text-align:center}
+#overview-table td:nth-child(-n+2){min-width:8.5em}table{table-layout:auto}
+.summary{background:#fff;border-left:5px solid #123;padding:8px 16px;margin:16px 0}.summary p{margin:6px 0}
+.summary .en{color:#555;font-size:13px;display:block}.category{font-size:12px;border:1px solid #999;border-radius:10px;
+padding:0 7px;white-space:nowrap}.cards .what{font-size:11.5px;color:#555;display:block}
+.timeline{width:100%;height:auto;background:#fff;border:1px solid #ddd;margin:6px 0}.warn{color:#8a3b00}
+table{max-width:100%}td,th{overflow-wrap:anywhere}
 h2{border-bottom:2px solid #123;padding-bottom:4px;margin-top:34px}h2 .en,h3 .en{font-weight:normal;color:#555;font-size:.75em}
 .note{color:#444;font-size:13px}.cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:110px}
@@ -67,6 +86,16 @@ text-align:left;vertical-align:top}th{background:#eef1f5}td.num{text-align:right
 .panel h3{margin:0 0 4px;font-size:15px}.panel .words{font-size:12.5px;margin:4px 0}
 .legend{font-size:11px;color:#444}details summary{cursor:pointer;font-weight:bold;margin:10px 0}
 .swatch{display:inline-block;width:10px;height:10px;margin-right:3px;vertical-align:middle}
+@page{size:A4;margin:12mm}
+@media print{body{background:#fff;font-size:11pt}header{background:none;color:#000;border-bottom:2px solid #000;
+padding:0 0 6px}header .en{color:#333}main{padding:0;max-width:none}
+.panels{display:grid;grid-template-columns:1fr 1fr;gap:6px}.panel svg.chart{width:100%;height:auto}
+.panel{break-inside:avoid;page-break-inside:avoid;margin:0;border-color:#999;font-size:9pt}h2,h3{break-after:avoid}
+table{width:100%;font-size:8.5pt}#overview-table,#compliance-table{table-layout:fixed}
+thead{display:table-header-group}tr,svg,.card{break-inside:avoid;page-break-inside:avoid}
+.badge{border:1px solid #000;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+details::details-content{content-visibility:visible;height:auto}details>summary{display:none}
+.timeline{break-inside:avoid}}
 """
 
 
@@ -81,6 +110,16 @@ def _num(value: object, digits: int = 2) -> str:
         text = f"{value:,.{digits}f}".rstrip("0").rstrip(".")
         return text if text not in ("", "-0") else "0"
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _category(row: dict) -> str:
+    """The NDRC evaluation category beside a status (提前实现, 快于预期 ... 完成, 未完成)."""
+    if not row.get("evaluation_category") or row["evaluation_category"] == row.get("status"):
+        return ""  # 未完成 beside 未完成 says nothing new
+    return (
+        f'<span class="category" data-category="{_e(row["evaluation_category"])}">'
+        f"{_e(row.get('evaluation_category_zh'))} · {_e((row.get('evaluation_category_en') or '').lower())}</span>"
+    )
 
 
 def badge(status: str | None) -> str:
@@ -98,7 +137,7 @@ def badge(status: str | None) -> str:
 def chart_svg(indicator: dict, years: list[dict], width: int = 380, height: int = 170) -> str:
     """Actuals against the baseline→target path and the target line (or the rate / assigned target)."""
     method = indicator["target_method"]
-    pad_l, pad_r, pad_t, pad_b = 48, 12, 12, 26
+    pad_l, pad_r, pad_t, pad_b = 52, 12, 18, 26
     x0, x1 = indicator["evaluated_baseline_year"] or indicator["baseline_year"], indicator["end_year"]
     xs = list(range(int(x0 if x0 else indicator["start_year"] - 1), int(x1) + 1))
     actual_pts, path_pts, target_pts = [], [], []
@@ -148,9 +187,8 @@ def chart_svg(indicator: dict, years: list[dict], width: int = 380, height: int 
             f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" font-size="12" fill="#777">'
             "暂无数据 · no data yet</text></svg>"
         )
-    lo, hi = min(values), max(values)
-    span = hi - lo or abs(hi) or 1.0
-    lo, hi = lo - span * 0.12, hi + span * 0.12
+    ticks, step = nice_ticks(min(values), max(values))
+    lo, hi = ticks[0], ticks[-1]
     xs = sorted(set(xs) | {p[0] for p in actual_pts + path_pts + target_pts})
     xmin, xmax = xs[0], xs[-1] if xs[-1] > xs[0] else xs[0] + 1
 
@@ -164,21 +202,34 @@ def chart_svg(indicator: dict, years: list[dict], width: int = 380, height: int 
         f'<svg role="img" aria-label="chart {_e(indicator["indicator_code"])}" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" class="chart" data-points="{len(actual_pts)}">'
     ]
-    for tick in range(4):
-        v = lo + (hi - lo) * (tick + 0.5) / 4
+    decimals = step_decimals(step)
+    for v in ticks:
         parts.append(
             f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" stroke="#eee"/>'
-            f'<text x="{pad_l - 4}" y="{sy(v) + 4:.1f}" font-size="10" text-anchor="end" fill="#555">'
-            f"{_e(_num(v, 1))}</text>"
+            f'<text x="{pad_l - 4}" y="{sy(v) + 4:.1f}" font-size="10" text-anchor="end" fill="#555" '
+            f'class="tick" data-value="{v:.{decimals}f}">{_e(tick_label(v, decimals))}</text>'
+        )
+    unit = indicator.get("unit") or ""
+    axis_unit = "%" if method == "rate" else unit
+    if axis_unit:
+        parts.append(
+            f'<text x="{pad_l - 4}" y="10" font-size="10" text-anchor="end" fill="#555" class="axis-unit">'
+            f"{_e(axis_unit)}</text>"
         )
     for x in xs:
         parts.append(
             f'<text x="{sx(x):.1f}" y="{height - 8}" font-size="10" text-anchor="middle" fill="#555">{x}</text>'
         )
     if target_line is not None:
+        y = sy(target_line)
+        label = f"目标 target {_figure(target_line)}{'%' if axis_unit == '%' else ''}"
+        label_y = y - 4 if y - 4 > pad_t + 8 else y + 12  # above the line unless it sits at the top
         parts.append(
-            f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{sy(target_line):.1f}" y2="{sy(target_line):.1f}" '
+            f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="#000" stroke-dasharray="2,3" stroke-width="1.5" class="target-line"/>'
+            f'<text x="{width - pad_r - 2}" y="{label_y:.1f}" font-size="10" text-anchor="end" fill="#000" '
+            f'class="target-label" data-value="{_figure(target_line)}" paint-order="stroke" stroke="#fff" '
+            f'stroke-width="3">{_e(label)}</text>'
         )
     if len(path_pts) >= 2:
         pts = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in path_pts)
@@ -204,6 +255,40 @@ def chart_svg(indicator: dict, years: list[dict], width: int = 380, height: int 
     return "".join(parts)
 
 
+def nice_ticks(lo: float, hi: float, count: int = 4) -> tuple[list[float], float]:
+    """Round axis ticks (steps of 1, 2, 2.5 or 5 × 10^k) covering [lo, hi], about `count` intervals."""
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi == lo:
+        pad = abs(hi) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+    start = math.floor(lo / step + 1e-9) * step
+    end = math.ceil(hi / step - 1e-9) * step
+    ticks = [round(start + i * step, 10) for i in range(round((end - start) / step) + 1)]
+    return ticks, step
+
+
+def step_decimals(step: float) -> int:
+    decimals = 0
+    while decimals < 6 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6:
+        decimals += 1
+    return decimals
+
+
+def tick_label(value: float, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    return text.replace("-", "") if float(value) == 0 else text
+
+
+def _figure(value: float) -> str:
+    """A target as printed: 600, 60, 20.9 (no float noise, no padding zeros)."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
 LEGEND = (
     '<div class="legend"><span class="swatch" style="background:#0072B2"></span>实际值 actual &nbsp; '
     '<span style="color:#888">- - -</span> 基期→目标路径 expected path &nbsp; '
@@ -216,6 +301,8 @@ def trend_words(latest: dict, indicator: dict) -> str:
     unit = indicator["unit"] or ""
     if latest.get("status") in (None, "not_due"):
         return "尚无到期数据 · nothing due yet"
+    if latest.get("is_final_year"):  # the target year's value is in: a verdict, no projection
+        return final_words(latest, indicator)
     if method == "rate":
         return (
             f"累计年均增速（几何平均）与目标年均 {_num(indicator['annual_growth_rate'])}% 比较 · compound average "
@@ -236,6 +323,37 @@ def trend_words(latest: dict, indicator: dict) -> str:
             f"{indicator['target_year']} ({'meets' if meets else 'misses'} the target)"
         )
     return words
+
+
+def final_words(latest: dict, indicator: dict) -> str:
+    """The verdict once the target year's value is in: met, or missed by how much (no projection)."""
+    year = latest.get("latest_year")
+    status = latest.get("status")
+    if status == "achieved":
+        return f"{year}年最终值达到目标（完成） · final value for {year} meets the target (achieved)"
+    if status == "not_achieved":
+        decimals = indicator.get("value_decimals")
+        gap = latest.get("shortfall")
+        unit = (
+            "个百分点"
+            if indicator["unit"] == "%" or indicator["target_method"] == "rate"
+            else indicator["unit"]
+        )
+        unit_en = "percentage points" if unit == "个百分点" else indicator["unit"]
+        gap_text = "—" if gap is None else f"{gap:.{2 if decimals is None else decimals}f}"
+        missed = latest.get("years_missed")
+        years = f"，{missed}个年度未完成" if missed else ""
+        years_en = f"; {missed} year(s) missed" if missed else ""
+        if gap == 0:
+            return (
+                f"{year}年最终值与目标持平、未超过目标（未完成{years}） · final value for {year} equals the target, "
+                f"which had to be exceeded (not achieved{years_en})"
+            )
+        return (
+            f"{year}年最终值未达到目标，差距{gap_text}{unit}{years} · final value for {year} misses the target by "
+            f"{gap_text} {unit_en}{years_en}"
+        )
+    return f"{status_zh(status)} · {status_en(status)}"
 
 
 def _panel(ind: dict, years: list[dict], latest: dict) -> str:
@@ -271,7 +389,7 @@ def _panel(ind: dict, years: list[dict], latest: dict) -> str:
         f'<div class="panel" id="ind-{_e(ind["plan_id"])}-{_e(ind["indicator_code"])}" '
         f'data-code="{_e(ind["indicator_code"])}" data-attribute="{_e(ind["attribute"])}">'
         f'<h3>{_e(ind["indicator_code"])} {_e(ind["name_zh"])}<br><span class="en">{_e(ind["name_en"])}</span></h3>'
-        f'<div>{badge(latest.get("status"))} <span class="note">{_e(attr_zh)} {_e(attr_en)} · {_e(method_zh)} '
+        f'<div>{badge(latest.get("status"))} {_category(latest)} <span class="note">{_e(attr_zh)} {_e(attr_en)} · {_e(method_zh)} '
         f"{_e(method_en)} · {_e(ind['owner_department_name_zh'])}</span></div>"
         f'<div class="words">基期 baseline {_e(baseline)} · 目标 target {target}'
         + (f" · 年均 {_num(ind['annual_growth_rate'])}%" if ind["annual_growth_rate"] is not None else "")
@@ -366,10 +484,17 @@ def render_index(con, plans: list[dict], detailed: set[str]) -> str:
             else _e(plan["plan_short_zh"])
         )
         cells = "".join(f'<td class="num">{by_plan[plan["plan_id"]].get(s, 0)}</td>' for s in STATUS_ORDER)
+        evaluation = (
+            f'<a href="../evaluation/evaluation_{_e(plan["plan_id"])}.html">HTML</a> · '
+            f'<a href="../evaluation/evaluation_{_e(plan["plan_id"])}.docx">Word</a>'
+            if plan["plan_id"] in detailed
+            else "—"
+        )
         rows.append(
             f"<tr data-plan='{_e(plan['plan_id'])}'><td>{link}<br><span class='note'>{_e(plan['plan_short_en'])}</span></td>"
             f"<td>{plan['start_year']}–{plan['end_year']}</td><td>{_e(phase_zh)}<br><span class='note'>{_e(phase_en)}</span></td>"
-            f"{cells}</tr>"
+            f"{cells}"
+            f"<td>{evaluation}</td></tr>"
         )
     note = (
         ""
@@ -382,7 +507,8 @@ def render_index(con, plans: list[dict], detailed: set[str]) -> str:
     )
     body = (
         f"<h2>各规划指标状态 <span class='en'>Indicator status by plan</span></h2>{note}"
-        f"<table><tr><th>规划 Plan</th><th>规划期 Years</th><th>阶段 Phase</th>{head}</tr>{''.join(rows)}</table>"
+        f"<table><tr><th>规划 Plan</th><th>规划期 Years</th><th>阶段 Phase</th>{head}<th>评估报告 Evaluation</th></tr>"
+        f"{''.join(rows)}</table>"
         "<p class='note'>一个统计期只属于一个规划：2025 年及以前的数据计入“十四五”，2026 年起计入“十五五”；“十四五”未完成的"
         "重大项目由“十五五”目录续建的，转入“十五五”监测。 · A period belongs to one plan: figures up to 2025 count for the "
         "14th plan, from 2026 for the 15th; unfinished 14th-plan projects that the 15th plan's catalog carries over "
@@ -422,7 +548,7 @@ def render_plan(con, plan: dict) -> str:
         by_code[row["indicator_code"]].append(row)
     as_of = next((r["as_of_date"] for r in latest.values()), None)
 
-    sections = [_overview(indicators, latest), _alerts(con, pid)]
+    sections = [_summary(con, plan), _overview(indicators, latest), _alerts(con, pid)]
     main = [i for i in indicators if i["indicator_kind"] == "main"]
     secondary = [i for i in indicators if i["indicator_kind"] != "main"]
     binding = [i for i in main if i["attribute"] == "binding"]
@@ -455,13 +581,14 @@ def render_plan(con, plan: dict) -> str:
     sections.append(_explanations(con, pid))
     sections.append(_compliance(con, pid))
     sections.append(_projects(con, pid))
+    sections.append(_timeline(con, pid))
     sections.append(_rejections(con, pid))
     sections.append(
-        "<h2>方法 <span class='en'>Method</span></h2><p class='note'>完成进度 = (实际值 − 基期值)/(目标值 − 基期值)，"
-        "时序进度按时间（或规划年均增速的几何路径）计算；进度差 ≤ 0.10 为进度正常，≤ 0.30 为存在风险，否则偏离目标。"
-        "详见 dbt 文档 attainment_method。 · Completion = (actual − baseline)/(target − baseline); the expected share "
-        "follows time (or the plan's growth path); a lag up to 0.10 is on track, up to 0.30 at risk, beyond off track. "
-        "See the dbt docs block attainment_method.</p>"
+        "<h2 id='method'>方法 <span class='en'>Method</span></h2>"
+        + "".join(
+            f"<p>{_e(zh)}<br><span class='note'>{_e(en)}</span></p>"
+            for zh, en in zip(METHOD_ZH, METHOD_EN, strict=True)
+        )
     )
     phase_zh, phase_en = phase(plan, as_of)
     siblings = _rows(
@@ -490,6 +617,22 @@ def render_plan(con, plan: dict) -> str:
     return _page(f"{plan['plan_short_zh']} 实施进度报告", header, "".join(sections))
 
 
+def _summary(con, plan: dict) -> str:
+    """The plain-language verdict at the top: the evaluation report's own sentences."""
+    ctx = plan_context(con, plan)
+    lines = "".join(
+        f"<p data-key='{_e(s.key)}'>{_e(s.zh)}<span class='en'>{_e(s.en)}</span></p>"
+        for s in sentences(con, ctx)
+    )
+    kind_zh = "总结评估" if ctx.kind == FINAL else "中期评估"
+    link = f"../evaluation/evaluation_{plan['plan_id']}.html"
+    return (
+        f"<h2 id='summary'>总体情况 <span class='en'>In short</span></h2><div class='summary'>{lines}"
+        f"<p class='note'>完整的{kind_zh}报告（含 Word 版）· the full {KIND_EN[ctx.kind]} report (also as .docx): "
+        f"<a href='{_e(link)}'>evaluation_{_e(plan['plan_id'])}.html</a></p></div>"
+    )
+
+
 def _overview(indicators: list[dict], latest: dict) -> str:
     counts: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
     totals: dict[str, int] = defaultdict(int)
@@ -506,8 +649,29 @@ def _overview(indicators: list[dict], latest: dict) -> str:
         first_seen.setdefault(key, len(first_seen))  # plan order (codes follow the text), not text order
         if ind["indicator_kind"] == "main":
             totals[status] += 1
+    n_main = sum(totals.values())
     cards = "".join(
-        f"<div class='card'>{badge(s)}<b>{totals.get(s, 0)}</b></div>" for s in STATUS_ORDER if totals.get(s)
+        f"<div class='card' data-status='{s}'>{badge(s)}<b>{totals.get(s, 0)}</b>"
+        f"<span class='what'>项主要指标（共{n_main}项） · of {n_main} main indicators</span></div>"
+        for s in STATUS_ORDER
+        if totals.get(s)
+    )
+    categories: dict[str, int] = defaultdict(int)
+    category_labels: dict[str, tuple] = {}
+    for ind in indicators:
+        row = latest.get(ind["indicator_code"], {})
+        if ind["indicator_kind"] == "main" and row.get("evaluation_category"):
+            categories[row["evaluation_category"]] += 1
+            category_labels[row["evaluation_category"]] = (
+                row["evaluation_category_zh"],
+                row["evaluation_category_en"],
+            )
+    category_cards = "".join(
+        f"<div class='card' data-category='{c}'><span class='category'>{_e(category_labels[c][0])} · "
+        f"{_e(category_labels[c][1].lower())}</span><b>{categories[c]}</b>"
+        f"<span class='what'>项主要指标 · main indicators</span></div>"
+        for c in CATEGORY_ORDER
+        if categories.get(c)
     )
     head = "".join(f"<th>{badge(s)}</th>" for s in STATUS_ORDER)
     rows = []
@@ -521,9 +685,11 @@ def _overview(indicators: list[dict], latest: dict) -> str:
         )
     return (
         "<h2 id='overview'>总览 <span class='en'>Overview</span></h2>"
-        f"<p class='note'>{sum(1 for i in indicators if i['indicator_kind'] == 'main')} 项主要指标与其他目标的最新状态 · latest "
-        f"status of the {sum(1 for i in indicators if i['indicator_kind'] == 'main')} main indicators and the other targets</p>"
-        f"<div class='cards'>{cards}</div><table id='overview-table'><tr><th>属性 Attribute</th>"
+        f"<p class='note'>卡片统计主要指标（专栏1，共{n_main}项）的最新状态，下表另含其他量化目标 · the cards count the "
+        f"{n_main} main indicators of table 1 by their latest status; the table below adds the other targets</p>"
+        f"<div class='cards' id='status-cards'>{cards}</div>"
+        "<p class='note'>按国家发展改革委评估口径分类 · the same indicators in the categories of official evaluations</p>"
+        f"<div class='cards' id='category-cards'>{category_cards}</div><table id='overview-table'><tr><th>属性 Attribute</th>"
         f"<th>类别 Category</th>{head}</tr>{''.join(rows)}</table>"
     )
 
@@ -544,7 +710,8 @@ def _alerts(con, pid: str) -> str:
         f"<tr><td>{badge(r['severity'])}</td>"
         f"<td>{_e(r['title_zh'])}<br><span class='note'>{_e(r['title_en'])}</span></td>"
         f"<td>{_e(r['detail_zh'])}<br><span class='note'>{_e(r['detail_en'])}</span></td>"
-        f"<td>{_e(r['department_code'])}</td><td>{_e(r['opened_at'] or '—')}</td></tr>"
+        f"<td>{_e(r['department_name_zh'] or r['department_code'])}<br><span class='note'>"
+        f"{_e(r['department_name_en'] or '')}</span></td><td>{_e(r['opened_at'] or '—')}</td></tr>"
         for r in rows
     )
     return (
@@ -569,7 +736,7 @@ def _compliance(con, pid: str) -> str:
     )
     return (
         "<h2 id='compliance'>部门报送情况 <span class='en'>Departments' compliance</span></h2>"
-        f"<table><tr><th>部门 Department</th><th>{badge('on_time')}</th><th>{badge('late')}</th>"
+        f"<table id='compliance-table'><tr><th>部门 Department</th><th>{badge('on_time')}</th><th>{badge('late')}</th>"
         f"<th>{badge('incomplete')}</th><th>{badge('missing')}</th><th>接收文件 files</th><th>拒收文件 rejected files</th>"
         "<th>拒收行 rejected rows</th><th>偏离/未报指标 off track or no data</th><th>红灯项目 red projects</th></tr>"
         f"{body}</table>"
@@ -579,8 +746,10 @@ def _compliance(con, pid: str) -> str:
 def _projects(con, pid: str) -> str:
     projects = _rows(
         con,
-        """select * from marts.fct_project_status where plan_id = ?
-        order by case rag_status when 'red' then 0 when 'amber' then 1 when 'green' then 2 else 3 end, project_code""",
+        """select p.*, d.owner_department_name_zh, d.owner_department_name_en
+        from marts.fct_project_status p join marts.dim_projects d on d.project_key = p.project_key
+        where p.plan_id = ?
+        order by case p.rag_status when 'red' then 0 when 'amber' then 1 when 'green' then 2 else 3 end, p.project_code""",
         [pid],
     )
     overdue = _rows(
@@ -617,27 +786,157 @@ def _projects(con, pid: str) -> str:
                 f"<br><span class='note'>续建自 <a href='progress_report_{_e(p['continues_plan_id'])}.html'>"
                 f"{_e(p['continues_plan_id'])}</a> {_e(p['continues_project_code'])} · continues that plan's project</span>"
             )
+        note = _e(late) or "—"
+        if p["is_progress_inconsistent"]:
+            note = (
+                f"<span class='warn' data-warning='progress_below_100'>⚠ 已报竣工（{_e(p['completed_on'])}），但最近一次进度报告"
+                f"（{_e(p['last_progress_report_date'])}）的形象进度为 {_e(_num(p['percent_complete'], 1))}%，请责任单位核实"
+                f"<br><span class='note'>Reported completed on {_e(p['completed_on'])}, yet the last progress report "
+                f"({_e(p['last_progress_report_date'])}) says {_e(_num(p['percent_complete'], 1))}%: please check.</span></span>"
+            )
         return (
             f"<tr><td>{badge(p['rag_status'])}</td><td>{_e(p['project_code'])} {_e(p['project_name_zh'])}<br>"
-            f"<span class='note'>{_e(p['project_name_en'])}</span>{carried}</td><td>{_e(p['owner_department_code'])}</td>"
+            f"<span class='note'>{_e(p['project_name_en'])}</span>{carried}</td><td>{_e(p['owner_department_name_zh'])}<br>"
+            f"<span class='note'>{_e(p['owner_department_name_en'])}</span></td>"
             f"<td class='num'>{_e(_num(p['percent_complete'], 1))}</td><td class='num'>{_e(_num(p['schedule_share_percent'], 1))}</td>"
             f"<td class='num'>{p['milestones_done']}/{p.get('milestones_planned', '')}</td>"
-            f"<td>{_e(late) or '—'}</td></tr>"
+            f"<td>{note}</td></tr>"
         )
 
     head = (
         "<tr><th>红黄绿灯 RAG</th><th>项目 Project</th><th>部门 Dept</th><th>形象进度 % progress</th>"
-        "<th>工期进度 % schedule</th><th>里程碑 milestones done</th><th>逾期里程碑 Overdue milestones</th></tr>"
+        "<th>工期进度 % schedule</th><th>里程碑 milestones done</th><th>逾期里程碑或提示 Overdue milestones, warnings</th></tr>"
     )
-    flagged = [p for p in projects if p["rag_status"] in ("red", "amber")]
-    others = [p for p in projects if p["rag_status"] not in ("red", "amber")]
+    inconsistent = [p for p in projects if p["is_progress_inconsistent"]]
+    flagged = [p for p in projects if p["rag_status"] in ("red", "amber") or p in inconsistent]
+    others = [p for p in projects if p not in flagged]
     return (
         "<h2 id='projects'>重大项目 <span class='en'>Major projects</span></h2>"
-        f"<div class='cards'>{cards}</div><h3>红灯、黄灯项目 <span class='en'>Red and amber projects</span></h3>"
+        f"<div class='cards'>{cards}</div><h3>红灯、黄灯项目及数据不一致的项目 <span class='en'>Red and amber projects, and "
+        f"projects whose data disagree ({len(inconsistent)} completed with progress below 100%)</span></h3>"
         f"<table>{head}{''.join(row(p) for p in flagged)}</table>"
         f"<details><summary>其他项目 · other projects ({len(others)})</summary><table>{head}"
         f"{''.join(row(p) for p in others)}</table></details>"
     )
+
+
+def _timeline(con, pid: str) -> str:
+    """Planned against actual milestone dates, one row per major project (static SVG, no script)."""
+    milestones = _rows(
+        con,
+        """select m.*, p.planned_start, p.planned_end, p.rag_status, d.seq as project_seq, m.as_of_date
+           from marts.fct_project_milestones m
+           join marts.fct_project_status p on p.project_key = m.project_key
+           join marts.dim_projects d on d.project_key = m.project_key
+           where m.plan_id = ? order by d.seq, m.seq""",
+        [pid],
+    )
+    if not milestones:
+        return ""
+    by_project: dict[str, list] = defaultdict(list)
+    for m in milestones:
+        by_project[m["project_code"]].append(m)
+    projects = list(by_project.values())
+    charts = "".join(
+        timeline_svg(projects[i : i + TIMELINE_ROWS], milestones[0]["as_of_date"], start=i + 1)
+        for i in range(0, len(projects), TIMELINE_ROWS)
+    )
+    legend = (
+        "<div class='legend'><svg width='14' height='12'><path d='M7 1 L13 6 L7 11 L1 6 Z' fill='#fff' stroke='#333'/>"
+        "</svg> 计划日期 planned &nbsp; <svg width='12' height='12'><circle cx='6' cy='6' r='5' fill='#009E73'/></svg>"
+        " 按期完成 done on time &nbsp; <svg width='12' height='12'><circle cx='6' cy='6' r='5' fill='#E69F00'/></svg>"
+        " 延期完成 done late &nbsp; <svg width='12' height='12'><path d='M2 2 L10 10 M10 2 L2 10' stroke='#D55E00' "
+        "stroke-width='2.5'/></svg> 逾期未完成 overdue &nbsp; <span style='color:#0072B2'>┆</span> 评估日期 evaluation date</div>"
+    )
+    return (
+        "<h2 id='timeline'>项目里程碑：计划与实际 <span class='en'>Project milestones: planned and actual dates</span></h2>"
+        f"<p class='note'>每行一个重大项目；灰线为计划工期，连线为计划日期到实际（或至今）的偏差 · one row per major "
+        f"project; the grey bar is the planned period, a coloured link joins a milestone's planned and actual date</p>{legend}"
+        f"{charts}"
+    )
+
+
+def timeline_svg(projects: list[list[dict]], as_of, start: int = 1) -> str:
+    from datetime import date as _date
+
+    dates = [as_of]
+    for rows in projects:
+        for m in rows:
+            dates += [
+                d for d in (m["planned_date"], m["completed_on"], m["planned_start"], m["planned_end"]) if d
+            ]
+    first, last = _date(min(dates).year, 1, 1), _date(max(dates).year + 1, 1, 1)
+    width, label_w, row_h, top, right = 1000, 300, 20, 26, 12
+    height = top + row_h * len(projects) + 8
+    span = (last - first).days or 1
+
+    def x(day) -> float:
+        return label_w + (day - first).days / span * (width - label_w - right)
+
+    parts = [
+        f'<svg class="timeline" role="img" aria-label="project timeline" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="xMinYMin meet" data-projects="{len(projects)}">'
+    ]
+    for year in range(first.year, last.year + 1):
+        gx = x(_date(year, 1, 1))
+        parts.append(
+            f'<line x1="{gx:.1f}" x2="{gx:.1f}" y1="{top - 6}" y2="{height - 4}" stroke="#e3e3e3"/>'
+            + (
+                f'<text x="{gx + 3:.1f}" y="{top - 10}" font-size="11" fill="#555">{year}</text>'
+                if year < last.year
+                else ""
+            )
+        )
+    ax = x(as_of)
+    parts.append(
+        f'<line x1="{ax:.1f}" x2="{ax:.1f}" y1="{top - 6}" y2="{height - 4}" stroke="#0072B2" stroke-dasharray="3,3" '
+        f'class="as-of-line"><title>评估日期 evaluation date {as_of}</title></line>'
+    )
+    for i, rows in enumerate(projects):
+        head = rows[0]
+        cy = top + i * row_h + row_h / 2
+        name = head["project_name_zh"]
+        short = name if len(name) <= 17 else name[:16] + "…"
+        parts.append(
+            f'<g class="project-row" data-project="{_e(head["project_code"])}">'
+            f'<text x="4" y="{cy + 4:.1f}" font-size="11.5" fill="#222">{start + i}. {_e(head["project_code"])} '
+            f"{_e(short)}<title>{_e(head['project_code'])} {_e(name)} · {_e(head['project_name_en'])}</title></text>"
+        )
+        if head["planned_start"] and head["planned_end"]:
+            parts.append(
+                f'<rect x="{x(head["planned_start"]):.1f}" y="{cy - 2.5:.1f}" '
+                f'width="{max(1.0, x(head["planned_end"]) - x(head["planned_start"])):.1f}" height="5" fill="#d9d9d9" '
+                f'class="planned-period"><title>计划工期 planned {head["planned_start"]} – {head["planned_end"]}</title></rect>'
+            )
+        for m in rows:
+            px = x(m["planned_date"])
+            label = f"{m['milestone_name_zh']} · {m['milestone_name_en']}：计划 planned {m['planned_date']}"
+            status = m["milestone_status"]
+            if m["completed_on"]:
+                ax_ = x(m["completed_on"])
+                color = "#E69F00" if status == "done_late" else "#009E73"
+                if abs(ax_ - px) > 0.5:
+                    parts.append(
+                        f'<line x1="{px:.1f}" x2="{ax_:.1f}" y1="{cy:.1f}" y2="{cy:.1f}" stroke="{color}" stroke-width="2"/>'
+                    )
+                parts.append(
+                    f'<circle cx="{ax_:.1f}" cy="{cy:.1f}" r="4.5" fill="{color}" class="actual {status}">'
+                    f"<title>{_e(label)}，实际 actual {m['completed_on']}（{_e(status_zh(status))}）</title></circle>"
+                )
+            elif status == "overdue":
+                parts.append(
+                    f'<line x1="{px:.1f}" x2="{ax:.1f}" y1="{cy:.1f}" y2="{cy:.1f}" stroke="#D55E00" stroke-width="2" '
+                    f'stroke-dasharray="4,2"/><path d="M{ax - 4:.1f} {cy - 4:.1f} L{ax + 4:.1f} {cy + 4:.1f} M{ax + 4:.1f} '
+                    f'{cy - 4:.1f} L{ax - 4:.1f} {cy + 4:.1f}" stroke="#D55E00" stroke-width="2.5" class="overdue">'
+                    f"<title>{_e(label)}，逾期 {m['days_late']} 天 · {m['days_late']} days overdue</title></path>"
+                )
+            parts.append(
+                f'<path d="M{px:.1f} {cy - 6:.1f} L{px + 6:.1f} {cy:.1f} L{px:.1f} {cy + 6:.1f} L{px - 6:.1f} {cy:.1f} Z" '
+                f'fill="#fff" fill-opacity="0.6" stroke="#333" class="planned"><title>{_e(label)}</title></path>'
+            )
+        parts.append("</g>")
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _explanations(con, pid: str) -> str:

@@ -23,6 +23,28 @@ def _fmt(value, unit: str | None = "") -> str:
     return f"{value} {unit or ''}".strip()
 
 
+MAX_PLANS_WITH_VERDICTS = 5
+
+
+def _print_verdicts(con) -> None:
+    """The evaluation's headline sentences per plan (the same the evaluation report and the report open with)."""
+    from .evaluation import KIND_EN, KIND_ZH, plan_context, plans, verdict_lines
+
+    selected = plans(con)
+    for plan in selected[:MAX_PLANS_WITH_VERDICTS]:
+        ctx = plan_context(con, plan)
+        print(
+            f"\n评估结论 Verdict — {plan['plan_short_zh']} {KIND_ZH[ctx.kind]} ({KIND_EN[ctx.kind]}, as of {ctx.as_of}):"
+        )
+        for sentence in verdict_lines(con, ctx):
+            print(f"  {sentence.zh}\n    {sentence.en}")
+    if len(selected) > MAX_PLANS_WITH_VERDICTS:
+        print(
+            f"\n（另有 {len(selected) - MAX_PLANS_WITH_VERDICTS} 个规划，见各自的评估报告 · "
+            f"{len(selected) - MAX_PLANS_WITH_VERDICTS} more plans: see their evaluation reports）"
+        )
+
+
 def print_summary(settings: Settings, run_id: str, seconds: float, success: bool) -> None:
     path = settings.published_warehouse
     print()
@@ -55,6 +77,7 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
             _print_plan(con, plan_id)
         if len(plans) > MAX_PLANS_IN_SUMMARY:
             print(f"\n… {len(plans) - MAX_PLANS_IN_SUMMARY} more plans: see the report index")
+        _print_verdicts(con)
         # the flags of this evaluation (also for a pinned as_of, which leaves the live alert history alone)
         critical = con.execute(
             """select f.subject_code, f.department_name_zh, f.department_code, f.reported_value, f.target_value,
@@ -92,6 +115,7 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
     report = settings.output_dir / "report"
     print("\n下一步 Where to look next:")
     print(f"  报告 report           {report / 'index.html'}")
+    print(f"  评估报告 evaluation    {settings.output_dir / 'evaluation'}  (HTML + Word .docx)")
     print(f"  分析用数据库 marts      {path}  (read-only; see docs/analysts.md)")
     print(f"  导出 exports           {settings.output_dir / 'exports'}")
     print("  拒收明细 rejected rows  select * from marts.fct_submission_issues where severity = 'error'")

@@ -1,0 +1,250 @@
+"""The evaluation report (总结评估 / 中期评估): its sentences, its .docx and HTML, against the marts."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from pipelines.lib.outputs import evaluation as ev
+from tests.conftest import AS_OF, REPO, query
+
+PLAN = "370102_14FYP"
+
+
+def _plan(con) -> dict:
+    return query(con, "select * from marts.dim_plans where plan_id = ?", [PLAN])[0]
+
+
+def _latest(con, where: str = "true") -> list[dict]:
+    return query(con, f"select * from marts.fct_indicator_status_latest where plan_id = '{PLAN}' and {where}")
+
+
+def test_the_kind_of_evaluation_follows_the_date():
+    """中期评估 while the plan runs (its last day included), 总结评估 from the next day, provisional until the
+    last year's figures are due."""
+    from datetime import date
+
+    plan = {"plan_id": "P", "plan_short_zh": "某区“十四五”规划纲要", "plan_short_en": "Some plan", "end_year": 2025}
+    due = date(2026, 3, 31)
+    inside = ev.PlanContext(plan=plan, as_of=date(2025, 12, 31), final_year_due=due)
+    assert inside.kind == ev.MID_TERM and inside.title_zh == "某区“十四五”规划纲要实施情况中期评估报告"
+    early = ev.PlanContext(plan=plan, as_of=date(2026, 1, 1), final_year_due=due)
+    assert early.kind == ev.FINAL and early.provisional and early.title_zh.endswith("总结评估报告")
+    settled = ev.PlanContext(plan=plan, as_of=date(2026, 4, 1), final_year_due=due)
+    assert settled.kind == ev.FINAL and not settled.provisional
+    # before the last figures are due, an indicator judged on an earlier year is said to have no final value yet
+    rows = [
+        {"category": "achieved", "label_zh": "完成", "label_en": "Achieved", "n": 30},
+        {"category": "as_expected", "label_zh": "基本符合预期", "label_en": "Broadly as expected", "n": 3},
+    ]
+    sentence = ev._category_sentence("main_indicators", rows, early, "主要指标", "main indicators")
+    assert sentence.zh == "33项主要指标中，完成30项，尚无最终值、进展基本符合预期3项。"
+    mid = ev._category_sentence("main_indicators", rows, inside, "主要指标", "main indicators")
+    assert mid.zh == "33项主要指标中，33项符合或快于预期（基本符合预期3项、完成30项）。"
+
+
+def test_every_sentence_number_equals_the_marts(sample_db):
+    """Each generated sentence's numbers, recounted here from the marts' rows, and said in its text."""
+    ctx = ev.plan_context(sample_db, _plan(sample_db))
+    assert ctx.kind == ev.FINAL and not ctx.provisional and str(ctx.as_of) == AS_OF
+    said = {s.key: s for s in ev.sentences(sample_db, ctx)}
+    assert list(said) == [
+        "main_indicators",
+        "binding_indicators",
+        "expected_indicators",
+        "other_targets",
+        "projects",
+        "submissions",
+    ]
+    for key, where in (
+        ("main_indicators", "indicator_kind = 'main'"),
+        ("binding_indicators", "indicator_kind = 'main' and attribute = 'binding'"),
+        ("expected_indicators", "indicator_kind = 'main' and attribute <> 'binding'"),
+        ("other_targets", "indicator_kind <> 'main'"),
+    ):
+        rows = _latest(sample_db, where)
+        counts = Counter(r["evaluation_category"] for r in rows)
+        assert said[key].numbers == {"total": len(rows), **counts}, key
+        labels = {r["evaluation_category"]: r["evaluation_category_zh"] for r in rows}
+        for category, n in counts.items():  # "完成20项" but never inside "未完成20项"
+            assert re.search(rf"(^|[，、（：；中]){labels[category]}{n}项", said[key].zh), (key, category)
+        assert f"{len(rows)}项" in said[key].zh
+    main = said["main_indicators"]
+    assert main.numbers["total"] == 33 and main.numbers["not_achieved"] >= 10
+    assert main.zh.startswith(
+        f"33项主要指标中，完成{main.numbers['achieved']}项，未完成{main.numbers['not_achieved']}项"
+    )
+    assert "Of the 33 main indicators" in main.en
+    # the binding sentence names every binding indicator not achieved, with its shortfall
+    binding = said["binding_indicators"]
+    missed = _latest(sample_db, "attribute = 'binding' and status = 'not_achieved'")
+    assert {r["indicator_code"] for r in missed} == {"I16", "I19", "I22", "I24", "I31"}
+    for r in missed:
+        assert r["indicator_code"] in binding.zh and r["name_zh"] in binding.zh
+    assert "I22 城区绿化覆盖率（2025年46.67%，目标>48%，差距1.33个百分点）" in binding.zh
+    assert "I16" in binding.zh and "5年中1年未完成，差距最大0.8个百分点" in binding.zh
+    assert "I17 单位地区生产总值用水量降幅（2025年数据逾期未报）" in binding.zh
+    projects = query(sample_db, f"select * from marts.fct_project_status where plan_id = '{PLAN}'")
+    numbers = said["projects"].numbers
+    assert numbers["total"] == len(projects) == 68
+    assert numbers["completed"] == sum(p["is_completed"] for p in projects)
+    assert numbers["red"] == sum(p["rag_status"] == "red" for p in projects)
+    assert f"{numbers['total']}个重大项目中，已完成{numbers['completed']}个" in said["projects"].zh
+    compliance = query(
+        sample_db,
+        f"select compliance_status, count(*) as n from marts.fct_submission_compliance where plan_id = '{PLAN}' "
+        "and compliance_status <> 'not_due' group by 1",
+    )
+    by_status = {r["compliance_status"]: r["n"] for r in compliance}
+    sub = said["submissions"].numbers
+    assert sub["due"] == sum(by_status.values())
+    assert (sub["on_time"], sub["late"], sub["missing"]) == (
+        by_status.get("on_time", 0),
+        by_status.get("late", 0),
+        by_status.get("missing", 0),
+    )
+    assert "区水务局" in said["submissions"].zh  # departments by name, not code
+    for sentence in said.values():
+        assert "370102_" not in sentence.zh
+
+
+def test_the_final_docx_opens_and_its_counts_equal_the_marts(sample_run, sample_db):
+    from docx import Document
+
+    path = sample_run["output"] / "evaluation" / f"evaluation_{PLAN}.docx"
+    html = sample_run["output"] / "evaluation" / f"evaluation_{PLAN}.html"
+    assert path.exists() and html.exists()
+    assert ev.verify_docx(sample_db, PLAN, path) == []
+    document = Document(str(path))
+    assert document.core_properties.title == "历下区“十四五”规划纲要实施情况总结评估报告"
+    assert "kind=final" in document.core_properties.keywords
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading 1")]
+    assert headings[:6] == [
+        "一、总体情况",
+        "二、主要指标完成情况",
+        "三、其他目标",
+        "四、重大项目",
+        "五、报送情况",
+        "附表",
+    ]
+    tables = ev.docx_tables(path)
+    main = tables["main_indicators"]
+    rows = [r for r in main[1:] if r[0].isdigit()]
+    assert len(rows) == 33
+    by_code = {r[1].split(" ")[0]: r for r in rows}
+    status_col, note_col = main[0].index("完成情况"), main[0].index("说明")
+    assert by_code["I22"][status_col] == "未完成" and by_code["I22"][note_col] == "差距1.33个百分点"
+    assert by_code["I29"][note_col] == "与目标持平，未超过目标"
+    assert by_code["I16"][5].startswith("1.8（下达2.6）")
+    assert "区城市管理局" in by_code["I22"]  # the department by name
+    assert len([r for r in tables["other_targets"][1:] if r[0].isdigit()]) == 88
+    text = ev.docx_text(path)
+    for s in ev.sentences(sample_db, ev.plan_context(sample_db, _plan(sample_db))):
+        assert s.zh in text and s.en in text  # the same sentences, and an English summary at the end
+    # a mismatch is caught: the check is not a tautology
+    broken = path.with_name("broken.docx")
+    cell = document.tables[
+        [t._tbl.tblPr.xpath("w:tblCaption/@w:val") for t in document.tables].index(["main_indicators"])
+    ]
+    for row in cell.rows[1:]:
+        if row.cells[status_col].text == "未完成":
+            row.cells[status_col].paragraphs[0].runs[0].text = "已达标"
+            break
+    document.save(str(broken))
+    problems = ev.verify_docx(sample_db, PLAN, broken)
+    assert problems and "table 1 statuses" in problems[0]
+
+
+def test_the_asset_check_compares_the_report_with_the_marts(sample_run):
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+        for e in sample_run["result"].all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    check = checks["evaluation_matches_marts"]
+    assert check.passed and check.metadata["plans_checked"].value == 1
+
+
+def test_a_mid_term_evaluation_from_a_pinned_date_leaves_the_live_warehouse_alone(
+    sample_run, tmp_path, monkeypatch
+):
+    from pipelines.lib.settings import load_settings
+    from pipelines.lib.warehouse.snapshot import evaluated_snapshot
+
+    monkeypatch.setenv("PLANWH_PUBLISH_DIR", str(sample_run["db"].parent))
+    settings = load_settings()
+    before = sample_run["db"].stat().st_mtime_ns
+    with evaluated_snapshot(settings, "2023-06-30") as (con, as_of):
+        assert str(as_of) == "2023-06-30"
+        plan = _plan(con)
+        info = ev.write_evaluation(con, plan, tmp_path, stem="mid")
+        assert info["kind"] == ev.MID_TERM and info["title"].endswith("中期评估报告")
+        assert ev.verify_docx(con, PLAN, info["docx"]) == []
+        rows = _latest(con, "indicator_kind = 'main'")
+        assert {r["latest_year"] for r in rows} == {2022}  # 2023 is not due by mid-2023
+        assert not [r for r in rows if r["status"] in ("not_achieved",)]
+        counts = Counter(r["evaluation_category"] for r in rows)
+        sentence = ev.sentence_main(con, ev.plan_context(con, plan))
+        good = sum(counts[c] for c in ("achieved_early", "ahead", "as_expected", "achieved"))
+        assert sentence.zh.startswith(f"33项主要指标中，{good}项符合或快于预期")
+        assert f"滞后于预期{counts['lagging']}项" in sentence.zh and counts["ahead"] and counts["lagging"]
+        text = ev.docx_text(info["docx"])
+        assert "中期评估" in text and "滞后于预期及暂无数据指标情况" in text
+    assert sample_run["db"].stat().st_mtime_ns == before
+
+
+def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "evaluation", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_the_evaluation_command_writes_html_and_docx(sample_run, tmp_path):
+    env = dict(os.environ, PLANWH_PUBLISH_DIR=str(sample_run["db"].parent), PLANWH_OUTPUT_DIR=str(tmp_path))
+    run = _cli("--as-of", AS_OF, "--plan", PLAN, env=env)
+    assert run.returncode == 0, run.stderr
+    folder = tmp_path / "evaluation"
+    assert (folder / f"evaluation_{PLAN}_{AS_OF}.docx").stat().st_size > 20_000
+    assert (folder / f"evaluation_{PLAN}_{AS_OF}.html").exists()
+    assert "总结评估" in run.stdout and "33项主要指标中" in run.stdout
+    unknown = _cli("--plan", "NOPE", env=env)
+    assert unknown.returncode == 2 and "370102_14FYP" in unknown.stderr  # says which plans exist
+    bad = _cli("--as-of", "2026-13-01", env=env)
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+@pytest.mark.browser
+def test_the_evaluation_page_renders_in_chromium(sample_run):
+    from tests.browser import chromium_page
+
+    page_path = sample_run["output"] / "evaluation" / f"evaluation_{PLAN}.html"
+    html = page_path.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    with chromium_page() as page:
+        page.goto(page_path.as_uri())
+        assert page.evaluate("document.title") == "历下区“十四五”规划纲要实施情况总结评估报告"
+        assert page.evaluate("document.getElementById('kind').dataset.kind") == "final"
+        assert page.evaluate("document.querySelectorAll('section h2').length") == 7
+        assert (
+            page.evaluate("document.querySelectorAll('#main_indicators tbody tr:not(.group)').length") == 33
+        )
+        statuses = page.evaluate(
+            "[...document.querySelectorAll('#main_indicators td[data-status]')].map(td => td.dataset.status)"
+        )
+        assert Counter(statuses)["not_achieved"] >= 10 and "on_track" not in statuses
+        # no sideways scrolling at 1400 px, and every table fits its page width
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert page.evaluate(
+            "[...document.querySelectorAll('table')].every(t => t.getBoundingClientRect().right <= window.innerWidth)"
+        )
+        pdf = page.call("Page.printToPDF", paperWidth=8.27, paperHeight=11.69, preferCSSPageSize=True)
+        assert len(pdf["data"]) > 50_000
