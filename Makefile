@@ -43,8 +43,9 @@ test: $(MANIFEST)
 ## The Dagster UI (with schedules and sensors) on 127.0.0.1:$(PORT).
 PORT ?= 3000
 ui: $(MANIFEST)
-	mkdir -p $(PLANWH_DAGSTER_STORAGE) $(PLANWH_DAGSTER_COMPUTE_LOGS)
-	$(BIN)/dagster dev -h 127.0.0.1 -p $(PORT) -m pipelines.definitions
+	$(BIN)/python -m pipelines.cli check
+	umask 077 && mkdir -p $(PLANWH_DAGSTER_STORAGE) $(PLANWH_DAGSTER_COMPUTE_LOGS)
+	umask 077 && $(BIN)/dagster dev -h 127.0.0.1 -p $(PORT) -m pipelines.definitions
 
 ## SQL on the published snapshot: read-only, no file/network/extension access (docs/analysts.md).
 sql: $(STAMP)
