@@ -89,7 +89,7 @@ def _load(
 ) -> None:
     ledger, quarantine = [], []
     loadable: dict[str, pd.DataFrame] = {}
-    rejected_files = {sid for sid, o in outcomes.items() if o.status == "rejected"}
+    rejected_files = {sid for sid, o in outcomes.items() if o.status in ("rejected", "ignored")}
     for kind, frame in frames.items():
         if frame.empty:
             loadable[kind] = frame
@@ -100,10 +100,13 @@ def _load(
 
     for sid, outcome in outcomes.items():
         receipt = outcome.receipt
-        file_error = next((i for i in outcome.issues if i.is_file_level), None)
+        # the file-level reason (also why an ignored leftover was ignored) goes into the ledger row
+        file_error = next(
+            (i for i in outcome.issues if i.is_file_level or i.code == "hidden_or_temporary_file"), None
+        )
         rows_loaded = (
             0
-            if outcome.status == "rejected"
+            if outcome.status in ("rejected", "ignored")
             else (outcome.rows_total - len(outcome.rejected_rows) - len(outcome.skipped_rows))
         )
         ledger.append(
@@ -128,6 +131,7 @@ def _load(
                 "message_zh": file_error.message_zh if file_error else None,
                 "message_en": file_error.message_en if file_error else None,
                 "validation_batch": result.batch_id,
+                "resubmission_of": receipt.get("resubmission_of"),
             }
         )
         result.status_counts[outcome.status] += 1

@@ -49,6 +49,7 @@ STATUS = {
     "accepted": ("已接收", "accepted"),
     "accepted_with_warnings": ("接收（有警告）", "accepted with warnings"),
     "rejected": ("已拒收", "rejected"),
+    "ignored": ("已忽略", "ignored"),
     # alerts
     "critical": ("严重", "critical"),
     "warning": ("警告", "warning"),

@@ -275,7 +275,9 @@ def decide(outcome: Outcome) -> None:
     if not file_errors and outcome.rows_total and accepted_rows <= 0:
         outcome.issues.append(Issue("all_rows_rejected"))
         file_errors = [outcome.issues[-1]]
-    if file_errors:
+    if any(i.code == "hidden_or_temporary_file" for i in outcome.issues):
+        outcome.status = "ignored"  # an editor's or a download's leftover: noted, never read
+    elif file_errors:
         outcome.status = "rejected"
     elif any(True for _ in outcome.issues):
         outcome.status = "accepted_with_warnings"
