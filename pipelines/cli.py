@@ -71,8 +71,35 @@ def cmd_refresh(args, settings) -> int:
             json.dumps({"run_seconds": elapsed, "stages": result.stage_seconds})
         )
     if not getattr(args, "quiet", False):
-        print_summary(settings, result.run_id, elapsed, success=result.success)
+        print_summary(
+            settings, result.run_id, elapsed, success=result.success, notes=_run_notes(result, settings)
+        )
     return 0 if result.success else 1
+
+
+def _run_notes(result, settings) -> list[str]:
+    """What this run left for later or treated specially (files still being written, re-submissions)."""
+    notes = []
+    for event in result.all_events:
+        if (
+            event.event_type_value != "ASSET_MATERIALIZATION"
+            or event.asset_key.to_user_string() != "inbox_files"
+        ):
+            continue
+        meta = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+        if meta.get("files_waiting"):
+            names = ", ".join(meta.get("waiting_files") or [])
+            notes.append(
+                f"仍在写入的文件 Files still being written (changed < {settings.inbox_quiet_seconds:g}s ago), left for "
+                f"the next run: {meta['files_waiting']} — {names}"
+            )
+        if meta.get("resubmissions"):
+            notes.append(
+                f"重新报送 Re-submissions of earlier content (they supersede what came between): {meta['resubmissions']}"
+            )
+        if meta.get("ignored_leftovers"):
+            notes.append(f"已忽略的临时文件 Editor/transfer leftovers ignored: {meta['ignored_leftovers']}")
+    return notes
 
 
 def cmd_flags(args, settings) -> int:

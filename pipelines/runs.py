@@ -23,11 +23,8 @@ __all__ = ["failure_cause", "recover_abandoned_runs", "run_job", "stage_timings"
 
 def _errors(result):
     """Every error (and its causes) of the run's failed steps and of the run itself."""
-    for event in result.all_events:
-        if not (event.is_step_failure or event.event_type_value in ("RUN_FAILURE", "ENGINE_EVENT")):
-            continue
-        data = event.event_specific_data
-        error = getattr(data, "error", None)
+    for event in result.all_events:  # step failures, resource init failures, the run's own failure
+        error = getattr(event.event_specific_data, "error", None)
         while error is not None:
             yield error
             error = error.cause or getattr(error, "context", None)
@@ -96,7 +93,13 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_
         try:
             for attempt in range(retries + 1):
                 started = time.perf_counter()
-                with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+                # Dagster's and dbt's own output (stack traces included) goes to the log file; the terminal
+                # gets our one-line summary of what failed
+                with (
+                    log_path.open("a", encoding="utf-8") as log,
+                    contextlib.redirect_stdout(log),
+                    contextlib.redirect_stderr(log),
+                ):
                     result = job.execute_in_process(
                         instance=instance,
                         run_config=run_config,

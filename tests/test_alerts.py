@@ -143,21 +143,28 @@ def test_a_failed_delivery_is_retried_next_time_and_never_fails_the_run(fresh_wa
         row = con.execute("select delivered_at, attempts, last_error from ops.alert_deliveries").fetchone()
         assert row[0] is None and row[1] == 1
         hook.fail = False
-        assert deliver_due(con, [notifier], policy, now=t0 + timedelta(minutes=1))["webhook"]["delivered"] == 0
+        assert (
+            deliver_due(con, [notifier], policy, now=t0 + timedelta(minutes=1))["webhook"]["delivered"] == 0
+        )
         summary = deliver_due(con, [notifier], policy, now=t0 + timedelta(minutes=6))  # after the back-off
         assert summary["webhook"]["delivered"] == 1
         assert con.execute("select attempts from ops.alert_deliveries").fetchone()[0] == 2
         later = t0 + timedelta(hours=1)
-        assert deliver_due(con, [notifier], policy, now=later)["webhook"]["delivered"] == 0  # delivered once only
+        assert (
+            deliver_due(con, [notifier], policy, now=later)["webhook"]["delivered"] == 0
+        )  # delivered once only
     assert hook.bodies[0]["msgtype"] == "markdown" and "规划监测预警" in hook.bodies[0]["markdown"]["title"]
 
 
-def test_an_unreachable_webhook_does_not_fail_the_refresh(fresh_warehouse, monkeypatch):
+def test_an_unreachable_webhook_does_not_fail_the_refresh_and_a_given_up_event_is_visible(
+    fresh_warehouse, monkeypatch, capsys
+):
     settings = fresh_warehouse
     monkeypatch.setenv("PLANWH_WEBHOOK_URL", "http://127.0.0.1:9/unreachable?token=SECRET-TOKEN")
+    monkeypatch.setenv("PLANWH_DELIVERY_GIVE_UP_HOURS", "0")  # the retry window is over at the first failure
     _drop(settings, "绿化.csv", "指标编号,统计期,数值\nI22,2021,46.6\n")
     result = run_job("refresh", AS_OF)
-    assert result.success
+    assert result.success  # a delivery failure never fails the refresh
     con = duckdb.connect(str(settings.published_warehouse), read_only=True)
     try:
         failed = query(con, "select * from ops.alert_deliveries where channel = 'webhook'")
@@ -167,8 +174,26 @@ def test_an_unreachable_webhook_does_not_fail_the_refresh(fresh_warehouse, monke
     finally:
         con.close()
     assert failed and all(r["delivered_at"] is None and r["attempts"] == 1 for r in failed)
+    assert all(r["gave_up_at"] is not None for r in failed)
     assert all("SECRET-TOKEN" not in (r["last_error"] or "") for r in failed)
     assert delivered_to_file
+
+    # never silent: the asset check, the report and the run summary all say so
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    check = checks["notifications_delivered"]
+    assert not check.passed and check.metadata["given_up"].value == len(failed)
+    report = (settings.output_dir / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Notifications not delivered" in report and "planwh deliveries --retry" in report
+    from pipelines.lib.outputs.summary import print_summary
+
+    print_summary(settings, result.run_id, 1.0, success=True)
+    out = capsys.readouterr().out
+    assert f"Notifications NOT delivered (given up after the retry window): {len(failed)}" in out
+    assert "SECRET-TOKEN" not in out + report
 
 
 @pytest.mark.parametrize(

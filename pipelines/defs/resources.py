@@ -43,7 +43,10 @@ class PlanWarehouse(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         problems = settings_problems(
-            as_of=self.as_of or None, known_at=self.known_at or None, warehouse_must_be_valid=False
+            as_of=self.as_of or None,
+            known_at=self.known_at or None,
+            warehouse_must_be_valid=False,
+            date_names=("as_of", "known_at"),
         )
         if problems:
             _no_retry(context)

@@ -340,6 +340,7 @@ def settings_problems(
     known_at: str | None = None,
     warehouse_must_be_valid: bool = True,
     check_paths: bool = True,
+    date_names: tuple[str, str] = ("--as-of", "--known-at"),
 ) -> list[str]:
     """Every problem with this process's settings, one line each (empty: all good). Writes nothing.
 
@@ -347,7 +348,7 @@ def settings_problems(
     rebuild, whose job is to replace a damaged warehouse."""
     problems: list[str] = []
     settings = _parse_settings(problems)
-    for name, value in (("--as-of", as_of), ("--known-at", known_at)):
+    for name, value in zip(date_names, (as_of, known_at), strict=True):
         if value is not None:
             try:
                 parse_day(value, name)
@@ -367,6 +368,14 @@ def settings_problems(
     fmt = os.environ.get("PLANWH_WEBHOOK_FORMAT", "").strip()
     if fmt and fmt not in WEBHOOK_FORMATS:
         problems.append(f"PLANWH_WEBHOOK_FORMAT={_show(fmt)} is not one of {', '.join(WEBHOOK_FORMATS)}")
+    fault = os.environ.get("PLANWH_FAULT", "").strip()
+    if fault:
+        from .faults import POINTS
+
+        if fault.removeprefix("raise:") not in POINTS:
+            problems.append(
+                f"PLANWH_FAULT={_show(fault)} is not a fault point ({', '.join(POINTS)}); unset it"
+            )
     level = os.environ.get("PLANWH_LOG_LEVEL", "").strip()
     if level and level.upper() not in LOG_LEVELS:
         problems.append(f"PLANWH_LOG_LEVEL={_show(level)} is not one of {', '.join(LOG_LEVELS)}")

@@ -97,6 +97,9 @@ def _walk(root: Path):
                 yield rel, entry
 
 
+RACY_SECONDS = 2.0  # coarser than any file system's timestamps (FAT: 2 s)
+
+
 def _signature(st: os.stat_result) -> list[int]:
     """What says a file is unchanged: size and mtime are not enough (`cp -p`, `rsync -t` and `touch -r`
     keep them across an edit), so the inode change time and the inode itself are part of it."""
@@ -138,7 +141,14 @@ class HashCache:
     def sha(self, rel: str, entry: os.DirEntry, cached: dict | None = None) -> str:
         st = entry.stat(follow_symlinks=False)
         hit = cached or self.entry(rel, st)
-        fresh = hit["hashed"] is not None and time.time() - hit["hashed"] < self.rehash_seconds
+        changed = max(st.st_mtime_ns, st.st_ctime_ns) / 1e9
+        fresh = (
+            hit["hashed"] is not None
+            and time.time() - hit["hashed"] < self.rehash_seconds
+            # "racy" entries: hashed within the file system's timestamp granularity of the last change, an
+            # edit in the same tick would leave the signature unchanged, so such a hash is not trusted
+            and hit["hashed"] - changed >= RACY_SECONDS
+        )
         if hit["sha"] and fresh:
             return hit["sha"]
         hit["sha"] = sha256_file(Path(entry.path))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..files import temp_path
 from .labels import COLUMNS_ZH
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -140,9 +141,9 @@ def export_marts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int
     counts: dict[str, int] = {}
     for mart in EXPORTED_MARTS:
         counts[mart] = con.execute(f"select count(*) from marts.{_quote(mart)}").fetchone()[0]
-        body = out_dir / f".{mart}.body.tmp"
+        body = temp_path(out_dir / f"{mart}.body")
         con.execute(f"copy ({_csv_select(con, mart)}) to {_literal(str(body))} (format csv, header true)")
-        final_tmp = out_dir / f".{mart}.csv.tmp"
+        final_tmp = temp_path(out_dir / f"{mart}.csv")
         with final_tmp.open("wb") as out, body.open("rb") as src:
             out.write(b"\xef\xbb\xbf")  # BOM: Excel then reads the Chinese headers as UTF-8
             shutil.copyfileobj(src, out, 1 << 20)
@@ -174,7 +175,7 @@ def export_marts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int
         while batch := cursor.fetchmany(5000):
             for row in batch:
                 sheet.append([_xlsx_value(v) for v in map(_cell, row)])
-    tmp = out_dir / ".marts.xlsx.tmp"
+    tmp = temp_path(out_dir / "marts.xlsx")
     workbook.save(tmp)
     tmp.replace(out_dir / "marts.xlsx")
     return counts

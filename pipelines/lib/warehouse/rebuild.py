@@ -57,7 +57,8 @@ def carry_over(settings: Settings, previous) -> list[str]:
         old.close()
     if "ops.alert_events" in frames:
         # event ids continue where they stopped (the sequence must exist before the tables are created)
-        start = int(frames["ops.alert_events"]["event_id"].max() or 0) + 1
+        last = frames["ops.alert_events"]["event_id"].max()  # NaN when there were no events yet
+        start = 1 if pd.isna(last) else int(last) + 1
         fresh = duckdb.connect(str(settings.warehouse))
         fresh.execute(
             f"create schema if not exists ops; create sequence if not exists ops.alert_event_seq start {start}"
