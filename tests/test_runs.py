@@ -114,7 +114,7 @@ def test_dbt_dies_with_a_refresh_killed_alone_and_an_orphan_is_ended_by_its_reco
             ]
         )
     )
-    code, out, err = finish(start("refresh", "--as-of", AS_OF))
+    code, _out, err = finish(start("refresh", "--as-of", AS_OF))
     holder.wait(timeout=30)
     assert code == 0, err[-3000:]
     assert f"ended dbt build (pid {holder.pid}) left running by an abandoned run" in err
@@ -213,7 +213,7 @@ def test_a_full_disk_is_named_and_the_next_run_recovers_by_itself(fresh_warehous
         with filler.open("wb") as fh:
             free = shutil.disk_usage(small).free
             fh.write(b"\0" * max(0, free - 2 * 1024 * 1024))
-        code, out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
+        code, _out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
         assert code == 74 and "Not enough free space for this run's publish step" in err, err[-2000:]
         assert published.stat().st_mtime_ns == before
     finally:
