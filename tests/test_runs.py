@@ -203,7 +203,7 @@ def test_a_full_disk_is_named_and_the_next_run_recovers_by_itself(fresh_warehous
         env["PLANWH_PUBLISH_DIR"] = str(small / "published")
 
         filler.unlink()  # the operator frees space; nothing else
-        code, out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
+        code, _out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
         assert code == 0, err[-3000:]
         published = small / "published" / "planwh.duckdb"
         assert published.exists() and not list((small / "published").glob(".*"))
