@@ -194,7 +194,7 @@ def test_a_full_disk_is_named_and_the_next_run_recovers_by_itself(fresh_warehous
         filler = small / "filler"
         with filler.open("wb") as fh:  # leave 3 MB: the warehouse cannot even be built
             fh.write(b"\0" * (45 * 1024 * 1024))
-        code, out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
+        code, _out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
         assert code == 74, (code, err[-3000:])
         line = err.strip().splitlines()[-1]
         assert line.startswith("planwh: No space left on device") and str(small) in line, err[-3000:]
