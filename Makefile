@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast ui sql docs lint fmt bench rebuild samples templates manifest clean
+.PHONY: install run test test-fast ui sql docs lint fmt bench soak rebuild samples templates manifest clean
 
 install: $(STAMP)
 
@@ -68,6 +68,12 @@ fmt: $(STAMP)
 TIER ?= district
 bench: $(MANIFEST)
 	$(BIN)/python -m bench.run --tier $(TIER)
+
+## Soak: ROUNDS refreshes under faults (kills, a slow writer, a trickling webhook, a held reader, a full
+## disk when run as root), then the fingerprint of a clean rebuild. Not part of `make test` (20-40 min).
+ROUNDS ?= 20
+soak: $(MANIFEST)
+	$(BIN)/python -m bench.soak --rounds $(ROUNDS)
 
 ## Rebuild the warehouse from the raw archive alone.
 rebuild: $(MANIFEST)

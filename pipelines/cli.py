@@ -338,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseDamaged as exc:
         _say(str(exc))
         return EXIT_BAD_SETTING
+    except subprocess.CalledProcessError as exc:  # dbt's own output, above, says why
+        _say(
+            f"{Path(str(exc.cmd[0])).name} {exc.cmd[1]} failed with exit code {exc.returncode} (see its output above)"
+        )
+        return EXIT_FAILED
     except Exception as exc:
         if not is_disk_full(exc):
             raise

@@ -266,3 +266,36 @@ def test_a_warehouse_with_the_earlier_delivery_table_is_upgraded(fresh_warehouse
         view = con.execute("select event_id, channel from ops.alert_deliveries order by channel").fetchall()
     assert migrated == [("file", False, 20), ("webhook", True, 1)]
     assert view == [(1, "file"), (1, "webhook")]
+
+
+def test_a_due_retry_is_sent_between_refreshes(fresh_warehouse, monkeypatch):
+    """The retry sensor reads a marker (never the working warehouse) and the small job sends what is due."""
+    import dagster as dg
+
+    from pipelines.defs.alerts.deliveries import deliver_notifications_job, retry_notifications
+    from pipelines.lib.alerts.notify import next_due, write_due_marker
+    from pipelines.lib.settings import now_local
+
+    settings = fresh_warehouse
+    down = WebhookNotifier("http://127.0.0.1:9/hook?token=SECRET-TOKEN", "generic", timeout=1)
+    with connect(settings) as con:
+        _event(con, at=now_local().isoformat(sep=" "))
+        assert enqueue_alert_events(con, ["webhook"], DeliveryPolicy(), now=now_local()) == 1
+        deliver_due(con, [down], DeliveryPolicy(deadline_seconds=2))
+        write_due_marker(settings, next_due(con))
+    with dg.DagsterInstance.ephemeral() as instance:
+        skip = retry_notifications(dg.build_sensor_context(instance=instance))
+        assert isinstance(skip, dg.SkipReason) and "next retry due" in skip.skip_message
+        with connect(settings) as con:  # five minutes later
+            con.execute("update ops.deliveries set next_attempt_at = next_attempt_at - interval 6 minute")
+            write_due_marker(settings, next_due(con))
+        request = retry_notifications(dg.build_sensor_context(instance=instance))
+        assert isinstance(request, dg.RunRequest)
+        hook = Recorder()
+        monkeypatch.setenv("PLANWH_WEBHOOK_URL", hook.url)
+        try:
+            assert deliver_notifications_job.execute_in_process(instance=instance).success
+        finally:
+            hook.close()
+    assert len(hook.bodies) == 1 and hook.bodies[0]["events"][0]["title_en"] == "title"
+    assert not (settings.warehouse.parent / "deliveries_due.json").exists()  # nothing waits any more

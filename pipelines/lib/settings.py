@@ -271,8 +271,10 @@ _HEADER = 4096  # main header, then two database headers of 4096 bytes each
 
 
 def duckdb_file_problem(path: Path) -> str | None:
-    """Whether an existing file is a complete DuckDB database, read from its headers (no connection:
-    a connection would take the file's lock). None when it looks whole."""
+    """Whether an existing file is a DuckDB database DuckDB can open: its headers, its length (a whole
+    number of blocks: a copy cut short is not), then a read-only open that reads its catalog. A file
+    another process holds open is taken to be whole (that process is using it). None when it is fine.
+    Nothing is written."""
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -286,12 +288,28 @@ def duckdb_file_problem(path: Path) -> str | None:
     if len(head) < 3 * _HEADER:
         return f"is truncated ({size} bytes, shorter than a DuckDB header)"
     headers = [struct.unpack_from("<8Q", head, offset) for offset in (_HEADER, 2 * _HEADER)]
-    _, _iteration, _meta, _free, blocks, block_size, _vector, _compat = max(headers, key=lambda h: h[1])
-    if not 4096 <= block_size <= 1 << 30 or blocks > 1 << 40:
+    block_size = max(headers, key=lambda h: h[1])[5]
+    if not 4096 <= block_size <= 1 << 30:
         return "has a damaged header (not a database DuckDB can open)"
-    needed = 3 * _HEADER + blocks * block_size
-    if size < needed:
-        return f"is truncated: {size} bytes, but its header lists {blocks} blocks ({needed} bytes)"
+    if (size - 3 * _HEADER) % block_size:
+        return f"is truncated: {size} bytes is not a whole number of its {block_size}-byte blocks"
+    import duckdb  # the slow import only for a file that exists
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            return None  # held by a running process, which is using it
+        first = text.strip().splitlines()[0][:160] if text.strip() else type(exc).__name__
+        return f"cannot be opened by DuckDB ({first})"
+    try:
+        con.execute("select count(*) from duckdb_tables()").fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0][:160]
+        return f"cannot be read by DuckDB ({first})"
+    finally:
+        con.close()
     return None
 
 
@@ -372,7 +390,7 @@ def settings_problems(
     if fault:
         from .faults import POINTS
 
-        if fault.removeprefix("raise:") not in POINTS:
+        if fault.removeprefix("raise:").removeprefix("alone:") not in POINTS:
             problems.append(
                 f"PLANWH_FAULT={_show(fault)} is not a fault point ({', '.join(POINTS)}); unset it"
             )

@@ -51,6 +51,11 @@ EVENT_WORDS = {
     "reopened": ("预警再次出现", "reopened"),
 }
 ALERT_EVENT = "alert_event"
+# the heading of a chat message, by the kind of messages it carries (producers add theirs)
+TITLES = {
+    ALERT_EVENT: "规划监测预警 Plan monitoring alerts",
+    "default": "规划监测通知 Plan monitoring notice",
+}
 EVENT_COLUMNS = (
     "event_id",
     "alert_id",
@@ -182,7 +187,8 @@ class WebhookNotifier:
 
     def payload(self, messages: list[dict], key: str) -> dict:
         lines = [_line(m) for m in messages]
-        title = f"规划监测预警 Plan monitoring alerts ({len(messages)})"
+        kind = messages[0].get("kind", ALERT_EVENT) if messages else ALERT_EVENT
+        title = f"{TITLES.get(kind, TITLES['default'])} ({len(messages)})"
         footer = f"\n\n消息编号 message id: {key}"
         if self.fmt == "dingtalk":
             return {
@@ -243,12 +249,17 @@ class WebhookNotifier:
 
 
 def _line(message: dict) -> str:
+    """One line per message in a chat message: a producer's own `text_zh`/`text_en`, or an alert event's
+    severity, title and detail; always ending with the message's idempotency key."""
+    key = f" (#{message.get('idempotency_key', '')})"
+    if message.get("text_zh") or message.get("text_en"):
+        return f"- {message.get('text_zh') or ''} / {message.get('text_en') or ''}{key}"
     words = EVENT_WORDS.get(message.get("event") or "", (message.get("event") or "", ""))
     label = f"{words[0]} {message.get('event') or ''}".strip()
     return (
         f"- [{label}] {message.get('severity') or ''} {message.get('title_zh') or ''} / "
         f"{message.get('title_en') or ''}: {message.get('detail_zh') or ''} / {message.get('detail_en') or ''}"
-        f" (#{message.get('idempotency_key', '')})"
+        f"{key}"
     )
 
 
@@ -356,19 +367,18 @@ def deliver_due(
     for notifier in notifiers:
         now_c = now or now_local()
         rows = con.execute(
-            """select message_key, payload, attempts, first_attempt_at from ops.deliveries
+            """select message_key, payload, attempts, first_attempt_at, kind from ops.deliveries
                where channel = ? and delivered_at is null and gave_up_at is null and dismissed_at is null
                  and (next_attempt_at is null or next_attempt_at <= ?)
-               order by created_at, message_key""",
+               order by kind, created_at, message_key""",
             [notifier.channel, now_c],
         ).fetchall()
         info = {"delivered": 0, "failed": 0, "gave_up": 0, "error": None}
         error = None
-        for start in range(0, len(rows), policy.batch_size):
-            batch = rows[start : start + policy.batch_size]
+        for batch in _batches(rows, policy.batch_size):
             keys = [r[0] for r in batch]
             if error is None:  # after one failure the channel is down for this run: same outcome for the rest
-                messages = [json.loads(r[1]) for r in batch]
+                messages = [{**json.loads(r[1]), "kind": r[4]} for r in batch]
                 batch_key = keys[0] if len(keys) == 1 else message_key("batch", *sorted(keys))
                 try:
                     notifier.send(messages, batch_key, policy.deadline_seconds)
@@ -387,7 +397,7 @@ def deliver_due(
                 )
                 info["delivered"] += len(batch)
                 continue
-            for key, _payload, attempts, first in batch:
+            for key, _payload, attempts, first, _kind in batch:
                 first = first or at
                 gave_up = at - first >= timedelta(hours=policy.give_up_hours)
                 con.execute(
@@ -408,6 +418,14 @@ def deliver_due(
         info["error"] = error
         summary[notifier.channel] = info
     return summary
+
+
+def _batches(rows: list[tuple], size: int) -> list[list[tuple]]:
+    """Rows (kind last) in chat-sized batches; one batch carries one kind of message."""
+    by_kind: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_kind.setdefault(row[-1], []).append(row)
+    return [group[i : i + size] for group in by_kind.values() for i in range(0, len(group), size)]
 
 
 def undelivered(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[dict]:

@@ -276,6 +276,7 @@ COLUMNS_ZH = {
     "reason_code": "原因代码",
     "message_zh": "说明",
     "message_en": "说明（英文）",
+    "resubmission_of": "重新报送自",
     "issue_id": "问题编号",
     "column_name": "列",
     "offending_value": "问题值",
