@@ -78,7 +78,7 @@ CASES = {
         "not a DuckDB",
     ),
     "duckdb_empty": (lambda d: {"PLANWH_DUCKDB": str(_bytes(d, b""))}, "is empty"),
-    "duckdb_truncated": (lambda d: {"PLANWH_DUCKDB": str(_truncated(d))}, "is truncated"),
+    "duckdb_truncated": (lambda d: {"PLANWH_DUCKDB": str(_truncated(d, 0.5))}, "is truncated or damaged"),
     "dagster_storage_empty": (
         lambda d: {"PLANWH_DAGSTER_STORAGE": ""},
         "PLANWH_DAGSTER_STORAGE is set but empty",
@@ -110,11 +110,11 @@ def _bytes(d: Path, data: bytes) -> Path:
     return path
 
 
-def _truncated(d: Path) -> Path:
+def _truncated(d: Path, keep: float) -> Path:
     path = d / "planwh.duckdb"
     _real_database(path)
     with path.open("r+b") as fh:
-        fh.truncate(path.stat().st_size // 2)
+        fh.truncate(int(path.stat().st_size * keep))
     return path
 
 

@@ -271,10 +271,9 @@ _HEADER = 4096  # main header, then two database headers of 4096 bytes each
 
 
 def duckdb_file_problem(path: Path) -> str | None:
-    """Whether an existing file is a DuckDB database DuckDB can open: its headers, its length (a whole
-    number of blocks: a copy cut short is not), then a read-only open that reads its catalog. A file
-    another process holds open is taken to be whole (that process is using it). None when it is fine.
-    Nothing is written."""
+    """Whether an existing file is a DuckDB database DuckDB can read: its headers, then a read-only open
+    that counts every table's rows (row-group metadata, not the data). A file another process holds
+    open is taken to be whole (that process is using it). None when it is fine. Nothing is written."""
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -288,11 +287,11 @@ def duckdb_file_problem(path: Path) -> str | None:
     if len(head) < 3 * _HEADER:
         return f"is truncated ({size} bytes, shorter than a DuckDB header)"
     headers = [struct.unpack_from("<8Q", head, offset) for offset in (_HEADER, 2 * _HEADER)]
-    block_size = max(headers, key=lambda h: h[1])[5]
+    block_size = max(headers, key=lambda h: h[1])[5]  # the newer of the two database headers
     if not 4096 <= block_size <= 1 << 30:
         return "has a damaged header (not a database DuckDB can open)"
-    if (size - 3 * _HEADER) % block_size:
-        return f"is truncated: {size} bytes is not a whole number of its {block_size}-byte blocks"
+    # the length is no test: DuckDB truncates free blocks at the end of the file, and a write cut short
+    # by a full disk leaves a partial block it ignores; opening it and counting every table's rows is
     import duckdb  # the slow import only for a file that exists
 
     try:
@@ -302,12 +301,16 @@ def duckdb_file_problem(path: Path) -> str | None:
         if "lock" in text.lower():
             return None  # held by a running process, which is using it
         first = text.strip().splitlines()[0][:160] if text.strip() else type(exc).__name__
-        return f"cannot be opened by DuckDB ({first})"
+        return f"is truncated or damaged: DuckDB cannot open it ({first})"
     try:
-        con.execute("select count(*) from duckdb_tables()").fetchall()
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where not internal and not temporary"
+        ).fetchall()
+        for schema, table in tables:
+            con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0][:160]
-        return f"cannot be read by DuckDB ({first})"
+        return f"is truncated or damaged: DuckDB cannot read it ({first})"
     finally:
         con.close()
     return None
