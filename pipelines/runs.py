@@ -21,7 +21,12 @@ from pipelines.maintenance import apply_retention, recover_abandoned_runs
 __all__ = ["failure_cause", "recover_abandoned_runs", "run_job", "stage_timings"]
 
 # what DuckDB says when the working file itself is damaged (a truncated or corrupted block)
-DAMAGE_MARKERS = ("could not read enough bytes", "corrupt", "checksum mismatch", "not a valid duckdb database")
+DAMAGE_MARKERS = (
+    "could not read enough bytes",
+    "corrupt",
+    "checksum mismatch",
+    "not a valid duckdb database",
+)
 
 
 def _errors(result):
@@ -53,7 +58,9 @@ def failure_cause(result) -> Exception | None:
             return known[error.cls_name](message.splitlines()[0] if message else error.cls_name)
         if is_disk_full(error.message or ""):
             return DiskFull("")
-        if any(m in (error.message or "").lower() for m in DAMAGE_MARKERS):  # deeper damage than the check sees
+        if any(
+            m in (error.message or "").lower() for m in DAMAGE_MARKERS
+        ):  # deeper damage than the check sees
             first = (error.message or "").strip().splitlines()[0][:200]
             return WarehouseDamaged(
                 f"The working warehouse cannot be read ({first}). Recovery: `make rebuild` (rebuilds it from "

@@ -305,7 +305,15 @@ def explain_lock_error(exc: Exception, path: Path) -> Exception:
     if "lock" in lowered:
         match = re.search(r"PID (\d+)", text)
         return WarehouseLocked(lock_message(path, match.group(1) if match else None))
-    damaged = ("not a valid duckdb", "corrupt", "checksum", "truncated", "could not read", "invalid", "serializ")
+    damaged = (
+        "not a valid duckdb",
+        "corrupt",
+        "checksum",
+        "truncated",
+        "could not read",
+        "invalid",
+        "serializ",
+    )
     if any(w in lowered for w in damaged):
         first = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
         return WarehouseDamaged(

@@ -17,9 +17,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..alerts.notify import legacy_deliveries
 from ..ingest.inbox import load_receipts
 from ..settings import Settings, now_local
-from ..alerts.notify import legacy_deliveries
 from .connection import connect, writer_lock
 from .housekeeping import prune_rebuild_copies
 
@@ -92,7 +92,9 @@ def rebuild(settings: Settings, run_refresh: Callable[[], tuple[Any, float]]) ->
             result, seconds = run_refresh()
         except Exception as exc:
             if backup.exists():
-                exc.args = (f"{exc.args[0] if exc.args else exc} (the previous warehouse is kept at {backup})",)
+                exc.args = (
+                    f"{exc.args[0] if exc.args else exc} (the previous warehouse is kept at {backup})",
+                )
                 if hasattr(exc, "problems"):
                     exc.problems.append(f"the previous warehouse is kept at {backup}")
             raise
