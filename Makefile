@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast ui sql portal docs lint fmt bench bench-portal rebuild samples templates manifest clean evaluation
+.PHONY: install run test test-fast ui sql portal docs lint fmt bench bench-portal soak rebuild samples templates manifest clean evaluation
 
 install: $(STAMP)
 
@@ -48,8 +48,9 @@ test: $(MANIFEST)
 ## The Dagster UI (with schedules and sensors) on 127.0.0.1:$(PORT).
 PORT ?= 3000
 ui: $(MANIFEST)
-	mkdir -p $(PLANWH_DAGSTER_STORAGE) $(PLANWH_DAGSTER_COMPUTE_LOGS)
-	$(BIN)/dagster dev -h 127.0.0.1 -p $(PORT) -m pipelines.definitions
+	$(BIN)/python -m pipelines.cli check
+	umask 077 && mkdir -p $(PLANWH_DAGSTER_STORAGE) $(PLANWH_DAGSTER_COMPUTE_LOGS)
+	umask 077 && $(BIN)/dagster dev -h 127.0.0.1 -p $(PORT) -m pipelines.definitions
 
 ## SQL on the published snapshot: read-only, no file/network/extension access (docs/analysts.md).
 sql: $(STAMP)
@@ -81,6 +82,12 @@ bench: $(MANIFEST)
 ## Receipt time of the reporting portal (p50/p95 over 50 uploads; bench/results.md).
 bench-portal: $(MANIFEST)
 	$(BIN)/python -m bench.portal
+
+## Soak: ROUNDS refreshes under faults (kills, a slow writer, a trickling webhook, a held reader, a full
+## disk when run as root), then the fingerprint of a clean rebuild. Not part of `make test` (20-40 min).
+ROUNDS ?= 20
+soak: $(MANIFEST)
+	$(BIN)/python -m bench.soak --rounds $(ROUNDS)
 
 ## Rebuild the warehouse from the raw archive alone.
 rebuild: $(MANIFEST)

@@ -21,6 +21,13 @@ planwh plan add DIR [--replace]
 planwh users add|reset-password|list|disable|enable|token …
                                reporting-portal accounts and API tokens (docs/portal.md)
 planwh portal [--port N]       serve the reporting portal on 127.0.0.1
+planwh check                   check every setting (what `make ui` does before starting Dagster)
+planwh deliveries [--retry | --dismiss]
+                               notifications that could not be delivered
+planwh housekeeping            apply the retention rules now (docs/operations.md)
+
+Exit codes: 0 done; 1 the work failed (see the message and the run log); 2 a bad setting or argument
+(one line each, nothing written); 74 the disk is full; 75 the warehouse is held by another process.
 """
 
 from __future__ import annotations
@@ -30,8 +37,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.lib.settings import REPO_ROOT, export_env, load_settings
-from pipelines.runs import run_job
+from pipelines.lib.settings import (
+    EXIT_BAD_SETTING,
+    REPO_ROOT,
+    SettingsError,
+    export_env,
+    load_settings,
+    private_umask,
+    settings_problems,
+)
+
+EXIT_FAILED = 1
+EXIT_DISK_FULL = 74  # sysexits EX_IOERR
+EXIT_LOCKED = 75  # sysexits EX_TEMPFAIL: try again later
 
 
 def _dbt(args: list[str], settings) -> None:
@@ -57,6 +75,7 @@ def cmd_refresh(args, settings) -> int:
     import json
 
     from pipelines.lib.outputs.summary import print_summary
+    from pipelines.runs import run_job
 
     result, elapsed = run_job(args.job, args.as_of, settings, known_at=getattr(args, "known_at", None))
     if getattr(args, "timings_json", None):
@@ -64,8 +83,35 @@ def cmd_refresh(args, settings) -> int:
             json.dumps({"run_seconds": elapsed, "stages": result.stage_seconds})
         )
     if not getattr(args, "quiet", False):
-        print_summary(settings, result.run_id, elapsed, success=result.success)
+        print_summary(
+            settings, result.run_id, elapsed, success=result.success, notes=_run_notes(result, settings)
+        )
     return 0 if result.success else 1
+
+
+def _run_notes(result, settings) -> list[str]:
+    """What this run left for later or treated specially (files still being written, re-submissions)."""
+    notes = []
+    for event in result.all_events:
+        if (
+            event.event_type_value != "ASSET_MATERIALIZATION"
+            or event.asset_key.to_user_string() != "inbox_files"
+        ):
+            continue
+        meta = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+        if meta.get("files_waiting"):
+            names = ", ".join(meta.get("waiting_files") or [])
+            notes.append(
+                f"仍在写入的文件 Files still being written (changed < {settings.inbox_quiet_seconds:g}s ago), left for "
+                f"the next run: {meta['files_waiting']} — {names}"
+            )
+        if meta.get("resubmissions"):
+            notes.append(
+                f"重新报送 Re-submissions of earlier content (they supersede what came between): {meta['resubmissions']}"
+            )
+        if meta.get("ignored_leftovers"):
+            notes.append(f"已忽略的临时文件 Editor/transfer leftovers ignored: {meta['ignored_leftovers']}")
+    return notes
 
 
 def cmd_flags(args, settings) -> int:
@@ -75,9 +121,57 @@ def cmd_flags(args, settings) -> int:
 
 def cmd_rebuild(args, settings) -> int:
     from pipelines.lib.warehouse.rebuild import rebuild
+    from pipelines.runs import run_job
 
     info = rebuild(settings, run_refresh=lambda: run_job("refresh", args.as_of, settings))
-    print(info)
+    for key, value in info.items():
+        print(f"  {key}: {value}")
+    if not info["success"]:
+        print(
+            f"planwh: the rebuild's refresh failed (see {settings.log_dir}); the previous warehouse is kept at "
+            f"{info['previous_warehouse']}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print("planwh: rebuild finished")
+    return 0
+
+
+def cmd_check(args, settings) -> int:
+    print("planwh: settings OK")
+    return 0
+
+
+def cmd_deliveries(args, settings) -> int:
+    from pipelines.lib.alerts.notify import count_undelivered, dismiss, requeue, undelivered
+    from pipelines.lib.warehouse.connection import connect, writer_lock
+
+    with writer_lock(settings, "planwh deliveries"), connect(settings) as con:
+        if args.retry:
+            print(f"planwh: {requeue(con)} given-up notification(s) queued again; the next run sends them")
+        elif args.dismiss:
+            print(f"planwh: {dismiss(con)} given-up notification(s) dismissed")
+        counts = count_undelivered(con)
+        rows = undelivered(con)
+    print(f"retrying: {counts['retrying']}  given up: {counts['given_up']}")
+    for row in rows:
+        print(
+            f"  {row['gave_up_at']}  {row['channel']:<10} {row['kind']:<12} {row['message_key']}  "
+            f"{row['title_en'] or ''}  ({row['attempts']} attempts; {row['last_error']})"
+        )
+    return 0
+
+
+def cmd_housekeeping(args, settings) -> int:
+    import dagster as dg
+
+    from pipelines.lib.warehouse.connection import writer_lock
+    from pipelines.maintenance import apply_retention, recover_abandoned_runs
+
+    with dg.DagsterInstance.get() as instance, writer_lock(settings, "planwh housekeeping"):
+        recovered = recover_abandoned_runs(instance)
+        summary = apply_retention(instance, settings)
+    print(f"planwh: housekeeping done: {dict(summary, runs_recovered=len(recovered))}")
     return 0
 
 
@@ -274,9 +368,7 @@ def cmd_lint_sql(args, settings) -> int:
     return subprocess.run([str(sqlfluff), "lint", "models"], cwd=settings.dbt_project_dir).returncode
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = load_settings()
-    export_env(settings)
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="planwh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -361,17 +453,82 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.set_defaults(func=cmd_plan_add)
     sub.add_parser("lint-sql").set_defaults(func=cmd_lint_sql)
+    sub.add_parser("check", help="check every setting and exit (2 when one is wrong)").set_defaults(
+        func=cmd_check
+    )
+    p = sub.add_parser("deliveries", help="notifications that could not be delivered")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--retry", action="store_true", help="queue given-up notifications again")
+    group.add_argument("--dismiss", action="store_true", help="acknowledge given-up notifications")
+    p.set_defaults(func=cmd_deliveries)
+    sub.add_parser("housekeeping", help="apply the retention rules now").set_defaults(func=cmd_housekeeping)
     from pipelines.portal.cli import add_commands as add_portal_commands
 
     add_portal_commands(sub)
-    args = parser.parse_args(argv)
-    from pipelines.lib.warehouse.connection import WarehouseLocked
+    return parser
+
+
+# what each command needs checked before it runs: paths (and whether the working file must be whole)
+_NO_PATHS = {"prepare", "samples", "templates", "lint-sql", "sql"}  # sql: analysts read the snapshot only
+
+
+def _say(line: str) -> None:
+    print(f"planwh: {line}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    problems = settings_problems(
+        as_of=getattr(args, "as_of", None),
+        known_at=getattr(args, "known_at", None),
+        warehouse_must_be_valid=args.command != "rebuild",
+        check_paths=args.command not in _NO_PATHS,
+    )
+    if problems:  # before anything is created, opened or locked
+        for line in problems:
+            _say(line)
+        return EXIT_BAD_SETTING
+    settings = load_settings()
+    export_env(settings)
+    private_umask()
+    from pipelines.lib.warehouse.connection import WarehouseDamaged, WarehouseLocked
+    from pipelines.lib.warehouse.disk import DiskFull, is_disk_full
 
     try:
         return args.func(args, settings)
+    except SettingsError as exc:
+        for line in exc.problems:
+            _say(line)
+        return EXIT_BAD_SETTING
     except WarehouseLocked as exc:  # a clear message naming the holder, not a stack trace
-        print(f"planwh: {exc}", file=sys.stderr)
-        return 75
+        _say(str(exc))
+        return EXIT_LOCKED
+    except WarehouseDamaged as exc:
+        _say(str(exc))
+        return EXIT_BAD_SETTING
+    except subprocess.CalledProcessError as exc:  # dbt's own output, above, says why
+        _say(
+            f"{Path(str(exc.cmd[0])).name} {exc.cmd[1]} failed with exit code {exc.returncode} (see its output above)"
+        )
+        return EXIT_FAILED
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        from pipelines.lib.warehouse.disk import disk_full_message
+
+        message = (
+            str(exc)
+            if isinstance(exc, DiskFull) and str(exc).strip()
+            else disk_full_message(
+                {
+                    "warehouse": settings.warehouse,
+                    "published": settings.publish_dir,
+                    "output": settings.output_dir,
+                }
+            )
+        )
+        _say(message)
+        return EXIT_DISK_FULL
 
 
 if __name__ == "__main__":

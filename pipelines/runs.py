@@ -2,69 +2,96 @@
 
 Kept out of pipelines/lib (plain Python, no Dagster) and out of the CLI module, so anything that needs
 to run the refresh imports it from here.
+
+A run that fails for a reason a retry cannot fix — a bad setting, the warehouse held by another
+process, a full disk, a damaged working file — is not retried: `run_job` raises that reason as one
+exception whose message is the one line the operator reads (the CLI prints it and exits 2, 75 or 74).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
-from pathlib import Path
+
+from pipelines.maintenance import apply_retention, recover_abandoned_runs
+
+__all__ = ["failure_cause", "recover_abandoned_runs", "run_job", "stage_timings"]
+
+# what DuckDB says when the working file itself is damaged (a truncated or corrupted block)
+DAMAGE_MARKERS = (
+    "could not read enough bytes",
+    "corrupt",
+    "checksum mismatch",
+    "not a valid duckdb database",
+)
 
 
-def recover_abandoned_runs(instance) -> list[str]:
-    """Runs started by this command whose process died (killed, machine lost) stay STARTED and keep their
-    concurrency-pool slots, which would block every later run. Mark them failed and free their slots.
-    Called while holding the writer lock, so no live refresh can be among them."""
-    import dagster as dg
+def _errors(result):
+    """Every error (and its causes) of the run's failed steps and of the run itself."""
+    for event in result.all_events:  # step failures, resource init failures, the run's own failure
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None:
+            yield error
+            error = error.cause or getattr(error, "context", None)
 
-    recovered = []
-    records = instance.get_run_records(
-        dg.RunsFilter(
-            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
-            tags={"planwh/trigger": "cli"},
-        )
-    )
-    for record in records:
-        run = record.dagster_run
-        pid = int(run.tags.get("planwh/pid", "0") or 0)
-        alive = False
-        if pid:
-            try:
-                os.kill(pid, 0)
-                alive = pid != os.getpid()
-            except OSError:
-                alive = False
-        if alive:
-            continue
-        instance.report_run_failed(
-            run, "The process running this refresh died; marked failed by the next refresh."
-        )
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        recovered.append(run.run_id)
-    return recovered
+
+def failure_cause(result) -> Exception | None:
+    """The reason a run failed when it is one a retry cannot fix, rebuilt as our exception (one line)."""
+    from pipelines.lib.settings import SettingsError
+    from pipelines.lib.warehouse.connection import WarehouseDamaged, WarehouseLocked
+    from pipelines.lib.warehouse.disk import DiskFull, is_disk_full
+
+    known = {
+        "SettingsError": SettingsError,
+        "WarehouseLocked": WarehouseLocked,
+        "WarehouseDamaged": WarehouseDamaged,
+        "DiskFull": DiskFull,
+    }
+    for error in _errors(result):
+        message = re.sub(r"^[\w.]+(Error|Locked|Damaged|Full): ", "", (error.message or "").strip())
+        if error.cls_name in known:
+            if error.cls_name == "SettingsError":
+                return SettingsError([line for line in message.splitlines() if line.strip()])
+            return known[error.cls_name](message.splitlines()[0] if message else error.cls_name)
+        if is_disk_full(error.message or ""):
+            return DiskFull("")
+        if any(
+            m in (error.message or "").lower() for m in DAMAGE_MARKERS
+        ):  # deeper damage than the check sees
+            first = (error.message or "").strip().splitlines()[0][:200]
+            return WarehouseDamaged(
+                f"The working warehouse cannot be read ({first}). Recovery: `make rebuild` (rebuilds it from "
+                "raw/archive), or copy the published snapshot back over it and run again."
+            )
+    return None
 
 
 def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_at: str | None = None):
-    """Run a job in-process against the local instance (runs show in `make ui`); retry once on failure."""
+    """Run a job in-process against the local instance (runs show in `make ui`); retry once on a failure
+    that a retry might fix."""
     import dagster as dg
 
     from pipelines.definitions import defs
     from pipelines.lib.warehouse.connection import connect, writer_lock
+    from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, require_free
+    from pipelines.lib.warehouse.publish import publish_needs
 
-    for folder in (os.environ["PLANWH_DAGSTER_STORAGE"], os.environ["PLANWH_DAGSTER_COMPUTE_LOGS"]):
-        Path(folder).mkdir(parents=True, exist_ok=True)
+    for folder in (settings.dagster_storage, settings.dagster_compute_logs):
+        folder.mkdir(parents=True, exist_ok=True)
     job = defs.resolve_job_def(job_name)
     run_config: dict = {
-        "loggers": {"console": {"config": {"log_level": os.environ.get("PLANWH_LOG_LEVEL", "WARNING")}}}
+        "loggers": {
+            "console": {"config": {"log_level": os.environ.get("PLANWH_LOG_LEVEL", "WARNING").upper()}}
+        }
     }
     config = {key: value for key, value in (("as_of", as_of), ("known_at", known_at)) if value}
     if config:
         run_config["resources"] = {"planwh": {"config": config}}
-    log_dir = settings.output_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{job_name}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.log_dir / f"{job_name}-{time.strftime('%Y%m%dT%H%M%S')}.log"
     print(
         f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}"
         f"{f', known_at {known_at}' if known_at else ''}); dbt's output goes to {log_path}",
@@ -78,32 +105,57 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_
                 f"planwh: run {run_id} had died mid-way; marked failed and its pool slots freed",
                 file=sys.stderr,
             )
-        for attempt in range(retries + 1):
-            started = time.perf_counter()
-            with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-                result = job.execute_in_process(
-                    instance=instance,
-                    run_config=run_config,
-                    raise_on_error=False,
-                    tags={
-                        "planwh/trigger": "cli",
-                        "planwh/attempt": str(attempt + 1),
-                        "planwh/pid": str(os.getpid()),
-                    },
+        require_free(settings.publish_dir, publish_needs(settings), "this run's publish step")
+        try:
+            for attempt in range(retries + 1):
+                started = time.perf_counter()
+                # Dagster's and dbt's own output (stack traces included) goes to the log file; the terminal
+                # gets our one-line summary of what failed
+                with (
+                    log_path.open("a", encoding="utf-8") as log,
+                    contextlib.redirect_stdout(log),
+                    contextlib.redirect_stderr(log),
+                ):
+                    result = job.execute_in_process(
+                        instance=instance,
+                        run_config=run_config,
+                        raise_on_error=False,
+                        tags={
+                            "planwh/trigger": "cli",
+                            "planwh/attempt": str(attempt + 1),
+                            "planwh/pid": str(os.getpid()),
+                        },
+                    )
+                elapsed = time.perf_counter() - started
+                result.stage_seconds = stage_timings(instance, result.run_id)
+                if result.success:
+                    break
+                cause = failure_cause(result)
+                if isinstance(cause, DiskFull) and not str(cause).strip():
+                    cause = DiskFull(
+                        disk_full_message(
+                            {
+                                "warehouse": settings.warehouse,
+                                "published": settings.publish_dir,
+                                "output": settings.output_dir,
+                                "dagster": settings.dagster_storage,
+                            }
+                        )
+                    )
+                if cause is not None:
+                    cause.run_id = result.run_id
+                    raise cause  # one line, no retry: it would fail the same way
+                for event in result.all_events:
+                    if event.is_step_failure:
+                        error = event.event_specific_data.error
+                        first = ((error.cause or error).message or "").strip().splitlines()
+                        print(f"step {event.step_key} failed: {first[0] if first else '?'}", file=sys.stderr)
+                print(
+                    f"run {result.run_id} failed; " + ("retrying once" if attempt < retries else "giving up"),
+                    file=sys.stderr,
                 )
-            elapsed = time.perf_counter() - started
-            result.stage_seconds = stage_timings(instance, result.run_id)
-            if result.success:
-                return result, elapsed
-            for event in result.all_events:
-                if event.is_step_failure:
-                    error = event.event_specific_data.error
-                    cause = error.cause or error
-                    print(f"step {event.step_key} failed: {cause.message.strip()}", file=sys.stderr)
-            print(
-                f"run {result.run_id} failed; " + ("retrying once" if attempt < retries else "giving up"),
-                file=sys.stderr,
-            )
+        finally:
+            apply_retention(instance, settings)
     return result, elapsed
 
 

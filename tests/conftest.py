@@ -32,15 +32,19 @@ ENV = {
     "GX_ANALYTICS_ENABLED": "false",
     "DAGSTER_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",
+    # tests drop a file and refresh at once: no quiet period (tests/test_inbox.py sets one where it matters)
+    "PLANWH_INBOX_QUIET_SECONDS": "0",
 }
 
 
 def pytest_configure(config):
     os.environ.update(ENV)
     os.environ.pop("PLANWH_AS_OF", None)
-    os.environ.pop("PLANWH_WEBHOOK_URL", None)
+    for name in [k for k in os.environ if k.startswith("PLANWH_") and k not in ENV]:
+        os.environ.pop(name)  # a developer's own settings (webhook, limits, retention) stay out of the tests
     home = Path(ENV["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
+    (TEST_ROOT / "raw" / "inbox").mkdir(parents=True, exist_ok=True)  # settings require the raw folder
     shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
 
 

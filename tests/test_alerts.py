@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import duckdb
 import pytest
 
-from pipelines.lib.alerts.notify import WebhookNotifier, deliver_pending
+from pipelines.lib.alerts.notify import WebhookNotifier, deliver_due
 from tests.conftest import AS_OF, query, run_job
 
 URBAN = "370102_URBAN"
@@ -124,32 +124,47 @@ def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, h
 
 def test_a_failed_delivery_is_retried_next_time_and_never_fails_the_run(fresh_warehouse, hook):
     settings = fresh_warehouse
+    from datetime import datetime, timedelta
+
+    from pipelines.lib.alerts.notify import DeliveryPolicy, enqueue_alert_events
     from pipelines.lib.warehouse.connection import connect
 
+    t0 = datetime(2026, 1, 1, 2, 0, 0)
     with connect(settings) as con:
         con.execute("""insert into ops.alert_events (alert_id, event, event_at, severity, title_en, detail_en)
                        values ('indicator|P|I01', 'opened', timestamp '2026-01-01 02:00:00', 'critical', 't', 'd')""")
         notifier = WebhookNotifier(hook.url, "dingtalk")
+        policy = DeliveryPolicy()
+        assert enqueue_alert_events(con, ["webhook"], policy, now=t0) == 1
         hook.fail = True
-        summary = deliver_pending(con, [notifier])
+        summary = deliver_due(con, [notifier], policy, now=t0)
         assert summary["webhook"]["failed"] == 1 and "500" in summary["webhook"]["error"]
         assert "SECRET-TOKEN" not in summary["webhook"]["error"] and "SECRET-TOKEN" not in repr(notifier)
         row = con.execute("select delivered_at, attempts, last_error from ops.alert_deliveries").fetchone()
         assert row[0] is None and row[1] == 1
         hook.fail = False
-        summary = deliver_pending(con, [notifier])
+        assert (
+            deliver_due(con, [notifier], policy, now=t0 + timedelta(minutes=1))["webhook"]["delivered"] == 0
+        )
+        summary = deliver_due(con, [notifier], policy, now=t0 + timedelta(minutes=6))  # after the back-off
         assert summary["webhook"]["delivered"] == 1
         assert con.execute("select attempts from ops.alert_deliveries").fetchone()[0] == 2
-        assert deliver_pending(con, [notifier])["webhook"]["delivered"] == 0  # delivered once only
+        later = t0 + timedelta(hours=1)
+        assert (
+            deliver_due(con, [notifier], policy, now=later)["webhook"]["delivered"] == 0
+        )  # delivered once only
     assert hook.bodies[0]["msgtype"] == "markdown" and "规划监测预警" in hook.bodies[0]["markdown"]["title"]
 
 
-def test_an_unreachable_webhook_does_not_fail_the_refresh(fresh_warehouse, monkeypatch):
+def test_an_unreachable_webhook_does_not_fail_the_refresh_and_a_given_up_event_is_visible(
+    fresh_warehouse, monkeypatch, capsys
+):
     settings = fresh_warehouse
     monkeypatch.setenv("PLANWH_WEBHOOK_URL", "http://127.0.0.1:9/unreachable?token=SECRET-TOKEN")
+    monkeypatch.setenv("PLANWH_DELIVERY_GIVE_UP_HOURS", "0")  # the retry window is over at the first failure
     _drop(settings, "绿化.csv", "指标编号,统计期,数值\nI22,2021,46.6\n")
     result = run_job("refresh", AS_OF)
-    assert result.success
+    assert result.success  # a delivery failure never fails the refresh
     con = duckdb.connect(str(settings.published_warehouse), read_only=True)
     try:
         failed = query(con, "select * from ops.alert_deliveries where channel = 'webhook'")
@@ -159,8 +174,26 @@ def test_an_unreachable_webhook_does_not_fail_the_refresh(fresh_warehouse, monke
     finally:
         con.close()
     assert failed and all(r["delivered_at"] is None and r["attempts"] == 1 for r in failed)
+    assert all(r["gave_up_at"] is not None for r in failed)
     assert all("SECRET-TOKEN" not in (r["last_error"] or "") for r in failed)
     assert delivered_to_file
+
+    # never silent: the asset check, the report and the run summary all say so
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    check = checks["notifications_delivered"]
+    assert not check.passed and check.metadata["given_up"].value == len(failed)
+    report = (settings.output_dir / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Notifications not delivered" in report and "planwh deliveries --retry" in report
+    from pipelines.lib.outputs.summary import print_summary
+
+    print_summary(settings, result.run_id, 1.0, success=True)
+    out = capsys.readouterr().out
+    assert f"Notifications NOT delivered (given up after the retry window): {len(failed)}" in out
+    assert "SECRET-TOKEN" not in out + report
 
 
 @pytest.mark.parametrize(
@@ -178,7 +211,9 @@ def test_a_misconfigured_webhook_url_is_never_repeated_in_errors(url):
             [
                 dict.fromkeys(("severity", "title_zh", "title_en", "detail_zh", "detail_en"), "t")
                 | {"event": "opened"}
-            ]
+            ],
+            "planwh-key",
+            2,
         )
     assert "SECRET-TOKEN" not in str(raised.value) and "PLANWH_WEBHOOK_URL" in str(raised.value)
     assert "SECRET-TOKEN" not in repr(notifier)

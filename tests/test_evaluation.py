@@ -29,7 +29,12 @@ def test_the_kind_of_evaluation_follows_the_date():
     last year's figures are due."""
     from datetime import date
 
-    plan = {"plan_id": "P", "plan_short_zh": "某区“十四五”规划纲要", "plan_short_en": "Some plan", "end_year": 2025}
+    plan = {
+        "plan_id": "P",
+        "plan_short_zh": "某区“十四五”规划纲要",
+        "plan_short_en": "Some plan",
+        "end_year": 2025,
+    }
     due = date(2026, 3, 31)
     inside = ev.PlanContext(plan=plan, as_of=date(2025, 12, 31), final_year_due=due)
     assert inside.kind == ev.MID_TERM and inside.title_zh == "某区“十四五”规划纲要实施情况中期评估报告"

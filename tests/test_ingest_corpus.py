@@ -296,8 +296,12 @@ def test_hostile_names_links_sizes_and_folders_are_refused(fresh_warehouse, monk
         "big.csv": "file_too_large",
         "x.csv": "unknown_department",
         "loose.csv": "not_in_department_folder",
-        "~$lock.xlsx": "hidden_or_temporary_file",
     }
+    assert seen["~$lock.xlsx"]["status"] == "ignored"  # Excel's owner file: noted, never read
+    assert (
+        seen["~$lock.xlsx"]["reason_code"] == "hidden_or_temporary_file"
+        and seen["~$lock.xlsx"]["rows_total"] == 0
+    )
     for name, reason in expected.items():
         assert seen[name]["status"] == "rejected" and seen[name]["reason_code"] == reason, (
             name,

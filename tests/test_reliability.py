@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import duckdb
 
@@ -110,9 +113,42 @@ def assert_loaded_exactly_once(settings, expected: int) -> None:
 
 CRASHES = [  # (where the process is killed, the departments whose files arrive before that refresh)
     ("ingest.before_commit", ("370102_URBAN", "370102_FIN")),
-    ("dbt.mid_build", ("370102_HOUSING",)),
+    ("alone:dbt.mid_build", ("370102_HOUSING",)),  # the refresh alone: its dbt child must die with it
     ("publish.before_swap", ("370102_CIVIL", "370102_EDU")),
 ]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def plant_orphan(settings) -> subprocess.Popen:
+    """A process holding the working DuckDB file, recorded as the dbt child of a run that died (what an
+    orphan looks like where the parent-death signal is not available)."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(900)",
+            str(settings.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert holder.stdout.readline().strip() == "open"
+    start = int(Path(f"/proc/{holder.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    dead = 2**22 + 4242
+    settings.children_file.write_text(
+        json.dumps(
+            [{"pid": holder.pid, "start": start, "parent_pid": dead, "what": "dbt build", "run_id": "r"}]
+        )
+    )
+    return holder
 
 
 def test_a_killed_refresh_leaves_a_consistent_warehouse_and_the_next_run_completes(fresh_warehouse):
@@ -128,13 +164,35 @@ def test_a_killed_refresh_leaves_a_consistent_warehouse_and_the_next_run_complet
         killed = cli("refresh", "--as-of", AS_OF, fault=fault)
         assert killed.returncode == -9, (fault, killed.returncode, killed.stderr[-2000:])
         assert published_counts(settings) == before, fault  # the previous snapshot, intact
+        orphan = None
+        if fault.startswith("alone:"):
+            [child] = json.loads(settings.children_file.read_text())
+            deadline = time.monotonic() + 15
+            while alive(child["pid"]) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not alive(child["pid"]), "dbt outlived the refresh that started it"
+        if fault == "publish.before_swap":
+            orphan = plant_orphan(settings)
 
         again = cli("refresh", "--as-of", AS_OF)
+        if orphan is not None:
+            orphan.kill()
+            orphan.wait()
+            assert f"ended dbt build (pid {orphan.pid}) left running by an abandoned run" in again.stderr
         assert again.returncode == 0, (fault, again.stderr[-2000:])
         assert "had died mid-way" in again.stderr  # the dead run was recovered, its pool slots freed
         assert published_counts(settings)["submissions"] > before["submissions"], fault
-        assert not list(settings.publish_dir.glob("*.incoming-*")), fault
+        assert not list(settings.publish_dir.glob(".*")), fault  # no temporary file left behind
+        assert not settings.children_file.exists()
         assert_loaded_exactly_once(settings, expected_rows(tuple(received)))
+
+    # what the CLI wrote is owner-only; the analysts' snapshot keeps its group-read
+    for root in (settings.output_dir, settings.dagster_storage, settings.dagster_compute_logs):
+        for path in [root, *root.rglob("*")]:
+            assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
+    assert settings.published_warehouse.stat().st_mode & 0o777 == 0o440
+    assert settings.publish_dir.stat().st_mode & 0o777 == 0o750
+    assert (settings.warehouse.stat().st_mode & 0o777) == 0o600
 
 
 def test_rebuild_from_the_archive_equals_the_incremental_result(fresh_warehouse):

@@ -1,5 +1,6 @@
 """Resources shared by every domain: where the warehouse lives, the evaluation date, dbt."""
 
+import contextlib
 import os
 import shutil
 import sys
@@ -11,7 +12,18 @@ from dagster_dbt import DbtCliResource
 
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.plans.catalog import Catalog
-from pipelines.lib.settings import Settings, load_settings, today_local
+from pipelines.lib.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    parse_day,
+    settings_problems,
+    today_local,
+)
+from pipelines.lib.warehouse.disk import DiskFull, require_free
+from pipelines.lib.warehouse.publish import publish_needs
+
+NO_RETRY = {"dagster/max_retries": "0"}  # a bad setting fails again the same way: never retried
 
 
 class PlanWarehouse(dg.ConfigurableResource):
@@ -21,31 +33,62 @@ class PlanWarehouse(dg.ConfigurableResource):
     Asia/Shanghai. `known_at` (YYYY-MM-DD) is the knowledge cutoff: only submissions received by the
     end of that day count; empty means everything received so far. Pin both to the same day to
     reproduce exactly what a past evaluation said.
+
+    Before a run's first step the settings, these dates and the free space a publish needs are checked
+    (one line per problem); a run that fails this way is tagged so the daemon does not retry it.
     """
 
     as_of: str = ""
     known_at: str = ""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        problems = settings_problems(
+            as_of=self.as_of or None,
+            known_at=self.known_at or None,
+            warehouse_must_be_valid=False,
+            date_names=("as_of", "known_at"),
+        )
+        if problems:
+            _no_retry(context)
+            raise SettingsError(problems)
+        settings = load_settings()
+        try:
+            require_free(settings.publish_dir, publish_needs(settings), "this run's publish step")
+        except DiskFull:
+            _no_retry(context)
+            raise
 
     @property
     def settings(self) -> Settings:
         return load_settings()
 
     def as_of_date(self) -> date:
-        return date.fromisoformat(self.as_of) if self.as_of else today_local()
+        return parse_day(self.as_of, "as_of") if self.as_of else today_local()
 
     def known_at_date(self) -> date | None:
         """The knowledge cutoff: this resource's `known_at`, else PLANWH_KNOWN_AT, else none."""
         value = self.known_at or os.environ.get("PLANWH_KNOWN_AT", "")
-        return date.fromisoformat(value) if value else None
+        return parse_day(value, "known_at") if value else None
 
     def catalog(self) -> Catalog:
         return Catalog.load(self.settings.seeds_dir)
 
 
+def _no_retry(context: dg.InitResourceContext) -> None:
+    if context.instance is not None and context.run_id:
+        # the run fails anyway; not being able to tag it must not hide why
+        with contextlib.suppress(Exception):
+            context.instance.add_run_tags(context.run_id, NO_RETRY)
+
+
 def dbt_executable() -> str:
-    """The dbt installed next to this interpreter (the venv's bin may not be on PATH)."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """dbt as this interpreter's venv has it, through the `planwh-dbt` wrapper that makes it die with
+    the run (pipelines/dbt_child.py); plain dbt where the wrapper is not installed."""
+    here = Path(sys.executable).parent
+    for name in ("planwh-dbt", "dbt"):
+        if (here / name).exists():
+            return str(here / name)
+    return shutil.which("dbt") or "dbt"
 
 
 @dg.definitions

@@ -1,13 +1,22 @@
-"""Where things live. Every path has one environment variable and a default inside the repo.
+"""Where things live and the limits a run keeps, from environment variables, checked in one place.
 
 PLANWH_DUCKDB is the one variable that names the warehouse file; dbt's profiles.yml reads the same
 variable, and `export_env()` makes sure a dbt subprocess sees the absolute path.
+
+Every entry point (the CLI, the Dagster code location, `make ui`, the rebuild) calls
+`settings_problems()` / `checked_settings()` before it touches anything: each bad setting is one line
+naming the variable, what is wrong and what to do; the CLI prints them and exits with code 2, having
+written nothing. A secret (the webhook URL) is never repeated in these lines.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from dataclasses import dataclass
+import re
+import struct
+import urllib.parse
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,11 +25,46 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TZ = ZoneInfo("Asia/Shanghai")
 
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+EXIT_BAD_SETTING = (
+    2  # sysexits' EX_USAGE is 64; 2 is what argparse and most tools use for "you asked wrongly"
+)
 
 
-def _path(var: str, default: Path) -> Path:
-    value = os.environ.get(var)
-    return Path(value).expanduser().resolve() if value else default
+class SettingsError(ValueError):
+    """One or more settings are wrong; `problems` holds one line per setting."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# name -> (default, integer?, minimum, maximum, what it is, example)
+NUMBERS: dict[str, tuple[float, bool, float, float | None, str, str]] = {
+    "PLANWH_MAX_FILE_BYTES": (DEFAULT_MAX_FILE_BYTES, True, 1, None, "a whole number of bytes", "20971520"),
+    "PLANWH_LOCK_TIMEOUT": (3600, False, 0, None, "seconds to wait for the warehouse", "3600"),
+    "PLANWH_INBOX_QUIET_SECONDS": (60, False, 0, 86400, "seconds a file must stay unchanged", "60"),
+    "PLANWH_WEBHOOK_DEADLINE_SECONDS": (20, False, 1, 600, "seconds one webhook delivery may take", "20"),
+    "PLANWH_DELIVERY_GIVE_UP_HOURS": (72, False, 0, 24 * 90, "hours of retrying before giving up", "72"),
+    "PLANWH_RETAIN_RUN_DAYS": (30, True, 0, None, "days to keep Dagster runs", "30"),
+    "PLANWH_RETAIN_FAILED_RUN_DAYS": (90, True, 0, None, "days to keep failed Dagster runs", "90"),
+    "PLANWH_RETAIN_MIN_RUNS": (20, True, 0, None, "latest Dagster runs always kept", "20"),
+    "PLANWH_RETAIN_REBUILD_COPIES": (3, True, 0, None, "pre-rebuild copies kept", "3"),
+    "PLANWH_RETAIN_LOG_FILES": (60, True, 1, None, "run log files kept", "60"),
+    "PLANWH_INBOX_REHASH_HOURS": (24, False, 0, None, "hours before an unchanged file is hashed again", "24"),
+}
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long run history, logs and rebuild copies are kept (docs/operations.md, "Retention")."""
+
+    run_days: int = 30  # successful Dagster runs (and their event logs, compute logs)
+    failed_run_days: int = 90  # failures are kept longer: they are what someone investigates
+    min_runs: int = 20  # the latest runs are always kept, however old
+    rebuild_copies: int = 3  # planwh.duckdb.before-rebuild-* files
+    log_files: int = 60  # warehouse/output/logs/*.log
 
 
 @dataclass(frozen=True)
@@ -31,8 +75,17 @@ class Settings:
     raw_dir: Path  # landing zone: raw/inbox/<department_code>/..., raw/archive/, raw/backfill/
     dbt_project_dir: Path
     publish_dir: Path  # read-only snapshot(s) for analysts
-    output_dir: Path  # report, exports, validation docs
-    max_file_bytes: int
+    output_dir: Path  # report, exports, validation docs, logs, notifications
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    lock_timeout: float = 3600.0
+    inbox_quiet_seconds: float = 60.0  # a file is taken once unchanged this long (half-written files wait)
+    inbox_rehash_hours: float = 24.0  # an unchanged file is hashed again after this long (belt and braces)
+    webhook_deadline_seconds: float = 20.0  # one delivery, connect to last byte
+    delivery_give_up_hours: float = 72.0  # retries with back-off over this much wall time, then a warning
+    retention: Retention = field(default_factory=Retention)
+    dagster_home: Path = REPO_ROOT
+    dagster_storage: Path = REPO_ROOT / ".dagster" / "storage"
+    dagster_compute_logs: Path = REPO_ROOT / ".dagster" / "compute_logs"
 
     @property
     def inbox(self) -> Path:
@@ -59,32 +112,349 @@ class Settings:
         return self.warehouse.with_suffix(".lock")
 
     @property
+    def children_file(self) -> Path:
+        """Child processes (dbt) of the run holding the warehouse, so an abandoned one can be ended."""
+        return self.warehouse.with_suffix(".children.json")
+
+    @property
     def inbox_index(self) -> Path:
-        """Cache of (path, size, mtime) -> sha256 so sensor ticks do not re-hash every file."""
+        """Cache of a file's identity (size, mtime, ctime, inode) -> sha256, so scans do not re-hash."""
         return self.warehouse.parent / "inbox_index.json"
 
+    @property
+    def log_dir(self) -> Path:
+        return self.output_dir / "logs"
 
-def load_settings() -> Settings:
-    warehouse = _path("PLANWH_DUCKDB", REPO_ROOT / "warehouse" / "planwh.duckdb")
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+def _path(var: str, default: Path, problems: list[str] | None = None) -> Path:
+    value = os.environ.get(var)
+    if value is None:
+        return default
+    if not value.strip():
+        if problems is not None:
+            problems.append(f"{var} is set but empty: unset it to use the default ({default}) or name a path")
+        return default
+    return Path(value.strip()).expanduser().resolve()
+
+
+def _number(var: str, problems: list[str]) -> float:
+    default, integer, low, high, what, example = NUMBERS[var]
+    raw = os.environ.get(var)
+    if raw is None or not raw.strip():
+        return default
+    text = raw.strip()
+    try:
+        value = int(text) if integer else float(text)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError
+    except ValueError:
+        problems.append(f"{var}={_show(text)} is not {what}: write a plain number such as {var}={example}")
+        return default
+    if value < low or (high is not None and value > high):
+        bounds = f"at least {low:g}" + (f" and at most {high:g}" if high is not None else "")
+        problems.append(f"{var}={_show(text)} is out of range: {what}, {bounds} (e.g. {var}={example})")
+        return default
+    return value
+
+
+def _show(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _parse_settings(problems: list[str]) -> Settings:
+    warehouse = _path("PLANWH_DUCKDB", REPO_ROOT / "warehouse" / "planwh.duckdb", problems)
+    n = {var: _number(var, problems) for var in NUMBERS}
+    home = _path("DAGSTER_HOME", REPO_ROOT, problems)
     return Settings(
         warehouse=warehouse,
-        raw_dir=_path("PLANWH_RAW_DIR", REPO_ROOT / "raw"),
-        dbt_project_dir=_path("PLANWH_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project"),
-        publish_dir=_path("PLANWH_PUBLISH_DIR", warehouse.parent / "published"),
-        output_dir=_path("PLANWH_OUTPUT_DIR", warehouse.parent / "output"),
-        max_file_bytes=int(os.environ.get("PLANWH_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)),
+        raw_dir=_path("PLANWH_RAW_DIR", REPO_ROOT / "raw", problems),
+        dbt_project_dir=_path("PLANWH_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project", problems),
+        publish_dir=_path("PLANWH_PUBLISH_DIR", warehouse.parent / "published", problems),
+        output_dir=_path("PLANWH_OUTPUT_DIR", warehouse.parent / "output", problems),
+        max_file_bytes=int(n["PLANWH_MAX_FILE_BYTES"]),
+        lock_timeout=float(n["PLANWH_LOCK_TIMEOUT"]),
+        inbox_quiet_seconds=float(n["PLANWH_INBOX_QUIET_SECONDS"]),
+        inbox_rehash_hours=float(n["PLANWH_INBOX_REHASH_HOURS"]),
+        webhook_deadline_seconds=float(n["PLANWH_WEBHOOK_DEADLINE_SECONDS"]),
+        delivery_give_up_hours=float(n["PLANWH_DELIVERY_GIVE_UP_HOURS"]),
+        retention=Retention(
+            run_days=int(n["PLANWH_RETAIN_RUN_DAYS"]),
+            failed_run_days=int(n["PLANWH_RETAIN_FAILED_RUN_DAYS"]),
+            min_runs=int(n["PLANWH_RETAIN_MIN_RUNS"]),
+            rebuild_copies=int(n["PLANWH_RETAIN_REBUILD_COPIES"]),
+            log_files=int(n["PLANWH_RETAIN_LOG_FILES"]),
+        ),
+        dagster_home=home,
+        dagster_storage=_path("PLANWH_DAGSTER_STORAGE", REPO_ROOT / ".dagster" / "storage", problems),
+        dagster_compute_logs=_path(
+            "PLANWH_DAGSTER_COMPUTE_LOGS", REPO_ROOT / ".dagster" / "compute_logs", problems
+        ),
     )
 
 
-def export_env(settings: Settings) -> None:
-    """Pin absolute paths in the environment so subprocesses (dbt, Dagster) agree with us."""
-    os.environ["PLANWH_DUCKDB"] = str(settings.warehouse)
+def load_settings() -> Settings:
+    """The settings of this process; raises SettingsError (one line per problem) on a malformed value.
+
+    Only parses: whether the paths exist and can be written is `settings_problems()`'s job."""
+    problems: list[str] = []
+    settings = _parse_settings(problems)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def parse_day(value: str, name: str) -> date:
+    """A calendar day written YYYY-MM-DD (nothing looser: 20261201 or 2026-W48 are typos here)."""
+    text = (value or "").strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"{name}={_show(text)} is not a date: write YYYY-MM-DD, e.g. {name}=2025-12-31")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{name}={_show(text)} is not a calendar date (month 01-12, day within the month), e.g. 2025-12-31"
+        ) from None
+    if not 1900 <= day.year <= 2200:
+        raise ValueError(f"{name}={_show(text)} is outside the years this warehouse can evaluate (1900-2200)")
+    return day
+
+
+# ---------------------------------------------------------------------------------------- checking
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _read_only_fs(path: Path) -> bool:
+    with contextlib.suppress(OSError):
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    return False
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK | os.X_OK) and not _read_only_fs(path)
+
+
+def _why_not_writable(path: Path) -> str:
+    return "is on a read-only file system" if _read_only_fs(path) else "is not writable by this user"
+
+
+def folder_problem(var: str, path: Path, must_exist: bool = False) -> str | None:
+    """A folder we write into: it exists and is writable, or can be created (nothing is created here)."""
+    if _exists(path):
+        if not path.is_dir():
+            return f"{var}={path} is a file, not a folder: name a folder"
+        if not _writable(path):
+            return f"{var}={path} {_why_not_writable(path)}: choose a writable folder or fix its permissions"
+        return None
+    if must_exist:
+        return f"{var}={path} does not exist: create it or correct the path"
+    ancestor = path.parent
+    while not _exists(ancestor) and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{var}={path} cannot be created: {ancestor} is a file, not a folder"
+    if not _writable(ancestor):
+        return f"{var}={path} cannot be created: {ancestor} {_why_not_writable(ancestor)}"
+    return None
+
+
+DUCKDB_MAGIC = b"DUCK"
+_HEADER = 4096  # main header, then two database headers of 4096 bytes each
+
+
+def duckdb_file_problem(path: Path) -> str | None:
+    """Whether an existing file is a DuckDB database DuckDB can read: its headers, then a read-only open
+    that counts every table's rows (row-group metadata, not the data). A file another process holds
+    open is taken to be whole (that process is using it). None when it is fine. Nothing is written."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(3 * _HEADER)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if size == 0:
+        return "is empty (0 bytes), not a database"
+    if len(head) < 12 or head[8:12] != DUCKDB_MAGIC:
+        return "is not a DuckDB database (corrupt, or another kind of file)"
+    if len(head) < 3 * _HEADER:
+        return f"is truncated ({size} bytes, shorter than a DuckDB header)"
+    headers = [struct.unpack_from("<8Q", head, offset) for offset in (_HEADER, 2 * _HEADER)]
+    block_size = max(headers, key=lambda h: h[1])[5]  # the newer of the two database headers
+    if not 4096 <= block_size <= 1 << 30:
+        return "has a damaged header (not a database DuckDB can open)"
+    # the length is no test: DuckDB truncates free blocks at the end of the file, and a write cut short
+    # by a full disk leaves a partial block it ignores; opening it and counting every table's rows is
+    import duckdb  # the slow import only for a file that exists
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            return None  # held by a running process, which is using it
+        first = text.strip().splitlines()[0][:160] if text.strip() else type(exc).__name__
+        return f"is truncated or damaged: DuckDB cannot open it ({first})"
+    try:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where not internal and not temporary"
+        ).fetchall()
+        for schema, table in tables:
+            con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0][:160]
+        return f"is truncated or damaged: DuckDB cannot read it ({first})"
+    finally:
+        con.close()
+    return None
+
+
+def warehouse_problem(path: Path, contents: bool = True) -> str | None:
+    """The working file: a file (not a folder) in a writable folder and, if it exists and `contents`, a
+    whole DuckDB database. The rebuild passes contents=False: replacing a damaged file is its job."""
+    if _exists(path) and path.is_dir():
+        return f"PLANWH_DUCKDB={path} is a folder: name the warehouse file, e.g. PLANWH_DUCKDB={path / 'planwh.duckdb'}"
+    folder = folder_problem("PLANWH_DUCKDB", path.parent)
+    if folder:
+        return folder.replace(
+            f"PLANWH_DUCKDB={path.parent}", f"PLANWH_DUCKDB={path}: its folder {path.parent}", 1
+        )
+    if not _exists(path):
+        return None  # the first run creates it
+    if not path.is_file():
+        return f"PLANWH_DUCKDB={path} is not a regular file"
+    if not os.access(path, os.R_OK | os.W_OK) or _read_only_fs(path):
+        return f"PLANWH_DUCKDB={path} {_why_not_writable(path)}: the refresh must write it"
+    damage = duckdb_file_problem(path) if contents else None
+    if damage:
+        return (
+            f"PLANWH_DUCKDB={path} {damage}. Recovery: `make rebuild` (rebuilds it from raw/archive), or copy "
+            "the published snapshot back over it and run again"
+        )
+    return None
+
+
+def url_problem(var: str, url: str) -> str | None:
+    """Never repeat the value: a webhook URL carries its access token."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{var} is not an http(s) URL with a host (value not shown): e.g. https://oapi.dingtalk.com/robot/send?access_token=…"
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return f"{var} has an invalid port (value not shown)"
+    if any(c.isspace() for c in url):
+        return f"{var} contains spaces (value not shown)"
+    return None
+
+
+def settings_problems(
+    *,
+    as_of: str | None = None,
+    known_at: str | None = None,
+    warehouse_must_be_valid: bool = True,
+    check_paths: bool = True,
+    date_names: tuple[str, str] = ("--as-of", "--known-at"),
+) -> list[str]:
+    """Every problem with this process's settings, one line each (empty: all good). Writes nothing.
+
+    as_of / known_at: command-line values to check as well. warehouse_must_be_valid=False for the
+    rebuild, whose job is to replace a damaged warehouse."""
+    problems: list[str] = []
+    settings = _parse_settings(problems)
+    for name, value in zip(date_names, (as_of, known_at), strict=True):
+        if value is not None:
+            try:
+                parse_day(value, name)
+            except ValueError as exc:
+                problems.append(str(exc))
+    for var in ("PLANWH_AS_OF", "PLANWH_KNOWN_AT"):
+        if os.environ.get(var, "").strip():
+            try:
+                parse_day(os.environ[var], var)
+            except ValueError as exc:
+                problems.append(str(exc))
+    url = os.environ.get("PLANWH_WEBHOOK_URL", "").strip()
+    if url:
+        problem = url_problem("PLANWH_WEBHOOK_URL", url)
+        if problem:
+            problems.append(problem)
+    fmt = os.environ.get("PLANWH_WEBHOOK_FORMAT", "").strip()
+    if fmt and fmt not in WEBHOOK_FORMATS:
+        problems.append(f"PLANWH_WEBHOOK_FORMAT={_show(fmt)} is not one of {', '.join(WEBHOOK_FORMATS)}")
+    fault = os.environ.get("PLANWH_FAULT", "").strip()
+    if fault:
+        from .faults import POINTS
+
+        if fault.removeprefix("raise:").removeprefix("alone:") not in POINTS:
+            problems.append(
+                f"PLANWH_FAULT={_show(fault)} is not a fault point ({', '.join(POINTS)}); unset it"
+            )
+    level = os.environ.get("PLANWH_LOG_LEVEL", "").strip()
+    if level and level.upper() not in LOG_LEVELS:
+        problems.append(f"PLANWH_LOG_LEVEL={_show(level)} is not one of {', '.join(LOG_LEVELS)}")
+    if not check_paths:
+        return problems
+    problem = warehouse_problem(settings.warehouse, contents=warehouse_must_be_valid)
+    if problem:
+        problems.append(problem)
+    for var, path, must_exist in (
+        ("PLANWH_RAW_DIR", settings.raw_dir, True),
+        ("PLANWH_PUBLISH_DIR", settings.publish_dir, False),
+        ("PLANWH_OUTPUT_DIR", settings.output_dir, False),
+        ("PLANWH_DAGSTER_STORAGE", settings.dagster_storage, False),
+        ("PLANWH_DAGSTER_COMPUTE_LOGS", settings.dagster_compute_logs, False),
+    ):
+        problem = folder_problem(var, path, must_exist=must_exist)
+        if problem:
+            problems.append(problem)
+    if not (settings.dbt_project_dir / "dbt_project.yml").is_file():
+        problems.append(
+            f"PLANWH_DBT_PROJECT_DIR={settings.dbt_project_dir} has no dbt_project.yml: point it at the dbt project"
+        )
+    home = settings.dagster_home
+    if not home.is_dir():
+        problems.append(f"DAGSTER_HOME={home} is not a folder: point it at the folder holding dagster.yaml")
+    elif not (home / "dagster.yaml").is_file():
+        problems.append(
+            f"DAGSTER_HOME={home} has no dagster.yaml: use the repository root or copy its dagster.yaml"
+        )
+    return problems
+
+
+def checked_settings(**kwargs) -> Settings:
+    """The settings, or SettingsError listing every problem (see settings_problems)."""
+    problems = settings_problems(**kwargs)
+    if problems:
+        raise SettingsError(problems)
+    return load_settings()
+
+
+def export_env(settings: Settings | None = None) -> None:
+    """Pin absolute paths in the environment so subprocesses (dbt, Dagster) agree with us. Never raises:
+    a malformed setting is reported by settings_problems(), not here."""
+    warehouse = settings.warehouse if settings else _parse_settings([]).warehouse
+    os.environ["PLANWH_DUCKDB"] = str(warehouse)
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))
     os.environ.setdefault("PLANWH_DAGSTER_STORAGE", str(REPO_ROOT / ".dagster" / "storage"))
     os.environ.setdefault("PLANWH_DAGSTER_COMPUTE_LOGS", str(REPO_ROOT / ".dagster" / "compute_logs"))
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def private_umask() -> None:
+    """Files with marts data (exports, report, logs, notifications, Dagster storage) are owner-only:
+    everything this process creates is 0600/0700 unless it says otherwise (the published snapshot
+    keeps its group-read explicitly)."""
+    os.umask(0o077)
 
 
 def now_local() -> datetime:

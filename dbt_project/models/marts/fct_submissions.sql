@@ -30,7 +30,8 @@ final as (
         warnings_recorded,
         reason_code,
         message_zh,
-        message_en
+        message_en,
+        resubmission_of
     from submissions
 )
 

@@ -24,7 +24,8 @@ renamed as (
         cast(warnings as integer) as warnings,
         cast(reason_code as string) as reason_code,
         cast(message_zh as string) as message_zh,
-        cast(message_en as string) as message_en
+        cast(message_en as string) as message_en,
+        cast(resubmission_of as string) as resubmission_of
     from source
 )
 

@@ -6,7 +6,16 @@ from dagster_dbt import get_asset_key_for_model
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
 from pipelines.lib.alerts.lifecycle import update_alerts
-from pipelines.lib.alerts.notify import deliver_pending, notifiers_from_env
+from pipelines.lib.alerts.notify import (
+    DeliveryPolicy,
+    count_undelivered,
+    deliver_due,
+    enqueue_alert_events,
+    next_due,
+    notifiers_from_env,
+    undelivered,
+    write_due_marker,
+)
 from pipelines.lib.warehouse.connection import connect, writer_lock
 
 ALERTS = dg.AssetKey(["ops", "alerts"])
@@ -21,22 +30,35 @@ ALERTS = dg.AssetKey(["ops", "alerts"])
     description=(
         "Alert history (预警): binding indicators off track or without data past their deadline (critical), "
         "at risk (warning), red projects and missing submissions (warning). Opened when first seen, updated "
-        "while they persist, resolved when they clear; events delivered by the file and webhook notifiers."
+        "while they persist, resolved when they clear; events delivered by the file and webhook notifiers "
+        "(retried with back-off for up to PLANWH_DELIVERY_GIVE_UP_HOURS, then shown as undelivered)."
     ),
     check_specs=[
         dg.AssetCheckSpec(
             "no_open_critical_alerts",
             asset=ALERTS,
             description="Warns while any critical alert is open (a binding indicator off track or without data).",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "notifications_delivered",
+            asset=ALERTS,
+            description="Warns while a notification was given up on (its channel failed for the whole retry "
+            "window) and nobody has retried or dismissed it: `planwh deliveries`.",
+        ),
     ],
 )
 def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     as_of = planwh.as_of_date()
+    policy = DeliveryPolicy.from_settings(settings)
+    notifiers = notifiers_from_env(settings.output_dir)
     with writer_lock(settings, f"run {context.run_id}: alerts"), connect(settings) as con:
         result = update_alerts(con, as_of, replay=planwh.known_at_date() is not None)
-        delivery = deliver_pending(con, notifiers_from_env(settings.output_dir))
+        enqueue_alert_events(con, [n.channel for n in notifiers], policy)
+        delivery = deliver_due(con, notifiers, policy)
+        given_up = undelivered(con)
+        waiting = count_undelivered(con)
+        write_due_marker(settings, next_due(con))
         counts = dict(con.execute("select status, count(*) from ops.alerts group by status").fetchall())
     if not result.tracked:
         context.log.warning(
@@ -45,7 +67,15 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
         )
     for channel, info in delivery.items():
         if info.get("error"):
-            context.log.warning(f"notifier {channel} failed ({info['error']}); will retry next run")
+            context.log.warning(
+                f"notifier {channel} failed ({info['error']}): {info['failed']} message(s) will be retried with "
+                f"back-off, {info['gave_up']} given up after {policy.give_up_hours:g} h"
+            )
+    if given_up:
+        context.log.warning(
+            f"{len(given_up)} notification(s) could not be delivered within {policy.give_up_hours:g} h and were "
+            "given up: `planwh deliveries` lists them (--retry once the channel works, --dismiss when handled)"
+        )
     yield dg.MaterializeResult(
         metadata={
             "as_of": str(as_of),
@@ -56,6 +86,8 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
             "open_alerts": counts.get("open", 0),
             "open_critical": len(result.open_critical),
             "delivery": dg.MetadataValue.json(delivery),
+            "notifications_retrying": waiting["retrying"],
+            "notifications_given_up": waiting["given_up"],
         }
     )
     critical = result.open_critical
@@ -73,4 +105,26 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
             ),
         },
         description=None if not critical else f"{len(critical)} critical alert(s) open",
+    )
+    yield dg.AssetCheckResult(
+        check_name="notifications_delivered",
+        passed=not given_up,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "given_up": waiting["given_up"],
+            "retrying": waiting["retrying"],
+            "messages": dg.MetadataValue.json(
+                [
+                    {
+                        k: str(v)
+                        for k, v in m.items()
+                        if k in ("channel", "kind", "message_key", "title_en", "gave_up_at", "last_error")
+                    }
+                    for m in given_up[:20]
+                ]
+            ),
+        },
+        description=None
+        if not given_up
+        else f"{len(given_up)} notification(s) given up after {policy.give_up_hours:g} h of failed delivery",
     )

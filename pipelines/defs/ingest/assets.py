@@ -32,7 +32,9 @@ class IngestConfig(dg.Config):
     description=(
         "Files in raw/inbox/<department_code>/ (部门报送文件). Each new (department, sha256) is copied into the "
         "content-addressed archive raw/archive/sha256/ (read-only) and recorded in raw.receipts with its "
-        "received time (Asia/Shanghai). Names are metadata, never paths."
+        "received time (Asia/Shanghai). Names are metadata, never paths. A file changed less than the quiet "
+        "period ago waits for a later run; editor and transfer leftovers are noted and ignored; earlier content "
+        "sent again after newer content is a re-submission."
     ),
 )
 def inbox_files(
@@ -44,10 +46,21 @@ def inbox_files(
     with writer_lock(settings, f"run {context.run_id}: inbox_files"):
         summary = discover_and_archive(settings, planwh.catalog(), only=only)
     context.log.info(f"inbox: {summary}")
+    if summary["waiting"]:
+        context.log.warning(
+            f"{summary['waiting']} file(s) changed less than {settings.inbox_quiet_seconds:g}s ago and may still be "
+            f"being written; a later run takes them: {', '.join(summary['waiting_files'][:5])}"
+        )
     return dg.MaterializeResult(
         metadata={
             "files_in_inbox": summary["files_in_inbox"],
             "new_receipts": summary["new_receipts"],
+            "resubmissions": summary["resubmissions"],
+            "ignored_leftovers": summary["ignored"],
+            "restored_from_archive_log": summary["restored_from_archive_log"],
+            "files_waiting": summary["waiting"],
+            "waiting_files": dg.MetadataValue.json(summary["waiting_files"]),
+            "quiet_period_seconds": settings.inbox_quiet_seconds,
             "seconds": round(time.perf_counter() - started, 3),
         }
     )

@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: groups from the model folders, dbt tests as asset checks."""
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,7 +13,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.faults import crash_point
-from pipelines.lib.warehouse.connection import writer_lock
+from pipelines.lib.warehouse.connection import WarehouseLocked, connect, lock_message, writer_lock
+from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, is_disk_full
+from pipelines.lib.warehouse.housekeeping import register_child, unregister_child
 
 WRITER_POOL = "warehouse_writer"
 
@@ -47,14 +50,26 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
     os.environ["PLANWH_AS_OF"] = as_of
     if known_at:
         os.environ["PLANWH_KNOWN_AT"] = known_at.isoformat()
+    settings = planwh.settings
+    os.environ["PLANWH_PARENT_PID"] = str(os.getpid())  # planwh-dbt dies with this process
     try:
-        with writer_lock(planwh.settings, f"run {context.run_id}: dbt build"):
-            for count, event in enumerate(
-                dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream(), start=1
-            ):
-                yield event
-                if count == 20:
-                    crash_point("dbt.mid_build")
+        with writer_lock(settings, f"run {context.run_id}: dbt build"):
+            with connect(settings):  # fails fast, with the holder named, if someone has the file open
+                pass
+            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
+            register_child(settings, invocation.process.pid, "dbt build", context.run_id)
+            try:
+                for count, event in enumerate(invocation.stream(), start=1):
+                    yield event
+                    if count == 20:
+                        crash_point("dbt.mid_build")
+            except Exception as exc:
+                diagnosed = _diagnose(exc, settings)
+                if diagnosed is exc:
+                    raise
+                raise diagnosed from None
+            finally:
+                unregister_child(settings, invocation.process.pid)
     finally:
         for name, value in previous.items():
             if value is None:
@@ -62,6 +77,20 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
             else:
                 os.environ[name] = value
     prune_invocation_dirs(dbt_project.project_dir / "target")
+
+
+def _diagnose(exc: Exception, settings) -> Exception:
+    """dbt's failure, as the cause an operator can act on when it is one we know: the file held by
+    another process, or a full disk (dbt's own message hides it in hundreds of lines)."""
+    text = str(exc)
+    if is_disk_full(text):
+        return DiskFull(
+            disk_full_message({"warehouse": settings.warehouse, "dbt target": dbt_project.project_dir})
+        )
+    if "could not set lock" in text.lower() or "conflicting lock" in text.lower():
+        match = re.search(r"PID (\d+)", text)
+        return WarehouseLocked(lock_message(settings.warehouse, match.group(1) if match else None))
+    return exc
 
 
 def prune_invocation_dirs(target: Path, keep: int = 5) -> None:

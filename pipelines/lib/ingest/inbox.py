@@ -8,6 +8,7 @@ receipts log (JSON lines), so the warehouse can be rebuilt from the archive alon
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -20,14 +21,26 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..files import atomic_write_text, fsync_dir, temp_path
 from ..plans.catalog import Catalog
-from ..settings import Settings, now_local
+from ..settings import TZ, Settings, now_local
 from ..submissions.reasons import Issue
-from ..warehouse.connection import connect
+from ..warehouse.connection import connect, fetch_dicts
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # ------------------------------------------------------------------------------------- discovery
+
+# Left behind by editors and transfers, never a submission: Office/WPS owner files (~$x.xlsx),
+# LibreOffice locks (.~lock.x.xlsx#), partial downloads and copies, editor swap and backup files,
+# and what file browsers scatter. Ignored with a note in the ledger, never read.
+_LEFTOVER_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".swx", "~")
+_LEFTOVER_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+
+
+def is_leftover(base: str) -> bool:
+    lowered = base.lower()
+    return base.startswith((".", "~$")) or lowered.endswith(_LEFTOVER_SUFFIXES) or lowered in _LEFTOVER_NAMES
 
 
 @dataclass
@@ -38,6 +51,8 @@ class InboxFile:
     size: int
     sha256: str | None
     issue: Issue | None = None
+    changed_at: datetime | None = None  # last change of content or metadata (mtime or ctime), local time
+    waiting: bool = False  # changed less than the quiet period ago: maybe still being written
 
     @property
     def submission_id(self) -> str:
@@ -82,43 +97,98 @@ def _walk(root: Path):
                 yield rel, entry
 
 
-class HashCache:
-    """(relative path, size, mtime_ns) -> sha256, so repeated scans do not re-read unchanged files."""
+RACY_SECONDS = 2.0  # coarser than any file system's timestamps (FAT: 2 s)
 
-    def __init__(self, path: Path | None):
+
+def _signature(st: os.stat_result) -> list[int]:
+    """What says a file is unchanged: size and mtime are not enough (`cp -p`, `rsync -t` and `touch -r`
+    keep them across an edit), so the inode change time and the inode itself are part of it."""
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+class HashCache:
+    """relative path -> {signature, sha256, when first seen with that signature, when hashed}.
+
+    Repeated scans do not re-read unchanged files; a file whose signature moved is hashed again, and
+    every file is hashed again after `rehash_hours` (a file system that keeps ctime badly cannot hide an
+    edit for longer than that)."""
+
+    def __init__(self, path: Path | None, rehash_hours: float = 24.0):
         self.path = path
-        self.data: dict[str, list] = {}
+        self.rehash_seconds = rehash_hours * 3600
+        self.data: dict[str, dict] = {}
         if path and path.exists():
             try:
-                self.data = json.loads(path.read_text())
+                loaded = json.loads(path.read_text())
+                self.data = {k: v for k, v in loaded.items() if isinstance(v, dict)}  # older formats: rebuilt
             except (OSError, ValueError):
                 self.data = {}
         self.dirty = False
+        self.seen: set[str] = set()
 
-    def sha(self, rel: str, entry: os.DirEntry) -> str:
-        st = entry.stat(follow_symlinks=False)
+    def entry(self, rel: str, st: os.stat_result) -> dict:
+        """The cache entry for this file as it is now (a new one when its signature changed)."""
+        self.seen.add(rel)
+        sig = _signature(st)
         hit = self.data.get(rel)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-            return hit[2]
-        sha = sha256_file(Path(entry.path))
-        self.data[rel] = [st.st_size, st.st_mtime_ns, sha]
+        if hit and hit.get("sig") == sig:
+            return hit
+        hit = {"sig": sig, "sha": None, "seen": time.time(), "hashed": None}
+        self.data[rel] = hit
         self.dirty = True
-        return sha
+        return hit
+
+    def sha(self, rel: str, entry: os.DirEntry, cached: dict | None = None) -> str:
+        st = entry.stat(follow_symlinks=False)
+        hit = cached or self.entry(rel, st)
+        changed = max(st.st_mtime_ns, st.st_ctime_ns) / 1e9
+        fresh = (
+            hit["hashed"] is not None
+            and time.time() - hit["hashed"] < self.rehash_seconds
+            # "racy" entries: hashed within the file system's timestamp granularity of the last change, an
+            # edit in the same tick would leave the signature unchanged, so such a hash is not trusted
+            and hit["hashed"] - changed >= RACY_SECONDS
+        )
+        if hit["sha"] and fresh:
+            return hit["sha"]
+        hit["sha"] = sha256_file(Path(entry.path))
+        hit["hashed"] = time.time()
+        self.dirty = True
+        return hit["sha"]
 
     def save(self) -> None:
+        gone = set(self.data) - self.seen
+        if gone:  # files that left the inbox
+            for rel in gone:
+                del self.data[rel]
+            self.dirty = True
         if self.path and self.dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.data))
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, json.dumps(self.data))
 
 
-def scan_inbox(settings: Settings, departments: set[str], cache: HashCache | None = None) -> list[InboxFile]:
-    """Every file in the inbox with its department, hash and (if any) the reason it is refused unread."""
+def _local(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, TZ).replace(tzinfo=None)
+
+
+def scan_inbox(
+    settings: Settings,
+    departments: set[str],
+    cache: HashCache | None = None,
+    complete: set[tuple[str, str]] | None = None,
+) -> list[InboxFile]:
+    """Every file in the inbox with its department, hash and (if any) the reason it is refused unread.
+
+    A file changed less than `settings.inbox_quiet_seconds` ago is marked `waiting` and not hashed: it may
+    still be being written (a CSV cut mid-number is a different, wrong number). Content listed in
+    `complete` (department, sha256) — the migrated history in raw/backfill — is known whole and never waits.
+    """
     inbox = settings.inbox
     if not inbox.exists():
         return []
-    cache = cache or HashCache(None)
+    cache = cache or HashCache(None, settings.inbox_rehash_hours)
+    complete = complete or set()
+    quiet_ns = int(settings.inbox_quiet_seconds * 1e9)
+    now_ns = time.time_ns()
     found: list[InboxFile] = []
     for rel, entry in _walk(inbox):
         parts = rel.split("/")
@@ -126,7 +196,8 @@ def scan_inbox(settings: Settings, departments: set[str], cache: HashCache | Non
         name = "/".join(parts[1:]) if department else rel
         path = Path(entry.path)
         st = entry.stat(follow_symlinks=False)
-        item = InboxFile(department, name, path, st.st_size, None)
+        changed_ns = max(st.st_mtime_ns, st.st_ctime_ns)
+        item = InboxFile(department, name, path, st.st_size, None, changed_at=_local(changed_ns))
         base = parts[-1]
         if department is not None and (inbox / department).is_symlink():
             item.issue = Issue("symlink_not_allowed", value=department)
@@ -138,27 +209,38 @@ def scan_inbox(settings: Settings, departments: set[str], cache: HashCache | Non
             if base in ("README.md", ".gitkeep"):
                 continue  # documentation of the inbox itself
             item.issue = Issue("not_in_department_folder", value=rel)
-        elif base.startswith((".", "~$")):
+        elif is_leftover(base):
             if base == ".gitkeep":
                 continue
-            item.issue = Issue("hidden_or_temporary_file", value=name)
+            item.issue = Issue("hidden_or_temporary_file", value=name)  # ignored, never read: no hash
+            found.append(item)
+            continue
         elif department not in departments:
             item.issue = Issue("unknown_department", value=department)
         elif st.st_size > settings.max_file_bytes:
             item.issue = Issue("file_too_large", value=st.st_size, expected=settings.max_file_bytes)
-        hashable = item.issue is None or item.issue.code in (
-            "unknown_department",
-            "not_in_department_folder",
-            "hidden_or_temporary_file",
-        )
-        if hashable and not entry.is_symlink() and st.st_size <= settings.max_file_bytes:
-            item.sha256 = cache.sha(rel, entry)
+        hashable = item.issue is None or item.issue.code in ("unknown_department", "not_in_department_folder")
+        if not hashable or entry.is_symlink() or st.st_size > settings.max_file_bytes:
+            found.append(item)
+            continue
+        cached = cache.entry(rel, st)
+        settled = now_ns - changed_ns >= quiet_ns or (time.time() - cached["seen"]) * 1e9 >= quiet_ns
+        if settled:
+            item.sha256 = cache.sha(rel, entry, cached)
+        elif complete:
+            sha = sha256_file(path)  # not cached: the file may still change
+            if (department, sha) in complete:
+                item.sha256 = sha
+            else:
+                item.waiting = True
+        else:
+            item.waiting = True
         found.append(item)
     cache.save()
     return found
 
 
-def _backfill_receipts(settings: Settings) -> dict[tuple[str, str], datetime]:
+def backfill_receipts(settings: Settings) -> dict[tuple[str, str], datetime]:
     """Receipt times of submissions received before the system existed (migrated history)."""
     path = settings.backfill_receipts
     if not path.exists():
@@ -178,16 +260,23 @@ def archive_file(settings: Settings, item: InboxFile) -> str:
     target = settings.raw_dir / rel
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".incoming-{os.getpid()}-{item.sha256[:12]}")
+        tmp = temp_path(target)
         digest = hashlib.sha256()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o440)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
         try:
             with item.path.open("rb") as src:
                 for chunk in iter(lambda: src.read(1 << 20), b""):
                     digest.update(chunk)
-                    os.write(fd, chunk)
-        finally:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
             os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        os.close(fd)
         if digest.hexdigest() != item.sha256:  # the file changed while we copied it: the next scan takes it
             os.unlink(tmp)
             raise FileChangedError(item.original_name)
@@ -199,33 +288,101 @@ class FileChangedError(RuntimeError):
     pass
 
 
+# --------------------------------------------------------------------------------- what is new
+
+
+@dataclass
+class Pending:
+    item: InboxFile
+    submission_id: str
+    resubmission_of: str | None = None
+
+
+class KnownReceipts:
+    """What has been received, to decide what an inbox file is: new content, content already received
+    (nothing to do), or earlier content sent again after newer content (a re-submission, A -> B -> A)."""
+
+    def __init__(self, receipts: list[dict]):
+        self.ids = {r["submission_id"] for r in receipts}
+        self.by_content: dict[tuple, list[dict]] = {}
+        self.by_path: dict[tuple, dict] = {}
+        self.latest: dict[str, datetime] = {}
+        for r in sorted(receipts, key=lambda r: (r["discovered_at"], r["submission_id"])):
+            if not r.get("file_sha256") or r.get("discovery_issue"):
+                continue  # refused unread, or a leftover: not a department's word
+            dept = r["department_code"]
+            self.by_content.setdefault((dept, r["file_sha256"]), []).append(r)
+            self.by_path[(dept, r["original_name"])] = r
+            self.latest[dept] = max(self.latest.get(dept, r["discovered_at"]), r["discovered_at"])
+
+    def classify(self, items: list[InboxFile]) -> list[Pending]:
+        out: list[Pending] = []
+        taken: set[tuple] = set()
+        for item in items:
+            if item.waiting:
+                continue
+            if (
+                item.sha256 is None or item.issue is not None
+            ):  # refused or ignored: noted once per name/content
+                sid = item.submission_id
+                if sid not in self.ids and sid not in taken:
+                    taken.add(sid)
+                    out.append(Pending(item, sid))
+                continue
+            key = (item.department_code, item.sha256)
+            if key in taken:
+                continue
+            earlier = self.by_content.get(key)
+            if not earlier:
+                taken.add(key)
+                out.append(Pending(item, item.submission_id))
+                continue
+            last = earlier[-1]
+            if last["discovered_at"] >= self.latest[item.department_code]:
+                continue  # still the department's latest word: an identical re-upload changes nothing
+            at_path = self.by_path.get((item.department_code, item.original_name))
+            if at_path is not None:
+                sent_again = at_path["file_sha256"] != item.sha256  # this file changed back since
+            else:
+                sent_again = (
+                    item.changed_at is not None and item.changed_at > self.latest[item.department_code]
+                )
+            if sent_again:
+                taken.add(key)
+                sid = f"{make_submission_id(item.department_code, item.sha256)}-r{len(earlier) + 1}"
+                out.append(Pending(item, sid, resubmission_of=last["submission_id"]))
+        return out
+
+
 def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | None = None) -> dict:
-    """Register new inbox files. `only`: submission ids to take (a sensor run); None: everything."""
+    """Register new inbox files. `only`: submission ids to take (a sensor run); None: everything.
+
+    Receipts written to the archive's log but not to the warehouse (a run died in between) are recorded
+    first, with their original receipt times."""
     departments = set(catalog.departments["department_code"])
-    cache = HashCache(settings.inbox_index)
-    files = scan_inbox(settings, departments, cache)
-    backfill = _backfill_receipts(settings)
+    backfill = backfill_receipts(settings)
+    cache = HashCache(settings.inbox_index, settings.inbox_rehash_hours)
+    files = scan_inbox(settings, departments, cache, complete=set(backfill))
     now = now_local()
     archived = load_receipts(settings)
     with connect(settings) as con:
-        known = {r[0] for r in con.execute("select submission_id from raw.receipts").fetchall()}
-        new_rows, to_log = [], []
-        seen = set()
-        for item in files:
-            sid = item.submission_id
-            if sid in known or sid in seen or (only is not None and sid not in only):
-                continue
-            seen.add(sid)
-            if sid in archived:  # archived by a run that died before recording it: keep its receipt time
-                new_rows.append(archived[sid])
-                continue
+        recorded = fetch_dicts(con, "select * from raw.receipts")
+        recorded_ids = {r["submission_id"] for r in recorded}
+        missing = [r for sid, r in archived.items() if sid not in recorded_ids]
+        known = KnownReceipts(recorded + missing)
+        new_rows, to_log = list(missing), []
+        pending = [p for p in known.classify(files) if only is None or p.submission_id in only]
+        resubmissions = 0
+        for entry in pending:
+            item, sid = entry.item, entry.submission_id
             archive = None
             if item.sha256 and item.issue is None:
                 try:
                     archive = archive_file(settings, item)
-                except FileChangedError:
-                    continue
-            received = backfill.get((item.department_code, item.sha256)) if item.sha256 else None
+                except (FileChangedError, FileNotFoundError):
+                    continue  # changed or gone since it was hashed: the next scan decides again
+            first = entry.resubmission_of is None
+            received = backfill.get((item.department_code, item.sha256)) if item.sha256 and first else None
             row = {
                 "submission_id": sid,
                 "department_code": item.department_code,
@@ -239,16 +396,29 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
                 if item.issue
                 else None,
                 "discovered_at": now,
+                "resubmission_of": entry.resubmission_of,
             }
+            resubmissions += 0 if first else 1
             new_rows.append(row)
             to_log.append(row)
         write_receipts_log(settings, to_log)  # durable before the warehouse knows about them
         if new_rows:
             frame = pd.DataFrame(new_rows)
             con.register("new_receipts", frame)
-            con.execute("insert into raw.receipts by name select * from new_receipts")
+            con.execute("insert or ignore into raw.receipts by name select * from new_receipts")
             con.unregister("new_receipts")
-    return {"files_in_inbox": len(files), "new_receipts": len(new_rows)}
+    waiting = [f for f in files if f.waiting]
+    return {
+        "files_in_inbox": len(files),
+        "new_receipts": len(new_rows),
+        "resubmissions": resubmissions,
+        "restored_from_archive_log": len(missing),
+        "waiting": len(waiting),
+        "waiting_files": [f"{f.department_code}/{f.original_name}" for f in waiting[:20]],
+        "ignored": sum(
+            1 for p in pending if p.item.issue is not None and p.item.issue.code == "hidden_or_temporary_file"
+        ),
+    }
 
 
 def write_receipts_log(settings: Settings, rows: list[dict]) -> None:
@@ -259,14 +429,9 @@ def write_receipts_log(settings: Settings, rows: list[dict]) -> None:
     folder = settings.archive / "receipts"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{now_local().strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**9}.jsonl"
-    tmp = folder / f".{name}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o440)
-    try:
-        os.write(fd, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, folder / name)
+    text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
+    atomic_write_text(folder / name, text, mode=0o400)
+    fsync_dir(folder)
 
 
 def load_receipts(settings: Settings) -> dict[str, dict]:

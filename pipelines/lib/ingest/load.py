@@ -105,7 +105,7 @@ def _load(
 ) -> None:
     ledger, quarantine = [], []
     loadable: dict[str, pd.DataFrame] = {}
-    rejected_files = {sid for sid, o in outcomes.items() if o.status == "rejected"}
+    rejected_files = {sid for sid, o in outcomes.items() if o.status in ("rejected", "ignored")}
     for kind, frame in frames.items():
         if frame.empty:
             loadable[kind] = frame
@@ -116,7 +116,10 @@ def _load(
 
     for sid, outcome in outcomes.items():
         receipt = outcome.receipt
-        file_error = next((i for i in outcome.issues if i.is_file_level), None)
+        # the file-level reason (also why an ignored leftover was ignored) goes into the ledger row
+        file_error = next(
+            (i for i in outcome.issues if i.is_file_level or i.code == "hidden_or_temporary_file"), None
+        )
         file_message = messages(receipt["original_name"], file_error) if file_error else (None, None)
         ledger.append(
             {
@@ -141,6 +144,7 @@ def _load(
                 "message_zh": file_message[0],
                 "message_en": file_message[1],
                 "validation_batch": result.batch_id,
+                "resubmission_of": receipt.get("resubmission_of"),
             }
         )
         result.status_counts[outcome.status] += 1

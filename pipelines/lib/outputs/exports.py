@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..files import temp_path
 from .labels import ATTRIBUTE, COLUMNS_ZH, METHOD, STATUS
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -415,10 +416,10 @@ def export_marts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int
     counts: dict[str, int] = {}
     for mart in EXPORTED_MARTS:
         counts[mart] = con.execute(f"select count(*) from marts.{_quote(mart)}").fetchone()[0]
-        body = out_dir / f".{mart}.body.tmp"
+        body = temp_path(out_dir / f"{mart}.body")
         sql, _ = export_select(con, mart, for_csv=True)
         con.execute(f"copy ({sql}) to {_literal(str(body))} (format csv, header true)")
-        final_tmp = out_dir / f".{mart}.csv.tmp"
+        final_tmp = temp_path(out_dir / f"{mart}.csv")
         with final_tmp.open("wb") as out, body.open("rb") as src:
             out.write(b"\xef\xbb\xbf")  # BOM: Excel then reads the Chinese headers as UTF-8
             shutil.copyfileobj(src, out, 1 << 20)
@@ -465,7 +466,7 @@ def export_marts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int
     for mart, sheet_name in planned:
         sql, columns = export_select(con, mart, for_csv=False)
         _write_sheet(workbook, sheet_name, con.execute(sql), columns)
-    tmp = out_dir / ".marts.xlsx.tmp"
+    tmp = temp_path(out_dir / "marts.xlsx")
     workbook.save(tmp)
     tmp.replace(out_dir / "marts.xlsx")
     return counts

@@ -54,6 +54,7 @@ STATUS = {
     "accepted_with_warnings": ("接收（有警告）", "accepted with warnings"),
     "rejected": ("已拒收", "rejected"),
     "needs_explanation": ("待补充说明", "needs explanation"),
+    "ignored": ("已忽略", "ignored"),
     # review states of a value (soft checks, 核实性审核)
     "pending_explanation": ("待说明", "pending explanation"),
     "explained": ("已说明", "explained"),
@@ -305,6 +306,7 @@ COLUMNS_ZH = {
     "reason_code": "原因代码",
     "message_zh": "说明",
     "message_en": "说明（英文）",
+    "resubmission_of": "重新报送自",
     "issue_id": "问题编号",
     "column_name": "列",
     "offending_value": "问题值",

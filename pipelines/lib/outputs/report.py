@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from ..alerts.notify import undelivered
+from ..files import atomic_write_text
 from ..settings import now_local
 from ..warehouse.connection import fetch_dicts as _rows
 from .evaluation import FINAL, KIND_EN, METHOD_EN, METHOD_ZH, plan_context, sentences
@@ -451,9 +453,7 @@ def phase(plan: dict, as_of) -> tuple[str, str]:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, text)
 
 
 def _page(title: str, header: str, body: str) -> str:
@@ -506,7 +506,7 @@ def render_index(con, plans: list[dict], detailed: set[str]) -> str:
         )
     )
     body = (
-        f"<h2>各规划指标状态 <span class='en'>Indicator status by plan</span></h2>{note}"
+        _undelivered(con) + f"<h2>各规划指标状态 <span class='en'>Indicator status by plan</span></h2>{note}"
         f"<table><tr><th>规划 Plan</th><th>规划期 Years</th><th>阶段 Phase</th>{head}<th>评估报告 Evaluation</th></tr>"
         f"{''.join(rows)}</table>"
         "<p class='note'>一个统计期只属于一个规划：2025 年及以前的数据计入“十四五”，2026 年起计入“十五五”；“十四五”未完成的"
@@ -548,7 +548,7 @@ def render_plan(con, plan: dict) -> str:
         by_code[row["indicator_code"]].append(row)
     as_of = next((r["as_of_date"] for r in latest.values()), None)
 
-    sections = [_summary(con, plan), _overview(indicators, latest), _alerts(con, pid)]
+    sections = [_summary(con, plan), _overview(indicators, latest), _alerts(con, pid), _undelivered(con)]
     main = [i for i in indicators if i["indicator_kind"] == "main"]
     secondary = [i for i in indicators if i["indicator_kind"] != "main"]
     binding = [i for i in main if i["attribute"] == "binding"]
@@ -718,6 +718,33 @@ def _alerts(con, pid: str) -> str:
         "<h2 id='alerts'>预警 <span class='en'>Open alerts</span></h2><table><tr><th>级别 Severity</th>"
         "<th>对象 Subject</th><th>详情 Detail</th><th>部门 Department</th><th>首次出现 Opened</th></tr>"
         f"{body}</table>"
+    )
+
+
+def _undelivered(con) -> str:
+    """Notifications given up on after the retry window: whoever reads the report learns that an alert
+    never reached its channel (nothing is ever dropped silently)."""
+    try:
+        rows = undelivered(con, limit=50)
+    except duckdb.Error:  # a snapshot written before deliveries were tracked
+        return ""
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{_e(r['channel'])}</td><td>{_e(r['title_zh'] or r['kind'])}<br>"
+        f"<span class='note'>{_e(r['title_en'] or '')} · {_e(r['event'] or '')}</span></td>"
+        f"<td>{_e(r['gave_up_at'])}</td><td>{_e(r['attempts'])}</td><td>{_e(r['last_error'] or '')}</td>"
+        f"<td><code>{_e(r['message_key'])}</code></td></tr>"
+        for r in rows
+    )
+    return (
+        "<h2 id='undelivered'>未送达的通知 <span class='en'>Notifications not delivered</span></h2>"
+        "<p class='note'>以下通知在重试期限内始终未能送达，请通过其他方式告知相关人员，修复通道后运行 "
+        "<code>planwh deliveries --retry</code>（或 <code>--dismiss</code> 确认已处理）。 · These notifications "
+        "could not be delivered within the retry window: pass them on another way, then run "
+        "<code>planwh deliveries --retry</code> once the channel works (or <code>--dismiss</code>).</p>"
+        "<table><tr><th>通道 Channel</th><th>内容 Message</th><th>放弃时间 Given up</th><th>尝试 Attempts</th>"
+        f"<th>最后错误 Last error</th><th>消息编号 Key</th></tr>{body}</table>"
     )
 
 

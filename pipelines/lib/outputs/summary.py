@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 
+import duckdb
+
+from ..alerts.notify import count_undelivered, undelivered
 from ..settings import Settings
 from ..warehouse.publish import open_published
 from .labels import STATUS_ORDER, status_en, status_zh
@@ -45,7 +48,29 @@ def _print_verdicts(con) -> None:
         )
 
 
-def print_summary(settings: Settings, run_id: str, seconds: float, success: bool) -> None:
+def _deliveries(con) -> None:
+    """Notifications given up on are never silent: they are listed here until retried or dismissed."""
+    try:
+        counts = count_undelivered(con)
+        given_up = undelivered(con, limit=10)
+    except duckdb.Error:  # a snapshot from before deliveries were tracked
+        return
+    if counts["retrying"]:
+        print(
+            f"\n通知重试中 Notifications being retried: {counts['retrying']} (the next runs retry them with back-off)"
+        )
+    if given_up:
+        print(
+            f"\n未送达的通知 Notifications NOT delivered (given up after the retry window): {counts['given_up']}"
+            "  — `planwh deliveries` lists them; --retry once the channel works, --dismiss when handled"
+        )
+        for row in given_up:
+            print(f"  ● {row['channel']} · {row['title_zh'] or row['kind']} · {row['last_error'] or ''}")
+
+
+def print_summary(
+    settings: Settings, run_id: str, seconds: float, success: bool, notes: list[str] | None = None
+) -> None:
     path = settings.published_warehouse
     print()
     print("=" * 78)
@@ -57,6 +82,10 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
             "No published warehouse yet: the refresh did not reach the publish step. See `make ui` for the run log."
         )
         return
+    if not success:
+        print("The run failed: what follows is the previous published snapshot, unchanged.")
+    for note in notes or []:
+        print(note)
     con = open_published(path)
     try:
         as_of = con.execute("select max(as_of_date) from marts.fct_indicator_status_latest").fetchone()[0]
@@ -78,6 +107,7 @@ def print_summary(settings: Settings, run_id: str, seconds: float, success: bool
         if len(plans) > MAX_PLANS_IN_SUMMARY:
             print(f"\n… {len(plans) - MAX_PLANS_IN_SUMMARY} more plans: see the report index")
         _print_verdicts(con)
+        _deliveries(con)
         # the flags of this evaluation (also for a pinned as_of, which leaves the live alert history alone)
         critical = con.execute(
             """select f.subject_code, f.department_name_zh, f.department_code, f.reported_value, f.target_value,

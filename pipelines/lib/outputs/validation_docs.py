@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..files import atomic_write_text
 from ..settings import Settings, now_local
 from ..submissions.reasons import REASONS
 from ..warehouse.connection import connect
@@ -113,7 +114,5 @@ def build_validation_docs(settings: Settings, con: duckdb.DuckDBPyConnection | N
             text = render(own, settings)
     else:
         text = render(con, settings)
-    tmp = out.with_name(".index.html.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    atomic_write_text(out, text)
     return out

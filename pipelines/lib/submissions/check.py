@@ -37,6 +37,9 @@ from .reasons import Issue
 PARALLEL_MIN_FILES = 400  # below this, starting worker processes costs more than it saves
 
 
+NOTHING_LOADED = ("rejected", "ignored")  # file statuses that load no row
+
+
 @dataclass
 class Outcome:
     """What happened to one submission in this batch."""
@@ -51,23 +54,23 @@ class Outcome:
     skipped_rows: set = field(default_factory=set)  # exact duplicates (kind, row_id)
     pending_rows: set = field(default_factory=set)  # soft check without an explanation (kind, row_id)
     explained_rows: set = field(default_factory=set)  # soft check with an explanation (kind, row_id)
-    status: str = "accepted"  # accepted | accepted_with_warnings | needs_explanation | rejected
+    status: str = "accepted"  # accepted | accepted_with_warnings | needs_explanation | rejected | ignored
 
     @property
     def rows_loaded(self) -> int:
-        """Rows that go into the warehouse (pending ones included); none for a rejected file."""
-        if self.status == "rejected":
+        """Rows that go into the warehouse (pending ones included); none for a rejected or ignored file."""
+        if self.status in NOTHING_LOADED:
             return 0
         return self.rows_total - len(self.rejected_rows) - len(self.skipped_rows)
 
     @property
     def rows_accepted(self) -> int:
         """Rows loaded that count (accepted or explained)."""
-        return self.rows_loaded - (0 if self.status == "rejected" else len(self.pending_rows))
+        return self.rows_loaded - (0 if self.status in NOTHING_LOADED else len(self.pending_rows))
 
     @property
     def rows_pending_explanation(self) -> int:
-        return 0 if self.status == "rejected" else len(self.pending_rows)
+        return 0 if self.status in NOTHING_LOADED else len(self.pending_rows)
 
     @property
     def rows_rejected(self) -> int:
@@ -396,7 +399,9 @@ def decide(outcome: Outcome) -> None:
     if not file_errors and outcome.rows_total and accepted_rows <= 0:
         outcome.issues.append(Issue("all_rows_rejected"))
         file_errors = [outcome.issues[-1]]
-    if file_errors:
+    if any(i.code == "hidden_or_temporary_file" for i in outcome.issues):
+        outcome.status = "ignored"  # an editor's or a download's leftover: noted, never read
+    elif file_errors:
         outcome.status = "rejected"
     elif outcome.pending_rows:
         outcome.status = "needs_explanation"

@@ -59,9 +59,12 @@ _REASONS = [
     Reason(
         "hidden_or_temporary_file",
         FILE,
-        ERROR,
-        "“{value}”是隐藏文件或 Excel 临时文件（以 . 或 ~$ 开头），不予处理。请关闭 Excel 后上传正式文件。",
-        "'{value}' is a hidden or temporary file (its name starts with '.' or '~$'). Close Excel and upload the real file.",
+        WARNING,  # ignored, not rejected: the department did not submit it (the file's status is `ignored`)
+        "“{value}”是编辑器或传输软件留下的临时文件（如 ~$、.~lock、.tmp、.part、.crdownload 或隐藏文件），已忽略，不作为报送。"
+        "如果正式文件尚未放入，请关闭 Excel/WPS 或等待下载完成后再放入正式文件。",
+        "'{value}' is a temporary file left by an editor or a transfer (~$, .~lock, .tmp, .part, .crdownload or a "
+        "hidden file) and was ignored: it is not a submission. If the real file is not there yet, close Excel/WPS "
+        "or let the download finish, then put the real file in.",
     ),
     Reason(
         "file_too_large",

@@ -6,7 +6,7 @@ which shows one for an upload before it reaches the inbox, render the same recei
 
 JSON shape (the contract the portal relies on; fields beyond it are marked "extension"):
     {"submission_id", "department_code", "original_name", "received_at", "processed_at",
-     "verdict": "accepted" | "accepted_with_warnings" | "rejected" | "needs_explanation",
+     "verdict": "accepted" | "accepted_with_warnings" | "rejected" | "needs_explanation" | "ignored",
      "rows_accepted", "rows_rejected", "rows_pending_explanation",
      "issues": [{"severity": "error" | "warning", "reason", "needs_explanation", "sheet", "row",
                  "column", "value", "message_zh", "message_en",
@@ -33,6 +33,7 @@ VERDICTS = {
     "accepted_with_warnings": ("已接收（有警告或部分行被拒收）", "Accepted with warnings", "#E69F00"),
     "needs_explanation": ("待补充说明", "Needs an explanation", "#CC79A7"),
     "rejected": ("整个文件已拒收", "Rejected", "#D55E00"),
+    "ignored": ("已忽略（临时文件）", "Ignored (a temporary file)", "#999999"),
 }
 WHAT_TO_DO = {
     "accepted": (
@@ -54,6 +55,11 @@ WHAT_TO_DO = {
     "rejected": (
         "整个文件未入库。请按下表的说明修改后重新报送整个文件。",
         "Nothing from this file was loaded. Fix it as the table says and submit the whole file again.",
+    ),
+    "ignored": (
+        "这是编辑器或传输软件留下的临时文件（如 ~$ 开头、.part、.tmp 或隐藏文件），未读取。请报送保存完整的正式文件。",
+        "This is an editor's or a transfer's leftover (~$…, .part, .tmp or a hidden file) and was not read. Submit "
+        "the complete, saved file instead.",
     ),
 }
 OFFSET = "+08:00"  # times are Asia/Shanghai

@@ -20,6 +20,8 @@ from pathlib import Path
 import duckdb
 
 from ..settings import Settings, now_local
+from .disk import DiskFull, is_disk_full
+from .housekeeping import recover_before_writing
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -36,8 +38,10 @@ create table if not exists raw.receipts (
     received_at_source varchar not null,   -- observed | backfill
     archive_path       varchar,            -- relative to the raw dir; null when the file was refused unread
     discovery_issue    varchar,            -- reason code when the file was refused before reading
-    discovered_at      timestamp not null
+    discovered_at      timestamp not null,
+    resubmission_of    varchar            -- an earlier receipt of the same content, sent again later (A -> B -> A)
 );
+alter table raw.receipts add column if not exists resubmission_of varchar;
 
 -- the ledger: one row per processed submission
 create table if not exists raw.submissions (
@@ -61,8 +65,10 @@ create table if not exists raw.submissions (
     reason_code        varchar,   -- file-level reason when rejected
     message_zh         varchar,
     message_en         varchar,
-    validation_batch   varchar not null
+    validation_batch   varchar not null,
+    resubmission_of    varchar    -- the earlier submission of the same content this one repeats
 );
+alter table raw.submissions add column if not exists resubmission_of varchar;
 
 create table if not exists raw.indicator_values (
     submission_id   varchar not null,
@@ -158,14 +164,25 @@ create table if not exists ops.alert_events (
     detail_en     varchar,
     detail_zh     varchar
 );
--- delivery of each event through each notifier channel; undelivered events are retried next run
-create table if not exists ops.alert_deliveries (
-    event_id      bigint not null,
-    channel       varchar not null,
-    delivered_at  timestamp,
-    attempts      integer not null,
-    last_error    varchar,
-    primary key (event_id, channel)
+-- every message for every channel (alert events now; receipts and reminders can use it too): retried
+-- with back-off over wall time, then given up with a visible warning (pipelines/lib/alerts/notify.py)
+create table if not exists ops.deliveries (
+    message_key      varchar not null,  -- idempotency key: the same on every attempt, sent in the payload
+    channel          varchar not null,  -- file | webhook | webhook:<department_code> ...
+    kind             varchar not null,  -- alert_event | receipt | reminder ...
+    source_id        varchar,           -- the producer's id (ops.alert_events.event_id for alert events)
+    department_code  varchar,
+    payload          varchar not null,  -- the event as JSON, as the notifier formats it
+    created_at       timestamp not null,
+    attempts         integer not null default 0,
+    first_attempt_at timestamp,
+    last_attempt_at  timestamp,
+    next_attempt_at  timestamp,         -- not tried again before this (exponential back-off)
+    delivered_at     timestamp,
+    gave_up_at       timestamp,         -- failed for PLANWH_DELIVERY_GIVE_UP_HOURS: shown as a warning
+    dismissed_at     timestamp,         -- an operator acknowledged the failure (planwh deliveries --dismiss)
+    last_error       varchar,
+    primary key (message_key, channel)
 );
 -- one row per expectation per validation batch: what GX checked and how many rows failed
 create table if not exists ops.validation_results (
@@ -198,8 +215,21 @@ alter table raw.quarantine add column if not exists explanation varchar;
 """
 
 
+VIEWS_DDL = """
+-- kept for readers of the earlier table: alert event deliveries, one row per event and channel
+create view if not exists ops.alert_deliveries as
+    select try_cast(source_id as bigint) as event_id, channel, delivered_at, attempts, last_error,
+           next_attempt_at, gave_up_at
+    from ops.deliveries where kind = 'alert_event';
+"""
+
+
 class WarehouseLocked(RuntimeError):
     """Another process holds the warehouse; the message names it and what to do."""
+
+
+class WarehouseDamaged(RuntimeError):
+    """The working file cannot be opened as a database; the message says how to recover."""
 
 
 def _holder(lock_path: Path) -> str:
@@ -217,9 +247,11 @@ _HELD: dict[str, int] = {}  # lock file -> depth, so a process can nest writer_l
 def writer_lock(
     settings: Settings, what: str, timeout: float | None = None, poll: float = 0.5
 ) -> Iterator[None]:
-    """Serialise writers of the warehouse (refreshes, rebuilds). Waits up to `timeout` seconds.
+    """Serialise writers of the warehouse (refreshes, rebuilds). Waits up to `timeout` seconds
+    (default: PLANWH_LOCK_TIMEOUT).
 
-    Re-entrant within a process: a refresh takes it for the whole run and each step again.
+    Re-entrant within a process: a refresh takes it for the whole run and each step again. Whoever takes
+    it first ends the orphans of a dead run and removes its temporary files (housekeeping.py).
     """
     key = str(settings.lock_file)
     if _HELD.get(key):
@@ -230,7 +262,7 @@ def writer_lock(
             _HELD[key] -= 1
         return
     if timeout is None:
-        timeout = float(os.environ.get("PLANWH_LOCK_TIMEOUT", "3600"))
+        timeout = settings.lock_timeout
     settings.lock_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(settings.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + timeout
@@ -260,6 +292,7 @@ def writer_lock(
         )
         _HELD[key] = 1
         try:
+            recover_before_writing(settings)
             yield
         finally:
             _HELD.pop(key, None)
@@ -269,16 +302,39 @@ def writer_lock(
         os.close(fd)
 
 
-def explain_lock_error(exc: Exception, path: Path) -> Exception:
-    text = str(exc)
-    if "lock" not in text.lower():
-        return exc
-    match = re.search(r"PID (\d+)", text)
-    who = f"process {match.group(1)}" if match else "another process"
-    return WarehouseLocked(
+def lock_message(path: Path, pid: str | int | None) -> str:
+    who = f"process {pid}" if pid else "another process"
+    return (
         f"The DuckDB file {path} is held open by {who}. Only the refresh may open the working warehouse; "
         "analysts should open the published copy (see docs/analysts.md). Close that session and retry."
     )
+
+
+def explain_lock_error(exc: Exception, path: Path) -> Exception:
+    """DuckDB's error on opening the file, as the one line an operator can act on."""
+    text = str(exc)
+    lowered = text.lower()
+    if is_disk_full(exc):
+        return DiskFull(f"No space left on device while opening {path}: free some space and run again.")
+    if "lock" in lowered:
+        match = re.search(r"PID (\d+)", text)
+        return WarehouseLocked(lock_message(path, match.group(1) if match else None))
+    damaged = (
+        "not a valid duckdb",
+        "corrupt",
+        "checksum",
+        "truncated",
+        "could not read",
+        "invalid",
+        "serializ",
+    )
+    if any(w in lowered for w in damaged):
+        first = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+        return WarehouseDamaged(
+            f"The working warehouse {path} cannot be opened ({first}). Recovery: `make rebuild` (rebuilds it "
+            "from raw/archive), or copy the published snapshot back over it and run again."
+        )
+    return exc
 
 
 @contextlib.contextmanager
@@ -287,7 +343,7 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(settings.warehouse), read_only=read_only)
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         raise explain_lock_error(exc, settings.warehouse) from exc
     if not read_only:
         _owner_only(settings.warehouse)
@@ -295,12 +351,35 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         con.execute("set TimeZone = 'Asia/Shanghai'")
         con.execute("set enable_progress_bar = false")
         if not read_only:
-            con.execute(RAW_DDL)
+            _ensure_schema(con)
         yield con
     finally:
         if not read_only:  # DuckDB creates its write-ahead log with the process umask
             _owner_only(Path(f"{settings.warehouse}.wal"))
         con.close()
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(RAW_DDL)
+    legacy = con.execute(
+        """select table_type from information_schema.tables
+           where table_schema = 'ops' and table_name = 'alert_deliveries'"""
+    ).fetchall()
+    legacy = legacy[0] if legacy else None
+    if legacy and legacy[0] == "BASE TABLE":  # a warehouse written before ops.deliveries existed
+        from ..alerts.notify import legacy_deliveries
+
+        frame = legacy_deliveries(con)
+        con.execute("begin transaction")
+        if len(frame):
+            con.register("legacy_rows", frame)
+            con.execute("insert or ignore into ops.deliveries by name select * from legacy_rows")
+            con.unregister("legacy_rows")
+        con.execute("drop table ops.alert_deliveries")
+        con.execute(VIEWS_DDL)
+        con.execute("commit")
+    elif not legacy:
+        con.execute(VIEWS_DDL)
 
 
 def _owner_only(path: Path) -> None:

@@ -1,13 +1,19 @@
 """Publish an immutable, read-only snapshot of the warehouse for analysts.
 
-The refresh writes the working file; at the end it is checkpointed and copied to a temporary file
+The refresh writes the working file; at the end it is checkpointed and copied into a temporary file
 next to the published one, which then replaces it atomically (os.replace). An analyst session that
 has the old snapshot open keeps reading it (same inode) and never blocks the refresh; new sessions
 get the new snapshot. See docs/analysts.md for the safe connection settings.
+
+The copy is compact: DuckDB does not give freed blocks back to the file system (the working file grows
+to about twice its data after a few refreshes), so when a tenth or more of the working file is free
+blocks the snapshot is written table by table into a fresh file (COPY FROM DATABASE) instead of
+copied byte for byte. The free space it needs is checked before anything is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,51 +22,86 @@ from pathlib import Path
 import duckdb
 
 from ..faults import crash_point
+from ..files import atomic_write_text, fsync_dir
 from ..settings import Settings, now_local
 from .connection import connect
+from .disk import MB, require_free
 
 # Settings for analyst sessions: no files or network outside the warehouse, and no way to undo that.
 ANALYST_SETTINGS = (
     "set enable_external_access = false",
     "set lock_configuration = true",
 )
+COMPACT_WHEN_FREE = 0.10  # share of free blocks above which the snapshot is rewritten compactly
+MARGIN = 8 * MB
+
+
+def publish_needs(settings: Settings) -> int:
+    """Free bytes a publish needs at most (before the run, when the live size is not known yet)."""
+    try:
+        return settings.warehouse.stat().st_size + MARGIN
+    except OSError:
+        return MARGIN
 
 
 def publish(settings: Settings, as_of: str | None = None) -> dict:
-    with connect(settings) as con:
-        con.execute("checkpoint")
-        tables = con.execute(
-            "select count(*) from information_schema.tables where table_schema in ('marts', 'catalog', 'ops', 'raw')"
-        ).fetchone()[0]
     target = settings.published_warehouse
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(target.parent, 0o750)
     for stale in target.parent.glob(f".{target.name}.incoming-*"):  # left by a publish that was killed
         stale.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.incoming-{os.getpid()}")
-    shutil.copyfile(settings.warehouse, tmp)
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.chmod(tmp, 0o440)
-    crash_point("publish.before_swap")
-    os.replace(tmp, target)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
+    with connect(settings) as con:
+        con.execute("checkpoint")
+        tables = con.execute(
+            "select count(*) from information_schema.tables where table_schema in ('marts', 'catalog', 'ops', 'raw')"
+        ).fetchall()[0][0]
+        size = con.execute("pragma database_size").fetchall()[0]
+        block_size, total_blocks, used_blocks, free_blocks = (int(size[i]) for i in (2, 3, 4, 5))
+        live = used_blocks * block_size + 3 * 4096
+        compact = total_blocks and free_blocks / total_blocks >= COMPACT_WHEN_FREE
+        working_size = settings.warehouse.stat().st_size
+        require_free(target.parent, (live if compact else working_size) + MARGIN, "publishing the snapshot")
+        try:
+            if compact:
+                database = con.execute("select current_database()").fetchall()[0][0]
+                con.execute(f"attach '{_sql_path(tmp)}' as planwh_snapshot")
+                try:
+                    con.execute(f'copy from database "{database}" to planwh_snapshot')
+                finally:
+                    con.execute("detach planwh_snapshot")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        if not compact:
+            shutil.copyfile(settings.warehouse, tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o440)
+        crash_point("publish.before_swap")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(target.parent)
     info = {
         "published_at": now_local().isoformat(),
         "as_of": as_of,
         "path": str(target),
         "size_bytes": target.stat().st_size,
+        "working_size_bytes": working_size,
+        "compacted": bool(compact),
         "tables": tables,
     }
-    manifest = target.with_name("published.json")
-    manifest_tmp = manifest.with_suffix(".tmp")
-    manifest_tmp.write_text(json.dumps(info, indent=2))
-    os.replace(manifest_tmp, manifest)
+    atomic_write_text(target.with_name("published.json"), json.dumps(info, indent=2), mode=0o440)
     return info
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def open_published(path: Path) -> duckdb.DuckDBPyConnection:

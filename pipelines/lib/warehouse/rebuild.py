@@ -9,6 +9,7 @@ files, so it is carried over from the previous warehouse when that file can stil
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable
 from typing import Any
@@ -16,11 +17,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..alerts.notify import legacy_deliveries
 from ..ingest.inbox import load_receipts
 from ..settings import Settings, now_local
 from .connection import connect, writer_lock
+from .housekeeping import prune_rebuild_copies
 
-CARRIED_OVER = ("ops.alerts", "ops.alert_events", "ops.alert_deliveries")
+CARRIED_OVER = ("ops.alerts", "ops.alert_events", "ops.deliveries")
 
 
 def restore_receipts(settings: Settings) -> int:
@@ -47,11 +50,15 @@ def carry_over(settings: Settings, previous) -> list[str]:
                 frames[table] = old.execute(f"select * from {table}").fetch_df()
             except duckdb.Error:
                 continue
+        if "ops.deliveries" not in frames:  # written before ops.deliveries replaced ops.alert_deliveries
+            with contextlib.suppress(duckdb.Error):
+                frames["ops.deliveries"] = legacy_deliveries(old)
     finally:
         old.close()
     if "ops.alert_events" in frames:
         # event ids continue where they stopped (the sequence must exist before the tables are created)
-        start = int(frames["ops.alert_events"]["event_id"].max() or 0) + 1
+        last = frames["ops.alert_events"]["event_id"].max()  # NaN when there were no events yet
+        start = 1 if pd.isna(last) else int(last) + 1
         fresh = duckdb.connect(str(settings.warehouse))
         fresh.execute(
             f"create schema if not exists ops; create sequence if not exists ops.alert_event_seq start {start}"
@@ -67,7 +74,10 @@ def carry_over(settings: Settings, previous) -> list[str]:
 
 def rebuild(settings: Settings, run_refresh: Callable[[], tuple[Any, float]]) -> dict:
     """Move the working file aside, carry over what the archive cannot restore, restore the receipts,
-    then `run_refresh()` (the caller's refresh job: this module runs no Dagster itself)."""
+    then `run_refresh()` (the caller's refresh job: this module runs no Dagster itself).
+
+    The previous file is kept as planwh.duckdb.before-rebuild-<time> (the newest few are kept, see
+    PLANWH_RETAIN_REBUILD_COPIES); if the rebuild fails, the message says where it is."""
     stamp = now_local().strftime("%Y%m%dT%H%M%S")
     backup = settings.warehouse.with_name(f"{settings.warehouse.name}.before-rebuild-{stamp}")
     with writer_lock(settings, "planwh rebuild"):
@@ -76,9 +86,20 @@ def rebuild(settings: Settings, run_refresh: Callable[[], tuple[Any, float]]) ->
             wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
             if wal.exists():
                 shutil.move(wal, backup.with_name(backup.name + ".wal"))
-        carried = carry_over(settings, backup) if backup.exists() else []
-        receipts = restore_receipts(settings)
-        result, seconds = run_refresh()
+        try:
+            carried = carry_over(settings, backup) if backup.exists() else []
+            receipts = restore_receipts(settings)
+            result, seconds = run_refresh()
+        except Exception as exc:
+            if backup.exists():
+                exc.args = (
+                    f"{exc.args[0] if exc.args else exc} (the previous warehouse is kept at {backup})",
+                )
+                if hasattr(exc, "problems"):
+                    exc.problems.append(f"the previous warehouse is kept at {backup}")
+            raise
+        if result.success:
+            prune_rebuild_copies(settings)
     return {
         "receipts_restored": receipts,
         "carried_over": carried,

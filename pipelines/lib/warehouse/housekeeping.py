@@ -1,0 +1,234 @@
+"""What a run does before it writes, so that an interrupted run never leaves a trap for the next one,
+and what keeps the local state from growing without bound (docs/operations.md, "Retention").
+
+- Temporary files of an interrupted step (`.<name>.tmp-<pid>`, `.<name>.incoming-<pid>`, DuckDB's
+  spill folder) are removed when their writer is gone.
+- Child processes (dbt) are registered with the pid and start time of the run that started them; a run
+  that finds a child of a dead run still alive (it would hold the DuckDB file) ends it by that pid.
+- Pre-rebuild copies and run logs are kept to a number; the notification log is rotated by size.
+- Files with marts data are owner-only (0600 files, 0700 folders), also when an older version made them.
+
+Plain Python (no Dagster): Dagster's own run history is pruned by pipelines/maintenance.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import stat
+import sys
+import time
+from pathlib import Path
+
+from ..files import atomic_write_text, pid_alive, process_start_ticks, temp_owner
+from ..settings import Settings, now_local
+
+NOTIFICATION_LOG_BYTES = 5 * 1024 * 1024  # notifications.jsonl is rotated past this size
+NOTIFICATION_LOG_KEEP = 5
+
+
+def _say(message: str) -> None:
+    print(f"planwh: {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------ interrupted writes
+
+
+def _temp_folders(settings: Settings) -> list[Path]:
+    folders = [settings.warehouse.parent, settings.publish_dir, settings.archive / "receipts"]
+    if settings.output_dir.exists():
+        folders += [settings.output_dir, *(p for p in settings.output_dir.rglob("*") if p.is_dir())]
+    sha = settings.archive / "sha256"
+    if sha.exists():
+        folders += [p for p in sha.iterdir() if p.is_dir()]
+    return folders
+
+
+def remove_interrupted_temp_files(settings: Settings) -> list[Path]:
+    """Remove temporary files whose writing process is gone; return what was removed."""
+    removed: list[Path] = []
+    for folder in _temp_folders(settings):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            owner = temp_owner(entry.name)
+            if owner is None or pid_alive(owner):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    spill = settings.warehouse.with_name(settings.warehouse.name + ".tmp")  # DuckDB's temp_directory
+    if spill.is_dir():
+        for path in spill.iterdir():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+# -------------------------------------------------------------------------------- child processes
+
+
+def _read_children(settings: Settings) -> list[dict]:
+    try:
+        return json.loads(settings.children_file.read_text() or "[]")
+    except (OSError, ValueError):
+        return []
+
+
+def register_child(settings: Settings, pid: int, what: str, run_id: str | None = None) -> None:
+    """Record a child process of this run (held under the writer lock, so one writer edits the file)."""
+    children = [c for c in _read_children(settings) if c.get("pid") != pid]
+    children.append(
+        {
+            "pid": pid,
+            "start": process_start_ticks(pid),
+            "parent_pid": os.getpid(),
+            "parent_start": process_start_ticks(os.getpid()),
+            "run_id": run_id,
+            "what": what,
+            "since": now_local().isoformat(),
+        }
+    )
+    atomic_write_text(settings.children_file, json.dumps(children))
+
+
+def unregister_child(settings: Settings, pid: int) -> None:
+    children = [c for c in _read_children(settings) if c.get("pid") != pid]
+    if children:
+        atomic_write_text(settings.children_file, json.dumps(children))
+    else:
+        with contextlib.suppress(OSError):
+            settings.children_file.unlink()
+
+
+def _same_process(pid: int, start: int | None) -> bool:
+    return pid_alive(pid) and (start is None or process_start_ticks(pid) == start)
+
+
+def end_orphans(settings: Settings, grace: float = 10.0) -> list[str]:
+    """End children of runs whose process died (they would keep the DuckDB file locked); return a line
+    for each one ended. A child whose run is still alive is left alone."""
+    ended, keep = [], []
+    for child in _read_children(settings):
+        pid, start = int(child.get("pid") or 0), child.get("start")
+        if not _same_process(pid, start):
+            continue  # gone already (or its pid now belongs to someone else)
+        if _same_process(int(child.get("parent_pid") or 0), child.get("parent_start")):
+            keep.append(child)
+            continue
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while _same_process(pid, start) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _same_process(pid, start):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            while _same_process(pid, start) and time.monotonic() < deadline + 5:
+                time.sleep(0.05)
+        ended.append(
+            f"ended {child.get('what', 'a child process')} (pid {pid}) left running by an abandoned run"
+            f"{' ' + child['run_id'] if child.get('run_id') else ''}"
+        )
+    if keep:
+        atomic_write_text(settings.children_file, json.dumps(keep))
+    else:
+        with contextlib.suppress(OSError):
+            settings.children_file.unlink()
+    return ended
+
+
+def recover_before_writing(settings: Settings) -> list[str]:
+    """Called when a process takes the writer lock: end orphans of dead runs, remove their temp files."""
+    lines = end_orphans(settings)
+    removed = remove_interrupted_temp_files(settings)
+    if removed:
+        size = sum(p.stat().st_size for p in removed if p.exists())  # usually 0: they are gone
+        lines.append(
+            f"removed {len(removed)} temporary file(s) left by an interrupted run"
+            + (f" ({size} bytes)" if size else "")
+        )
+    for line in lines:
+        _say(line)
+    return lines
+
+
+# -------------------------------------------------------------------------------------- retention
+
+
+def prune_rebuild_copies(settings: Settings) -> list[Path]:
+    """Keep the newest `retention.rebuild_copies` planwh.duckdb.before-rebuild-* copies (and their WAL)."""
+    pattern = f"{settings.warehouse.name}.before-rebuild-*"
+    copies = sorted(
+        (p for p in settings.warehouse.parent.glob(pattern) if not p.name.endswith(".wal")),
+        key=lambda p: p.name,
+    )
+    keep = settings.retention.rebuild_copies
+    removed = []
+    for old in copies[: max(0, len(copies) - keep)]:
+        for path in (old, old.with_name(old.name + ".wal")):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def prune_logs(settings: Settings) -> list[Path]:
+    """Keep the newest `retention.log_files` run logs; rotate the notification log past 5 MB."""
+    removed = []
+    logs = (
+        sorted(settings.log_dir.glob("*.log"), key=lambda p: p.stat().st_mtime)
+        if settings.log_dir.exists()
+        else []
+    )
+    for old in logs[: max(0, len(logs) - settings.retention.log_files)]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+            removed.append(old)
+    log = settings.output_dir / "alerts" / "notifications.jsonl"
+    with contextlib.suppress(OSError):
+        if log.stat().st_size > NOTIFICATION_LOG_BYTES:
+            for n in range(NOTIFICATION_LOG_KEEP - 1, 0, -1):
+                older = log.with_name(f"{log.name}.{n}")
+                if older.exists():
+                    older.replace(log.with_name(f"{log.name}.{n + 1}"))
+            log.replace(log.with_name(f"{log.name}.1"))
+            last = log.with_name(f"{log.name}.{NOTIFICATION_LOG_KEEP + 1}")
+            if last.exists():
+                last.unlink()
+                removed.append(last)
+    return removed
+
+
+# ------------------------------------------------------------------------------------ permissions
+
+
+def make_private(*roots: Path, keep: Path | None = None) -> int:
+    """Owner-only permissions on everything under `roots` (files 0600 or 0400, folders 0700); returns how
+    many modes changed. `keep` (the published snapshot's folder) keeps its group-read for analysts."""
+    changed = 0
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in [root, *(root.rglob("*") if root.is_dir() else [])]:
+            if keep is not None and (path == keep or keep in path.parents):
+                continue
+            with contextlib.suppress(OSError):
+                st = path.lstat()
+                if stat.S_ISLNK(st.st_mode):
+                    continue
+                mode = stat.S_IMODE(st.st_mode)
+                wanted = (0o700 if stat.S_ISDIR(st.st_mode) else mode & 0o700) if mode & 0o077 else mode
+                if wanted != mode:
+                    os.chmod(path, wanted)
+                    changed += 1
+    return changed

@@ -1,0 +1,118 @@
+"""Growth without bound, bounded (issue 17): Dagster runs and their event and compute logs, pre-rebuild
+copies, run logs; runs whose process died during start-up. One place: pipelines/maintenance.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.lib.settings import load_settings
+from pipelines.maintenance import apply_retention, recover_abandoned_runs
+from tests.conftest import AS_OF, REPO
+
+RECEIVE = [dg.AssetKey("inbox_files")]
+
+
+def size(*roots: Path) -> int:
+    return sum(p.stat().st_size for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+
+
+def instance_at(home: Path, monkeypatch) -> dg.DagsterInstance:
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("PLANWH_DAGSTER_STORAGE", str(home / "storage"))
+    monkeypatch.setenv("PLANWH_DAGSTER_COMPUTE_LOGS", str(home / "compute_logs"))
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    return dg.DagsterInstance.get()
+
+
+def test_thirty_refreshes_keep_dagster_storage_bounded(fresh_warehouse, monkeypatch, tmp_path):
+    """30 runs of the refresh job (its first step, which receives a new file each time: the whole job
+    30 times would cost the test suite ten minutes), with the retention the CLI applies after each
+    run. The full refresh, 20 times with faults, is `make soak`: it asserts the same bound, and its
+    storage figures are in docs/operations.md."""
+    monkeypatch.setenv("PLANWH_RETAIN_RUN_DAYS", "0")  # everything past the latest few is old enough
+    monkeypatch.setenv("PLANWH_RETAIN_FAILED_RUN_DAYS", "0")
+    monkeypatch.setenv("PLANWH_RETAIN_MIN_RUNS", "5")
+    home = tmp_path / "dagster_home"
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("refresh")
+    folder = fresh_warehouse.inbox / "370102_STATS"
+    folder.mkdir(parents=True)
+    sizes = []
+    with instance_at(home, monkeypatch) as instance:
+        settings = load_settings()
+        for n in range(30):
+            (folder / f"{n}.csv").write_text(
+                f"指标编号,统计期,数值\nI23,2023,{80000 + n}\n", encoding="utf-8"
+            )
+            result = job.execute_in_process(
+                instance=instance,
+                asset_selection=RECEIVE,
+                run_config={"resources": {"planwh": {"config": {"as_of": AS_OF}}}},
+                tags={"planwh/trigger": "cli", "planwh/pid": str(os.getpid())},
+                raise_on_error=False,
+            )
+            assert result.success
+            summary = apply_retention(instance, settings)
+            assert "runs_error" not in summary, summary
+            sizes.append(size(settings.dagster_storage, settings.dagster_compute_logs))
+        runs = instance.get_runs()
+    assert len(runs) == 5
+    shards = list((settings.dagster_storage / "history" / "runs").glob("*-*-*-*-*.db"))
+    assert len(shards) == 5  # deleted runs leave no event-log shard behind
+    grown = sizes[-1] - sizes[9]
+    assert grown < 0.15 * sizes[9], sizes  # runs 10 to 30 add (almost) nothing: the storage is bounded
+    assert max(sizes[10:]) < 1.25 * sizes[9], sizes
+
+
+def test_a_run_killed_during_start_up_is_marked_failed(fresh_warehouse, monkeypatch, tmp_path):
+    with instance_at(tmp_path / "home", monkeypatch) as instance:
+        from pipelines.definitions import defs
+
+        job = defs.resolve_job_def("refresh")
+        run = instance.create_run_for_job(job, tags={"planwh/trigger": "cli", "planwh/pid": str(2**22 + 7)})
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.NOT_STARTED
+        assert recover_abandoned_runs(instance) == [run.run_id]
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        mine = instance.create_run_for_job(
+            job, tags={"planwh/trigger": "cli", "planwh/pid": str(os.getppid())}
+        )
+        assert recover_abandoned_runs(instance) == []  # its process is alive: left alone
+        assert instance.get_run_by_id(mine.run_id).status == dg.DagsterRunStatus.NOT_STARTED
+
+
+def test_rebuild_copies_and_run_logs_are_kept_to_a_number(fresh_warehouse, monkeypatch, tmp_path):
+    monkeypatch.setenv("PLANWH_RETAIN_REBUILD_COPIES", "3")
+    monkeypatch.setenv("PLANWH_RETAIN_LOG_FILES", "10")
+    settings = load_settings()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    for day in range(1, 7):
+        copy = settings.warehouse.with_name(f"planwh.duckdb.before-rebuild-2026010{day}T020000")
+        copy.write_bytes(b"old")
+        copy.with_name(copy.name + ".wal").write_bytes(b"w")
+    settings.log_dir.mkdir(parents=True)
+    for n in range(25):
+        log = settings.log_dir / f"refresh-2026{n:04d}.log"
+        log.write_text("x")
+        os.utime(log, (time.time() - 1000 + n, time.time() - 1000 + n))
+    alerts = settings.output_dir / "alerts"
+    alerts.mkdir()
+    (alerts / "notifications.jsonl").write_bytes(b"{}\n" * (6 * 1024 * 1024 // 3))
+    (alerts / "notifications.jsonl").chmod(0o644)
+    with instance_at(tmp_path / "home", monkeypatch) as instance:
+        apply_retention(instance, settings)
+    copies = sorted(p.name for p in settings.warehouse.parent.glob("planwh.duckdb.before-rebuild-*"))
+    assert copies == [
+        f"planwh.duckdb.before-rebuild-2026010{d}T020000{wal}" for d in (4, 5, 6) for wal in ("", ".wal")
+    ]
+    assert sorted(p.name for p in settings.log_dir.iterdir()) == [
+        f"refresh-2026{n:04d}.log" for n in range(15, 25)
+    ]
+    assert (alerts / "notifications.jsonl.1").exists() and not (alerts / "notifications.jsonl").exists()
+    assert (alerts / "notifications.jsonl.1").stat().st_mode & 0o077 == 0  # made owner-only on the way
