@@ -192,13 +192,31 @@ def cmd_samples(args, settings) -> int:
 def cmd_templates(args, settings) -> int:
     from pipelines.lib.plans.catalog import Catalog
     from pipelines.lib.submissions.templates import write_template
+    from pipelines.lib.warehouse.publish import open_published
 
     catalog = Catalog.load(settings.seeds_dir)
     out = Path(args.out)
+    if args.department and args.department not in set(catalog.departments["department_code"]):
+        print(f"planwh: unknown department {args.department!r} (see marts.dim_departments)", file=sys.stderr)
+        return 2
     departments = [args.department] if args.department else list(catalog.departments["department_code"])
-    for dept in departments:
-        path = write_template(catalog, dept, args.period, out)
-        print(path)
+    snapshot = settings.published_warehouse
+    con = open_published(snapshot) if snapshot.exists() else None
+    if con is None:
+        print(
+            f"planwh: no published warehouse at {snapshot}: templates list the catalog's items without reference "
+            "values (run `make run` first for what each department owes and the reference columns)",
+            file=sys.stderr,
+        )
+    try:
+        for dept in departments:
+            print(write_template(catalog, dept, args.period, out, con=con))
+    except ValueError as exc:
+        print(f"planwh: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if con is not None:
+            con.close()
     return 0
 
 

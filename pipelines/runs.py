@@ -182,11 +182,11 @@ def stage_timings(instance, run_id: str) -> dict[str, float]:
             if value is not None:
                 ingest = json.loads(json.dumps(value.value))
     ingest_step = steps.get("ingest_submissions", 0.0)
-    known = sum(ingest.get(k, 0.0) for k in ("parse", "enrich", "validate", "load"))
+    known = sum(ingest.get(k, 0.0) for k in ("parse", "enrich", "validate", "plausibility", "load"))
     return {
         "discover": round(steps.get("inbox_files", 0.0), 3),
         "parse": round(ingest.get("parse", 0.0) + ingest.get("enrich", 0.0), 3),
-        "validate": round(ingest.get("validate", 0.0), 3),
+        "validate": round(ingest.get("validate", 0.0) + ingest.get("plausibility", 0.0), 3),
         "load": round(ingest.get("load", 0.0) + max(0.0, ingest_step - known), 3),
         "dbt": round(steps.get("planwh_dbt", 0.0), 3),
         "flags": round(steps.get("ops__alerts", 0.0), 3),

@@ -62,6 +62,23 @@ def _drop(settings, name: str, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def urban_owed_in_window(settings, days: int) -> set[str]:
+    """What the urban management bureau has not delivered of periods due within `days` (the reminder window)."""
+    con = duckdb.connect(str(settings.published_warehouse), read_only=True)
+    try:
+        return {
+            r["item_code"]
+            for r in query(
+                con,
+                f"""select item_code from marts.fct_submission_obligation_items where department_code = ?
+                    and not is_delivered and due_date >= as_of_date and due_date <= as_of_date + {days}""",
+                [URBAN],
+            )
+        }
+    finally:
+        con.close()
+
+
 def _alerts(settings) -> dict[str, dict]:
     con = duckdb.connect(str(settings.published_warehouse), read_only=True)
     try:
@@ -72,9 +89,17 @@ def _alerts(settings) -> dict[str, dict]:
         con.close()
 
 
-def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, hook, monkeypatch):
+def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, hook, monkeypatch, tmp_path):
     settings = fresh_warehouse
     monkeypatch.setenv("PLANWH_WEBHOOK_URL", hook.url)
+    # the department's own channel: receipts' notices and deadline reminders (催报), 120 days ahead so that
+    # the quarter now running (due the 20th day after it) is within the window whatever today is
+    department_hook = Hook()
+    config = tmp_path / "notify.toml"
+    config.write_text(f'[departments.{URBAN}]\nurl = "{department_hook.url}"\n', encoding="utf-8")
+    config.chmod(0o600)
+    monkeypatch.setenv("PLANWH_NOTIFY_CONFIG", str(config))
+    monkeypatch.setenv("PLANWH_REMINDER_DAYS", "120")
     key = "indicator|370102_14FYP|I22"
     _drop(
         settings, "绿化.csv", "指标编号,统计期,数值\n" + "".join(f"I22,{y},46.6\n" for y in range(2021, 2026))
@@ -90,10 +115,23 @@ def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, h
     )
     assert [e["event"] for e in events if e["alert_id"] == key] == ["opened"]
     assert any(e["alert_id"] == key and e["event"] == "opened" for e in hook.events())
+    # the alert names the responsible department
+    opened = next(e for e in hook.events() if e["alert_id"] == key)
+    assert opened["department_code"] == URBAN and opened["department_name_zh"] == "区城市管理局"
+    # the department heard of its file, and got one reminder per period now due, listing what it owes
+    notices = department_hook.events()
+    assert [e["event"] for e in notices if e["event"] == "receipt"] == ["receipt"]
+    assert "绿化.csv" in next(e for e in notices if e["event"] == "receipt")["title_zh"]
+    reminders = [e for e in notices if e["event"] == "reminder"]
+    assert reminders and len({r["period"] for r in reminders}) == len(reminders)  # one per period
+    assert all(r["department_code"] == URBAN for r in reminders)
+    owed = urban_owed_in_window(settings, 120)
+    assert owed and all(any(code in r["detail_en"] for r in reminders) for code in owed)
 
     assert run_job("refresh", None).success  # nothing changed: the alert persists, no new event
     alerts2, events2 = _alerts(settings)
     assert alerts2[key]["status"] == "open" and alerts2[key]["times_seen"] == 2
+    assert len(department_hook.events()) == len(notices)  # the reminder is sent once per period
     assert alerts2[key]["opened_at"] == alerts[key]["opened_at"]
     assert len(events2) == len(events) and len(alerts2) == len(alerts)
 
@@ -106,6 +144,10 @@ def test_alert_opens_persists_and_resolves_without_duplicates(fresh_warehouse, h
     log = (settings.output_dir / "alerts" / "notifications.jsonl").read_text(encoding="utf-8")
     assert log.count(f'"alert_id": "{key}"') == 2
     assert "SECRET-TOKEN" not in log
+    notices = department_hook.events()
+    assert [e["event"] for e in notices].count("reminder") == len(reminders)  # never sent again
+    assert [e["event"] for e in notices].count("receipt") == 2  # the correction file got its notice
+    department_hook.close()
 
     # a replay of what was known yesterday (nothing: the files came today) must not touch live alerts
     from datetime import timedelta

@@ -41,6 +41,8 @@ def test_the_refresh_succeeds_and_reports_its_checks(sample_run):
         "raw/submissions",
         "marts/fct_indicator_attainment",
         "ops/alerts",
+        "ops/department_notifications",
+        "marts/fct_submission_reminders",
         "report/progress_report",
         "report/evaluation_report",
         "report/mart_exports",
@@ -224,7 +226,7 @@ def test_outputs_are_published_read_only(sample_run):
 def test_dbt_unit_tests_pass(sample_run):
     run = dbt("test", "--select", "test_type:unit", capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "PASS=35" in run.stdout
+    assert "PASS=39" in run.stdout
 
 
 def test_lineage_command_explains_a_number(sample_run):

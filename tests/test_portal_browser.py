@@ -111,15 +111,19 @@ def fill_template(path, values: dict[str, object]) -> bytes:
     progress sheet is removed)."""
     from openpyxl import load_workbook
 
+    from pipelines.lib.submissions.templates import HEADER_ROW
+
     wb = load_workbook(path)
     del wb["项目进度"]
     sheet = wb["指标数据"]
-    header = [c.value for c in sheet[1]]
+    header = [c.value for c in sheet[HEADER_ROW]]  # above it: the title and the sign-off fields
     code_col, value_col = header.index("指标编号") + 1, header.index("数值") + 1
-    for row in range(2, sheet.max_row + 1):
+    filled = set()
+    for row in range(HEADER_ROW + 1, sheet.max_row + 1):
         code = sheet.cell(row, code_col).value
-        if code in values:
+        if code in values and code not in filled:  # the period's own row comes first (then earlier ones owed)
             sheet.cell(row, value_col).value = values[code]
+            filled.add(code)
     buffer = BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

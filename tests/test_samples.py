@@ -16,7 +16,7 @@ from pipelines.lib.ingest.inbox import discover_and_archive
 from pipelines.lib.ingest.load import process_pending
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.submissions.samples import generate_samples
-from pipelines.lib.submissions.templates import write_template
+from pipelines.lib.submissions.templates import HEADER_ROW, write_template
 from tests.conftest import REPO, query
 
 SEEDS = REPO / "dbt_project" / "seeds"
@@ -38,7 +38,7 @@ def test_a_filled_template_is_accepted(fresh_warehouse):
     workbook = load_workbook(path)
     assert workbook.sheetnames == ["填写说明", "指标数据", "项目进度"]
     sheet = workbook["指标数据"]
-    rows = list(sheet.iter_rows(min_row=2))
+    rows = [r for r in sheet.iter_rows(min_row=HEADER_ROW + 1) if r[0].value]  # below: spare rows to add to
     assert {r[0].value for r in rows} == {"I18", "I19", "I20", "I21"}
     assert [r[3].value for r in rows].count("下达目标") == 3  # I18, I20, I21 take an assigned target
     for index, row in enumerate(rows):

@@ -13,7 +13,7 @@ import re
 from openpyxl import load_workbook
 
 from pipelines.lib.plans.catalog import Catalog
-from pipelines.lib.submissions.templates import write_template
+from pipelines.lib.submissions.templates import HEADER_ROW, write_template
 from tests.conftest import REPO, query
 
 P14, P15 = "370102_14FYP", "370102_15FYP"
@@ -161,8 +161,10 @@ def test_templates_list_the_items_of_the_plan_of_the_period(tmp_path):
         info = " ".join(str(r[0].value) for r in workbook["填写说明"].iter_rows() if r[0].value)
         rows[period] = (
             info,
-            [r[0].value for r in workbook["指标数据"].iter_rows(min_row=2)],
-            sorted({r[0].value for r in workbook["项目进度"].iter_rows(min_row=2)}),
+            [r[0].value for r in workbook["指标数据"].iter_rows(min_row=HEADER_ROW + 1) if r[0].value],
+            sorted(
+                {r[0].value for r in workbook["项目进度"].iter_rows(min_row=HEADER_ROW + 1) if r[0].value}
+            ),
         )
     assert P14 in rows["2025"][0] and P15 not in rows["2025"][0]
     assert rows["2025"][1] == ["I17", "I17"]  # the 14th's water indicator (assigned target and actual)

@@ -13,6 +13,13 @@
     cast('{{ as_of_value() }}' as date)
 {%- endmacro %}
 
+{% macro reminder_days() -%}
+    {#- Days before a deadline that a department still owing items is reminded (催报): env
+        PLANWH_REMINDER_DAYS, else the dbt var reminder_days_before_due (7). -#}
+    {%- set days = env_var('PLANWH_REMINDER_DAYS', '') or var('reminder_days_before_due') -%}
+    {{- return(days | int) -}}
+{%- endmacro %}
+
 {% macro end_of_day(date_expr) -%}
     {#- The first instant after a date: received_at < end_of_day(d) means "received on or before d". -#}
     cast({{ dbt.dateadd('day', 1, date_expr) }} as timestamp)

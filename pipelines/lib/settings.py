@@ -53,6 +53,7 @@ NUMBERS: dict[str, tuple[float, bool, float, float | None, str, str]] = {
     "PLANWH_RETAIN_REBUILD_COPIES": (3, True, 0, None, "pre-rebuild copies kept", "3"),
     "PLANWH_RETAIN_LOG_FILES": (60, True, 1, None, "run log files kept", "60"),
     "PLANWH_INBOX_REHASH_HOURS": (24, False, 0, None, "hours before an unchanged file is hashed again", "24"),
+    "PLANWH_REMINDER_DAYS": (7, True, 0, 366, "days before a deadline to remind a department (催报)", "7"),
 }
 
 
@@ -355,6 +356,91 @@ def url_problem(var: str, url: str) -> str | None:
     return None
 
 
+NOTIFY_CONFIG = "PLANWH_NOTIFY_CONFIG"
+
+
+def _known_departments(seeds_dir: Path) -> set[str] | None:
+    """Department codes of the catalog seed (None when it cannot be read: then codes are not checked)."""
+    import csv
+
+    try:
+        with (seeds_dir / "catalog_departments.csv").open(encoding="utf-8", newline="") as fh:
+            return {row["department_code"] for row in csv.DictReader(fh) if row.get("department_code")}
+    except (OSError, KeyError, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def notify_config(
+    path: str | None = None, departments: set[str] | None = None
+) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """The departments' own webhooks from the TOML file named by PLANWH_NOTIFY_CONFIG:
+
+        [departments.370102_STATS]
+        url = "https://oapi.dingtalk.com/robot/send?access_token=..."
+        format = "dingtalk"   # generic | dingtalk | wecom (default generic)
+
+    Returns ({department_code: (url, format)} of the usable entries, one line per bad setting). A bad
+    entry is left out (that department has no webhook), never the others; no line repeats a URL."""
+    import tomllib
+
+    raw = os.environ.get(NOTIFY_CONFIG, "") if path is None else path
+    if not raw.strip():
+        return {}, []
+    where = Path(raw.strip()).expanduser()
+    try:
+        text = where.read_text(encoding="utf-8")
+        mode = where.stat().st_mode
+    except FileNotFoundError:
+        return {}, [
+            f"{NOTIFY_CONFIG}={where} does not exist: create it (docs/operations.md) or unset the variable"
+        ]
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, [f"{NOTIFY_CONFIG}={where} cannot be read ({type(exc).__name__}): fix its permissions"]
+    try:
+        config = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [f"{NOTIFY_CONFIG}={where} is not valid TOML ({str(exc).splitlines()[0][:120]})"]
+    problems: list[str] = []
+    if mode & 0o077:
+        problems.append(
+            f"{NOTIFY_CONFIG}={where} is readable by other users (mode {mode & 0o777:o}): its webhook URLs carry "
+            f"tokens, `chmod 600 {where}`"
+        )
+    table = config.get("departments", {})
+    if not isinstance(table, dict):
+        return {}, [*problems, f"{NOTIFY_CONFIG}: [departments] must be a table of department codes"]
+    unknown = set(config) - {"departments"}
+    if unknown:
+        problems.append(
+            f"{NOTIFY_CONFIG}: unknown section(s) {', '.join(sorted(unknown))}: only [departments.<code>]"
+        )
+    found: dict[str, tuple[str, str]] = {}
+    for code, entry in table.items():
+        setting = f"{NOTIFY_CONFIG} [departments.{code}]"
+        if departments is not None and code not in departments:
+            problems.append(f"{setting}: unknown department code (see marts.dim_departments); entry ignored")
+            continue
+        if not isinstance(entry, dict) or not str(entry.get("url", "")).strip():
+            problems.append(f'{setting} has no url: add url = "https://..."; entry ignored')
+            continue
+        url = str(entry["url"]).strip()
+        problem = url_problem(f"{setting} url", url)
+        if problem:
+            problems.append(f"{problem}; entry ignored")
+            continue
+        fmt = str(entry.get("format", "generic")).strip() or "generic"
+        if fmt not in WEBHOOK_FORMATS:
+            problems.append(
+                f"{setting} format={_show(fmt)} is not one of {', '.join(WEBHOOK_FORMATS)}; entry ignored"
+            )
+            continue
+        extra = set(entry) - {"url", "format"}
+        if extra:
+            problems.append(f"{setting}: unknown key(s) {', '.join(sorted(extra))} (only url and format)")
+        found[code] = (url, fmt)
+    return found, problems
+
+
 def settings_problems(
     *,
     as_of: str | None = None,
@@ -389,6 +475,8 @@ def settings_problems(
     fmt = os.environ.get("PLANWH_WEBHOOK_FORMAT", "").strip()
     if fmt and fmt not in WEBHOOK_FORMATS:
         problems.append(f"PLANWH_WEBHOOK_FORMAT={_show(fmt)} is not one of {', '.join(WEBHOOK_FORMATS)}")
+    if os.environ.get(NOTIFY_CONFIG, "").strip():
+        problems.extend(notify_config(departments=_known_departments(settings.seeds_dir))[1])
     fault = os.environ.get("PLANWH_FAULT", "").strip()
     if fault:
         from .faults import POINTS

@@ -366,6 +366,7 @@ class Intake:
         tmp = staging / f"{secrets.token_hex(8)}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         try:
+            os.fchmod(fd, 0o640)  # whatever the process umask (planwh commands run with 077)
             os.write(fd, data)
             os.fsync(fd)
         finally:

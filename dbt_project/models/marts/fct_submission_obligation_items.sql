@@ -1,6 +1,8 @@
 -- What each department owes, item by item (each indicator or secondary target per period, each project
 -- per quarter until it is completed), with its deadline and whether and when it was delivered: the
--- items that fct_submission_compliance counts. Departments see it in the portal as "what we still owe".
+-- items that fct_submission_compliance counts. Departments see it in the portal as "what we still owe";
+-- templates pre-list it and deadline reminders (fct_submission_reminders) are drawn from it. A delivered
+-- indicator value that failed a soft check and is not explained yet is flagged awaiting_explanation.
 with items as (
     select * from {{ ref('int_submission_obligation_items') }}
 ),
@@ -19,6 +21,21 @@ projects as (
 
 departments as (
     select * from {{ ref('int_departments_enriched') }}
+),
+
+current_values as (
+    select * from {{ ref('int_indicator_values_as_of') }}
+),
+
+awaiting as (
+    -- the current actual of an item whose value failed a soft check (核实性审核) and awaits an explanation
+    select distinct
+        plan_id,
+        department_code,
+        period,
+        indicator_code as item_code
+    from current_values
+    where value_type = 'actual' and review_state = 'pending_explanation'
 ),
 
 named as (
@@ -46,7 +63,8 @@ delivered as (
     select
         named.*,
         item_deliveries.first_received_at as delivered_at,
-        item_deliveries.last_received_at
+        item_deliveries.last_received_at,
+        {{ as_of_date() }} as evaluated_on
     from named
     left join item_deliveries
         on named.department_code = item_deliveries.department_code
@@ -76,6 +94,9 @@ final as (
         delivered.delivered_at,
         delivered.last_received_at,
         delivered.delivered_at is not null as is_delivered,
+        delivered.delivered_at is not null and awaiting.item_code is not null as awaiting_explanation,
+        -- the duckdb expansion of dbt.datediff is longer than a line
+        cast({{ dbt.datediff('delivered.evaluated_on', 'delivered.due_date', 'day') }} as integer) as days_to_due,  -- noqa: LT05
         case
             when delivered.delivered_at is not null
                 then {{ dbt.datediff('delivered.due_date', 'cast(delivered.delivered_at as date)', 'day') }}
@@ -92,6 +113,12 @@ final as (
     left join departments
         on delivered.department_code = departments.department_code
         and delivered.plan_id = departments.plan_id
+    left join awaiting
+        on delivered.submission_kind = 'indicator_data'
+        and delivered.plan_id = awaiting.plan_id
+        and delivered.department_code = awaiting.department_code
+        and delivered.period = awaiting.period
+        and delivered.item_code = awaiting.item_code
 )
 
 select * from final

@@ -16,6 +16,7 @@ from pipelines.lib.alerts.notify import (
     undelivered,
     write_due_marker,
 )
+from pipelines.lib.submissions.receipts import department_names
 from pipelines.lib.warehouse.connection import connect, writer_lock
 
 ALERTS = dg.AssetKey(["ops", "alerts"])
@@ -54,7 +55,9 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     notifiers = notifiers_from_env(settings.output_dir)
     with writer_lock(settings, f"run {context.run_id}: alerts"), connect(settings) as con:
         result = update_alerts(con, as_of, replay=planwh.known_at_date() is not None)
-        enqueue_alert_events(con, [n.channel for n in notifiers], policy)
+        enqueue_alert_events(
+            con, [n.channel for n in notifiers], policy, departments=department_names(planwh.catalog())
+        )
         delivery = deliver_due(con, notifiers, policy)
         given_up = undelivered(con)
         waiting = count_undelivered(con)

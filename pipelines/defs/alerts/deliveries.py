@@ -11,6 +11,7 @@ from datetime import datetime
 import dagster as dg
 
 from pipelines.defs.jobs import RUN_TAGS
+from pipelines.lib.alerts import departments
 from pipelines.lib.alerts.notify import (
     DeliveryPolicy,
     deliver_due,
@@ -31,7 +32,13 @@ def send_due_notifications(context: dg.OpExecutionContext) -> dict:
     policy = DeliveryPolicy.from_settings(settings)
     try:
         with writer_lock(settings, f"run {context.run_id}: deliveries", timeout=60), connect(settings) as con:
-            summary = deliver_due(con, notifiers_from_env(settings.output_dir), policy)
+            # the alerts' channels, and the departments' own (receipts, reminders)
+            channels = departments.load_channels()
+            summary = deliver_due(
+                con,
+                notifiers_from_env(settings.output_dir) + departments.notifiers(settings, channels),
+                policy,
+            )
             write_due_marker(settings, next_due(con))
     except WarehouseLocked:  # a refresh is running: it delivers what is due itself
         context.log.info("the warehouse is busy: the running refresh delivers what is due")

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.alerts.assets import ALERTS
+from pipelines.defs.alerts.notifications import NOTIFICATIONS
 from pipelines.defs.report.assets import EXPORTS, REPORT
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.lib.warehouse.connection import writer_lock
@@ -11,7 +12,7 @@ from pipelines.lib.warehouse.publish import publish
 
 @dg.asset(
     key=dg.AssetKey(["published", "warehouse"]),
-    deps=[ALERTS, REPORT, EXPORTS],
+    deps=[ALERTS, NOTIFICATIONS, REPORT, EXPORTS],
     group_name="publish",
     kinds={"duckdb"},
     pool="warehouse_writer",

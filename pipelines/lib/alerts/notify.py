@@ -1,4 +1,4 @@
-"""Deliver messages (alert events today; receipts and reminders can use the same path) to channels.
+"""Deliver messages (alert events; departments' receipt notices and deadline reminders) to channels.
 
 Producers put messages in the outbox, `ops.deliveries`, one row per (message, channel), with an
 idempotency key that stays the same on every attempt: `enqueue()`; alert events are enqueued by
@@ -15,6 +15,9 @@ Channels:
 - file: JSON lines appended to <output>/alerts/notifications.jsonl (always on).
 - webhook: JSON POST to PLANWH_WEBHOOK_URL; PLANWH_WEBHOOK_FORMAT = generic | dingtalk | wecom. The
   URL is a secret: read from the environment only, never logged or stored, never in an error.
+- file:departments and webhook:<department_code>: each department's own notices (receipts, reminders),
+  configured in PLANWH_NOTIFY_CONFIG (pipelines/lib/alerts/departments.py).
+Alert messages name the responsible department (code and names).
 Every payload carries the idempotency keys (generic: `idempotency_key` fields and an Idempotency-Key
 header; DingTalk/WeCom: in the text), so a receiver can drop a message it already has — a run that
 dies mid-POST sends it again (at least once).
@@ -54,6 +57,8 @@ ALERT_EVENT = "alert_event"
 # the heading of a chat message, by the kind of messages it carries (producers add theirs)
 TITLES = {
     ALERT_EVENT: "规划监测预警 Plan monitoring alerts",
+    "receipt": "报送回执 Submission receipts",
+    "reminder": "催报 Deadline reminders",
     "default": "规划监测通知 Plan monitoring notice",
 }
 EVENT_COLUMNS = (
@@ -68,12 +73,15 @@ EVENT_COLUMNS = (
     "title_zh",
     "detail_en",
     "detail_zh",
+    "department_code",
 )
+FROM_ALERT = ("plan_id", "department_code")
 
 
 def _event_columns() -> str:
-    """EVENT_COLUMNS from ops.alert_events `e`; the plan comes from the alert, ops.alerts `a`."""
-    return ", ".join(("a." if c == "plan_id" else "e.") + c for c in EVENT_COLUMNS)
+    """EVENT_COLUMNS from ops.alert_events `e`; the plan and the responsible department come from the
+    alert, ops.alerts `a`."""
+    return ", ".join(("a." if c in FROM_ALERT else "e.") + c for c in EVENT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,7 @@ class WebhookNotifier:
     fmt: str = "generic"
     timeout: float = 10.0  # per socket operation; the whole delivery is bounded by `deadline`
     channel: str = "webhook"
+    setting: str = "PLANWH_WEBHOOK_URL"  # where the URL came from, for error messages (never the URL)
 
     def __repr__(self) -> str:  # never show the secret URL
         return f"WebhookNotifier(channel={self.channel!r}, format={self.fmt!r})"
@@ -209,7 +218,7 @@ class WebhookNotifier:
         return {"title": title, "idempotency_key": key, "events": messages}
 
     def send(self, messages: list[dict], key: str, deadline: float = 20.0) -> None:
-        problem = url_problem("PLANWH_WEBHOOK_URL", self.url)
+        problem = url_problem(self.setting, self.url)
         if problem:
             raise RuntimeError(problem)
         body = json.dumps(self.payload(messages, key), ensure_ascii=False, default=str).encode("utf-8")
@@ -259,14 +268,23 @@ def _line(message: dict) -> str:
     severity, title and detail; always ending with the message's idempotency key."""
     key = f" (#{message.get('idempotency_key', '')})"
     if message.get("text_zh") or message.get("text_en"):
-        return f"- {message.get('text_zh') or ''} / {message.get('text_en') or ''}{key}"
+        return f"- {message.get('text_zh') or ''} / {message.get('text_en') or ''}{_department(message)}{key}"
     words = EVENT_WORDS.get(message.get("event") or "", (message.get("event") or "", ""))
     label = f"{words[0]} {message.get('event') or ''}".strip()
     return (
         f"- [{label}] {message.get('plan_id') or ''} {message.get('severity') or ''} {message.get('title_zh') or ''} / "
         f"{message.get('title_en') or ''}: {message.get('detail_zh') or ''} / {message.get('detail_en') or ''}"
-        f"{key}"
+        f"{_department(message)}{key}"
     )
+
+
+def _department(message: dict) -> str:
+    """' · 责任部门 department: 区城市管理局 District Urban Management Bureau (370102_URBAN)', or ''."""
+    code = message.get("department_code")
+    if not code:
+        return ""
+    names = f"{message.get('department_name_zh') or ''} {message.get('department_name_en') or ''}".strip()
+    return f" · 责任部门 department: {names} ({code})" if names else f" · 责任部门 department: {code}"
 
 
 def notifiers_from_env(output_dir: Path) -> list[Notifier]:
@@ -335,10 +353,15 @@ def enqueue(
 
 
 def enqueue_alert_events(
-    con: duckdb.DuckDBPyConnection, channels: list[str], policy: DeliveryPolicy, now: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    channels: list[str],
+    policy: DeliveryPolicy,
+    now: datetime | None = None,
+    departments: dict[str, tuple[str, str]] | None = None,
 ) -> int:
     """Queue every alert event not yet queued on each channel. A channel configured later does not
-    receive history older than the give-up window (nobody wants last year's alerts in a new chat)."""
+    receive history older than the give-up window (nobody wants last year's alerts in a new chat).
+    `departments` (code -> (name_zh, name_en)) names the responsible department in each message."""
     now = now or now_local()
     since = now - timedelta(hours=policy.give_up_hours)
     total = 0
@@ -356,6 +379,9 @@ def enqueue_alert_events(
         for event in events:
             event["idempotency_key"] = alert_event_key(event)
             event["source_id"] = event["event_id"]
+            names = (departments or {}).get(event.get("department_code") or "")
+            if names:
+                event["department_name_zh"], event["department_name_en"] = names
         total += enqueue(con, channel, ALERT_EVENT, events, now)
     return total
 
@@ -531,7 +557,7 @@ def legacy_deliveries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                 "channel": channel,
                 "kind": ALERT_EVENT,
                 "source_id": str(event["event_id"]),
-                "department_code": None,
+                "department_code": event.get("department_code"),
                 "payload": json.dumps(event, ensure_ascii=False, default=str),
                 "created_at": event["event_at"],
                 "attempts": attempts,

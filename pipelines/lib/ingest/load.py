@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..alerts.departments import RECEIPT, receipt_notices
+from ..alerts.departments import record as record_notices
 from ..faults import crash_point
 from ..plans.catalog import Catalog
 from ..settings import Settings, now_local
@@ -39,7 +41,8 @@ class BatchResult:
     suite_reports: list = field(default_factory=list)
     examples: list = field(default_factory=list)  # first failing rows, for the asset check metadata
     timings: dict = field(default_factory=lambda: defaultdict(float))
-    receipts: list = field(default_factory=list)  # receipt files written (JSON paths)
+    receipts: list = field(default_factory=list)  # the receipts written (one per file)
+    notices: int = 0  # department notices recorded (pipelines/lib/alerts/departments.py)
 
 
 def pending_receipts(settings: Settings) -> list[dict]:
@@ -279,6 +282,12 @@ def _load(
             # its receipts rewritten, so a receipt never describes a file the warehouse does not hold
             result.receipts = write_receipts(
                 settings.output_dir / "receipts", outcomes.values(), started, departments=departments
+            )
+            # the department hears of each file it sent (not of migrated history): recorded in the delivery
+            # outbox in this transaction, so a batch processed again is not announced twice
+            sources = {sid: o.receipt.get("received_at_source", "observed") for sid, o in outcomes.items()}
+            result.notices = record_notices(
+                con, receipt_notices(result.receipts, sources, departments), RECEIPT, started
             )
             crash_point("ingest.before_commit")
             con.execute("commit")

@@ -237,8 +237,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def write_receipts(
     out_dir: Path, outcomes: Iterable[Outcome], processed_at: object, departments: dict | None = None
-) -> list[Path]:
-    """One JSON and one HTML receipt per outcome; returns the JSON paths."""
+) -> list[dict]:
+    """One JSON and one HTML receipt per outcome; returns the receipts (as written to the JSON files)."""
     written = []
     for outcome in outcomes:
         receipt = build_receipt(outcome, processed_at, departments)
@@ -246,7 +246,7 @@ def write_receipts(
         json_path, html_path = receipt_paths(out_dir, department, receipt["submission_id"])
         _atomic_write(json_path, json.dumps(receipt, ensure_ascii=False, indent=1))
         _atomic_write(html_path, render_receipt_html(receipt))
-        written.append(json_path)
+        written.append(receipt)
     return written
 
 

@@ -164,11 +164,11 @@ create table if not exists ops.alert_events (
     detail_en     varchar,
     detail_zh     varchar
 );
--- every message for every channel (alert events now; receipts and reminders can use it too): retried
+-- every message for every channel (alert events; departments' receipt notices and reminders): retried
 -- with back-off over wall time, then given up with a visible warning (pipelines/lib/alerts/notify.py)
 create table if not exists ops.deliveries (
     message_key      varchar not null,  -- idempotency key: the same on every attempt, sent in the payload
-    channel          varchar not null,  -- file | webhook | webhook:<department_code> ...
+    channel          varchar not null,  -- file | webhook | file:departments | webhook:<department_code>
     kind             varchar not null,  -- alert_event | receipt | reminder ...
     source_id        varchar,           -- the producer's id (ops.alert_events.event_id for alert events)
     department_code  varchar,

@@ -84,7 +84,10 @@ def template(request: Request, who: Department, period: str = ""):
             "The period is malformed or outside the plan. Use 2025 for a year or 2026Q1 for a quarter.",
         )
     with tempfile.TemporaryDirectory(prefix="planwh-template-") as tmp:
-        path = write_template(p.catalog, who.department_code, parsed.label, Path(tmp))
+        # what the department owes and the reference values come from the published snapshot (none yet:
+        # the catalog's items)
+        with p.snapshot.connect() as con:
+            path = write_template(p.catalog, who.department_code, parsed.label, Path(tmp), con=con)
         data = path.read_bytes()
         name = path.name
     return Response(
