@@ -9,8 +9,6 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.md' \) -print 2>/dev/null)
 
 export DAGSTER_HOME := $(CURDIR)
-export PLANWH_DAGSTER_STORAGE ?= $(CURDIR)/.dagster/storage
-export PLANWH_DAGSTER_COMPUTE_LOGS ?= $(CURDIR)/.dagster/compute_logs
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
@@ -43,8 +41,7 @@ test: $(MANIFEST)
 ## The Dagster UI (with schedules and sensors) on 127.0.0.1:$(PORT).
 PORT ?= 3000
 ui: $(MANIFEST)
-	mkdir -p $(PLANWH_DAGSTER_STORAGE) $(PLANWH_DAGSTER_COMPUTE_LOGS)
-	$(BIN)/dagster dev -h 127.0.0.1 -p $(PORT) -m pipelines.definitions
+	$(BIN)/dagster dev -h 127.0.0.1 -p $(PORT)
 
 ## SQL on the published snapshot: read-only, no file/network/extension access (docs/analysts.md).
 sql: $(STAMP)

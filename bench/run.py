@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.generate import REPO, generate
+from pipelines.runs import write_instance_yaml
 
 AS_OF = "2026-06-30"
 RESULTS = REPO / "bench" / "results.md"
@@ -89,14 +90,11 @@ def environment(root: Path) -> dict:
             "PLANWH_RAW_DIR": str(root / "raw"),
             "PLANWH_DBT_PROJECT_DIR": str(root / "dbt_project"),
             "DAGSTER_HOME": str(root / "dagster_home"),
-            "PLANWH_DAGSTER_STORAGE": str(root / "dagster_home" / "storage"),
-            "PLANWH_DAGSTER_COMPUTE_LOGS": str(root / "dagster_home" / "compute_logs"),
             "GX_ANALYTICS_ENABLED": "false",
             "DAGSTER_DISABLE_TELEMETRY": "true",
         }
     )
-    (root / "dagster_home").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO / "dagster.yaml", root / "dagster_home" / "dagster.yaml")
+    write_instance_yaml(root / "dagster_home")
     return env
 
 

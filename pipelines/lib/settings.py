@@ -80,8 +80,6 @@ def export_env(settings: Settings) -> None:
     """Pin absolute paths in the environment so subprocesses (dbt, Dagster) agree with us."""
     os.environ["PLANWH_DUCKDB"] = str(settings.warehouse)
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))
-    os.environ.setdefault("PLANWH_DAGSTER_STORAGE", str(REPO_ROOT / ".dagster" / "storage"))
-    os.environ.setdefault("PLANWH_DAGSTER_COMPUTE_LOGS", str(REPO_ROOT / ".dagster" / "compute_logs"))
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
