@@ -63,5 +63,5 @@ def resources() -> dg.Definitions:
                 profiles_dir=str(dbt_project.project_dir),
                 dbt_executable=dbt_executable(),
             ),
-        }
+        },
     )

@@ -18,12 +18,6 @@ INBOX = dg.AssetKey("inbox_files")
 WRITER_POOL = "warehouse_writer"
 
 
-class IngestConfig(dg.Config):
-    """A sensor run names the files that triggered it; the nightly run takes everything new."""
-
-    submission_ids: list[str] = []  # noqa: RUF012 (pydantic copies config defaults)
-
-
 @dg.asset(
     key=INBOX,
     group_name="ingest",
@@ -35,14 +29,12 @@ class IngestConfig(dg.Config):
         "received time (Asia/Shanghai). Names are metadata, never paths."
     ),
 )
-def inbox_files(
-    context: dg.AssetExecutionContext, config: IngestConfig, planwh: PlanWarehouse
-) -> dg.MaterializeResult:
+def inbox_files(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.MaterializeResult:
     settings = planwh.settings
     started = time.perf_counter()
-    only = set(config.submission_ids) or None
+    # every file pending now, whatever triggered the run: files dropped together cost one refresh
     with writer_lock(settings, f"run {context.run_id}: inbox_files"):
-        summary = discover_and_archive(settings, planwh.catalog(), only=only)
+        summary = discover_and_archive(settings, planwh.catalog())
     context.log.info(f"inbox: {summary}")
     return dg.MaterializeResult(
         metadata={

@@ -1,15 +1,37 @@
-"""A sensor that starts a refresh when a department drops a new file (run key = department + sha256)."""
+"""A sensor that starts one refresh for all the files departments dropped since the last one.
+
+Files dropped together cost one refresh: each evaluation asks for at most one run (run key: the sorted
+set of the new files' submission ids), and the run takes every file pending when it starts (the
+`inbox_files` step reads the whole inbox). Files that arrive while a refresh is queued, or started but
+not yet past its `inbox_files` step, ride along with it instead of queueing a refresh of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from pipelines.defs.ingest.assets import INBOX
 from pipelines.defs.jobs import refresh_job
 from pipelines.lib.ingest.inbox import HashCache, scan_inbox
 from pipelines.lib.plans.catalog import Catalog
-from pipelines.lib.settings import load_settings
+from pipelines.lib.settings import Settings, load_settings
+
+RUN_KEY_MAX_CHARS = 2000  # beyond this the run key names the set by its digest (tags stay small)
+IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+STUCK_BEFORE_INBOX_SECONDS = 900  # inbox_files is a run's first step: later than this, do not wait
+
+# receipt logs are written once and never change: parse each one once per code-server process
+_LOG_IDS: dict[str, frozenset[str]] = {}
 
 
-def published_receipts(settings) -> set[str]:
+def published_receipts(settings: Settings) -> set[str]:
     """Submission ids already received, read from the analysts' snapshot (never the live file, which a
     running refresh holds)."""
     path = settings.published_warehouse
@@ -27,34 +49,110 @@ def published_receipts(settings) -> set[str]:
         con.close()
 
 
-def new_file_requests(requested: set[str]) -> tuple[list[dg.RunRequest], set[str]]:
-    """One run request per (department, content) not yet received or requested; identical re-uploads
-    yield nothing. Returns the requests and the run keys still awaiting publication (the new cursor)."""
-    settings = load_settings()
+def archived_receipts(settings: Settings) -> set[str]:
+    """Submission ids a run has already taken: the archive's receipt logs are written before the
+    warehouse records them, so a file taken by a run still in progress is not asked for again."""
+    ids: set[str] = set()
+    for path in sorted((settings.archive / "receipts").glob("*.jsonl")):
+        key = f"{path}:{path.stat().st_size}"
+        if key not in _LOG_IDS:
+            _LOG_IDS[key] = frozenset(_ids_in_log(path))
+        ids |= _LOG_IDS[key]
+    return ids
+
+
+def _ids_in_log(path: Path) -> set[str]:
+    with path.open(encoding="utf-8") as fh:
+        return {json.loads(line)["submission_id"] for line in fh if line.strip()}
+
+
+def run_key_for(submission_ids: list[str]) -> str:
+    """The sorted set of submission ids, comma-separated; a long set is named by count and digest."""
+    joined = ",".join(sorted(submission_ids))
+    if len(joined) <= RUN_KEY_MAX_CHARS:
+        return joined
+    return f"{len(submission_ids)} files sha256:{hashlib.sha256(joined.encode()).hexdigest()}"
+
+
+def new_submissions(settings: Settings) -> list:
+    """Inbox files (eligible as the inbox scan decides) whose content no run has taken yet."""
     departments = set(Catalog.load(settings.seeds_dir).departments["department_code"])
     cache = HashCache(settings.inbox_index.with_name("sensor_inbox_index.json"))
-    received = published_receipts(settings)
-    requests = []
-    pending = set()
+    received = published_receipts(settings) | archived_receipts(settings)
+    seen: set[str] = set()
+    new = []
     for item in scan_inbox(settings, departments, cache):
-        if item.sha256 is None or item.submission_id in received:
+        if item.sha256 is None or item.submission_id in received or item.submission_id in seen:
             continue
-        key = f"{item.department_code}:{item.sha256}"
-        pending.add(key)
-        if key in requested:
-            continue
-        requests.append(
-            dg.RunRequest(
-                run_key=key,
-                run_config={"ops": {"inbox_files": {"config": {"submission_ids": [item.submission_id]}}}},
-                tags={
-                    "planwh/trigger": "new_file",
-                    "planwh/department": item.department_code or "",
-                    "planwh/file": item.original_name[:200],
-                },
-            )
+        seen.add(item.submission_id)
+        new.append(item)
+    return new
+
+
+def run_that_will_take_them(instance: dg.DagsterInstance | None) -> str | None:
+    """A refresh that has not read the inbox yet (queued, or started in the last few minutes but not past
+    `inbox_files`): it takes every pending file when it gets there, so new files need no run of their own.
+    A run whose recorded process is gone, or that is stuck before its first step, is not waited for."""
+    if instance is None:
+        return None
+    now = time.time()
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_PROGRESS), limit=20):
+        run = record.dagster_run
+        reads_inbox = run.job_name == refresh_job.name or (
+            run.asset_selection is not None and INBOX in run.asset_selection
         )
-    return requests, pending
+        if not reads_inbox:
+            continue
+        if run.status == dg.DagsterRunStatus.QUEUED:
+            return run.run_id
+        started = record.start_time or record.create_timestamp.timestamp()
+        if now - started > STUCK_BEFORE_INBOX_SECONDS or not _process_alive(run.tags.get("planwh/pid")):
+            continue
+        latest = instance.get_latest_materialization_event(INBOX)
+        if latest is None or latest.run_id != run.run_id:
+            return run.run_id
+    return None
+
+
+def _process_alive(pid: str | None) -> bool:
+    """Runs started by `planwh refresh` record their process id; others are watched by the daemon."""
+    if not pid:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def evaluate(requested: set[str], instance: dg.DagsterInstance | None = None):
+    """One evaluation: a run request for all new files (or a reason to skip) and the new cursor (the ids
+    requested and not yet taken by a run)."""
+    settings = load_settings()
+    new = new_submissions(settings)
+    ids = sorted(item.submission_id for item in new)
+    if not ids:
+        return dg.SkipReason("no new files in the inbox"), []
+    if set(ids) <= requested:
+        return dg.SkipReason(f"{len(ids)} new file(s) already requested; waiting for that run"), ids
+    waiting = run_that_will_take_them(instance)
+    if waiting:
+        return (
+            dg.SkipReason(
+                f"{len(ids)} new file(s) will be taken by run {waiting}, which has not read the inbox yet"
+            ),
+            sorted(requested & set(ids)),
+        )
+    departments = sorted({item.department_code or "" for item in new})
+    request = dg.RunRequest(
+        run_key=run_key_for(ids),
+        tags={
+            "planwh/trigger": "new_files",
+            "planwh/files": str(len(ids)),
+            "planwh/departments": ",".join(departments)[:200],
+        },
+    )
+    return request, ids
 
 
 @dg.sensor(
@@ -62,14 +160,13 @@ def new_file_requests(requested: set[str]) -> tuple[list[dg.RunRequest], set[str
     job=refresh_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts a refresh for each new or changed file in raw/inbox/<department_code>/.",
+    description=(
+        "Starts one refresh for all new or changed files in raw/inbox/<department_code>/ (run key: the sorted "
+        "set of their submission ids); the run takes every file pending when it starts."
+    ),
 )
 def new_inbox_files(context: dg.SensorEvaluationContext):
-    import json
-
     requested = set(json.loads(context.cursor)) if context.cursor else set()
-    requests, pending = new_file_requests(requested)
-    context.update_cursor(json.dumps(sorted(pending)))
-    if not requests:
-        return dg.SkipReason("no new files in the inbox")
-    return requests
+    result, cursor = evaluate(requested, context.instance)
+    context.update_cursor(json.dumps(cursor))
+    return result
