@@ -45,13 +45,16 @@ def local_instance():
         value = section
         for part in path:
             value = value.get(part) if isinstance(value, dict) else None
-        if isinstance(value, str) and not Path(value).is_absolute():
+        if not isinstance(value, str):
+            continue
+        folder = Path(value) if Path(value).is_absolute() else REPO_ROOT / value
+        folder.mkdir(parents=True, exist_ok=True)
+        if folder != Path(value):
             section = json.loads(json.dumps(section))
             target = section
             for part in path[:-1]:
                 target = target[part]
-            target[path[-1]] = str(REPO_ROOT / value)
-            Path(target[path[-1]]).mkdir(parents=True, exist_ok=True)
+            target[path[-1]] = str(folder)
             overrides[key] = section
     return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
 

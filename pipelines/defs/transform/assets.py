@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import PlanWarehouse
+from pipelines.defs.transform.metadata import with_table_metadata
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse.connection import writer_lock
@@ -49,12 +50,23 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
         os.environ["PLANWH_KNOWN_AT"] = known_at.isoformat()
     try:
         with writer_lock(planwh.settings, f"run {context.run_id}: dbt build"):
-            for count, event in enumerate(
-                dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream(), start=1
-            ):
-                yield event
-                if count == 20:
-                    crash_point("dbt.mid_build")
+            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
+            events, failure = [], None
+            try:
+                for count, event in enumerate(invocation.stream(), start=1):
+                    events.append(event)
+                    if count == 20:
+                        crash_point("dbt.mid_build")
+            except Exception as error:  # dbt failed: still report what it built and tested, then fail
+                failure = error
+            try:
+                yield from with_table_metadata(
+                    invocation, events, dbt_project.project_dir / dbt_project.target_path
+                )
+            finally:
+                release_dbt_adapter(invocation.adapter)
+            if failure is not None:
+                raise failure
     finally:
         for name, value in previous.items():
             if value is None:
@@ -62,6 +74,20 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
             else:
                 os.environ[name] = value
     prune_invocation_dirs(dbt_project.project_dir / "target")
+
+
+def release_dbt_adapter(adapter) -> None:
+    """Close the read-only DuckDB handle dagster-dbt opened in this process for the metadata, so the next
+    steps (alerts, report, publish) can open the file again with their own settings."""
+    if adapter is None:
+        return
+    adapter.cleanup_connections()
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    DuckDBConnectionManager.close_all_connections()
+    if environment is not None:
+        environment.close()
 
 
 def prune_invocation_dirs(target: Path, keep: int = 5) -> None:
