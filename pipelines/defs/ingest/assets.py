@@ -4,6 +4,7 @@ import time
 
 import dagster as dg
 
+from pipelines.defs.owners import DATA_TEAM
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.lib.ingest.inbox import discover_and_archive
 from pipelines.lib.ingest.load import process_pending
@@ -21,6 +22,7 @@ WRITER_POOL = "warehouse_writer"
 @dg.asset(
     key=INBOX,
     group_name="ingest",
+    owners=[DATA_TEAM],
     kinds={"python", "filesystem"},
     pool=WRITER_POOL,
     description=(
@@ -66,6 +68,7 @@ def _check_metadata(report, examples, kind: str) -> dict:
             RAW_SUBMISSIONS,
             deps=[INBOX],
             group_name="ingest",
+            owners=[DATA_TEAM],
             kinds={"duckdb"},
             description="The submission ledger (报送台账): one row per processed file with status "
             "(accepted, accepted_with_warnings, rejected) and row counts.",
@@ -74,6 +77,7 @@ def _check_metadata(report, examples, kind: str) -> dict:
             RAW_INDICATORS,
             deps=[INBOX],
             group_name="ingest",
+            owners=[DATA_TEAM],
             kinds={"duckdb"},
             description="Accepted indicator rows (指标数据), append-only, with provenance.",
         ),
@@ -81,6 +85,7 @@ def _check_metadata(report, examples, kind: str) -> dict:
             RAW_PROGRESS,
             deps=[INBOX],
             group_name="ingest",
+            owners=[DATA_TEAM],
             kinds={"duckdb"},
             description="Accepted project progress rows (项目进度), append-only, with provenance.",
         ),
@@ -88,6 +93,7 @@ def _check_metadata(report, examples, kind: str) -> dict:
             RAW_QUARANTINE,
             deps=[INBOX],
             group_name="ingest",
+            owners=[DATA_TEAM],
             kinds={"duckdb"},
             description="Rejected files and rows, with a reason code and a message in Chinese and English.",
         ),
