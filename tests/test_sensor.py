@@ -53,6 +53,9 @@ def test_twenty_files_dropped_together_make_one_run_request(fresh_warehouse):
         result, cursor = tick(cursor, instance)
         assert isinstance(result, dg.SkipReason)
 
+        bare = new_inbox_files(dg.build_sensor_context())  # no instance, no cursor: still one request
+        assert isinstance(bare, dg.RunRequest) and bare.run_key == ",".join(sorted(ids))
+
         more = drop(settings, 2, start=20)  # a later drop: one run for everything not yet taken
         result, cursor = tick(cursor, instance)
         assert isinstance(result, dg.RunRequest) and result.run_key == ",".join(sorted(ids + more))

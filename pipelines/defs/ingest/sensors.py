@@ -167,6 +167,10 @@ def evaluate(requested: set[str], instance: dg.DagsterInstance | None = None):
 )
 def new_inbox_files(context: dg.SensorEvaluationContext):
     requested = set(json.loads(context.cursor)) if context.cursor else set()
-    result, cursor = evaluate(requested, context.instance)
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (tests, scripts)
+        instance = None
+    result, cursor = evaluate(requested, instance)
     context.update_cursor(json.dumps(cursor))
     return result
