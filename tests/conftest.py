@@ -54,7 +54,10 @@ def dbt_manifest():
 def dbt(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run this venv's dbt on the project, as the tests' environment sets it up."""
     command = [str(Path(sys.executable).with_name("dbt")), *args]
-    command += ["--project-dir", "dbt_project", "--profiles-dir", "dbt_project"]
+    # absolute: dbt keeps the project dir verbatim as every node's root_path in its partial-parse cache,
+    # and a relative one breaks the seeds of every later build run from the project folder
+    project = str(REPO / "dbt_project")
+    command += ["--project-dir", project, "--profiles-dir", project]
     return subprocess.run(command, cwd=REPO, env=env or dict(os.environ), **kwargs)
 
 

@@ -15,6 +15,7 @@ from pipelines.defs.transform.metadata import with_table_metadata
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse.connection import writer_lock
+from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse
 
 WRITER_POOL = "warehouse_writer"
 
@@ -95,6 +96,12 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
         os.environ["PLANWH_KNOWN_AT"] = known_at.isoformat()
     try:
         with writer_lock(planwh.settings, f"run {context.run_id}: dbt build"):
+            if discard_foreign_partial_parse(
+                dbt_project.project_dir, dbt_project.project_dir / dbt_project.target_path
+            ):
+                context.log.warning(
+                    "dbt's partial-parse cache was made for another project path: full re-parse"
+                )
             invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
             events, failure = [], None
             try:
