@@ -9,8 +9,6 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.md' \) -print 2>/dev/null)
 
 export DAGSTER_HOME := $(CURDIR)
-export PLANWH_DAGSTER_STORAGE ?= $(CURDIR)/.dagster/storage
-export PLANWH_DAGSTER_COMPUTE_LOGS ?= $(CURDIR)/.dagster/compute_logs
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
@@ -49,8 +47,7 @@ test: $(MANIFEST)
 PORT ?= 3000
 ui: $(MANIFEST)
 	$(BIN)/python -m pipelines.cli check
-	umask 077 && mkdir -p $(PLANWH_DAGSTER_STORAGE) $(PLANWH_DAGSTER_COMPUTE_LOGS)
-	umask 077 && $(BIN)/dagster dev -h 127.0.0.1 -p $(PORT) -m pipelines.definitions
+	umask 077 && $(BIN)/dagster dev -h 127.0.0.1 -p $(PORT)
 
 ## SQL on the published snapshot: read-only, no file/network/extension access (docs/analysts.md).
 sql: $(STAMP)

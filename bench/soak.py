@@ -34,6 +34,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from pipelines.runs import write_instance_yaml  # noqa: E402
+
 WORK = REPO / "bench" / "work" / "soak"
 AS_OF = "2026-06-30"
 QUIET = 3  # seconds a file must stay unchanged (the slow writer pauses less than this)
@@ -185,7 +188,7 @@ def environment(root: Path, webhook: str) -> dict:
         }
     )
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    write_instance_yaml(home)  # absolute state folders under this home, the ones the env vars name
     return env
 
 

@@ -66,6 +66,9 @@ def _dbt(args: list[str], settings) -> None:
 
 
 def cmd_prepare(args, settings) -> int:
+    from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse
+
+    discard_foreign_partial_parse(settings.dbt_project_dir)
     _dbt(["parse", "--quiet"], settings)
     print(f"dbt manifest ready: {settings.dbt_project_dir / 'target' / 'manifest.json'}")
     return 0

@@ -11,14 +11,23 @@ exception whose message is the one line the operator reads (the CLI prints it an
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sys
 import time
+from pathlib import Path
 
 from pipelines.maintenance import apply_retention, recover_abandoned_runs
 
-__all__ = ["failure_cause", "recover_abandoned_runs", "run_job", "stage_timings"]
+__all__ = [
+    "failure_cause",
+    "local_instance",
+    "recover_abandoned_runs",
+    "run_job",
+    "stage_timings",
+    "write_instance_yaml",
+]
 
 # what DuckDB says when the working file itself is damaged (a truncated or corrupted block)
 DAMAGE_MARKERS = (
@@ -27,6 +36,67 @@ DAMAGE_MARKERS = (
     "checksum mismatch",
     "not a valid duckdb database",
 )
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+INSTANCE_YAML = REPO_ROOT / "dagster.yaml"
+
+
+def instance_home() -> Path:
+    """DAGSTER_HOME when set (tests and the benchmark have their own), else the repository root."""
+    return Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT)
+
+
+def local_instance():
+    """The local Dagster instance as dagster.yaml configures it, whatever the current directory.
+
+    The Dagster CLI resolves the file's relative state folders (.dagster/...) against the directory it
+    starts in, the repository root; Python entry points (refresh, rebuild, benchmark) may start anywhere,
+    so they resolve them against the repository root themselves and record their runs where the UI reads.
+    """
+    import dagster as dg
+    import yaml
+    from dagster._core.instance.ref import InstanceRef
+
+    from pipelines.lib.settings import instance_folder
+
+    home = instance_home()
+    config = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
+    # the same folders the settings (and so the retention) use: PLANWH_DAGSTER_* when set, else the yaml's
+    storage = Path(os.environ.get("PLANWH_DAGSTER_STORAGE") or instance_folder(home, "storage"))
+    logs = Path(os.environ.get("PLANWH_DAGSTER_COMPUTE_LOGS") or instance_folder(home, "compute_logs"))
+    folders = {"storage": storage, "local_artifact_storage": storage, "compute_logs": logs}
+    overrides: dict = {}
+    for key, path in (
+        ("storage", ("sqlite", "base_dir")),
+        ("local_artifact_storage", ("config", "base_dir")),
+        ("compute_logs", ("config", "base_dir")),
+    ):
+        section = config.get(key)
+        value = section
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, str):
+            continue
+        folder = folders[key]
+        folder.mkdir(parents=True, exist_ok=True)
+        if folder != Path(value):
+            section = json.loads(json.dumps(section))
+            target = section
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = str(folder)
+            overrides[key] = section
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
+
+
+def write_instance_yaml(home: Path) -> Path:
+    """dagster.yaml for a separate DAGSTER_HOME (tests, benchmark): the repository's, with the state kept
+    under that home, so neither the Dagster CLI nor a refresh started there touches the repository's
+    .dagster/."""
+    text = INSTANCE_YAML.read_text(encoding="utf-8").replace("base_dir: .dagster/", f"base_dir: {home}/")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(text, encoding="utf-8")
+    return home / "dagster.yaml"
 
 
 def _errors(result):
@@ -72,8 +142,6 @@ def failure_cause(result) -> Exception | None:
 def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_at: str | None = None):
     """Run a job in-process against the local instance (runs show in `make ui`); retry once on a failure
     that a retry might fix."""
-    import dagster as dg
-
     from pipelines.definitions import defs
     from pipelines.lib.warehouse.connection import connect, writer_lock
     from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, require_free
@@ -97,7 +165,7 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_
         f"{f', known_at {known_at}' if known_at else ''}); dbt's output goes to {log_path}",
         flush=True,
     )
-    with dg.DagsterInstance.get() as instance, writer_lock(settings, f"planwh {job_name}"):
+    with local_instance() as instance, writer_lock(settings, f"planwh {job_name}"):
         with connect(settings):  # fails fast, with the holder named, if another process has the file open
             pass
         for run_id in recover_abandoned_runs(instance):

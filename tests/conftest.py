@@ -27,8 +27,6 @@ ENV = {
     "PLANWH_PUBLISH_DIR": str(TEST_ROOT / "published"),
     "PLANWH_OUTPUT_DIR": str(TEST_ROOT / "output"),
     "DAGSTER_HOME": str(TEST_ROOT / "dagster_home"),
-    "PLANWH_DAGSTER_STORAGE": str(TEST_ROOT / "dagster_home" / "storage"),
-    "PLANWH_DAGSTER_COMPUTE_LOGS": str(TEST_ROOT / "dagster_home" / "compute_logs"),
     "GX_ANALYTICS_ENABLED": "false",
     "DAGSTER_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",
@@ -45,7 +43,9 @@ def pytest_configure(config):
     home = Path(ENV["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     (TEST_ROOT / "raw" / "inbox").mkdir(parents=True, exist_ok=True)  # settings require the raw folder
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    from pipelines.runs import write_instance_yaml
+
+    write_instance_yaml(home)  # the state under the tests' own DAGSTER_HOME, absolute paths
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -106,15 +106,34 @@ def run_job(
     return job.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
 
 
+def launch_like_the_ui(as_of: str | None = AS_OF, selection: list | None = None):
+    """Run the implicit asset job as the UI's "Materialize all" (or a selection) launches it: a
+    reconstructable job executed with the code location's own executor, recorded in the test instance."""
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    from pipelines.runs import local_instance
+
+    job = ReconstructableRepository.for_module(
+        "pipelines.definitions", "defs", working_directory=str(REPO)
+    ).get_reconstructable_job("__ASSET_JOB")
+    if selection:
+        job = job.get_subset(asset_selection=set(selection))
+    config = {"resources": {"planwh": {"config": {"as_of": as_of}}}} if as_of else {}
+    with local_instance() as instance, dg.execute_job(job, instance, run_config=config) as result:
+        return result
+
+
 @pytest.fixture(scope="session")
 def sample_run():
-    """One full refresh over the shipped sample inbox (as of AS_OF); results copied aside for read-only tests."""
+    """One full refresh over the shipped sample inbox (as of AS_OF), launched as the UI's "Materialize
+    all" launches it (the implicit asset job); results copied aside for read-only tests."""
     from pipelines.lib.settings import load_settings
 
     wipe_test_warehouse()
     settings = load_settings()
     copy_sample_inbox(settings.raw_dir)
-    result = run_job("refresh", AS_OF)
+    result = launch_like_the_ui(AS_OF)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     keep = TEST_ROOT / "sample"
     shutil.rmtree(keep, ignore_errors=True)

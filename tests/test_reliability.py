@@ -301,3 +301,31 @@ def test_a_lock_held_elsewhere_gives_a_clear_message(fresh_warehouse):
     assert f"held open by process {holder.pid}" in blocked.stderr
     assert "published copy" in blocked.stderr and "Traceback" not in blocked.stderr
     assert "Stack Trace" not in blocked.stderr and len(blocked.stderr.splitlines()) < 10  # no run was started
+
+
+def test_a_partial_parse_cache_made_for_another_project_path_is_discarded(tmp_path):
+    """dbt keeps `--project-dir` verbatim as each node's root_path in its cache and loads seeds from it: a
+    cache parsed with a relative or foreign project dir would fail every later build on every seed."""
+    import msgpack
+
+    from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse
+
+    project = tmp_path / "dbt_project"
+    target = project / "target"
+    target.mkdir(parents=True)
+    cache = target / "partial_parse.msgpack"
+
+    def write(root_path):
+        seed = {"resource_type": "seed", "root_path": root_path, "original_file_path": "seeds/a.csv"}
+        cache.write_bytes(
+            msgpack.packb({"nodes": {"seed.planwh.a": seed, "test.planwh.t": {"root_path": None}}})
+        )
+
+    assert not discard_foreign_partial_parse(project)  # no cache: nothing to do
+    write(str(project))
+    assert not discard_foreign_partial_parse(project) and cache.exists()  # parsed here: kept
+    for foreign in ("dbt_project", str(tmp_path / "elsewhere" / "dbt_project")):
+        write(foreign)
+        assert discard_foreign_partial_parse(project) and not cache.exists(), foreign
+    cache.write_bytes(b"\xc1 not msgpack")
+    assert discard_foreign_partial_parse(project) and not cache.exists()

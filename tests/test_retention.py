@@ -4,7 +4,6 @@ copies, run logs; runs whose process died during start-up. One place: pipelines/
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import dagster as dg
 
 from pipelines.lib.settings import load_settings
 from pipelines.maintenance import apply_retention, recover_abandoned_runs
-from tests.conftest import AS_OF, REPO
+from pipelines.runs import write_instance_yaml
+from tests.conftest import AS_OF
 
 RECEIVE = [dg.AssetKey("inbox_files")]
 
@@ -26,7 +26,7 @@ def instance_at(home: Path, monkeypatch) -> dg.DagsterInstance:
     monkeypatch.setenv("PLANWH_DAGSTER_STORAGE", str(home / "storage"))
     monkeypatch.setenv("PLANWH_DAGSTER_COMPUTE_LOGS", str(home / "compute_logs"))
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    write_instance_yaml(home)  # absolute state folders under this home, the ones the env vars name
     return dg.DagsterInstance.get()
 
 

@@ -44,7 +44,7 @@ def test_webserver_serves_the_asset_graph_on_localhost():
     port = free_port()
     webserver = Path(sys.executable).with_name("dagster-webserver")
     process = subprocess.Popen(
-        [str(webserver), "-h", "127.0.0.1", "-p", str(port), "-m", "pipelines.definitions"],
+        [str(webserver), "-h", "127.0.0.1", "-p", str(port)],  # the code location from pyproject.toml
         cwd=REPO,
         env=_as_make_ui(),
         stdout=subprocess.PIPE,
@@ -61,6 +61,8 @@ def test_webserver_serves_the_asset_graph_on_localhost():
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(process.stdout.read().decode(errors="replace")[-3000:]) from None
                 time.sleep(1)
+        locations = graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }")
+        assert [e["name"] for e in locations["data"]["workspaceOrError"]["locationEntries"]] == ["planwh"]
         data = graphql(port, "{ assetNodes { assetKey { path } dependencyKeys { path } groupName } }")
         nodes = {"/".join(n["assetKey"]["path"]): n for n in data["data"]["assetNodes"]}
         edges = {(("/".join(d["path"])), key) for key, n in nodes.items() for d in n["dependencyKeys"]}

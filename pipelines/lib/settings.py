@@ -189,11 +189,37 @@ def _parse_settings(problems: list[str]) -> Settings:
             log_files=int(n["PLANWH_RETAIN_LOG_FILES"]),
         ),
         dagster_home=home,
-        dagster_storage=_path("PLANWH_DAGSTER_STORAGE", REPO_ROOT / ".dagster" / "storage", problems),
+        dagster_storage=_path("PLANWH_DAGSTER_STORAGE", instance_folder(home, "storage"), problems),
         dagster_compute_logs=_path(
-            "PLANWH_DAGSTER_COMPUTE_LOGS", REPO_ROOT / ".dagster" / "compute_logs", problems
+            "PLANWH_DAGSTER_COMPUTE_LOGS", instance_folder(home, "compute_logs"), problems
         ),
     )
+
+
+INSTANCE_FOLDERS = {  # where dagster.yaml names each state folder, and its default
+    "storage": (("storage", "sqlite", "base_dir"), ".dagster/storage"),
+    "compute_logs": (("compute_logs", "config", "base_dir"), ".dagster/compute_logs"),
+}
+
+
+def instance_folder(home: Path, name: str) -> Path:
+    """A Dagster state folder as `home`/dagster.yaml names it. A relative path is resolved against the
+    repository root, where the Dagster CLI starts (so `dagster dev` and a refresh share one instance);
+    PLANWH_DAGSTER_STORAGE / PLANWH_DAGSTER_COMPUTE_LOGS override it (settings and runs.local_instance
+    use the same folders, so retention cleans what Dagster writes)."""
+    keys, default = INSTANCE_FOLDERS[name]
+    import yaml
+
+    try:
+        value: object = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):  # the settings check names a missing file
+        value = {}
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        value = default
+    path = Path(value)
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def load_settings() -> Settings:
@@ -531,8 +557,6 @@ def export_env(settings: Settings | None = None) -> None:
     warehouse = settings.warehouse if settings else _parse_settings([]).warehouse
     os.environ["PLANWH_DUCKDB"] = str(warehouse)
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))
-    os.environ.setdefault("PLANWH_DAGSTER_STORAGE", str(REPO_ROOT / ".dagster" / "storage"))
-    os.environ.setdefault("PLANWH_DAGSTER_COMPUTE_LOGS", str(REPO_ROOT / ".dagster" / "compute_logs"))
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")

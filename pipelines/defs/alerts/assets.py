@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from pipelines.defs.owners import PLANNING_OFFICE
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
 from pipelines.lib.alerts.lifecycle import update_alerts
@@ -26,6 +27,7 @@ ALERTS = dg.AssetKey(["ops", "alerts"])
     key=ALERTS,
     deps=[get_asset_key_for_model([planwh_dbt], "fct_flags")],
     group_name="alerts",
+    owners=[PLANNING_OFFICE],
     kinds={"python", "duckdb"},
     pool="warehouse_writer",
     description=(

@@ -4,6 +4,7 @@ import time
 
 import dagster as dg
 
+from pipelines.defs.owners import DATA_TEAM
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.lib.ingest.inbox import discover_and_archive
 from pipelines.lib.ingest.load import process_pending
@@ -18,15 +19,10 @@ INBOX = dg.AssetKey("inbox_files")
 WRITER_POOL = "warehouse_writer"
 
 
-class IngestConfig(dg.Config):
-    """A sensor run names the files that triggered it; the nightly run takes everything new."""
-
-    submission_ids: list[str] = []  # noqa: RUF012 (pydantic copies config defaults)
-
-
 @dg.asset(
     key=INBOX,
     group_name="ingest",
+    owners=[DATA_TEAM],
     kinds={"python", "filesystem"},
     pool=WRITER_POOL,
     description=(
@@ -37,14 +33,12 @@ class IngestConfig(dg.Config):
         "sent again after newer content is a re-submission."
     ),
 )
-def inbox_files(
-    context: dg.AssetExecutionContext, config: IngestConfig, planwh: PlanWarehouse
-) -> dg.MaterializeResult:
+def inbox_files(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.MaterializeResult:
     settings = planwh.settings
     started = time.perf_counter()
-    only = set(config.submission_ids) or None
+    # every file pending now, whatever triggered the run: files dropped together cost one refresh
     with writer_lock(settings, f"run {context.run_id}: inbox_files"):
-        summary = discover_and_archive(settings, planwh.catalog(), only=only)
+        summary = discover_and_archive(settings, planwh.catalog())
     context.log.info(f"inbox: {summary}")
     if summary["waiting"]:
         context.log.warning(
@@ -87,6 +81,7 @@ def _check_metadata(report, examples, kind: str) -> dict:
             RAW_SUBMISSIONS,
             deps=[INBOX],
             group_name="ingest",
+            owners=[DATA_TEAM],
             kinds={"duckdb"},
             description="The submission ledger (报送台账): one row per processed file with status "
             "(accepted, accepted_with_warnings, needs_explanation, rejected) and row counts; a receipt "
@@ -96,6 +91,7 @@ def _check_metadata(report, examples, kind: str) -> dict:
             RAW_INDICATORS,
             deps=[INBOX],
             group_name="ingest",
+            owners=[DATA_TEAM],
             kinds={"duckdb"},
             description="Accepted indicator rows (指标数据), append-only, with provenance and review state "
             "(accepted, pending_explanation, explained: soft checks 核实性审核) and the department's explanation.",
@@ -104,6 +100,7 @@ def _check_metadata(report, examples, kind: str) -> dict:
             RAW_PROGRESS,
             deps=[INBOX],
             group_name="ingest",
+            owners=[DATA_TEAM],
             kinds={"duckdb"},
             description="Accepted project progress rows (项目进度), append-only, with provenance.",
         ),
@@ -111,6 +108,7 @@ def _check_metadata(report, examples, kind: str) -> dict:
             RAW_QUARANTINE,
             deps=[INBOX],
             group_name="ingest",
+            owners=[DATA_TEAM],
             kinds={"duckdb"},
             description="Rejected files and rows, with a reason code and a message in Chinese and English.",
         ),

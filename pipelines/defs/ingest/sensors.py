@@ -1,19 +1,42 @@
-"""A sensor that starts a refresh when a department drops a new file (run key = department + sha256).
+"""A sensor that starts one refresh for all the files departments dropped since the last one.
 
-A file changed less than PLANWH_INBOX_QUIET_SECONDS ago is not requested yet (it may still be being
-written); a later tick takes it. Earlier content sent again after newer content is a re-submission and
-gets a run of its own (pipelines/lib/ingest/inbox.py decides, for the sensor and the run alike)."""
+Files dropped together cost one refresh: each evaluation asks for at most one run (run key: the sorted
+set of the new files' submission ids), and the run takes every file pending when it starts (the
+`inbox_files` step reads the whole inbox). Files that arrive while a refresh is queued, or started but
+not yet past its `inbox_files` step, ride along with it instead of queueing a refresh of their own.
+
+Which files are new is decided by the inbox's own rules (pipelines/lib/ingest/inbox.py, for the sensor
+and the run alike): a file changed less than PLANWH_INBOX_QUIET_SECONDS ago is not requested yet (it may
+still be being written; a later tick takes it), an identical re-upload is nothing new, and earlier
+content sent again after newer content is a re-submission (A -> B -> A) and is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from pipelines.defs.ingest.assets import INBOX
 from pipelines.defs.jobs import refresh_job
 from pipelines.lib.ingest.inbox import HashCache, KnownReceipts, backfill_receipts, scan_inbox
 from pipelines.lib.plans.catalog import Catalog
-from pipelines.lib.settings import load_settings
+from pipelines.lib.settings import Settings, load_settings
+
+RUN_KEY_MAX_CHARS = 2000  # beyond this the run key names the set by its digest (tags stay small)
+IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+STUCK_BEFORE_INBOX_SECONDS = 900  # inbox_files is a run's first step: later than this, do not wait
+
+# receipt logs are written once and never change: parse each one once per code-server process
+_LOG_IDS: dict[str, frozenset[str]] = {}
 
 
-def published_receipts(settings) -> list[dict]:
+def published_receipts(settings: Settings) -> list[dict]:
     """Receipts already recorded, read from the analysts' snapshot (never the live file, which a
     running refresh holds)."""
     path = settings.published_warehouse
@@ -36,39 +59,118 @@ def published_receipts(settings) -> list[dict]:
         con.close()
 
 
-def new_file_requests(requested: set[str]) -> tuple[list[dg.RunRequest], set[str], list[str]]:
-    """One run request per (department, content) not yet received or requested; identical re-uploads
-    yield nothing. Returns the requests, the run keys still awaiting publication (the new cursor) and
-    the files still settling (changed within the quiet period)."""
-    settings = load_settings()
+def archived_receipts(settings: Settings) -> set[str]:
+    """Submission ids a run has already taken: the archive's receipt logs are written before the
+    warehouse records them, so a file taken by a run still in progress is not asked for again."""
+    ids: set[str] = set()
+    for path in sorted((settings.archive / "receipts").glob("*.jsonl")):
+        key = f"{path}:{path.stat().st_size}"
+        if key not in _LOG_IDS:
+            _LOG_IDS[key] = frozenset(_ids_in_log(path))
+        ids |= _LOG_IDS[key]
+    return ids
+
+
+def _ids_in_log(path: Path) -> set[str]:
+    with path.open(encoding="utf-8") as fh:
+        return {json.loads(line)["submission_id"] for line in fh if line.strip()}
+
+
+def run_key_for(submission_ids: list[str]) -> str:
+    """The sorted set of submission ids, comma-separated; a long set is named by count and digest."""
+    joined = ",".join(sorted(submission_ids))
+    if len(joined) <= RUN_KEY_MAX_CHARS:
+        return joined
+    return f"{len(submission_ids)} files sha256:{hashlib.sha256(joined.encode()).hexdigest()}"
+
+
+def new_submissions(settings: Settings) -> tuple[list, list[str]]:
+    """Inbox files no run has taken yet, as the inbox's rules classify them (new content or a
+    re-submission; refused and leftover files are noted by the next run, not worth a run of their own),
+    and the files still inside their quiet period."""
     departments = set(Catalog.load(settings.seeds_dir).departments["department_code"])
     cache = HashCache(settings.inbox_index.with_name("sensor_inbox_index.json"), settings.inbox_rehash_hours)
     files = scan_inbox(settings, departments, cache, complete=set(backfill_receipts(settings)))
-    requests = []
-    pending = set()
-    for entry in KnownReceipts(published_receipts(settings)).classify(files):
-        item = entry.item
-        if item.sha256 is None:
-            continue  # refused unread or an editor's leftover: the next run notes it, no run of its own
-        key = f"{item.department_code}:{item.sha256}"
-        if entry.resubmission_of:
-            key += f":{entry.submission_id.rsplit('-', 1)[-1]}"
-        pending.add(key)
-        if key in requested:
-            continue
-        requests.append(
-            dg.RunRequest(
-                run_key=key,
-                run_config={"ops": {"inbox_files": {"config": {"submission_ids": [entry.submission_id]}}}},
-                tags={
-                    "planwh/trigger": "resubmission" if entry.resubmission_of else "new_file",
-                    "planwh/department": item.department_code or "",
-                    "planwh/file": item.original_name[:200],
-                },
-            )
-        )
+    taken = archived_receipts(settings)
+    new = [
+        entry
+        for entry in KnownReceipts(published_receipts(settings)).classify(files)
+        if entry.item.sha256 is not None and entry.item.issue is None and entry.submission_id not in taken
+    ]
     waiting = [f"{f.department_code}/{f.original_name}" for f in files if f.waiting]
-    return requests, pending, waiting
+    return new, waiting
+
+
+def run_that_will_take_them(instance: dg.DagsterInstance | None) -> str | None:
+    """A refresh that has not read the inbox yet (queued, or started in the last few minutes but not past
+    `inbox_files`): it takes every pending file when it gets there, so new files need no run of their own.
+    A run whose recorded process is gone, or that is stuck before its first step, is not waited for."""
+    if instance is None:
+        return None
+    now = time.time()
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_PROGRESS), limit=20):
+        run = record.dagster_run
+        reads_inbox = run.job_name == refresh_job.name or (
+            run.asset_selection is not None and INBOX in run.asset_selection
+        )
+        if not reads_inbox:
+            continue
+        if run.status == dg.DagsterRunStatus.QUEUED:
+            return run.run_id
+        started = record.start_time or record.create_timestamp.timestamp()
+        if now - started > STUCK_BEFORE_INBOX_SECONDS or not _process_alive(run.tags.get("planwh/pid")):
+            continue
+        latest = instance.get_latest_materialization_event(INBOX)
+        if latest is None or latest.run_id != run.run_id:
+            return run.run_id
+    return None
+
+
+def _process_alive(pid: str | None) -> bool:
+    """Runs started by `planwh refresh` record their process id; others are watched by the daemon."""
+    if not pid:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def evaluate(requested: set[str], instance: dg.DagsterInstance | None = None):
+    """One evaluation: a run request for all new files (or a reason to skip) and the new cursor (the ids
+    requested and not yet taken by a run)."""
+    settings = load_settings()
+    new, waiting_files = new_submissions(settings)
+    ids = sorted(entry.submission_id for entry in new)
+    if not ids:
+        if waiting_files:
+            shown = ", ".join(waiting_files[:5])
+            more = f" and {len(waiting_files) - 5} more" if len(waiting_files) > 5 else ""
+            return dg.SkipReason(
+                f"{len(waiting_files)} file(s) still changing (quiet period): {shown}{more}"
+            ), []
+        return dg.SkipReason("no new files in the inbox"), []
+    if set(ids) <= requested:
+        return dg.SkipReason(f"{len(ids)} new file(s) already requested; waiting for that run"), ids
+    waiting = run_that_will_take_them(instance)
+    if waiting:
+        return (
+            dg.SkipReason(
+                f"{len(ids)} new file(s) will be taken by run {waiting}, which has not read the inbox yet"
+            ),
+            sorted(requested & set(ids)),
+        )
+    departments = sorted({entry.item.department_code or "" for entry in new})
+    request = dg.RunRequest(
+        run_key=run_key_for(ids),
+        tags={
+            "planwh/trigger": "resubmission" if all(e.resubmission_of for e in new) else "new_files",
+            "planwh/files": str(len(ids)),
+            "planwh/departments": ",".join(departments)[:200],
+        },
+    )
+    return request, ids
 
 
 @dg.sensor(
@@ -76,18 +178,18 @@ def new_file_requests(requested: set[str]) -> tuple[list[dg.RunRequest], set[str
     job=refresh_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts a refresh for each new or changed file in raw/inbox/<department_code>/, once it has "
-    "been unchanged for the quiet period (PLANWH_INBOX_QUIET_SECONDS, default 60 s).",
+    description=(
+        "Starts one refresh for all new or changed files in raw/inbox/<department_code>/ (run key: the sorted "
+        "set of their submission ids) once each has been unchanged for the quiet period "
+        "(PLANWH_INBOX_QUIET_SECONDS, default 60 s); the run takes every file pending when it starts."
+    ),
 )
 def new_inbox_files(context: dg.SensorEvaluationContext):
-    import json
-
     requested = set(json.loads(context.cursor)) if context.cursor else set()
-    requests, pending, waiting = new_file_requests(requested)
-    context.update_cursor(json.dumps(sorted(pending)))
-    if not requests:
-        if waiting:
-            shown = ", ".join(waiting[:5]) + (f" and {len(waiting) - 5} more" if len(waiting) > 5 else "")
-            return dg.SkipReason(f"{len(waiting)} file(s) still changing (quiet period): {shown}")
-        return dg.SkipReason("no new files in the inbox")
-    return requests
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (tests, scripts)
+        instance = None
+    result, cursor = evaluate(requested, instance)
+    context.update_cursor(json.dumps(cursor))
+    return result

@@ -4,12 +4,14 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from pipelines.defs.alerts.assets import ALERTS
+from pipelines.defs.owners import PLANNING_OFFICE
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
 from pipelines.lib.outputs.evaluation import plans, verify_docx, write_evaluations
 from pipelines.lib.outputs.exports import EXPORTED_MARTS, export_marts
 from pipelines.lib.outputs.report import MAX_PLANS_WITH_DETAIL, build_reports
 from pipelines.lib.outputs.validation_docs import build_validation_docs
+from pipelines.lib.outputs.verify import verify_exports, verify_report
 from pipelines.lib.warehouse.connection import connect, writer_lock
 
 REPORT = dg.AssetKey(["report", "progress_report"])
@@ -37,23 +39,48 @@ _MARTS = [
     key=REPORT,
     deps=[*_MARTS, ALERTS],
     group_name="report",
+    owners=[PLANNING_OFFICE],
     kinds={"html"},
     description=(
         "进度报告 Progress report: one offline HTML file per plan (overview, alerts, a chart per indicator, "
         "compliance, project RAG) in <output>/report/."
     ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "report_matches_marts",
+            asset=REPORT,
+            description="报告与数据一致 — The index lists every plan and each plan's page shows every indicator "
+            "and project the marts hold for it; no page is missing or empty.",
+        )
+    ],
 )
-def progress_report(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.MaterializeResult:
+def progress_report(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     with writer_lock(settings, f"run {context.run_id}: report"), connect(settings, read_only=True) as con:
         paths = build_reports(con, settings.output_dir / "report")
         validation = build_validation_docs(settings, con)
-    return dg.MaterializeResult(
+        problems, counts = verify_report(con, paths)
+    yield dg.MaterializeResult(
         metadata={
             "validation_report": dg.MetadataValue.path(str(validation)),
             "files": dg.MetadataValue.json([str(p) for p in paths]),
             "report": dg.MetadataValue.path(str(paths[-1])),
         }
+    )
+    yield _check("report_matches_marts", problems, counts)
+
+
+def _check(name: str, problems: list[str], counts: dict) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems[:5]) if problems else None,
+        metadata={
+            "problems": dg.MetadataValue.json(problems[:50]),
+            "problem_count": len(problems),
+            "counts": dg.MetadataValue.json(counts),
+        },
     )
 
 
@@ -120,16 +147,27 @@ def evaluation_matches_marts(planwh: PlanWarehouse) -> dg.AssetCheckResult:
     key=EXPORTS,
     deps=[get_asset_key_for_model([planwh_dbt], m) for m in EXPORTED_MARTS],
     group_name="report",
+    owners=[PLANNING_OFFICE],
     kinds={"csv", "xlsx"},
     description="导出 Exports: every mart as CSV (UTF-8 with BOM) and one XLSX workbook, Chinese headers, formulas neutralised.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "exports_match_marts",
+            asset=EXPORTS,
+            description="导出与数据一致 — Every exported mart has its CSV with exactly the mart's row count, and "
+            "the workbook's contents sheet states the same counts.",
+        )
+    ],
 )
-def mart_exports(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.MaterializeResult:
+def mart_exports(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     with writer_lock(settings, f"run {context.run_id}: exports"), connect(settings, read_only=True) as con:
         counts = export_marts(con, settings.output_dir / "exports")
-    return dg.MaterializeResult(
+        problems, compared = verify_exports(con, settings.output_dir / "exports")
+    yield dg.MaterializeResult(
         metadata={
             "rows": dg.MetadataValue.json(counts),
             "directory": dg.MetadataValue.path(str(settings.output_dir / "exports")),
         }
     )
+    yield _check("exports_match_marts", problems, compared)

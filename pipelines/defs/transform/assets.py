@@ -11,9 +11,11 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import PlanWarehouse
+from pipelines.defs.transform.metadata import with_table_metadata
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse.connection import WarehouseLocked, connect, lock_message, writer_lock
+from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse
 from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, is_disk_full
 from pipelines.lib.warehouse.housekeeping import register_child, unregister_child
 
@@ -21,13 +23,57 @@ WRITER_POOL = "warehouse_writer"
 
 
 class PlanTranslator(DagsterDbtTranslator):
-    """Groups follow the dbt folders (staging, intermediate, marts); seeds form the `catalog` group."""
+    """Groups follow the dbt folders (staging, intermediate, marts); seeds form the `catalog` group.
+    Owners come from dbt `meta.dagster.owners` (dbt_project.yml, one per folder). Descriptions are dbt's
+    without the raw SQL dagster-dbt appends (the code is one click away in dbt docs); every dbt test
+    becomes a check described in words: its own dbt description, else what the generic test asserts."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
             return "catalog"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "transform"
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return (dbt_resource_props.get("description") or "").strip() or (
+            f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
+        )
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=test_description(manifest, manifest["nodes"][unique_id]))
+
+
+_BUILT_IN_TESTS = {
+    "unique": "唯一 — `{column}` is unique: no two rows share a value.",
+    "not_null": "非空 — `{column}` is never empty.",
+    "accepted_values": "取值范围 — `{column}` takes only the values {values}.",
+    "relationships": "引用完整 — every `{column}` exists in {to}.`{field}`.",
+}
+
+
+def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
+    """A dbt test in words: its dbt `description`, else its generic test's (built-in or documented in
+    dbt_project/tests/generic/_generic__tests.yml) with the test's arguments filled in."""
+    if (test.get("description") or "").strip():
+        return test["description"].strip()
+    generic = test.get("test_metadata") or {}
+    name = generic.get("name")
+    kwargs = generic.get("kwargs") or {}
+    macro = manifest.get("macros", {}).get(f"macro.{generic.get('namespace') or 'planwh'}.test_{name}", {})
+    template = (macro.get("description") or "").strip() or _BUILT_IN_TESTS.get(name)
+    if not template:
+        return f"dbt test {test['name']}"
+    to = re.search(r"""ref\(\s*['"]([^'"]+)['"]""", str(kwargs.get("to", "")))
+    return template.format(
+        column=test.get("column_name") or kwargs.get("column_name") or "",
+        columns=", ".join(kwargs.get("columns") or []),
+        values=", ".join(f"`{v}`" for v in kwargs.get("values") or []),
+        to=f"`{to.group(1)}`" if to else kwargs.get("to", ""),
+        field=kwargs.get("field", ""),
+    )
 
 
 translator = PlanTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -56,20 +102,35 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
         with writer_lock(settings, f"run {context.run_id}: dbt build"):
             with connect(settings):  # fails fast, with the holder named, if someone has the file open
                 pass
+            if discard_foreign_partial_parse(
+                dbt_project.project_dir, dbt_project.project_dir / dbt_project.target_path
+            ):
+                context.log.warning(
+                    "dbt's partial-parse cache was made for another project path: full re-parse"
+                )
             invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
             register_child(settings, invocation.process.pid, "dbt build", context.run_id)
+            events, failure = [], None
             try:
                 for count, event in enumerate(invocation.stream(), start=1):
-                    yield event
+                    events.append(event)
                     if count == 20:
                         crash_point("dbt.mid_build")
-            except Exception as exc:
-                diagnosed = _diagnose(exc, settings)
-                if diagnosed is exc:
-                    raise
-                raise diagnosed from None
+            except Exception as error:  # dbt failed: still report what it built and tested, then fail
+                failure = error
             finally:
                 unregister_child(settings, invocation.process.pid)
+            try:
+                yield from with_table_metadata(
+                    invocation, events, dbt_project.project_dir / dbt_project.target_path
+                )
+            finally:
+                release_dbt_adapter(invocation.adapter)
+            if failure is not None:
+                diagnosed = _diagnose(failure, settings)
+                if diagnosed is failure:
+                    raise failure
+                raise diagnosed from None
     finally:
         for name, value in previous.items():
             if value is None:
@@ -91,6 +152,20 @@ def _diagnose(exc: Exception, settings) -> Exception:
         match = re.search(r"PID (\d+)", text)
         return WarehouseLocked(lock_message(settings.warehouse, match.group(1) if match else None))
     return exc
+
+
+def release_dbt_adapter(adapter) -> None:
+    """Close the read-only DuckDB handle dagster-dbt opened in this process for the metadata, so the next
+    steps (alerts, report, publish) can open the file again with their own settings."""
+    if adapter is None:
+        return
+    adapter.cleanup_connections()
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    DuckDBConnectionManager.close_all_connections()
+    if environment is not None:
+        environment.close()
 
 
 def prune_invocation_dirs(target: Path, keep: int = 5) -> None:

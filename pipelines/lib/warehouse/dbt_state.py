@@ -1,0 +1,42 @@
+"""dbt's partial-parse cache, checked before dbt reuses it.
+
+dbt stores each node's `root_path` (the `--project-dir` it was parsed with, verbatim) in
+`target/partial_parse.msgpack` and does not re-check it when it reuses the cache. dbt-duckdb loads a
+seed from `root_path/original_file_path`. A parse made with a relative project dir (`dbt ... --project-dir
+dbt_project` from the repository root) or in another copy of the repository therefore leaves a cache
+with which every later build, run from the project folder, fails on every seed ("IO Error: No files found
+that match the pattern dbt_project/seeds/...") until the cache is replaced. Such a cache is thrown away
+here, so dbt parses once in full and writes a correct one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def discard_foreign_partial_parse(project_dir: Path, target_dir: Path | None = None) -> bool:
+    """Delete the partial-parse cache when it was parsed for another project location; True if it did."""
+    import msgpack
+
+    path = (target_dir or Path(project_dir) / "target") / PARTIAL_PARSE
+    try:
+        with path.open("rb") as handle:
+            state = msgpack.unpack(handle, raw=False, strict_map_key=False)
+    except FileNotFoundError:
+        return False
+    except Exception:  # unreadable or truncated: dbt would re-parse anyway
+        state = None
+    here = os.path.realpath(project_dir)
+    roots = set()
+    if isinstance(state, dict):
+        for section in ("nodes", "sources"):
+            for node in (state.get(section) or {}).values():
+                if isinstance(node, dict) and node.get("root_path"):
+                    roots.add(node["root_path"])
+    if state is not None and all(os.path.isabs(r) and os.path.realpath(r) == here for r in roots):
+        return False
+    path.unlink(missing_ok=True)
+    return True
