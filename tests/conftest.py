@@ -140,7 +140,12 @@ def sample_run():
     keep.mkdir(parents=True)
     shutil.copyfile(settings.published_warehouse, keep / "planwh.duckdb")
     shutil.copytree(settings.output_dir, keep / "output")
-    return {"db": keep / "planwh.duckdb", "output": keep / "output", "result": result}
+    # the files' modes as the run left them (later tests wipe the shared test folders)
+    modes = {
+        "published": settings.published_warehouse.stat().st_mode,
+        "working": settings.warehouse.stat().st_mode,
+    }
+    return {"db": keep / "planwh.duckdb", "output": keep / "output", "result": result, "modes": modes}
 
 
 @pytest.fixture

@@ -165,14 +165,15 @@ def test_the_final_docx_opens_and_its_counts_equal_the_marts(sample_run, sample_
     assert problems and "table 1 statuses" in problems[0]
 
 
-def test_the_asset_check_compares_the_report_with_the_marts(sample_run):
+def test_the_asset_check_compares_the_report_with_the_marts(sample_run, sample_db):
     checks = {
         e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
         for e in sample_run["result"].all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
     check = checks["evaluation_matches_marts"]
-    assert check.passed and check.metadata["plans_checked"].value == 1
+    plans = query(sample_db, "select count(*) as n from marts.dim_plans")[0]["n"]
+    assert check.passed and check.metadata["plans_checked"].value == plans == 2  # the 14th and the 15th
 
 
 def test_a_mid_term_evaluation_from_a_pinned_date_leaves_the_live_warehouse_alone(
@@ -224,7 +225,8 @@ def test_the_evaluation_command_writes_html_and_docx(sample_run, tmp_path):
     unknown = _cli("--plan", "NOPE", env=env)
     assert unknown.returncode == 2 and "370102_14FYP" in unknown.stderr  # says which plans exist
     bad = _cli("--as-of", "2026-13-01", env=env)
-    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+    # one line naming the bad value and a valid example (the settings check, before anything is opened)
+    assert bad.returncode == 2 and "2026-13-01" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.browser

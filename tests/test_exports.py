@@ -21,7 +21,10 @@ def test_the_workbook_is_ready_to_read(sample_run, sample_db):
     assert workbook.sheetnames[0] == "说明"
     notes = list(workbook["说明"].iter_rows(values_only=True))
     listed = [r for r in notes[1:] if r[0]]
-    assert len(listed) == 14 and all(r[3] and r[4] for r in listed)  # every sheet explained, zh and en
+    from pipelines.lib.outputs.exports import EXPORTED_MARTS
+
+    # every exported mart has its sheet, explained in zh and en
+    assert len(listed) == len(EXPORTED_MARTS) and all(r[3] and r[4] for r in listed)
     sheet = workbook["指标最新状态"]
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
     header = [c.value for c in sheet[1]]

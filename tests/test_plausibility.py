@@ -376,7 +376,10 @@ def test_the_samples_raise_only_the_planted_soft_checks(sample_db):
 def test_review_states_and_explanations_reach_the_marts(sample_db):
     values = {
         (r["indicator_code"], r["period"]): r
-        for r in query(sample_db, "select * from marts.fct_indicator_values where value_type = 'actual'")
+        for r in query(
+            sample_db,
+            "select * from marts.fct_indicator_values where value_type = 'actual' and plan_id = '370102_14FYP'",
+        )
     }
     assert values[("I08", "2025")]["review_state"] == "pending_explanation"
     assert values[("I08", "2025")]["review_reasons"] == "percent_as_fraction"
@@ -393,7 +396,10 @@ def test_review_states_and_explanations_reach_the_marts(sample_db):
     assert {r["review_state"] for r in values.values()} == {"accepted", "pending_explanation", "explained"}
 
     latest = {
-        r["indicator_code"]: r for r in query(sample_db, "select * from marts.fct_indicator_status_latest")
+        r["indicator_code"]: r
+        for r in query(
+            sample_db, "select * from marts.fct_indicator_status_latest where plan_id = '370102_14FYP'"
+        )
     }
     i08 = latest["I08"]
     assert i08["status"] == "awaiting_explanation" and i08["latest_year"] == 2025
@@ -401,7 +407,9 @@ def test_review_states_and_explanations_reach_the_marts(sample_db):
     attainment = {
         (r["indicator_code"], r["plan_year"]): r
         for r in query(
-            sample_db, "select * from marts.fct_indicator_attainment where indicator_code in ('I05', 'I08')"
+            sample_db,
+            "select * from marts.fct_indicator_attainment where indicator_code in ('I05', 'I08') "
+            "and plan_id = '370102_14FYP'",
         )
     }
     assert attainment[("I05", 2025)]["actual_value"] == 1999.4  # explained: it counts
@@ -467,7 +475,7 @@ def test_every_processed_file_has_a_receipt(sample_run, sample_db):
 
 
 def test_the_report_lists_values_awaiting_or_carrying_an_explanation(sample_run):
-    page = (sample_run["output"] / "report" / "progress_report.html").read_text(encoding="utf-8")
+    page = (sample_run["output"] / "report" / "progress_report_370102_14FYP.html").read_text(encoding="utf-8")
     section = page.split("id='explanations'")[1].split("<h2")[0]
     assert "data-review='pending_explanation'" in section and "I08" in section and "0.5544" in section
     assert "商业综合体" in section and "住户调查样本轮换" in section

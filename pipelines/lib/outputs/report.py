@@ -873,7 +873,8 @@ def _timeline(con, pid: str) -> str:
         "</svg> 计划日期 planned &nbsp; <svg width='12' height='12'><circle cx='6' cy='6' r='5' fill='#009E73'/></svg>"
         " 按期完成 done on time &nbsp; <svg width='12' height='12'><circle cx='6' cy='6' r='5' fill='#E69F00'/></svg>"
         " 延期完成 done late &nbsp; <svg width='12' height='12'><path d='M2 2 L10 10 M10 2 L2 10' stroke='#D55E00' "
-        "stroke-width='2.5'/></svg> 逾期未完成 overdue &nbsp; <span style='color:#0072B2'>┆</span> 评估日期 evaluation date</div>"
+        "stroke-width='2.5'/></svg> 逾期未完成 overdue &nbsp; <svg width='12' height='12'><path d='M3 2 L9 6 L3 10' "
+        "fill='none' stroke='#56B4E9' stroke-width='2.5'/></svg> 转入下一规划续建 carried over &nbsp; <span style='color:#0072B2'>┆</span> 评估日期 evaluation date</div>"
     )
     return (
         "<h2 id='timeline'>项目里程碑：计划与实际 <span class='en'>Project milestones: planned and actual dates</span></h2>"
@@ -956,6 +957,13 @@ def timeline_svg(projects: list[list[dict]], as_of, start: int = 1) -> str:
                     f'stroke-dasharray="4,2"/><path d="M{ax - 4:.1f} {cy - 4:.1f} L{ax + 4:.1f} {cy + 4:.1f} M{ax + 4:.1f} '
                     f'{cy - 4:.1f} L{ax - 4:.1f} {cy + 4:.1f}" stroke="#D55E00" stroke-width="2.5" class="overdue">'
                     f"<title>{_e(label)}，逾期 {m['days_late']} 天 · {m['days_late']} days overdue</title></path>"
+                )
+            elif status == "carried_over":  # open when the plan ended; the next plan's catalog carries it on
+                parts.append(
+                    f'<line x1="{px:.1f}" x2="{ax:.1f}" y1="{cy:.1f}" y2="{cy:.1f}" stroke="#56B4E9" stroke-width="2" '
+                    f'stroke-dasharray="4,2"/><path d="M{ax - 5:.1f} {cy - 4:.1f} L{ax + 1:.1f} {cy:.1f} L{ax - 5:.1f} '
+                    f'{cy + 4:.1f}" fill="none" stroke="#56B4E9" stroke-width="2.5" class="carried-over">'
+                    f"<title>{_e(label)}，未完成，转入下一规划续建 · open, carried over to the next plan</title></path>"
                 )
             parts.append(
                 f'<path d="M{px:.1f} {cy - 6:.1f} L{px + 6:.1f} {cy:.1f} L{px:.1f} {cy + 6:.1f} L{px - 6:.1f} {cy:.1f} Z" '

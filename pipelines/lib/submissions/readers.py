@@ -295,6 +295,9 @@ def _sniff_non_zip(path: Path) -> Issue:
     )
 
 
+XML_PROLOGUE_BYTES = 4096  # a DTD sits before the root element, at the start of the part
+
+
 def _check_zip(path: Path) -> Issue | None:
     try:
         with zipfile.ZipFile(path) as zf:
@@ -337,6 +340,21 @@ def _check_zip(path: Path) -> Issue | None:
                     ),
                     expected=".xlsx",
                 )
+            for info in infos:
+                # Office never writes a DTD into a workbook's XML parts; one there declares entities (an XML
+                # bomb or an external entity). Refused whatever XML parser openpyxl happens to use (with lxml
+                # installed it neither expands nor reports them, so the parser cannot be the only guard).
+                if info.filename.endswith((".xml", ".rels", ".vml")):
+                    with zf.open(info) as member:
+                        head = member.read(XML_PROLOGUE_BYTES)
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        return Issue(
+                            "unsafe_archive",
+                            value=Bilingual(
+                                f"其中 {info.filename} 含有 XML 实体声明（DTD）",
+                                f"{info.filename} declares XML entities (a DTD)",
+                            ),
+                        )
     except zipfile.BadZipFile as exc:
         return Issue("unreadable_workbook", value=str(exc))
     return None
