@@ -267,7 +267,8 @@ def invariants(warehouse: Path) -> dict:
             ),
             "ledger_mismatches": one(
                 """select count(*) from raw.submissions s where s.status not in ('rejected', 'ignored')
-                   and s.rows_accepted <> (select count(*) from raw.indicator_values v where v.submission_id = s.submission_id)
+                   and s.rows_accepted <> (select count(*) from raw.indicator_values v where v.submission_id = s.submission_id
+                                            and v.review_state <> 'pending_explanation')  -- held for an explanation (#12)
                    + (select count(*) from raw.project_progress p where p.submission_id = s.submission_id)"""
             ),
             "slow_receipts": con.execute(

@@ -408,12 +408,19 @@ def test_review_states_and_explanations_reach_the_marts(sample_db):
         (r["indicator_code"], r["plan_year"]): r
         for r in query(
             sample_db,
-            "select * from marts.fct_indicator_attainment where indicator_code in ('I05', 'I08') "
+            "select * from marts.fct_indicator_attainment where indicator_code in ('I05', 'I08', 'I23') "
             "and plan_id = '370102_14FYP'",
         )
     }
-    assert attainment[("I05", 2025)]["actual_value"] == 1999.4  # explained: it counts
-    assert attainment[("I05", 2025)]["actual_review_state"] == "explained"
+    # explained values count: I23 2023, explained by a later file repeating the row with a 说明
+    assert attainment[("I23", 2023)]["actual_value"] == 71401.0
+    assert attainment[("I23", 2023)]["actual_review_state"] == "explained"
+    # I05's explained 2025Q4 (1999.4) was superseded by the annual revision of 2025 sent with 2026Q1 (the
+    # 15th plan's samples): an annual value counts over the quarters
+    assert (
+        attainment[("I05", 2025)]["actual_value"] == 1204.6
+        and attainment[("I05", 2025)]["actual_period"] == "2025"
+    )
     assert attainment[("I08", 2024)]["status"] != "awaiting_explanation"
     compliance = query(
         sample_db,

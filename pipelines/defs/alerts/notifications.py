@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from pipelines.defs.ingest.assets import RAW_SUBMISSIONS
+from pipelines.defs.owners import PLANNING_OFFICE
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
 from pipelines.lib.alerts import departments as notices
@@ -20,6 +21,7 @@ NOTIFICATIONS = dg.AssetKey(["ops", "department_notifications"])
     deps=[RAW_SUBMISSIONS, get_asset_key_for_model([planwh_dbt], "fct_submission_reminders")],
     group_name="alerts",
     kinds={"python", "duckdb"},
+    owners=[PLANNING_OFFICE],  # as the alerts: the planning office answers for what departments are told
     pool="warehouse_writer",
     description=(
         "部门通知 Department notifications: a notice per processed file (the receipt's verdict and first problems, "

@@ -88,6 +88,7 @@ def _check(name: str, problems: list[str], counts: dict) -> dg.AssetCheckResult:
     key=EVALUATION,
     deps=_MARTS,
     group_name="report",
+    owners=[PLANNING_OFFICE],
     kinds={"html", "docx"},
     description=(
         "评估报告 Evaluation report per plan: 总结评估 once the evaluation date is after the plan's last year, "

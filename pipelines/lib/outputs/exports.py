@@ -87,6 +87,10 @@ SHEET_NAMES_ZH = {
     "fct_flags": "预警",
 }
 SHEET_NOTES = {
+    "dim_plans": (
+        "每个规划一行：规划编号、名称、起止年份（“十四五”与“十五五”等相继规划并存时按统计期归属）",
+        "one row per plan: id, names and years (successive plans of a region side by side; a period belongs to one)",
+    ),
     "fct_indicator_status_latest": (
         "每个指标一行：最新评估年度的状态、评估类别（提前实现/快于预期/基本符合预期/滞后于预期/完成/未完成）和差距",
         "one row per indicator: the latest year's status, evaluation category and shortfall",
