@@ -122,6 +122,7 @@ def run() -> dict:
         measured([python, "-m", "pipelines.cli", "refresh", "--as-of", "2026-06-30", "--quiet"], env)
     state = root / "portal_bench"
     shutil.rmtree(state, ignore_errors=True)
+    (state / "raw" / "inbox").mkdir(parents=True)  # the settings check wants the raw folder to exist
     env.update(
         {
             "PLANWH_PORTAL_DIR": str(state),
