@@ -78,6 +78,9 @@ EVENT_COLUMNS = (
 FROM_ALERT = ("plan_id", "department_code")
 
 
+GIVEN_UP = "gave_up_at is not null and delivered_at is null and dismissed_at is null"
+
+
 def _event_columns() -> str:
     """EVENT_COLUMNS from ops.alert_events `e`; the plan and the responsible department come from the
     alert, ops.alerts `a`."""
@@ -463,13 +466,13 @@ def _batches(rows: list[tuple], size: int) -> list[list[tuple]]:
 def undelivered(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[dict]:
     """Messages given up on and not dismissed (what the summary, the check and the report show)."""
     cursor = con.execute(
-        """select channel, kind, message_key, department_code, created_at, attempts, first_attempt_at,
+        f"""select channel, kind, message_key, department_code, created_at, attempts, first_attempt_at,
                   gave_up_at, last_error,
                   json_extract_string(payload, '$.title_zh') as title_zh,
                   json_extract_string(payload, '$.title_en') as title_en,
                   json_extract_string(payload, '$.event') as event
            from ops.deliveries
-           where gave_up_at is not null and delivered_at is null and dismissed_at is null
+           where {GIVEN_UP}
            order by gave_up_at desc, message_key limit ?""",
         [limit],
     )
@@ -487,34 +490,23 @@ def count_undelivered(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {"retrying": row[0], "given_up": row[1]}
 
 
+def _settle_given_up(con: duckdb.DuckDBPyConnection, assignments: str, params: list) -> int:
+    """Apply `assignments` to every given-up message; return how many there were."""
+    n = con.execute(f"select count(*) from ops.deliveries where {GIVEN_UP}").fetchall()[0][0]
+    con.execute(f"update ops.deliveries set {assignments} where {GIVEN_UP}", params)
+    return n
+
+
 def requeue(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> int:
     """Give given-up messages a new window (an operator fixed the channel): `planwh deliveries --retry`."""
-    now = now or now_local()
-    n = con.execute(
-        """select count(*) from ops.deliveries
-           where gave_up_at is not null and delivered_at is null and dismissed_at is null"""
-    ).fetchall()[0][0]
-    con.execute(
-        """update ops.deliveries set gave_up_at = null, first_attempt_at = null, next_attempt_at = ?
-           where gave_up_at is not null and delivered_at is null and dismissed_at is null""",
-        [now],
+    return _settle_given_up(
+        con, "gave_up_at = null, first_attempt_at = null, next_attempt_at = ?", [now or now_local()]
     )
-    return n
 
 
 def dismiss(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> int:
     """Acknowledge given-up messages (they were passed on another way): `planwh deliveries --dismiss`."""
-    now = now or now_local()
-    n = con.execute(
-        """select count(*) from ops.deliveries
-           where gave_up_at is not null and delivered_at is null and dismissed_at is null"""
-    ).fetchall()[0][0]
-    con.execute(
-        """update ops.deliveries set dismissed_at = ?
-           where gave_up_at is not null and delivered_at is null and dismissed_at is null""",
-        [now],
-    )
-    return n
+    return _settle_given_up(con, "dismissed_at = ?", [now or now_local()])
 
 
 def next_due(con: duckdb.DuckDBPyConnection) -> datetime | None:
