@@ -69,9 +69,17 @@ def failure_cause(result) -> Exception | None:
     return None
 
 
-def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_at: str | None = None):
+def run_job(
+    job_name: str,
+    as_of: str | None,
+    settings,
+    retries: int = 1,
+    known_at: str | None = None,
+    full: bool = False,
+):
     """Run a job in-process against the local instance (runs show in `make ui`); retry once on a failure
-    that a retry might fix."""
+    that a retry might fix. `full` asks for a full dbt build with every test (as the nightly schedule
+    does) instead of only the plans this run's files touched."""
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -124,6 +132,7 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_
                             "planwh/trigger": "cli",
                             "planwh/attempt": str(attempt + 1),
                             "planwh/pid": str(os.getpid()),
+                            **({"planwh/full_build": "true"} if full else {}),
                         },
                     )
                 elapsed = time.perf_counter() - started

@@ -32,7 +32,11 @@ nightly_refresh = dg.ScheduleDefinition(
     cron_schedule="0 2 * * *",
     execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every night at 02:00 Asia/Shanghai.",
+    tags={"planwh/full_build": "true"},
+    description=(
+        "Every night at 02:00 Asia/Shanghai, a full build with every test; the runs between (new files) "
+        "recompute only the plans they touched."
+    ),
 )
 
 weekly_flags = dg.ScheduleDefinition(

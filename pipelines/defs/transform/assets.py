@@ -16,8 +16,12 @@ from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse.connection import WarehouseLocked, connect, lock_message, writer_lock
 from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, is_disk_full
 from pipelines.lib.warehouse.housekeeping import register_child, unregister_child
+from pipelines.lib.warehouse.refresh_scope import BuildPlan, begin_build, end_build, plan_build, record_build
 
 WRITER_POOL = "warehouse_writer"
+FULL_BUILD_TAG = (
+    "planwh/full_build"  # "true": the nightly run (and `planwh refresh --full`) builds everything
+)
 
 
 class PlanTranslator(DagsterDbtTranslator):
@@ -41,35 +45,70 @@ translator = PlanTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
     pool=WRITER_POOL,
 )
 def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: PlanWarehouse):
-    """dbt build (seeds, models, tests) against the working warehouse at the run's evaluation date."""
+    """dbt build against the working warehouse at the run's evaluation date: a full build when the models,
+    the catalog or the dates changed (and every night), else only the plans this run's files touched
+    (pipelines/lib/warehouse/refresh_scope.py)."""
+    settings = planwh.settings
     as_of = planwh.as_of_date().isoformat()
     known_at = planwh.known_at_date()
-    context.log.info(f"evaluation date (as_of): {as_of}; knowledge cutoff (known_at): {known_at or 'none'}")
     previous = {name: os.environ.get(name) for name in ("PLANWH_AS_OF", "PLANWH_KNOWN_AT")}
     # read by the as_of macros; --vars would force a full re-parse
     os.environ["PLANWH_AS_OF"] = as_of
     if known_at:
         os.environ["PLANWH_KNOWN_AT"] = known_at.isoformat()
-    settings = planwh.settings
     os.environ["PLANWH_PARENT_PID"] = str(os.getpid())  # planwh-dbt dies with this process
     try:
         with writer_lock(settings, f"run {context.run_id}: dbt build"):
             with connect(settings):  # fails fast, with the holder named, if someone has the file open
                 pass
-            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
-            register_child(settings, invocation.process.pid, "dbt build", context.run_id)
-            try:
-                for count, event in enumerate(invocation.stream(), start=1):
-                    yield event
-                    if count == 20:
-                        crash_point("dbt.mid_build")
-            except Exception as exc:
-                diagnosed = _diagnose(exc, settings)
-                if diagnosed is exc:
-                    raise
-                raise diagnosed from None
-            finally:
-                unregister_child(settings, invocation.process.pid)
+            if context.is_subset:  # a selection from the UI: those models whole, and no state recorded
+                build = BuildPlan("subset", "a selection of dbt assets", {})
+            else:
+                build = plan_build(
+                    settings,
+                    as_of,
+                    known_at.isoformat() if known_at else None,
+                    full=context.run.tags.get(FULL_BUILD_TAG) == "true",
+                )
+            context.log.info(
+                f"evaluation date (as_of): {as_of}; knowledge cutoff (known_at): {known_at or 'none'}; "
+                f"dbt build {build.describe()}"
+            )
+            emitted: set[str] = set()
+            # a partial build emits its models' outputs after the ones it leaves unchanged (always upstream
+            # of, or beside, what it rebuilds): Dagster wants a multi-asset's outputs in dependency order
+            held: list = []
+            partial = build.mode in ("scoped", "models")
+            if build.mode != "none":
+                begin_build(settings, build)
+                try:
+                    invocation = dbt.cli(["build", *build.dbt_args], context=context)
+                    register_child(settings, invocation.process.pid, "dbt build", context.run_id)
+                    try:
+                        for count, event in enumerate(invocation.stream(), start=1):
+                            if isinstance(event, dg.Output):
+                                emitted.add(event.output_name)
+                            if partial:
+                                held.append(event)
+                            else:
+                                yield event
+                            if count == 20:
+                                crash_point("dbt.mid_build")
+                    except Exception as exc:
+                        diagnosed = _diagnose(exc, settings)
+                        if diagnosed is exc:
+                            raise
+                        raise diagnosed from None
+                    finally:
+                        unregister_child(settings, invocation.process.pid)
+                finally:
+                    end_build(settings)
+                if build.mode != "subset":
+                    record_build(settings, build)
+            # what this build did not have to rebuild is current: say so, and let the steps after it run
+            for name in dependency_order(context.assets_def, context.selected_output_names - emitted):
+                yield dg.Output(None, output_name=name, metadata={"status": "unchanged", "build": build.mode})
+            yield from held
     finally:
         for name, value in previous.items():
             if value is None:
@@ -77,6 +116,28 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
             else:
                 os.environ[name] = value
     prune_invocation_dirs(dbt_project.project_dir / "target")
+
+
+def dependency_order(assets_def: dg.AssetsDefinition, names: set[str]) -> list[str]:
+    """Output names of a multi-asset, each after the ones it depends on."""
+    key_of = {assets_def.get_output_name_for_asset_key(key): key for key in assets_def.keys}
+    name_of = {key: name for name, key in key_of.items()}
+    deps = assets_def.asset_deps
+    ordered: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for dep in sorted(deps.get(key_of[name], ()), key=lambda k: k.to_user_string()):
+            if name_of.get(dep) in names:
+                visit(name_of[dep])
+        ordered.append(name)
+
+    for name in sorted(names & key_of.keys()):  # asset outputs only (not the checks')
+        visit(name)
+    return ordered
 
 
 def _diagnose(exc: Exception, settings) -> Exception:
