@@ -290,8 +290,17 @@ def record(result: dict, checks) -> None:
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             encoding="utf-8",
         )
-    with RESULTS.open("a", encoding="utf-8") as fh:
-        fh.write(line)
+    # into the runs table (other tables, such as the portal's, follow it in the file)
+    lines = RESULTS.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows = [
+        i
+        for i, text in enumerate(lines)
+        if text.startswith("| 20")
+        and text.split("|")[2].strip() in ("district", "city", "province", "national")
+    ]
+    at = rows[-1] + 1 if rows else len(lines)
+    lines.insert(at, line)
+    RESULTS.write_text("".join(lines), encoding="utf-8")
 
 
 def main(argv=None) -> int:
