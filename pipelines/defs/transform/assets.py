@@ -95,10 +95,15 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
                             if count == 20:
                                 crash_point("dbt.mid_build")
                     except Exception as exc:
-                        diagnosed = _diagnose(exc, settings)
-                        if diagnosed is exc:
-                            raise
-                        raise diagnosed from None
+                        if not held:
+                            diagnosed = _diagnose(exc, settings)
+                            if diagnosed is exc:
+                                raise
+                            raise diagnosed from None
+                        # a failed partial build still reports what it built and which tests failed
+                        yield from _unchanged(context, emitted, build.mode)
+                        yield from held
+                        raise _diagnose(exc, settings) from exc
                     finally:
                         unregister_child(settings, invocation.process.pid)
                     keep_partial_parse(invocation.target_path, dbt_project.project_dir / "target")
@@ -107,8 +112,7 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
                 if build.mode != "subset":
                     record_build(settings, build)
             # what this build did not have to rebuild is current: say so, and let the steps after it run
-            for name in dependency_order(context.assets_def, context.selected_output_names - emitted):
-                yield dg.Output(None, output_name=name, metadata={"status": "unchanged", "build": build.mode})
+            yield from _unchanged(context, emitted, build.mode)
             yield from held
     finally:
         for name, value in previous.items():
@@ -117,6 +121,12 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
             else:
                 os.environ[name] = value
     prune_invocation_dirs(dbt_project.project_dir / "target")
+
+
+def _unchanged(context: dg.AssetExecutionContext, emitted: set[str], mode: str):
+    """An output for every selected model this build did not rebuild (they are current), in dependency order."""
+    for name in dependency_order(context.assets_def, context.selected_output_names - emitted):
+        yield dg.Output(None, output_name=name, metadata={"status": "unchanged", "build": mode})
 
 
 def dependency_order(assets_def: dg.AssetsDefinition, names: set[str]) -> list[str]:
