@@ -71,7 +71,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff format pipelines expectations tests bench
 	$(BIN)/ruff check --fix pipelines expectations tests bench
 
-## Benchmark: TIER=district|city|province (default district).
+## Benchmark: TIER=district|city|province|national (default district; national = 3,000 plans, hours).
 TIER ?= district
 bench: $(MANIFEST)
 	$(BIN)/python -m bench.run --tier $(TIER)

@@ -1,7 +1,8 @@
 """Deterministic scale generator: a perturbed copy of the catalog per plan, and its departments' files.
 
 Tiers: district = the shipped sample (one plan); city = Jinan's 12 county-level units; province =
-136 plans (Shandong's county-level units). Every plan gets its own baselines and targets (the
+136 plans (Shandong's county-level units); national = 3,000 plans (about China's county-,
+prefecture- and province-level plans; generated on demand into bench/work/, never committed). Every plan gets its own baselines and targets (the
 catalog scaled by a per-plan factor), its own departments (codes prefixed by the region code) and
 submissions for 2021–2025 in the contract's formats: mostly UTF-8 CSV, some GB18030 and XLSX,
 quarterly where the catalog says so, project progress, corrections and bad files.
@@ -36,18 +37,20 @@ JINAN = [
     "370124",
     "370126",
 ]
-TIERS = {"district": 1, "city": 12, "province": 136}
+TIERS = {"district": 1, "city": 12, "province": 136, "national": 3000}
 
 
 def region_codes(count: int) -> list[str]:
     codes = list(JINAN[: min(count, len(JINAN))])
-    city = 2
+    province, city = 37, 2
     while len(codes) < count:
         for county in range(2, 12):
             if len(codes) == count:
                 break
-            codes.append(f"37{city:02d}{county:02d}")
+            codes.append(f"{province}{city:02d}{county:02d}")
         city += 1
+        if city > 99:  # the national tier: on to the next province's codes
+            province, city = province + 1, 1
     return codes
 
 

@@ -1,8 +1,9 @@
 """`planwh` command line: what the Makefile targets call.
 
 planwh prepare                 dbt parse (the manifest Dagster reads)
-planwh refresh [--as-of D] [--known-at D]
-                               run the refresh job in-process (what the nightly schedule runs)
+planwh refresh [--as-of D] [--known-at D] [--full]
+                               run the refresh job in-process (what the nightly schedule and the sensor
+                               run); --full builds every model and runs every test as the nightly run does
 planwh flags [--as-of D]       re-evaluate statuses and alerts without ingesting
 planwh rebuild                 rebuild the warehouse from the raw archive alone
 planwh lineage CODE YEAR       where an indicator's value came from
@@ -80,7 +81,13 @@ def cmd_refresh(args, settings) -> int:
     from pipelines.lib.outputs.summary import print_summary
     from pipelines.runs import run_job
 
-    result, elapsed = run_job(args.job, args.as_of, settings, known_at=getattr(args, "known_at", None))
+    result, elapsed = run_job(
+        args.job,
+        args.as_of,
+        settings,
+        known_at=getattr(args, "known_at", None),
+        full=getattr(args, "full", False),
+    )
     if getattr(args, "timings_json", None):
         Path(args.timings_json).write_text(
             json.dumps({"run_seconds": elapsed, "stages": result.stage_seconds})
@@ -402,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="knowledge cutoff YYYY-MM-DD: count only submissions received by then (default: all received)",
     )
     p.add_argument("--job", default="refresh", choices=["refresh", "reevaluate_flags"])
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="a full dbt build with every test (as the nightly run), not only the plans new files touched",
+    )
     p.add_argument("--timings-json", help="write seconds per stage to this file (the benchmark reads it)")
     p.add_argument("--quiet", action="store_true", help="no summary")
     p.set_defaults(func=cmd_refresh)

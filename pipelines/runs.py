@@ -57,7 +57,7 @@ def local_instance():
     import yaml
     from dagster._core.instance.ref import InstanceRef
 
-    from pipelines.lib.settings import instance_folder
+    from pipelines.lib.settings import instance_folder, instance_folder_keys
 
     home = instance_home()
     config = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
@@ -66,26 +66,18 @@ def local_instance():
     logs = Path(os.environ.get("PLANWH_DAGSTER_COMPUTE_LOGS") or instance_folder(home, "compute_logs"))
     folders = {"storage": storage, "local_artifact_storage": storage, "compute_logs": logs}
     overrides: dict = {}
-    for key, path in (
-        ("storage", ("sqlite", "base_dir")),
-        ("local_artifact_storage", ("config", "base_dir")),
-        ("compute_logs", ("config", "base_dir")),
-    ):
-        section = config.get(key)
-        value = section
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-        if not isinstance(value, str):
+    for name, folder in folders.items():
+        keys = instance_folder_keys(config, name)
+        if keys is None:
             continue
-        folder = folders[key]
         folder.mkdir(parents=True, exist_ok=True)
-        if folder != Path(value):
-            section = json.loads(json.dumps(section))
-            target = section
-            for part in path[:-1]:
-                target = target[part]
-            target[path[-1]] = str(folder)
-            overrides[key] = section
+        section = json.loads(json.dumps(config[keys[0]]))
+        target = section
+        for key in keys[1:-1]:
+            target = target[key]
+        if Path(target[keys[-1]]) != folder:
+            target[keys[-1]] = str(folder)
+            overrides[keys[0]] = section
     return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
 
 
@@ -139,13 +131,22 @@ def failure_cause(result) -> Exception | None:
     return None
 
 
-def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_at: str | None = None):
+def run_job(
+    job_name: str,
+    as_of: str | None,
+    settings,
+    retries: int = 1,
+    known_at: str | None = None,
+    full: bool = False,
+):
     """Run a job in-process against the local instance (runs show in `make ui`); retry once on a failure
-    that a retry might fix."""
+    that a retry might fix. `full` asks for a full dbt build with every test (as the nightly schedule
+    does) instead of only the plans this run's files touched."""
     from pipelines.definitions import defs
     from pipelines.lib.warehouse.connection import connect, writer_lock
     from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, require_free
     from pipelines.lib.warehouse.publish import publish_needs
+    from pipelines.lib.warehouse.refresh_scope import FULL_BUILD_TAG
 
     for folder in (settings.dagster_storage, settings.dagster_compute_logs):
         folder.mkdir(parents=True, exist_ok=True)
@@ -192,6 +193,7 @@ def run_job(job_name: str, as_of: str | None, settings, retries: int = 1, known_
                             "planwh/trigger": "cli",
                             "planwh/attempt": str(attempt + 1),
                             "planwh/pid": str(os.getpid()),
+                            **({FULL_BUILD_TAG: "true"} if full else {}),
                         },
                     )
                 elapsed = time.perf_counter() - started

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from pipelines.lib.warehouse.refresh_scope import FULL_BUILD_TAG
+
 TIMEZONE = "Asia/Shanghai"
 RUN_TAGS = {"planwh/writes_warehouse": "true", "dagster/max_retries": "1"}
 
@@ -32,7 +34,11 @@ nightly_refresh = dg.ScheduleDefinition(
     cron_schedule="0 2 * * *",
     execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every night at 02:00 Asia/Shanghai.",
+    tags={FULL_BUILD_TAG: "true"},
+    description=(
+        "Every night at 02:00 Asia/Shanghai, a full build with every test; the runs between (new files) "
+        "recompute only the plans they touched."
+    ),
 )
 
 weekly_flags = dg.ScheduleDefinition(

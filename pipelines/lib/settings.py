@@ -196,10 +196,28 @@ def _parse_settings(problems: list[str]) -> Settings:
     )
 
 
-INSTANCE_FOLDERS = {  # where dagster.yaml names each state folder, and its default
-    "storage": (("storage", "sqlite", "base_dir"), ".dagster/storage"),
-    "compute_logs": (("compute_logs", "config", "base_dir"), ".dagster/compute_logs"),
+INSTANCE_FOLDERS = {  # where dagster.yaml may name each state folder (first found wins), and its default
+    "storage": (
+        (("storage", "sqlite", "base_dir"), ("storage", "config", "base_dir")),  # stock / dagster_storage.py
+        ".dagster/storage",
+    ),
+    "compute_logs": ((("compute_logs", "config", "base_dir"),), ".dagster/compute_logs"),
+    "local_artifact_storage": (
+        (("local_artifact_storage", "config", "base_dir"),),
+        ".dagster/storage",
+    ),
 }
+
+
+def instance_folder_keys(config: object, name: str) -> tuple[str, ...] | None:
+    """The keys under which the parsed dagster.yaml `config` names the state folder `name`, if it does."""
+    for keys in INSTANCE_FOLDERS[name][0]:
+        value = config
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and value.strip():
+            return keys
+    return None
 
 
 def instance_folder(home: Path, name: str) -> Path:
@@ -207,17 +225,18 @@ def instance_folder(home: Path, name: str) -> Path:
     repository root, where the Dagster CLI starts (so `dagster dev` and a refresh share one instance);
     PLANWH_DAGSTER_STORAGE / PLANWH_DAGSTER_COMPUTE_LOGS override it (settings and runs.local_instance
     use the same folders, so retention cleans what Dagster writes)."""
-    keys, default = INSTANCE_FOLDERS[name]
     import yaml
 
     try:
-        value: object = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
+        config: object = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError):  # the settings check names a missing file
-        value = {}
-    for key in keys:
-        value = value.get(key) if isinstance(value, dict) else None
-    if not isinstance(value, str) or not value.strip():
-        value = default
+        config = {}
+    keys = instance_folder_keys(config, name)
+    value = INSTANCE_FOLDERS[name][1]
+    if keys:
+        for key in keys:
+            config = config[key]
+        value = config
     path = Path(value)
     return path if path.is_absolute() else REPO_ROOT / path
 

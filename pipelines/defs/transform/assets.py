@@ -18,6 +18,14 @@ from pipelines.lib.warehouse.connection import WarehouseLocked, connect, lock_me
 from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse
 from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, is_disk_full
 from pipelines.lib.warehouse.housekeeping import register_child, unregister_child
+from pipelines.lib.warehouse.refresh_scope import (
+    FULL_BUILD_TAG,
+    BuildPlan,
+    begin_build,
+    end_build,
+    plan_build,
+    record_build,
+)
 
 WRITER_POOL = "warehouse_writer"
 
@@ -87,16 +95,17 @@ translator = PlanTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
     pool=WRITER_POOL,
 )
 def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: PlanWarehouse):
-    """dbt build (seeds, models, tests) against the working warehouse at the run's evaluation date."""
+    """dbt build against the working warehouse at the run's evaluation date: a full build when the models,
+    the catalog or the dates changed (and every night), else only the plans this run's files touched
+    (pipelines/lib/warehouse/refresh_scope.py)."""
+    settings = planwh.settings
     as_of = planwh.as_of_date().isoformat()
     known_at = planwh.known_at_date()
-    context.log.info(f"evaluation date (as_of): {as_of}; knowledge cutoff (known_at): {known_at or 'none'}")
     previous = {name: os.environ.get(name) for name in ("PLANWH_AS_OF", "PLANWH_KNOWN_AT")}
     # read by the as_of macros; --vars would force a full re-parse
     os.environ["PLANWH_AS_OF"] = as_of
     if known_at:
         os.environ["PLANWH_KNOWN_AT"] = known_at.isoformat()
-    settings = planwh.settings
     os.environ["PLANWH_PARENT_PID"] = str(os.getpid())  # planwh-dbt dies with this process
     try:
         with writer_lock(settings, f"run {context.run_id}: dbt build"):
@@ -108,18 +117,51 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
                 context.log.warning(
                     "dbt's partial-parse cache was made for another project path: full re-parse"
                 )
-            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
-            register_child(settings, invocation.process.pid, "dbt build", context.run_id)
-            events, failure = [], None
+            if context.is_subset:  # a selection from the UI: those models whole, and no state recorded
+                build = BuildPlan("subset", "a selection of dbt assets", {})
+            else:
+                build = plan_build(
+                    settings,
+                    as_of,
+                    known_at.isoformat() if known_at else None,
+                    full=context.run.tags.get(FULL_BUILD_TAG) == "true",
+                )
+            context.log.info(
+                f"evaluation date (as_of): {as_of}; knowledge cutoff (known_at): {known_at or 'none'}; "
+                f"dbt build {build.describe()}"
+            )
+            if build.mode == "none":
+                yield from _unchanged(context, set(), build.mode)
+                return
+            # dbt's events are held until dbt exits: the row counts and schemas are read after it (one
+            # writer per DuckDB file), and a partial build must emit the outputs it leaves unchanged (always
+            # upstream of, or beside, what it rebuilds) before its own: Dagster wants a multi-asset's
+            # outputs in dependency order
+            events, emitted, failure = [], set(), None
+            begin_build(settings, build)
             try:
-                for count, event in enumerate(invocation.stream(), start=1):
-                    events.append(event)
-                    if count == 20:
-                        crash_point("dbt.mid_build")
-            except Exception as error:  # dbt failed: still report what it built and tested, then fail
-                failure = error
+                invocation = dbt.cli(["build", *build.dbt_args], context=context)
+                register_child(settings, invocation.process.pid, "dbt build", context.run_id)
+                try:
+                    for count, event in enumerate(invocation.stream(), start=1):
+                        events.append(event)
+                        if isinstance(event, dg.Output):
+                            emitted.add(event.output_name)
+                        if count == 20:
+                            crash_point("dbt.mid_build")
+                except Exception as error:  # dbt failed: still report what it built and tested, then fail
+                    failure = error
+                finally:
+                    unregister_child(settings, invocation.process.pid)
+                if failure is None:
+                    keep_partial_parse(invocation.target_path, dbt_project.project_dir / "target")
             finally:
-                unregister_child(settings, invocation.process.pid)
+                end_build(settings)
+            if failure is None and build.mode != "subset":
+                record_build(settings, build)
+            if failure is None or build.mode in ("scoped", "models"):
+                # what the build did not have to rebuild is current: say so, and let the steps after it run
+                yield from _unchanged(context, emitted, build.mode)
             try:
                 yield from with_table_metadata(
                     invocation, events, dbt_project.project_dir / dbt_project.target_path
@@ -138,6 +180,34 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
             else:
                 os.environ[name] = value
     prune_invocation_dirs(dbt_project.project_dir / "target")
+
+
+def _unchanged(context: dg.AssetExecutionContext, emitted: set[str], mode: str):
+    """An output for every selected model this build did not rebuild (they are current), in dependency order."""
+    for name in dependency_order(context.assets_def, context.selected_output_names - emitted):
+        yield dg.Output(None, output_name=name, metadata={"status": "unchanged", "build": mode})
+
+
+def dependency_order(assets_def: dg.AssetsDefinition, names: set[str]) -> list[str]:
+    """Output names of a multi-asset, each after the ones it depends on."""
+    key_of = {assets_def.get_output_name_for_asset_key(key): key for key in assets_def.keys}
+    name_of = {key: name for name, key in key_of.items()}
+    deps = assets_def.asset_deps
+    ordered: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for dep in sorted(deps.get(key_of[name], ()), key=lambda k: k.to_user_string()):
+            if name_of.get(dep) in names:
+                visit(name_of[dep])
+        ordered.append(name)
+
+    for name in sorted(names & key_of.keys()):  # asset outputs only (not the checks')
+        visit(name)
+    return ordered
 
 
 def _diagnose(exc: Exception, settings) -> Exception:
@@ -166,6 +236,17 @@ def release_dbt_adapter(adapter) -> None:
     DuckDBConnectionManager.close_all_connections()
     if environment is not None:
         environment.close()
+
+
+def keep_partial_parse(invocation_target: Path, project_target: Path) -> None:
+    """dagster-dbt starts each invocation from the project's partial-parse state; that state was written
+    without the run's PLANWH_AS_OF, so dbt re-parsed every model reading the date on every run (13 files,
+    ~3 s). Keep the state the last successful build left, so the next run at the same date parses nothing."""
+    state = invocation_target / "partial_parse.msgpack"
+    if state.is_file():
+        staged = project_target / f".partial_parse.{os.getpid()}.tmp"
+        shutil.copyfile(state, staged)
+        os.replace(staged, project_target / "partial_parse.msgpack")
 
 
 def prune_invocation_dirs(target: Path, keep: int = 5) -> None:
