@@ -67,11 +67,11 @@ def _dbt(args: list[str], settings) -> None:
 
 
 def cmd_prepare(args, settings) -> int:
-    from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse
+    from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse, target_dir
 
     discard_foreign_partial_parse(settings.dbt_project_dir)
     _dbt(["parse", "--quiet"], settings)
-    print(f"dbt manifest ready: {settings.dbt_project_dir / 'target' / 'manifest.json'}")
+    print(f"dbt manifest ready: {target_dir(settings.dbt_project_dir) / 'manifest.json'}")
     return 0
 
 

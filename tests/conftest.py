@@ -4,6 +4,11 @@ Every test writes under warehouse/test/ (git-ignored). The working warehouse pat
 (warehouse/test/work/planwh.duckdb) so dbt's partial parse stays valid across tests; tests that need
 a fresh warehouse wipe that folder first. The evaluation date is pinned (AS_OF) so results do not
 depend on the day the tests run.
+
+`make test` runs the tests in two pytest-xdist workers (one per core; a file's tests stay together on
+one worker). Each worker has its own folders (warehouse/test-gw0/, ...) and its own dbt target folder
+(dbt_project/target/gw0/, through dbt's DBT_TARGET_PATH), so the workers share nothing they write:
+not the warehouse, not the Dagster instance, not dbt's partial-parse state.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TEST_ROOT = REPO / "warehouse" / "test"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under pytest-xdist, else ""
+TEST_ROOT = REPO / "warehouse" / (f"test-{WORKER}" if WORKER else "test")
 WORK = TEST_ROOT / "work"
 AS_OF = "2026-06-30"
 
@@ -33,10 +39,14 @@ ENV = {
     # tests drop a file and refresh at once: no quiet period (tests/test_inbox.py sets one where it matters)
     "PLANWH_INBOX_QUIET_SECONDS": "0",
 }
+if WORKER:
+    ENV["DBT_TARGET_PATH"] = f"target/{WORKER}"  # relative to the dbt project, as dbt and dagster-dbt read it
 
 
 def pytest_configure(config):
     os.environ.update(ENV)
+    if not WORKER:
+        os.environ.pop("DBT_TARGET_PATH", None)
     os.environ.pop("PLANWH_AS_OF", None)
     for name in [k for k in os.environ if k.startswith("PLANWH_") and k not in ENV]:
         os.environ.pop(name)  # a developer's own settings (webhook, limits, retention) stay out of the tests
@@ -46,15 +56,23 @@ def pytest_configure(config):
     from pipelines.runs import write_instance_yaml
 
     write_instance_yaml(home)  # the state under the tests' own DAGSTER_HOME, absolute paths
+    if not (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")):
+        # not the xdist controller (it runs no test): parse the dbt project with this process's environment
+        # before any test module imports the definitions (they read the manifest), so partial parsing is
+        # reused by every dbt run
+        subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "prepare"],
+            check=True,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+        )
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest():
-    """Parse the dbt project with the test environment so partial parsing is reused by every dbt run."""
-    subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "prepare"], check=True, cwd=REPO, stdout=subprocess.DEVNULL
-    )
-    return REPO / "dbt_project" / "target" / "manifest.json"
+def dbt_target() -> Path:
+    """This process's dbt target folder (the worker's own under xdist)."""
+    from pipelines.lib.warehouse.dbt_state import target_dir
+
+    return target_dir(REPO / "dbt_project")
 
 
 def dbt(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:

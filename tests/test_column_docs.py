@@ -11,9 +11,9 @@ import pytest
 
 from pipelines.lib.warehouse.descriptions import description_problem, headline, split_description
 from pipelines.lib.warehouse.publish import open_published
-from tests.conftest import REPO
+from tests.conftest import dbt_target
 
-MANIFEST = REPO / "dbt_project" / "target" / "manifest.json"
+MANIFEST = dbt_target() / "manifest.json"
 SCHEMAS = ("marts", "intermediate", "staging", "catalog")  # dbt's models and seeds
 
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import AS_OF, REPO, dbt
+from tests.conftest import AS_OF, dbt, dbt_target
 
-COMPILED = REPO / "dbt_project" / "target" / "compiled" / "planwh" / "models" / "intermediate"
+COMPILED = dbt_target() / "compiled" / "planwh" / "models" / "intermediate"
 MODELS = ("int_indicator_attainment_evaluated", "int_indicator_values_versioned")
 
 

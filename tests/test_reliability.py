@@ -435,10 +435,10 @@ def test_a_partial_parse_cache_made_for_another_project_path_is_discarded(tmp_pa
     cache parsed with a relative or foreign project dir would fail every later build on every seed."""
     import msgpack
 
-    from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse
+    from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse, target_dir
 
     project = tmp_path / "dbt_project"
-    target = project / "target"
+    target = target_dir(project)
     target.mkdir(parents=True)
     cache = target / "partial_parse.msgpack"
 

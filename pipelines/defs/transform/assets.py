@@ -15,7 +15,7 @@ from pipelines.defs.transform.metadata import with_table_metadata
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse.connection import WarehouseLocked, connect, lock_message, writer_lock
-from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse
+from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse, target_dir
 from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, is_disk_full
 from pipelines.lib.warehouse.housekeeping import register_child, unregister_child
 from pipelines.lib.warehouse.refresh_scope import (
@@ -154,7 +154,7 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
                 finally:
                     unregister_child(settings, invocation.process.pid)
                 if failure is None:
-                    keep_partial_parse(invocation.target_path, dbt_project.project_dir / "target")
+                    keep_partial_parse(invocation.target_path, target_dir(dbt_project.project_dir))
             finally:
                 end_build(settings)
             if failure is None and build.mode != "subset":
@@ -179,7 +179,7 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    prune_invocation_dirs(dbt_project.project_dir / "target")
+    prune_invocation_dirs(target_dir(dbt_project.project_dir))
 
 
 def _unchanged(context: dg.AssetExecutionContext, emitted: set[str], mode: str):

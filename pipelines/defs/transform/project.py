@@ -7,10 +7,13 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from pipelines.lib.settings import load_settings
+from pipelines.lib.warehouse.dbt_state import target_dir
 
+_project_dir = Path(load_settings().dbt_project_dir)
 dbt_project = DbtProject(
-    project_dir=Path(load_settings().dbt_project_dir),
-    profiles_dir=Path(load_settings().dbt_project_dir),
+    project_dir=_project_dir,
+    profiles_dir=_project_dir,
+    target_path=target_dir(_project_dir).relative_to(_project_dir),
 )
 # `dagster dev` prepares the project with a bare `dbt`: make sure it is the one beside this interpreter
 # (the venv's bin is not on PATH when `make ui` is run from a plain shell).

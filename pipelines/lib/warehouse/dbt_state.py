@@ -17,11 +17,18 @@ from pathlib import Path
 PARTIAL_PARSE = "partial_parse.msgpack"
 
 
-def discard_foreign_partial_parse(project_dir: Path, target_dir: Path | None = None) -> bool:
+def target_dir(project_dir: Path) -> Path:
+    """The dbt project's target folder: `DBT_TARGET_PATH` (dbt's and dagster-dbt's own variable, relative to
+    the project) when set, as the parallel test workers do to keep one partial-parse state each, else
+    `target`."""
+    return Path(project_dir) / os.environ.get("DBT_TARGET_PATH", "target")
+
+
+def discard_foreign_partial_parse(project_dir: Path, target: Path | None = None) -> bool:
     """Delete the partial-parse cache when it was parsed for another project location; True if it did."""
     import msgpack
 
-    path = (target_dir or Path(project_dir) / "target") / PARTIAL_PARSE
+    path = (target or target_dir(project_dir)) / PARTIAL_PARSE
     try:
         with path.open("rb") as handle:
             state = msgpack.unpack(handle, raw=False, strict_map_key=False)
