@@ -26,6 +26,7 @@ from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 KEEP_ENGINES = 4  # the index database and the few runs being written
+WAL_SIZE_LIMIT = 1 << 20
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -52,6 +53,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             def _pragmas(dbapi_connection, _record):
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                # a kept connection keeps the write-ahead log too: SQLite checkpoints it every 1000 pages
+                # but never shrinks it; cap what is left after a checkpoint (retention truncates it)
+                cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
                 cursor.close()
 
             self._engines[shard] = engine
@@ -75,6 +79,14 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
+
+    def checkpoint(self) -> None:
+        """Fold every kept connection's write-ahead log into its database and truncate it (the stock
+        storage's connections did that when they closed after each write); the retention calls it."""
+        with self._db_lock, self._engines_lock:
+            for engine in self._engines.values():
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def wipe(self) -> None:
         self._dispose_engines()  # the files are deleted: no connection may outlive them

@@ -136,6 +136,12 @@ def apply_retention(instance, settings: Settings) -> dict:
         summary["runs_deleted"] = len(prune_runs(instance, settings))
     except Exception as exc:
         summary["runs_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    checkpoint = getattr(instance.event_log_storage, "checkpoint", None)  # pipelines/dagster_storage.py
+    if checkpoint is not None:
+        try:
+            checkpoint()
+        except Exception as exc:
+            summary["checkpoint_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
     summary["rebuild_copies_removed"] = len(prune_rebuild_copies(settings))
     summary["logs_removed"] = len(prune_logs(settings))
     summary["modes_fixed"] = make_private(

@@ -144,8 +144,12 @@ class Session:
             while thread.is_alive():
                 thread.join(0.1)
         except KeyboardInterrupt:
-            self.con.interrupt()
-            thread.join()
+            # DuckDB's interrupt only stops a query that is running: a Ctrl-C that lands before the thread
+            # has started it (a loaded machine) would be lost and the query run on for minutes. Repeat it
+            # until the work has ended.
+            while thread.is_alive():
+                self.con.interrupt()
+                thread.join(0.05)
             outcome.clear()  # the interrupted result must go, or the connection stays busy with it
             raise
         if "error" in outcome:
