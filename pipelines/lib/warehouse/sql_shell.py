@@ -147,9 +147,11 @@ class Session:
             # DuckDB's interrupt only stops a query that is running: a Ctrl-C that lands before the thread
             # has started it (a loaded machine) would be lost and the query run on for minutes. Repeat it
             # until the work has ended.
+            self.con.interrupt()
+            thread.join(0.5)
             while thread.is_alive():
                 self.con.interrupt()
-                thread.join(0.05)
+                thread.join(0.5)
             outcome.clear()  # the interrupted result must go, or the connection stays busy with it
             raise
         if "error" in outcome:
