@@ -35,21 +35,38 @@ def with_table_metadata(invocation, events: list, cache_dir: Path) -> list:
         .fetch_column_metadata(with_column_lineage=False)
     )
     manifest = invocation.manifest
-    schemas = {_unique_id(e): _columns(e) for e in fetched}
     cache_path = cache_dir / CACHE_NAME
     cache = _read_cache(cache_path)
+    # a model's lineage depends on its parents' columns: those built in this run, else the columns they had
+    # when last built (kept in the cache), so that a build of some plans' models (plan_incremental) and the
+    # nightly full build agree on the keys instead of recomputing lineage after each other
+    built_now = {_unique_id(e): _columns(e) for e in fetched}
+    schemas = {**cache["schemas"], **{uid: cols for uid, cols in built_now.items() if cols}}
     keys = {_unique_id(e): _lineage_key(manifest, _unique_id(e), schemas) for e in fetched}
-    missing = [e for e in fetched if keys[_unique_id(e)] not in cache]
-    if missing:
-        for event in DbtEventIterator(iter(missing), invocation).fetch_column_metadata(
-            with_column_lineage=True
-        ):
-            lineage = event.metadata.get(LINEAGE_KEY)
-            cache[keys[_unique_id(event)]] = serialize_value(lineage) if lineage is not None else None
-        _write_cache(cache_path, {key: cache[key] for key in keys.values() if key in cache})
+    lineage = cache["lineage"]
+    missing = [e for e in fetched if keys[_unique_id(e)] not in lineage]
+    for event in (
+        DbtEventIterator(iter(missing), invocation).fetch_column_metadata(with_column_lineage=True)
+        if missing
+        else ()
+    ):
+        found = event.metadata.get(LINEAGE_KEY)
+        lineage[keys[_unique_id(event)]] = serialize_value(found) if found is not None else None
+    latest = {**cache["latest"], **keys}
+    if missing or latest != cache["latest"] or schemas != cache["schemas"]:
+        # one entry per model of the project (not only this run's): older keys of a model are dropped
+        current = {uid: key for uid, key in latest.items() if uid in manifest["nodes"]}
+        _write_cache(
+            cache_path,
+            {
+                "lineage": {key: lineage[key] for key in current.values() if key in lineage},
+                "latest": current,
+                "schemas": {uid: cols for uid, cols in schemas.items() if uid in manifest["nodes"]},
+            },
+        )
     enriched = {}
     for original, event in zip(built, fetched, strict=True):
-        stored = cache.get(keys[_unique_id(event)])
+        stored = lineage.get(keys[_unique_id(event)])
         if stored is not None:
             event = event.with_metadata({**event.metadata, LINEAGE_KEY: deserialize_value(stored)})
         enriched[id(original)] = event
@@ -64,12 +81,12 @@ def _columns(event) -> list:
     schema = event.metadata.get(SCHEMA_KEY)
     if schema is None:
         return []
-    return [(c.name, c.type) for c in schema.value.columns]
+    return [[c.name, c.type] for c in schema.value.columns]  # as JSON keeps it (the cache)
 
 
 def _lineage_key(manifest: dict, unique_id: str, schemas: dict) -> str:
     """What a model's lineage depends on: its code, its own columns and its parents' columns (as built in
-    this run, else as declared in dbt)."""
+    this run or when last built, else as declared in dbt)."""
     node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id) or {}
     parents = []
     for parent in sorted(node.get("depends_on", {}).get("nodes", [])):
@@ -81,10 +98,16 @@ def _lineage_key(manifest: dict, unique_id: str, schemas: dict) -> str:
 
 
 def _read_cache(path: Path) -> dict:
+    """{"lineage": {key: serialized lineage}, "latest": {unique_id: key}, "schemas": {unique_id: columns}};
+    empty when missing, unreadable or in an older layout."""
+    empty = {"lineage": {}, "latest": {}, "schemas": {}}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        return empty
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), dict) for k in empty):
+        return empty
+    return {k: data[k] for k in empty}
 
 
 def _write_cache(path: Path, data: dict) -> None:
