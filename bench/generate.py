@@ -16,6 +16,7 @@ import random
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -125,9 +126,17 @@ def build_catalog(count: int, seeds_out: Path) -> list[str]:
     return regions
 
 
+@lru_cache(maxsize=1)
+def _catalog(seeds: Path):
+    """The tier's catalog, read once per worker process (read per plan, the national tier's generation
+    grew with the square of the plan count: every plan re-read 3,000 plans' seeds)."""
+    from pipelines.lib.plans.catalog import Catalog
+
+    return Catalog.load(seeds)
+
+
 def _plan_files(args) -> list:
     seeds, plan_id, inbox, index = args
-    from pipelines.lib.plans.catalog import Catalog
     from pipelines.lib.submissions.samples import (
         LIXIA_MISSING_2025,
         LIXIA_NO_ASSIGNED_2025,
@@ -135,7 +144,7 @@ def _plan_files(args) -> list:
         generate_plan,
     )
 
-    catalog = Catalog.load(seeds)
+    catalog = _catalog(seeds)
     region = plan_id.split("_")[0]
     rng = random.Random(index)
     profiles = {code: profile for code, profile in LIXIA_PROFILES.items() if rng.random() < 0.7}

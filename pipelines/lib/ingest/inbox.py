@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..files import atomic_write_text, fsync_dir, temp_path
+from ..files import atomic_write_text, fsync_dir, sync_filesystem, temp_path
 from ..plans.catalog import Catalog
 from ..settings import TZ, Settings, now_local
 from ..submissions.reasons import Issue
@@ -255,7 +255,8 @@ def backfill_receipts(settings: Settings) -> dict[tuple[str, str], datetime]:
 def archive_file(settings: Settings, item: InboxFile) -> str:
     """Copy into the content-addressed archive (atomic, read-only); return the path relative to raw/.
 
-    One pass: the copy is hashed as it is written, created read-only, then renamed into place."""
+    One pass: the copy is hashed as it is written, created read-only, then renamed into place. Not yet
+    durable: the caller syncs the archive's file system once, before the receipts log names the copies."""
     rel = f"archive/sha256/{item.sha256[:2]}/{item.sha256}"
     target = settings.raw_dir / rel
     if not target.exists():
@@ -270,7 +271,6 @@ def archive_file(settings: Settings, item: InboxFile) -> str:
                     view = memoryview(chunk)
                     while view:
                         view = view[os.write(fd, view) :]
-            os.fsync(fd)
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -401,6 +401,8 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
             resubmissions += 0 if first else 1
             new_rows.append(row)
             to_log.append(row)
+        if any(row["archive_path"] for row in to_log):
+            sync_filesystem(settings.archive)  # the copies (contents and renames) before the log naming them
         write_receipts_log(settings, to_log)  # durable before the warehouse knows about them
         if new_rows:
             frame = pd.DataFrame(new_rows)

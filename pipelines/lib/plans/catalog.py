@@ -31,25 +31,22 @@ def resolve_plausibility(indicators: pd.DataFrame, defaults: pd.DataFrame) -> pd
     dbt's int_indicators_unioned resolves the same way; tests/test_plausibility.py checks they agree."""
     d = defaults.set_index("unit")
     fallback = d.loc["*"]
-
-    def default(unit: object, col: str) -> object:
-        row = d.loc[unit] if isinstance(unit, str) and unit in d.index else fallback
-        return row[col]
-
     out = indicators.copy()
+    listed = out["unit"].isin(d.index)
+
+    def default(col: str) -> pd.Series:
+        """The default of `col` for each row's unit ('*' for a unit not listed). Set-based: a lookup per
+        row took 270 s for the 3,000 plans of the national bench tier (1.8 M pandas .loc calls)."""
+        return out["unit"].map(d[col]).where(listed, fallback[col])
+
     basis = out["max_change_basis"].where(out["max_change_basis"].notna())
-    default_basis = out["unit"].map(lambda u: default(u, "max_change_basis"))
-    out["max_change_basis"] = basis.fillna(default_basis.where(~out["is_cumulative"], "none"))
-    out["max_change"] = pd.to_numeric(out["max_change"]).fillna(
-        pd.to_numeric(out["unit"].map(lambda u: default(u, "max_change")))
-    )
-    out["change_tolerance"] = pd.to_numeric(out["unit"].map(lambda u: default(u, "change_tolerance")))
-    moves = out["always_moves"].where(
-        out["always_moves"].notna(), out["unit"].map(lambda u: default(u, "always_moves"))
-    )
+    out["max_change_basis"] = basis.fillna(default("max_change_basis").where(~out["is_cumulative"], "none"))
+    out["max_change"] = pd.to_numeric(out["max_change"]).fillna(pd.to_numeric(default("max_change")))
+    out["change_tolerance"] = pd.to_numeric(default("change_tolerance"))
+    moves = out["always_moves"].where(out["always_moves"].notna(), default("always_moves"))
     out["always_moves"] = moves.eq("true")
     # growth rates may legitimately sit near zero: a fraction-for-percent check would only cry wolf
-    slip = pd.to_numeric(out["unit"].map(lambda u: default(u, "unit_slip_factor")))
+    slip = pd.to_numeric(default("unit_slip_factor"))
     out["unit_slip_factor"] = slip.where(out["target_basis"].ne("growth_rate"))
     return out
 

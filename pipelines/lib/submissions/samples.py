@@ -315,6 +315,7 @@ def generate_plan(
     years = list(range(start, min(end, last_year or end) + 1))
     indicators = catalog.indicators[catalog.indicators["plan_id"] == plan_id]
     main = catalog_main(catalog, plan_id)
+    secondary = catalog.secondary[catalog.secondary["plan_id"] == plan_id]  # once: a tier's catalog is large
     profiles = profiles if profiles is not None else {}
     missing_2025 = missing_2025 or set()
     no_assigned_2025 = no_assigned_2025 or set()
@@ -323,7 +324,7 @@ def generate_plan(
     simulated: dict[str, dict[int, dict]] = {}
     facts: dict[str, dict] = {}
     for row in indicators.itertuples():
-        ind = main.get(row.code) or secondary_facts(catalog, plan_id, row.code)
+        ind = main.get(row.code) or secondary_facts(catalog, secondary, plan_id, row.code)
         ind.update(unit=row.unit, name_zh=row.name_zh)
         facts[row.code] = ind
         simulated[row.code] = simulate_indicator(
@@ -533,9 +534,9 @@ def catalog_main(catalog: Catalog, plan_id: str) -> dict[str, dict]:
     return out
 
 
-def secondary_facts(catalog: Catalog, plan_id: str, code: str) -> dict:
-    frame = catalog.secondary
-    r = frame[(frame["plan_id"] == plan_id) & (frame["target_code"] == code)].iloc[0].to_dict()
+def secondary_facts(catalog: Catalog, frame: pd.DataFrame, plan_id: str, code: str) -> dict:
+    """One secondary target of the plan (`frame`: the plan's rows of catalog.secondary)."""
+    r = frame[frame["target_code"] == code].iloc[0].to_dict()
     return {
         "target_basis": "annual" if r["target_basis"] == "annual" else "value",
         "annual_growth_rate": None,
@@ -578,7 +579,8 @@ def _projects(
     later = catalog.projects[catalog.projects["continues_plan_id"].eq(plan_id)]
     carried = set(later["continues_project_code"])  # carried over by a later plan, under the same code
     # a carried-over project's work began in the earlier plan: its progress continues from there
-    earlier = catalog.projects.set_index(["plan_id", "project_code"])["planned_start"].to_dict()
+    sources = catalog.projects[catalog.projects["plan_id"].isin(set(projects["continues_plan_id"].dropna()))]
+    earlier = sources.set_index(["plan_id", "project_code"])["planned_start"].to_dict()
     began = {
         p.project_code: earlier.get((p.continues_plan_id, p.continues_project_code), p.planned_start)
         for p in projects.itertuples()
@@ -597,6 +599,11 @@ def _projects(
         actual[(m.project_code, m.milestone_code)] = planned + timedelta(days=int(delay))
         if m.project_code in (stalled or ()):
             actual[(m.project_code, m.milestone_code)] = None  # nothing happens: it turns red
+    # one project's milestones in order, looked up per quarter (filtering the frame there cost most of a plan's time)
+    milestones_of = {
+        code: list(frame.sort_values("seq").itertuples())
+        for code, frame in milestones.groupby("project_code")
+    }
     by_owner: dict[str, list] = {}
     for p in projects.itertuples():
         by_owner.setdefault(p.owner_department_code, []).append(p)
@@ -615,9 +622,9 @@ def _projects(
                         start = min(start, date.fromisoformat(began[p.project_code]), date(years[0], 1, 1))
                     if start > q_end:
                         continue
-                    ms = milestones[milestones["project_code"] == p.project_code].sort_values("seq")
+                    ms = milestones_of[p.project_code]
                     total = (end - start).days or 1
-                    last_actual = actual[(p.project_code, ms.iloc[-1]["milestone_code"])]
+                    last_actual = actual[(p.project_code, ms[-1].milestone_code)]
                     if last_actual and last_actual <= q_start:
                         continue  # finished before this quarter: nothing more to report
                     pct = max(
@@ -625,7 +632,7 @@ def _projects(
                         min(100.0, 100.0 * (q_end - start).days / total - delay_profile[p.project_code] / 8),
                     )
                     pending_written = False
-                    for m in ms.itertuples():
+                    for m in ms:
                         done = actual[(p.project_code, m.milestone_code)]
                         if done and done <= q_end:
                             rows.append(
