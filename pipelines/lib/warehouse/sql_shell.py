@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import threading
 import unicodedata
@@ -466,6 +467,11 @@ def interact(session: Session) -> int:
     Returns 0, or 1 when reading a script and a statement failed (as a script runner should)."""
     tty = sys.stdin.isatty()
     readline_module = _setup_readline(session) if tty else None
+    if tty:
+        # at a terminal, Ctrl-C stops the query whatever the shell was started from: a process started by a
+        # script in the background (`nohup … &`) inherits SIGINT ignored, and Python then never raises
+        # KeyboardInterrupt (the query ran on for minutes and the session hung)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if tty:
         print(
             f"规划监测数据仓库 SQL · planwh SQL on {session.path}\n"
