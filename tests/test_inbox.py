@@ -109,7 +109,9 @@ def test_same_size_edits_and_a_to_b_to_a_end_with_the_latest_content(fresh_wareh
     moving.write_text(HEADER + "I23,2023,80500\n", encoding="utf-8")  # B
     assert ingest(settings)["new_receipts"] == 2
 
-    time.sleep(0.05)
+    # receipt times are kept to the second, and two receipts in the same second are ordered by
+    # submission id (a hash): the department's next word comes at least a second later here
+    time.sleep(1.1)
     shutil.copy2(a, moving)  # A again: the department's latest word
     found = ingest(settings)
     assert found["new_receipts"] == 1 and found["resubmissions"] == 1
