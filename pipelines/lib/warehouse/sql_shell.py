@@ -472,7 +472,6 @@ def interact(session: Session) -> int:
         # script in the background (`nohup … &`) inherits SIGINT ignored, and Python then never raises
         # KeyboardInterrupt (the query ran on for minutes and the session hung)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    if tty:
         print(
             f"规划监测数据仓库 SQL · planwh SQL on {session.path}\n"
             f"  ({published_note(session.path)}; files, network and extensions are off)\n"
