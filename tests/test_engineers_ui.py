@@ -59,6 +59,27 @@ def test_row_counts_and_column_lineage_reach_the_instance(sample_run, sample_db)
     assert set(lineage) <= columns and len(lineage) >= len(columns) // 2
     upstream = {dep.asset_key for dep in lineage["status"]}
     assert dg.AssetKey(["intermediate", "int_indicator_attainment_evaluated"]) in upstream
+    # through a model's CTEs to its parents' columns (pipelines/defs/transform/metadata.py builds it)
+    with local_instance() as instance:
+        evaluated = (
+            instance.get_latest_materialization_event(
+                dg.AssetKey(["intermediate", "int_indicator_attainment_evaluated"])
+            )
+            .asset_materialization.metadata["dagster/column_lineage"]
+            .value.deps_by_column
+        )
+
+    def parents(column):
+        return {(d.asset_key.to_user_string(), d.column_name) for d in evaluated[column]}
+
+    assert parents("plan_id") == {("intermediate/int_indicators_unioned", "plan_id")}
+    assert {
+        ("intermediate/int_indicator_annual_values", "actual_value"),
+        ("intermediate/int_indicators_unioned", "target_value"),
+        ("intermediate/int_indicators_unioned", "direction_sign"),
+        ("intermediate/int_plans_years", "plan_year"),
+    } <= parents("status")
+    assert not any(key.startswith("marts/") for key, _ in parents("status"))
     published = instance.get_latest_materialization_event(dg.AssetKey(["published", "warehouse"]))
     stamp = published.asset_materialization.metadata["published_at"]
     assert isinstance(stamp, dg.TimestampMetadataValue)  # the UI shows it in the reader's time zone
