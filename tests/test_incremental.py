@@ -13,10 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.defs.transform.metadata import CACHE_NAME
-from pipelines.lib.warehouse.dbt_state import target_dir
 from pipelines.lib.warehouse.publish import open_published
-from tests.conftest import AS_OF, REPO, TEST_ROOT, dbt_target
+from tests.conftest import AS_OF, REPO, TEST_ROOT
 from tests.test_reliability import PART_A, PART_B, cli, copy_departments
 
 TWO_REGIONS = TEST_ROOT / "two_regions"
@@ -34,13 +32,6 @@ def two_region_project() -> Path:
     shutil.copytree(
         REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
     )
-    # the column-lineage cache is keyed by each model's code and columns, so this worker's is valid for the
-    # copy too (without it the first refresh spends ~50 s of CPU recomputing lineage nobody reads here)
-    cache = dbt_target() / CACHE_NAME
-    if cache.exists():
-        copied = target_dir(project) / cache.name
-        copied.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cache, copied)
     build_catalog(2, TWO_REGIONS / "generated")
     for path in sorted((TWO_REGIONS / "generated").glob("catalog_*.csv")):
         rows = pd.read_csv(path, dtype=str, keep_default_na=False)
