@@ -40,10 +40,10 @@ evaluation: $(MANIFEST)
 	$(BIN)/python -m pipelines.cli evaluation $(if $(AS_OF),--as-of $(AS_OF)) $(if $(KNOWN_AT),--known-at $(KNOWN_AT)) $(if $(PLAN),--plan $(PLAN))
 
 ## Every test (unit, dbt, GX, Dagster in-process, end to end, browser), in TEST_WORKERS processes (one per
-## core; a file's tests stay on one worker). TEST_WORKERS=0 runs them in this process, one after another.
+## core; a file's tests stay on one worker, the longest files first: tests/conftest.py). TEST_WORKERS=0 runs them in this process, one after another.
 TEST_WORKERS ?= 2
 test: $(MANIFEST)
-	$(BIN)/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 ## The Dagster UI (with schedules and sensors) on 127.0.0.1:$(PORT).
 PORT ?= 3000

@@ -1,15 +1,19 @@
 """Row counts, column schema and column-level lineage on the dbt materializations.
 
-dagster-dbt fetches the row counts and column schemas (`fetch_row_counts`, `fetch_column_metadata`); with
-DuckDB it does so once dbt has exited (one writer per file), through its adapter in this process. Column
-lineage is built here: dagster-dbt's own (`with_column_lineage=True`) asks sqlglot for one column at a
-time, and sqlglot then re-qualifies the whole query and deep-copies its trimmed selects for every column:
-80 s of CPU for the sample project's 52 models and seeds on this machine (sqlglot 30), 52 s of it for
+They are read once dbt has exited (one writer per DuckDB file), through dagster-dbt's adapter in this
+process: every relation's columns from one information_schema query and every built table's row count
+from one union query. (dagster-dbt's own `fetch_row_counts`/`fetch_column_metadata` asks once per model
+from a thread pool: ~4 s of CPU per refresh of the sample project, and 48 log events.) Column lineage:
+dagster-dbt's (`with_column_lineage=True`) asks sqlglot for one column at a time, and sqlglot then
+re-qualifies the whole query and deep-copies its trimmed selects for every column: 80 s of CPU for the
+sample project's 52 models and seeds on this machine (sqlglot 30), 52 s of it for
 int_indicator_attainment_evaluated alone, more than the rest of a full refresh. Here each model is
 optimised once and sqlglot walks all its columns in one pass without trimming the selects (only the
 leaves are read): 3 s, the same lineage (compared model by model on the sample project). Lineage only
 changes when a model's code or the schema it reads changes, so it is still computed for those models only
-and otherwise reused from a cache beside the manifest (target/column_lineage_cache.json).
+and otherwise reused from a cache beside the manifest (target/column_lineage_cache.json). The metadata is
+information for the UI: a query that fails here is logged and leaves it out, it never fails the build.
+Column types are DuckDB's own names (VARCHAR, where dbt's adapter says "character varying(256)").
 """
 
 from __future__ import annotations
@@ -17,16 +21,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 from pathlib import Path
 
 import dagster as dg
 from dagster._serdes import deserialize_value, serialize_value
-from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
-log = logging.getLogger(__name__)
+log = dg.get_dagster_logger(__name__)  # into the run's log when called from a step
 
 SCHEMA_KEY = "dagster/column_schema"
+ROW_COUNT_KEY = "dagster/row_count"  # the keys of dagster's TableMetadataSet (row_count, storage_kind)
+STORAGE_KIND_KEY = "dagster/storage_kind"
 LINEAGE_KEY = "dagster/column_lineage"
 CACHE_NAME = "column_lineage_cache.json"
 
@@ -35,29 +39,24 @@ def with_table_metadata(invocation, events: list, cache_dir: Path) -> list:
     """The dbt events in dbt's order, each model's and seed's materialization carrying its row count
     (tables), column schema and column lineage. Test results are left as they are."""
     built = [e for e in events if isinstance(e, dg.Output | dg.AssetMaterialization)]
-    if not built:
+    if not built or invocation.adapter is None:
         return events
-    fetched = list(
-        DbtEventIterator(iter(built), invocation)
-        .fetch_row_counts()
-        .fetch_column_metadata(with_column_lineage=False)
-    )
     manifest = invocation.manifest
+    columns = _relation_columns(invocation)
+    counts = _row_counts(invocation, [_unique_id(e) for e in built])
     cache_path = cache_dir / CACHE_NAME
     cache = _read_cache(cache_path)
     # a model's lineage depends on its parents' columns: those built in this run, else the columns they had
     # when last built (kept in the cache), so that a build of some plans' models (plan_incremental) and the
     # nightly full build agree on the keys instead of recomputing lineage after each other
-    built_now = {_unique_id(e): _columns(e) for e in fetched}
+    built_now = {_unique_id(e): _columns(manifest, _unique_id(e), columns) for e in built}
     schemas = {**cache["schemas"], **{uid: cols for uid, cols in built_now.items() if cols}}
-    keys = {_unique_id(e): _lineage_key(manifest, _unique_id(e), schemas) for e in fetched}
+    keys = {uid: _lineage_key(manifest, uid, schemas) for uid in built_now}
     lineage = cache["lineage"]
-    missing = [_unique_id(e) for e in fetched if keys[_unique_id(e)] not in lineage]
-    if missing:
-        columns = _relation_columns(invocation)
-        for unique_id in missing:
-            found = column_lineage(invocation, unique_id, columns)
-            lineage[keys[unique_id]] = serialize_value(found) if found is not None else None
+    missing = [uid for uid in built_now if keys[uid] not in lineage]
+    for unique_id in missing:
+        found = column_lineage(invocation, unique_id, columns)
+        lineage[keys[unique_id]] = serialize_value(found) if found is not None else None
     latest = {**cache["latest"], **keys}
     if missing or latest != cache["latest"] or schemas != cache["schemas"]:
         # one entry per model of the project (not only this run's): older keys of a model are dropped
@@ -70,12 +69,21 @@ def with_table_metadata(invocation, events: list, cache_dir: Path) -> list:
                 "schemas": {uid: cols for uid, cols in schemas.items() if uid in manifest["nodes"]},
             },
         )
+    adapter_type = manifest["metadata"]["adapter_type"]
     enriched = {}
-    for original, event in zip(built, fetched, strict=True):
-        stored = lineage.get(keys[_unique_id(event)])
+    for event in built:
+        unique_id = _unique_id(event)
+        metadata = dict(event.metadata)
+        if built_now[unique_id]:
+            metadata[SCHEMA_KEY] = dg.TableSchema(
+                columns=[dg.TableColumn(name=name, type=kind) for name, kind in built_now[unique_id]]
+            )
+        if unique_id in counts:
+            metadata.update({ROW_COUNT_KEY: counts[unique_id], STORAGE_KIND_KEY: adapter_type})
+        stored = lineage.get(keys[unique_id])
         if stored is not None:
-            event = event.with_metadata({**event.metadata, LINEAGE_KEY: deserialize_value(stored)})
-        enriched[id(original)] = event
+            metadata[LINEAGE_KEY] = deserialize_value(stored)
+        enriched[id(event)] = event.with_metadata(metadata)
     return [enriched.get(id(e), e) for e in events]
 
 
@@ -137,21 +145,45 @@ def column_lineage(invocation, unique_id: str, columns: dict) -> dg.TableColumnL
 
 
 def _relation_columns(invocation) -> dict:
-    """Every relation's columns in the warehouse, in order: {(catalog, schema, name): {column: type}}, from one
-    query through dagster-dbt's adapter (dbt has exited; the adapter's connection is the one reader)."""
-    adapter = invocation.adapter
-    if adapter is None:
-        return {}
-    with contextlib.chdir(invocation.project_dir), adapter.connection_named("planwh_column_lineage"):
-        _, table = adapter.execute(
-            "select table_catalog, table_schema, table_name, column_name, data_type "
-            "from information_schema.columns order by table_catalog, table_schema, table_name, ordinal_position",
-            fetch=True,
-        )
+    """Every relation's columns in the warehouse, in order: {(catalog, schema, name): {column: type}}."""
+    rows = _query(
+        invocation,
+        "select table_catalog, table_schema, table_name, column_name, data_type from information_schema.columns "
+        "order by table_catalog, table_schema, table_name, ordinal_position",
+    )
     columns: dict = {}
-    for catalog, schema, name, column, data_type in table.rows:
+    for catalog, schema, name, column, data_type in rows:
         columns.setdefault((catalog.lower(), schema.lower(), name.lower()), {})[column] = data_type
     return columns
+
+
+def _row_counts(invocation, unique_ids: list) -> dict:
+    """{unique_id: rows} of the built tables (not views: counting one runs its query)."""
+    nodes = invocation.manifest["nodes"]
+    tables = [
+        (uid, nodes[uid]["relation_name"])
+        for uid in unique_ids
+        if nodes.get(uid, {}).get("relation_name") and nodes[uid]["config"].get("materialized") != "view"
+    ]
+    if not tables:
+        return {}
+    quoted = {uid: uid.replace("'", "''") for uid, _ in tables}
+    union = " union all ".join(
+        f"select '{quoted[uid]}', count(*) from {relation}" for uid, relation in tables
+    )
+    return {uid: int(rows) for uid, rows in _query(invocation, union)}
+
+
+def _query(invocation, sql: str) -> list:
+    """Rows of one query through dagster-dbt's adapter (dbt has exited: its connection is the one reader of the
+    file); none, with a warning, if it fails."""
+    try:
+        with contextlib.chdir(invocation.project_dir), invocation.adapter.connection_named("planwh_metadata"):
+            _, table = invocation.adapter.execute(sql, fetch=True)
+    except Exception as error:  # metadata for the UI: never a reason to fail the build
+        log.warning("table metadata not read (%s): %s", sql[:60], error)
+        return []
+    return [tuple(row) for row in table.rows]
 
 
 def _relation_key(table) -> tuple:
@@ -162,11 +194,15 @@ def _unique_id(event) -> str:
     return event.metadata["unique_id"].value
 
 
-def _columns(event) -> list:
-    schema = event.metadata.get(SCHEMA_KEY)
-    if schema is None:
+def _columns(manifest: dict, unique_id: str, columns: dict) -> list:
+    """A built model's or seed's columns as the warehouse has them: [[name, type], ...] (as JSON keeps it)."""
+    from sqlglot import to_table
+
+    node = manifest["nodes"].get(unique_id) or {}
+    if not node.get("relation_name"):
         return []
-    return [[c.name, c.type] for c in schema.value.columns]  # as JSON keeps it (the cache)
+    table = to_table(node["relation_name"], dialect=manifest["metadata"]["adapter_type"])
+    return [[name, kind] for name, kind in columns.get(_relation_key(table), {}).items()]
 
 
 def _lineage_key(manifest: dict, unique_id: str, schemas: dict) -> str:
