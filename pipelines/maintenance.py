@@ -16,7 +16,12 @@ import time
 from pathlib import Path
 
 from pipelines.lib.settings import Settings
-from pipelines.lib.warehouse.housekeeping import make_private, prune_logs, prune_rebuild_copies
+from pipelines.lib.warehouse.housekeeping import (
+    make_private,
+    prune_logs,
+    prune_rebuild_copies,
+    remove_interrupted_temp_files,
+)
 
 DAY = 86400.0
 
@@ -142,6 +147,8 @@ def apply_retention(instance, settings: Settings) -> dict:
             checkpoint()
         except Exception as exc:
             summary["checkpoint_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    # writers that do not hold the warehouse lock (e.g. `planwh evaluation` on the snapshot) leave theirs too
+    summary["temp_files_removed"] = len(remove_interrupted_temp_files(settings))
     summary["rebuild_copies_removed"] = len(prune_rebuild_copies(settings))
     summary["logs_removed"] = len(prune_logs(settings))
     summary["modes_fixed"] = make_private(

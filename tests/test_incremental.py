@@ -54,16 +54,14 @@ def build_state(settings) -> dict:
 
 def assert_equals_a_full_build(settings, project: Path) -> None:
     """Every intermediate and mart table of the working warehouse, row for row, against a plain full
-    `dbt build` of a copy of it (same raw tables, same catalog, same evaluation date)."""
+    `dbt run` of a copy of it (same raw tables, same catalog, same evaluation date)."""
     copy = TWO_REGIONS / "complete.duckdb"
     shutil.copyfile(settings.warehouse, copy)
     env = dict(os.environ, PLANWH_DUCKDB=str(copy), PLANWH_AS_OF=AS_OF)
     built = subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--exclude-resource-type",
-            "unit_test",
+            "run",  # the models only: the data tests (the refreshes ran them) change no table
             "--project-dir",
             str(project),
             "--profiles-dir",

@@ -178,3 +178,36 @@ def test_temporary_files_of_dead_writers_are_removed_when_the_lock_is_taken(fres
         p.name for root in (settings.publish_dir, settings.output_dir) for p in root.rglob(".*")
     )
     assert left == [mine.name]
+
+
+def test_after_a_clean_release_the_scan_is_skipped_and_the_retention_pass_cleans_up(fresh_warehouse):
+    """A run launched by Dagster takes the lock once per step: the scan for dead writers' temporary files
+    (the whole receipts tree and archive) runs only when the last holder did not let go cleanly; writers that
+    never hold the lock are cleaned up by the retention pass after each run."""
+    import json
+
+    from pipelines.lib.warehouse.connection import writer_lock
+    from pipelines.maintenance import apply_retention
+    from pipelines.runs import local_instance
+
+    settings = load_settings()
+    dead = 2**22 + 12346
+    stale = settings.output_dir / "evaluation" / f".report.docx.tmp-{dead}"
+    stale.parent.mkdir(parents=True)
+    with writer_lock(settings, "first"):
+        pass
+    assert json.loads(settings.lock_file.read_text())["released"]
+    stale.write_text("x")  # e.g. `planwh evaluation`, killed; it does not hold the warehouse lock
+    with writer_lock(settings, "second"):
+        assert stale.exists()  # released cleanly before: no scan
+    with local_instance() as instance:
+        assert apply_retention(instance, settings)["temp_files_removed"] == 1
+    assert not stale.exists()
+
+    # a holder killed with the lock: the next one scans
+    settings.lock_file.write_text(
+        json.dumps({"pid": dead, "what": "refresh", "since": "2026-06-30T00:00:00"})
+    )
+    stale.write_text("x")
+    with writer_lock(settings, "after a kill"):
+        assert not stale.exists()

@@ -240,6 +240,19 @@ def _holder(lock_path: Path) -> str:
     return f"pid {info.get('pid')} ({info.get('what', '?')}, since {info.get('since', '?')})"
 
 
+def _lock_info(fd: int) -> dict:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _write_lock_info(fd: int, info: dict) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(info).encode(), 0)
+
+
 _HELD: dict[str, int] = {}  # lock file -> depth, so a process can nest writer_lock (run, then step)
 
 
@@ -251,7 +264,11 @@ def writer_lock(
     (default: PLANWH_LOCK_TIMEOUT).
 
     Re-entrant within a process: a refresh takes it for the whole run and each step again. Whoever takes
-    it first ends the orphans of a dead run and removes its temporary files (housekeeping.py).
+    it ends the orphans of a dead run and, unless the last holder released it cleanly (the lock file says
+    so), removes the temporary files dead writers left (housekeeping.py). That scan walks the receipts and
+    the archive (61.6k submissions at province: ~2.3 s), and a run launched by Dagster (UI, sensor,
+    schedule) takes the lock once per step; the retention pass after each run removes the leftovers of
+    writers that never hold this lock.
     """
     key = str(settings.lock_file)
     if _HELD.get(key):
@@ -286,16 +303,17 @@ def writer_lock(
                         f"waited {timeout:.0f}s. Try again when that refresh has finished."
                     ) from None
                 time.sleep(poll)
-        os.ftruncate(fd, 0)
-        os.write(
-            fd, json.dumps({"pid": os.getpid(), "what": what, "since": now_local().isoformat()}).encode()
-        )
+        clean = bool(_lock_info(fd).get("released"))  # the last holder let go in its finally
+        holder = {"pid": os.getpid(), "what": what, "since": now_local().isoformat()}
+        _write_lock_info(fd, holder)
         _HELD[key] = 1
         try:
-            recover_before_writing(settings)
+            recover_before_writing(settings, temp_files=not clean)
             yield
         finally:
             _HELD.pop(key, None)
+            with contextlib.suppress(OSError):
+                _write_lock_info(fd, {**holder, "released": now_local().isoformat()})
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -40,7 +40,8 @@ def _say(message: str) -> None:
 def _temp_folders(settings: Settings) -> list[Path]:
     folders = [settings.warehouse.parent, settings.publish_dir, settings.archive / "receipts"]
     if settings.output_dir.exists():
-        folders += [settings.output_dir, *(p for p in settings.output_dir.rglob("*") if p.is_dir())]
+        # os.walk reads the entry types from the directory listing: no stat of every receipt and export
+        folders += [Path(root) for root, _, _ in os.walk(settings.output_dir)]
     sha = settings.archive / "sha256"
     if sha.exists():
         folders += [p for p in sha.iterdir() if p.is_dir()]
@@ -147,10 +148,11 @@ def end_orphans(settings: Settings, grace: float = 10.0) -> list[str]:
     return ended
 
 
-def recover_before_writing(settings: Settings) -> list[str]:
-    """Called when a process takes the writer lock: end orphans of dead runs, remove their temp files."""
+def recover_before_writing(settings: Settings, temp_files: bool = True) -> list[str]:
+    """Called when a process takes the writer lock: end orphans of dead runs and (`temp_files`, when the
+    last holder did not release the lock cleanly) remove the temporary files dead writers left."""
     lines = end_orphans(settings)
-    removed = remove_interrupted_temp_files(settings)
+    removed = remove_interrupted_temp_files(settings) if temp_files else []
     if removed:
         size = sum(p.stat().st_size for p in removed if p.exists())  # usually 0: they are gone
         lines.append(
