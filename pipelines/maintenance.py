@@ -147,7 +147,7 @@ def apply_retention(instance, settings: Settings) -> dict:
             checkpoint()
         except Exception as exc:
             summary["checkpoint_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-    # writers that do not hold the warehouse lock (e.g. `planwh evaluation` on the snapshot) leave theirs too
+    # writers that do not hold the warehouse lock (the sensor's inbox index, `planwh report`) leave theirs too
     summary["temp_files_removed"] = len(remove_interrupted_temp_files(settings))
     summary["rebuild_copies_removed"] = len(prune_rebuild_copies(settings))
     summary["logs_removed"] = len(prune_logs(settings))

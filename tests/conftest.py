@@ -75,6 +75,9 @@ def pytest_configure(config):
 SLOWEST_FIRST = (
     "test_reliability.py",
     "test_incremental.py",
+    # a short file third: xdist gives a second file at once to a worker with at most two tests pending (the
+    # one-test incremental file's), and what it gets there is pinned behind the 5-minute test
+    "test_values.py",
     "test_alerts.py",
     "test_bench.py",
     "test_analysts.py",

@@ -184,6 +184,7 @@ def test_after_a_clean_release_the_scan_is_skipped_and_the_retention_pass_cleans
     """A run launched by Dagster takes the lock once per step: the scan for dead writers' temporary files
     (the whole receipts tree and archive) runs only when the last holder did not let go cleanly; writers that
     never hold the lock are cleaned up by the retention pass after each run."""
+    import contextlib
     import json
 
     from pipelines.lib.warehouse.connection import writer_lock
@@ -192,19 +193,26 @@ def test_after_a_clean_release_the_scan_is_skipped_and_the_retention_pass_cleans
 
     settings = load_settings()
     dead = 2**22 + 12346
-    stale = settings.output_dir / "evaluation" / f".report.docx.tmp-{dead}"
+    stale = settings.output_dir / "report" / f".index.html.tmp-{dead}"
     stale.parent.mkdir(parents=True)
     with writer_lock(settings, "first"):
         pass
     assert json.loads(settings.lock_file.read_text())["released"]
-    stale.write_text("x")  # e.g. `planwh evaluation`, killed; it does not hold the warehouse lock
+    stale.write_text("x")  # e.g. `planwh report`, killed; it does not hold the warehouse lock
     with writer_lock(settings, "second"):
         assert stale.exists()  # released cleanly before: no scan
     with local_instance() as instance:
         assert apply_retention(instance, settings)["temp_files_removed"] == 1
     assert not stale.exists()
 
-    # a holder killed with the lock: the next one scans
+    # a holder that failed (or was killed) with the lock: the next one scans
+    stale.write_text("x")
+    with contextlib.suppress(RuntimeError), writer_lock(settings, "a failing step"):
+        raise RuntimeError("disk full")
+    assert "released" not in json.loads(settings.lock_file.read_text())
+    with writer_lock(settings, "after a failure"):
+        assert not stale.exists()
+
     settings.lock_file.write_text(
         json.dumps({"pid": dead, "what": "refresh", "since": "2026-06-30T00:00:00"})
     )

@@ -6,7 +6,7 @@ from this schedule. It writes nothing in the warehouse, so it needs no writer sl
 import dagster as dg
 
 from pipelines.lib.settings import load_settings
-from pipelines.lib.warehouse.housekeeping import end_orphans, remove_interrupted_temp_files
+from pipelines.lib.warehouse.housekeeping import end_orphans
 from pipelines.maintenance import apply_retention
 
 
@@ -14,9 +14,8 @@ from pipelines.maintenance import apply_retention
 def apply_retention_rules(context: dg.OpExecutionContext) -> dict:
     settings = load_settings()
     ended = end_orphans(settings)
-    removed = remove_interrupted_temp_files(settings)
-    summary = apply_retention(context.instance, settings)
-    summary.update(orphans_ended=len(ended), temp_files_removed=len(removed))
+    summary = apply_retention(context.instance, settings)  # with the dead writers' temporary files
+    summary.update(orphans_ended=len(ended))
     context.log.info(f"housekeeping: {summary}")
     return summary
 

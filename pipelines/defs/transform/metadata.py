@@ -43,6 +43,8 @@ def with_table_metadata(invocation, events: list, cache_dir: Path) -> list:
         return events
     manifest = invocation.manifest
     columns = _relation_columns(invocation)
+    if not columns:  # the query failed (logged): no lineage built from, or cached for, empty schemas
+        return events
     counts = _row_counts(invocation, [_unique_id(e) for e in built])
     cache_path = cache_dir / CACHE_NAME
     cache = _read_cache(cache_path)

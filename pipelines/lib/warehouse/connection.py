@@ -264,11 +264,12 @@ def writer_lock(
     (default: PLANWH_LOCK_TIMEOUT).
 
     Re-entrant within a process: a refresh takes it for the whole run and each step again. Whoever takes
-    it ends the orphans of a dead run and, unless the last holder released it cleanly (the lock file says
-    so), removes the temporary files dead writers left (housekeeping.py). That scan walks the receipts and
-    the archive (61.6k submissions at province: ~2.3 s), and a run launched by Dagster (UI, sensor,
-    schedule) takes the lock once per step; the retention pass after each run removes the leftovers of
-    writers that never hold this lock.
+    it ends the orphans of a dead run, empties DuckDB's spill folder and, unless the last holder finished
+    without an error (the lock file records it), removes the temporary files dead writers left
+    (housekeeping.py). That scan walks the receipts and the archive (61.6k submissions at province: ~2.3 s),
+    and a run launched by Dagster (UI, sensor, schedule) takes the lock once per step. Writers that never
+    hold this lock (the sensor's inbox index, `planwh report`) are cleaned up by the retention pass: after
+    every CLI run and by the daily housekeeping schedule.
     """
     key = str(settings.lock_file)
     if _HELD.get(key):
@@ -307,13 +308,16 @@ def writer_lock(
         holder = {"pid": os.getpid(), "what": what, "since": now_local().isoformat()}
         _write_lock_info(fd, holder)
         _HELD[key] = 1
+        released = False
         try:
             recover_before_writing(settings, temp_files=not clean)
             yield
+            released = True  # not after an exception: a failed write may have left its temporary file
         finally:
             _HELD.pop(key, None)
-            with contextlib.suppress(OSError):
-                _write_lock_info(fd, {**holder, "released": now_local().isoformat()})
+            if released:
+                with contextlib.suppress(OSError):
+                    _write_lock_info(fd, {**holder, "released": now_local().isoformat()})
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -49,7 +49,8 @@ def _temp_folders(settings: Settings) -> list[Path]:
 
 
 def remove_interrupted_temp_files(settings: Settings) -> list[Path]:
-    """Remove temporary files whose writing process is gone; return what was removed."""
+    """Remove temporary files whose writing process is gone (their names carry its pid); return what was
+    removed. Safe without the writer lock."""
     removed: list[Path] = []
     for folder in _temp_folders(settings):
         try:
@@ -66,7 +67,14 @@ def remove_interrupted_temp_files(settings: Settings) -> list[Path]:
                 else:
                     os.unlink(entry.path)
                 removed.append(Path(entry.path))
-    spill = settings.warehouse.with_name(settings.warehouse.name + ".tmp")  # DuckDB's temp_directory
+    return removed
+
+
+def remove_spill_files(settings: Settings) -> list[Path]:
+    """Empty DuckDB's temp_directory of the working warehouse. Only under the writer lock: a running
+    refresh's DuckDB is spilling there."""
+    removed: list[Path] = []
+    spill = settings.warehouse.with_name(settings.warehouse.name + ".tmp")
     if spill.is_dir():
         for path in spill.iterdir():
             with contextlib.suppress(OSError):
@@ -152,7 +160,9 @@ def recover_before_writing(settings: Settings, temp_files: bool = True) -> list[
     """Called when a process takes the writer lock: end orphans of dead runs and (`temp_files`, when the
     last holder did not release the lock cleanly) remove the temporary files dead writers left."""
     lines = end_orphans(settings)
-    removed = remove_interrupted_temp_files(settings) if temp_files else []
+    removed = remove_spill_files(settings)
+    if temp_files:
+        removed += remove_interrupted_temp_files(settings)
     if removed:
         size = sum(p.stat().st_size for p in removed if p.exists())  # usually 0: they are gone
         lines.append(
