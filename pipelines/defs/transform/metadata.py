@@ -103,18 +103,20 @@ def column_lineage(invocation, unique_id: str, columns: dict) -> dg.TableColumnL
         return None
     dialect = manifest["metadata"]["adapter_type"]
     compiled = Path(invocation.target_path, "compiled", node["package_name"], node["original_file_path"])
-    own = columns.get(_relation_key(to_table(node["relation_name"], dialect=dialect)), {})
-    schema = MappingSchema(dialect=dialect)
-    parents = {}
-    for parent in node["depends_on"]["nodes"]:
-        props = manifest["nodes"].get(parent) or manifest["sources"].get(parent)
-        if not props or not props.get("relation_name"):
-            continue
-        table = to_table(props["relation_name"], dialect=dialect)
-        schema.add_table(table, column_mapping=columns.get(_relation_key(table), {}), dialect=dialect)
-        parents[normalize_table_name(table, dialect=dialect)] = parent
-    schema.add_table(to_table(node["relation_name"], dialect=dialect), column_mapping=own, dialect=dialect)
     try:
+        own = columns.get(_relation_key(to_table(node["relation_name"], dialect=dialect)), {})
+        schema = MappingSchema(dialect=dialect)
+        parents = {}
+        for parent in node["depends_on"]["nodes"]:
+            props = manifest["nodes"].get(parent) or manifest["sources"].get(parent)
+            if not props or not props.get("relation_name"):
+                continue
+            table = to_table(props["relation_name"], dialect=dialect)
+            schema.add_table(table, column_mapping=columns.get(_relation_key(table), {}), dialect=dialect)
+            parents[normalize_table_name(table, dialect=dialect)] = parent
+        schema.add_table(
+            to_table(node["relation_name"], dialect=dialect), column_mapping=own, dialect=dialect
+        )
         query = optimize(
             parse_one(compiled.read_text(encoding="utf-8"), dialect=dialect), schema=schema, dialect=dialect
         )
@@ -203,7 +205,10 @@ def _columns(manifest: dict, unique_id: str, columns: dict) -> list:
     node = manifest["nodes"].get(unique_id) or {}
     if not node.get("relation_name"):
         return []
-    table = to_table(node["relation_name"], dialect=manifest["metadata"]["adapter_type"])
+    try:
+        table = to_table(node["relation_name"], dialect=manifest["metadata"]["adapter_type"])
+    except Exception:  # a relation sqlglot cannot name (e.g. an external source's function call)
+        return []
     return [[name, kind] for name, kind in columns.get(_relation_key(table), {}).items()]
 
 
