@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..files import temp_path
 from ..settings import now_local
 from ..warehouse.connection import fetch_dicts as _rows
 from .labels import STATUS, STATUS_ORDER, status_en, status_zh
@@ -1473,7 +1474,7 @@ def render_docx(doc: Document, path: Path) -> Path:
         para.paragraph_format.line_spacing = Pt(16)
         para.paragraph_format.space_after = Pt(4)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)  # names its writer: a killed run's leftover is removed (housekeeping.py)
     document.save(str(tmp))
     tmp.replace(path)
     return path
@@ -1484,7 +1485,7 @@ def render_docx(doc: Document, path: Path) -> Path:
 
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)  # names its writer: a killed run's leftover is removed (housekeeping.py)
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
