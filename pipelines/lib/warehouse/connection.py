@@ -304,7 +304,7 @@ def writer_lock(
                         f"waited {timeout:.0f}s. Try again when that refresh has finished."
                     ) from None
                 time.sleep(poll)
-        clean = bool(_lock_info(fd).get("released"))  # the last holder let go in its finally
+        clean = bool(_lock_info(fd).get("released"))  # the last holder's work ended without an error
         holder = {"pid": os.getpid(), "what": what, "since": now_local().isoformat()}
         _write_lock_info(fd, holder)
         _HELD[key] = 1
