@@ -162,12 +162,9 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
             if failure is None or build.mode in ("scoped", "models"):
                 # what the build did not have to rebuild is current: say so, and let the steps after it run
                 yield from _unchanged(context, emitted, build.mode)
-            try:
-                yield from with_table_metadata(
-                    invocation, events, dbt_project.project_dir / dbt_project.target_path
-                )
-            finally:
-                release_dbt_adapter(invocation.adapter)
+            yield from with_table_metadata(
+                invocation, events, dbt_project.project_dir / dbt_project.target_path, settings.warehouse
+            )
             if failure is not None:
                 diagnosed = _diagnose(failure, settings)
                 if diagnosed is failure:
@@ -222,20 +219,6 @@ def _diagnose(exc: Exception, settings) -> Exception:
         match = re.search(r"PID (\d+)", text)
         return WarehouseLocked(lock_message(settings.warehouse, match.group(1) if match else None))
     return exc
-
-
-def release_dbt_adapter(adapter) -> None:
-    """Close the read-only DuckDB handle dagster-dbt opened in this process for the metadata, so the next
-    steps (alerts, report, publish) can open the file again with their own settings."""
-    if adapter is None:
-        return
-    adapter.cleanup_connections()
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    environment = DuckDBConnectionManager._ENV
-    DuckDBConnectionManager.close_all_connections()
-    if environment is not None:
-        environment.close()
 
 
 def keep_partial_parse(invocation_target: Path, project_target: Path) -> None:

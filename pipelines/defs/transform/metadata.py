@@ -1,9 +1,10 @@
 """Row counts, column schema and column-level lineage on the dbt materializations.
 
-They are read once dbt has exited (one writer per DuckDB file), through dagster-dbt's adapter in this
-process: every relation's columns from one information_schema query and every built table's row count
+They are read once dbt has exited (one writer per DuckDB file), with one read-only DuckDB connection of
+this process: every relation's columns from one information_schema query and every built table's row count
 from one union query. (dagster-dbt's own `fetch_row_counts`/`fetch_column_metadata` asks once per model
-from a thread pool: ~4 s of CPU per refresh of the sample project, and 48 log events.) Column lineage:
+from a thread pool: ~4 s of CPU per refresh of the sample project, and 48 log events; it also needs a dbt
+adapter set up in this process before dbt starts, ~1.8 s of every run: PlanwhDbtCli does not make one.) Column lineage:
 dagster-dbt's (`with_column_lineage=True`) asks sqlglot for one column at a time, and sqlglot then
 re-qualifies the whole query and deep-copies its trimmed selects for every column: 80 s of CPU for the
 sample project's 52 models and seeds on this machine (sqlglot 30), 52 s of it for
@@ -35,17 +36,18 @@ LINEAGE_KEY = "dagster/column_lineage"
 CACHE_NAME = "column_lineage_cache.json"
 
 
-def with_table_metadata(invocation, events: list, cache_dir: Path) -> list:
+def with_table_metadata(invocation, events: list, cache_dir: Path, warehouse: Path) -> list:
     """The dbt events in dbt's order, each model's and seed's materialization carrying its row count
-    (tables), column schema and column lineage. Test results are left as they are."""
+    (tables), column schema and column lineage, read from the `warehouse` file dbt built. Test results are
+    left as they are."""
     built = [e for e in events if isinstance(e, dg.Output | dg.AssetMaterialization)]
-    if not built or invocation.adapter is None:
+    if not built:
         return events
     manifest = invocation.manifest
-    columns = _relation_columns(invocation)
+    columns = _relation_columns(warehouse)
     if not columns:  # the query failed (logged): no lineage built from, or cached for, empty schemas
         return events
-    counts = _row_counts(invocation, [_unique_id(e) for e in built])
+    counts = _row_counts(warehouse, manifest, [_unique_id(e) for e in built])
     cache_path = cache_dir / CACHE_NAME
     cache = _read_cache(cache_path)
     # a model's lineage depends on its parents' columns: those built in this run, else the columns they had
@@ -148,10 +150,10 @@ def column_lineage(invocation, unique_id: str, columns: dict) -> dg.TableColumnL
     return dg.TableColumnLineage(deps_by_column=deps)
 
 
-def _relation_columns(invocation) -> dict:
+def _relation_columns(warehouse: Path) -> dict:
     """Every relation's columns in the warehouse, in order: {(catalog, schema, name): {column: type}}."""
     rows = _query(
-        invocation,
+        warehouse,
         "select table_catalog, table_schema, table_name, column_name, data_type from information_schema.columns "
         "order by table_catalog, table_schema, table_name, ordinal_position",
     )
@@ -161,9 +163,9 @@ def _relation_columns(invocation) -> dict:
     return columns
 
 
-def _row_counts(invocation, unique_ids: list) -> dict:
+def _row_counts(warehouse: Path, manifest: dict, unique_ids: list) -> dict:
     """{unique_id: rows} of the built tables (not views: counting one runs its query)."""
-    nodes = invocation.manifest["nodes"]
+    nodes = manifest["nodes"]
     tables = [
         (uid, nodes[uid]["relation_name"])
         for uid in unique_ids
@@ -175,19 +177,20 @@ def _row_counts(invocation, unique_ids: list) -> dict:
     union = " union all ".join(
         f"select '{quoted[uid]}', count(*) from {relation}" for uid, relation in tables
     )
-    return {uid: int(rows) for uid, rows in _query(invocation, union)}
+    return {uid: int(rows) for uid, rows in _query(warehouse, union)}
 
 
-def _query(invocation, sql: str) -> list:
-    """Rows of one query through dagster-dbt's adapter (dbt has exited: its connection is the one reader of the
-    file); none, with a warning, if it fails."""
+def _query(warehouse: Path, sql: str) -> list:
+    """Rows of one query on the warehouse, read-only (dbt has exited and the step holds the writer lock: this
+    is the file's one reader); none, with a warning, if it fails."""
+    import duckdb
+
     try:
-        with contextlib.chdir(invocation.project_dir), invocation.adapter.connection_named("planwh_metadata"):
-            _, table = invocation.adapter.execute(sql, fetch=True)
+        with contextlib.closing(duckdb.connect(str(warehouse), read_only=True)) as con:
+            return con.execute(sql).fetchall()
     except Exception as error:  # metadata for the UI: never a reason to fail the build
         log.warning("table metadata not read (%s): %s", sql[:60], error)
         return []
-    return [tuple(row) for row in table.rows]
 
 
 def _relation_key(table) -> tuple:
