@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -70,7 +71,6 @@ def unflagged_report(kind: str, rows: int, catalog: Catalog) -> SuiteReport:
 
     For the soft checks, whose rules compare columns pipelines/lib/submissions/plausibility.py derived:
     when it flagged no row, a GX run (about a second per batch) would only confirm that."""
-    import re
 
     report = SuiteReport(kind, rows, True, 0.0)
     for rule in SUITE_MODULES[kind].rules(catalog):
@@ -85,6 +85,18 @@ def unflagged_report(kind: str, rows: int, catalog: Catalog) -> SuiteReport:
             }
         )
     return report
+
+
+def suite_columns(rules: list[Rule], available) -> list[str]:
+    """The columns a suite's rules read (their columns, row conditions and quoted values), and row_id."""
+    names = {"row_id"}
+    for rule in rules:
+        kwargs = rule.kwargs
+        names.update(kwargs[key] for key in ("column", "column_A", "column_B") if kwargs.get(key))
+        names.update(kwargs.get("column_list") or ())
+        names.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", kwargs.get("row_condition") or ""))
+        names.update(c for c in (rule.value_column, rule.expected_column) if c)
+    return [c for c in available if c in names]
 
 
 def _display(value: object) -> object:
@@ -102,6 +114,9 @@ def validate(kind: str, batch: pd.DataFrame, catalog: Catalog) -> SuiteReport:
         return SuiteReport(kind, 0, True, 0.0)
     gx, gxe, context = _gx()
     rules: list[Rule] = SUITE_MODULES[kind].rules(catalog)
+    # GX filters and copies the whole frame for every rule with a row condition, and hashes it for the batch:
+    # hand it only the columns the rules read (33 of an indicator batch's 53, 10 of the soft checks' 64)
+    batch = batch[suite_columns(rules, batch.columns)]
     suite = gx.ExpectationSuite(name=f"{kind}_{time.monotonic_ns()}")
     by_id: dict[str, Rule] = {}
     for rule in rules:
