@@ -203,6 +203,7 @@ def scan_inbox(
     now_ns = time.time_ns()
     found: list[InboxFile] = []
     to_hash: list[tuple[InboxFile, dict]] = []  # settled files whose cached hash cannot be trusted
+    linked: dict[str, bool] = {}  # department folder -> is a symlink (asked once per folder, not per file)
     for rel, entry in _walk(inbox):
         parts = rel.split("/")
         department = parts[0] if len(parts) > 1 else None
@@ -212,7 +213,9 @@ def scan_inbox(
         changed_ns = max(st.st_mtime_ns, st.st_ctime_ns)
         item = InboxFile(department, name, path, st.st_size, None, changed_at=_local(changed_ns))
         base = parts[-1]
-        if department is not None and (inbox / department).is_symlink():
+        if department is not None and department not in linked:
+            linked[department] = (inbox / department).is_symlink()
+        if department is not None and linked[department]:
             item.issue = Issue("symlink_not_allowed", value=department)
         elif entry.is_symlink():
             item.issue = Issue("symlink_not_allowed", value=rel)
