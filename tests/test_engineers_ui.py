@@ -156,6 +156,31 @@ def test_the_output_checks_catch_a_short_export_a_missing_indicator_and_a_stale_
             "dim_projects.csv is missing" in p for p in problems
         )
 
+        # the workbook's contents sheet stating another count: as written (read from the file directly) and
+        # as Excel saves it again (shared strings: read with openpyxl)
+        import re
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        workbook = out / "exports" / "marts.xlsx"
+        with zipfile.ZipFile(workbook) as archive:
+            parts = {name: archive.read(name) for name in archive.namelist()}
+        sheet = parts["xl/worksheets/sheet1.xml"].decode()
+        first = re.search(r'<c r="A2" t="inlineStr"><is><t>(\w+)</t></is></c><c r="B2" t="n"><v>(\d+)</v>', sheet)
+        mart, rows = first.group(1), int(first.group(2))
+        parts["xl/worksheets/sheet1.xml"] = sheet.replace(f"<v>{rows}</v>", f"<v>{rows + 1}</v>", 1).encode()
+        with zipfile.ZipFile(workbook, "w") as archive:
+            for name, data in parts.items():
+                archive.writestr(name, data)
+        problems, _ = verify_exports(con, out / "exports")
+        assert f"marts.xlsx states {rows + 1} rows for {mart}, the mart has {rows}" in problems
+        book = load_workbook(workbook)
+        book.worksheets[0]["B2"] = rows + 2
+        book.save(workbook)
+        problems, _ = verify_exports(con, out / "exports")
+        assert f"marts.xlsx states {rows + 2} rows for {mart}, the mart has {rows}" in problems
+
         pages = sorted((out / "report").glob("*.html"))
         assert verify_report(con, pages)[0] == []
         page = out / "report" / "progress_report_370102_14FYP.html"

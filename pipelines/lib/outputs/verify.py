@@ -38,19 +38,54 @@ def verify_exports(con: duckdb.DuckDBPyConnection, out_dir: Path) -> tuple[list[
     if not workbook.exists():
         problems.append("marts.xlsx is missing")
     else:
-        from openpyxl import load_workbook
-
-        book = load_workbook(workbook, read_only=True)
-        try:
-            stated = {row[0]: row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
-        finally:
-            book.close()
+        stated = _contents_sheet(workbook)
         for mart, seen in counts.items():
             if mart in stated and stated[mart] != seen["mart"]:
                 problems.append(
                     f"marts.xlsx states {stated[mart]} rows for {mart}, the mart has {seen['mart']}"
                 )
     return problems, counts
+
+
+def _contents_sheet(workbook: Path) -> dict:
+    """{mart: rows} as the workbook's first sheet (说明) states them.
+
+    openpyxl's read-only reader sizes every sheet when it opens a workbook, and a write-only workbook has no
+    <dimension> element, so it read all of marts.xlsx (1-2 s at a province) to look at one small sheet. The
+    first sheet is read here directly from the file (the workbook exports.py writes: inline strings and
+    numbers); a workbook shaped otherwise is read with openpyxl."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    stated: dict = {}
+    try:
+        with zipfile.ZipFile(workbook) as archive:
+            root = ElementTree.fromstring(archive.read("xl/worksheets/sheet1.xml"))
+        for row in root.iter(f"{ns}row"):
+            cells = {}
+            for cell in row.iter(f"{ns}c"):
+                column = "".join(ch for ch in cell.get("r", "") if ch.isalpha())
+                if cell.get("t") == "inlineStr":
+                    cells[column] = "".join(t.text or "" for t in cell.iter(f"{ns}t"))
+                elif cell.get("t") in (None, "n") and cell.find(f"{ns}v") is not None:
+                    cells[column] = float(cell.find(f"{ns}v").text)
+                elif cell.get("t") is not None:
+                    raise ValueError(f"cell type {cell.get('t')}")
+            if row.get("r") != "1" and "A" in cells:
+                value = cells.get("B")
+                stated[cells["A"]] = int(value) if isinstance(value, float) and value.is_integer() else value
+    except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError):
+        stated = {}
+    if stated:
+        return stated
+    from openpyxl import load_workbook
+
+    book = load_workbook(workbook, read_only=True)
+    try:
+        return {row[0]: row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    finally:
+        book.close()
 
 
 def _shown(text: str, tokens: set[str], code: str, name: str | None) -> bool:
