@@ -168,6 +168,8 @@ def validate(kind: str, batch: pd.DataFrame, catalog: Catalog) -> SuiteReport:
         if not indices:
             continue
         at = position.get_indexer(indices)
+        if (at < 0).any():
+            raise RuntimeError(f"GX reported rows that are not in the batch for {rule.reason}")
         values = batch[rule.value_column].iloc[at].tolist() if rule.value_column else [None] * len(at)
         if rule.expected_text:
             expected = [rule.expected_text] * len(at)

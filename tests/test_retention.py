@@ -116,3 +116,57 @@ def test_rebuild_copies_and_run_logs_are_kept_to_a_number(fresh_warehouse, monke
     ]
     assert (alerts / "notifications.jsonl.1").exists() and not (alerts / "notifications.jsonl").exists()
     assert (alerts / "notifications.jsonl.1").stat().st_mode & 0o077 == 0  # made owner-only on the way
+
+
+def test_make_private_tightens_everything_but_the_published_folder_and_follows_a_linked_root(tmp_path):
+    """Files keep their owner bits (0644 -> 0600, 0444 -> 0400), folders become 0700; the published folder
+    keeps its group-read; a root that is a symlink (output moved to a bigger disk) is walked, a symlink
+    inside a root is not followed."""
+    import stat
+
+    from pipelines.lib.warehouse.housekeeping import make_private
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.lstat().st_mode)
+
+    output = tmp_path / "output"
+    (output / "receipts" / "370102_STATS").mkdir(parents=True)
+    (output / "published").mkdir()
+    receipt = output / "receipts" / "370102_STATS" / "a.json"
+    receipt.write_text("{}")
+    readonly = output / "receipts" / "370102_STATS" / "b.html"
+    readonly.write_text("<p>")
+    snapshot = output / "published" / "planwh.duckdb"
+    snapshot.write_text("")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "c.txt").write_text("c")
+    (output / "receipts" / "link").symlink_to(outside)
+    moved = tmp_path / "bigger_disk" / "logs"
+    moved.mkdir(parents=True)
+    (moved / "run.log").write_text("log")
+    linked_root = tmp_path / "logs"
+    linked_root.symlink_to(moved)
+    for path, value in (
+        (output, 0o755),
+        (output / "receipts", 0o755),
+        (receipt.parent, 0o755),
+        (receipt, 0o644),
+        (readonly, 0o444),
+        (output / "published", 0o750),
+        (snapshot, 0o640),
+        (outside, 0o755),
+        (outside / "c.txt", 0o644),
+        (moved, 0o755),
+        (moved / "run.log", 0o644),
+    ):
+        os.chmod(path, value)
+
+    changed = make_private(output, linked_root, tmp_path / "missing", keep=output / "published")
+    assert changed == 7
+    assert [mode(p) for p in (output, output / "receipts", receipt.parent)] == [0o700] * 3
+    assert (mode(receipt), mode(readonly)) == (0o600, 0o400)
+    assert (mode(output / "published"), mode(snapshot)) == (0o750, 0o640)  # analysts read the snapshot
+    assert (mode(outside), mode(outside / "c.txt")) == (0o755, 0o644)  # not followed inside a root
+    assert (mode(moved), mode(moved / "run.log")) == (0o700, 0o600)  # the linked root's target
+    assert make_private(output, linked_root, keep=output / "published") == 0

@@ -75,7 +75,7 @@ def _contents_sheet(workbook: Path) -> dict:
             if row.get("r") != "1" and "A" in cells:
                 value = cells.get("B")
                 stated[cells["A"]] = int(value) if isinstance(value, float) and value.is_integer() else value
-    except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError):
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, ElementTree.ParseError):
         stated = {}
     if stated:
         return stated

@@ -317,7 +317,7 @@ def _decide(cur: pd.DataFrame, pool: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def message_details(row: pd.Series, reason: str) -> dict:
+def message_details(row: dict, reason: str) -> dict:
     """The placeholders a soft-check message quotes (reference, change, bound, suggestion)."""
     slip = row.get("slip_factor")
     return {

@@ -238,8 +238,10 @@ def make_private(*roots: Path, keep: Path | None = None) -> int:
         if skip is not None and (top == skip or top.startswith(skip + os.sep)):
             continue
         with contextlib.suppress(OSError):
-            changed += _make_private_one(top, os.lstat(top))
-            if stat.S_ISDIR(os.lstat(top).st_mode):
+            # a root that is a symlink (a folder moved to a bigger disk) stands for what it points to
+            st = os.stat(top)
+            changed += _make_private_one(top, st)
+            if stat.S_ISDIR(st.st_mode):
                 changed += _make_private_below(top, skip)
     return changed
 
