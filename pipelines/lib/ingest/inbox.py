@@ -17,7 +17,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -389,10 +389,6 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
         recorded_ids = {r["submission_id"] for r in recorded}
         missing = [r for sid, r in archived.items() if sid not in recorded_ids]
         known = KnownReceipts(recorded + missing)
-        stamp = _receipt_stamps(recorded + missing, now)
-        # what KnownReceipts orders a department's receipts by, and compares a file's change time with: the
-        # clock as it is, to the microsecond (receipt times are kept to the second and may run a second ahead)
-        discovered = datetime.now(TZ).replace(tzinfo=None)
         new_rows, to_log = list(missing), []
         pending = [p for p in known.classify(files) if only is None or p.submission_id in only]
         resubmissions = 0
@@ -412,13 +408,13 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
                 "original_name": item.original_name,
                 "file_sha256": item.sha256 or "",
                 "size_bytes": item.size,
-                "received_at": received or stamp(item.department_code),
+                "received_at": received or now,
                 "received_at_source": "backfill" if received else "observed",
                 "archive_path": archive,
                 "discovery_issue": json.dumps(_issue_json(item.issue), ensure_ascii=False)
                 if item.issue
                 else None,
-                "discovered_at": discovered,
+                "discovered_at": now,
                 "resubmission_of": entry.resubmission_of,
             }
             resubmissions += 0 if first else 1
@@ -444,28 +440,6 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
             1 for p in pending if p.item.issue is not None and p.item.issue.code == "hidden_or_temporary_file"
         ),
     }
-
-
-def _receipt_stamps(receipts: list[dict], now: datetime):
-    """The receipt time of this discovery for each department: `now` (to the second), or one second after
-    the department's last receipt time when that is not earlier. Receipt times order a department's words
-    in the models (which value supersedes which): two discoveries of one department within one second
-    (portal uploads in quick succession, A -> B -> A) would tie, and B's value could outlive A's return. So
-    no two discoveries give a department the same receipt time."""
-    last: dict[str, datetime] = {}
-    for r in receipts:
-        department, received = r["department_code"], r.get("received_at")
-        if received is not None and (department not in last or received > last[department]):
-            last[department] = received
-    stamps: dict[str | None, datetime] = {}
-
-    def stamp(department: str | None) -> datetime:
-        if department not in stamps:
-            previous = last.get(department) if department is not None else None
-            stamps[department] = now if previous is None or now > previous else previous + timedelta(seconds=1)
-        return stamps[department]
-
-    return stamp
 
 
 def write_receipts_log(settings: Settings, rows: list[dict]) -> None:
