@@ -167,7 +167,9 @@ def test_the_output_checks_catch_a_short_export_a_missing_indicator_and_a_stale_
         with zipfile.ZipFile(workbook) as archive:
             parts = {name: archive.read(name) for name in archive.namelist()}
         sheet = parts["xl/worksheets/sheet1.xml"].decode()
-        first = re.search(r'<c r="A2" t="inlineStr"><is><t>(\w+)</t></is></c><c r="B2" t="n"><v>(\d+)</v>', sheet)
+        first = re.search(
+            r'<c r="A2" t="inlineStr"><is><t>(\w+)</t></is></c><c r="B2" t="n"><v>(\d+)</v>', sheet
+        )
         mart, rows = first.group(1), int(first.group(2))
         parts["xl/worksheets/sheet1.xml"] = sheet.replace(f"<v>{rows}</v>", f"<v>{rows + 1}</v>", 1).encode()
         with zipfile.ZipFile(workbook, "w") as archive:

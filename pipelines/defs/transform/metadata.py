@@ -4,8 +4,8 @@ They are read once dbt has exited (one writer per DuckDB file), with one read-on
 this process: every relation's columns from one information_schema query and every built table's row count
 from one union query. (dagster-dbt's own `fetch_row_counts`/`fetch_column_metadata` asks once per model
 from a thread pool: ~4 s of CPU per refresh of the sample project, and 48 log events; it also needs a dbt
-adapter set up in this process before dbt starts, ~1.8 s of every run: PlanwhDbtCli does not make one.) Column lineage:
-dagster-dbt's (`with_column_lineage=True`) asks sqlglot for one column at a time, and sqlglot then
+adapter set up in this process before dbt starts, ~1.8 s of every run: PlanwhDbtCli does not make one.)
+Column lineage: dagster-dbt's (`with_column_lineage=True`) asks sqlglot for one column at a time, and sqlglot then
 re-qualifies the whole query and deep-copies its trimmed selects for every column: 80 s of CPU for the
 sample project's 52 models and seeds on this machine (sqlglot 30), 52 s of it for
 int_indicator_attainment_evaluated alone, more than the rest of a full refresh. Here each model is

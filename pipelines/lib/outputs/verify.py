@@ -66,12 +66,13 @@ def _contents_sheet(workbook: Path) -> dict:
             cells = {}
             for cell in row.iter(f"{ns}c"):
                 column = "".join(ch for ch in cell.get("r", "") if ch.isalpha())
-                if cell.get("t") == "inlineStr":
+                kind, number = cell.get("t"), cell.find(f"{ns}v")
+                if kind == "inlineStr":
                     cells[column] = "".join(t.text or "" for t in cell.iter(f"{ns}t"))
-                elif cell.get("t") in (None, "n") and cell.find(f"{ns}v") is not None:
-                    cells[column] = float(cell.find(f"{ns}v").text)
-                elif cell.get("t") is not None:
-                    raise ValueError(f"cell type {cell.get('t')}")
+                elif kind in (None, "n") and number is not None:
+                    cells[column] = float(number.text)
+                elif kind is not None:
+                    raise ValueError(f"cell type {kind}")
             if row.get("r") != "1" and "A" in cells:
                 value = cells.get("B")
                 stated[cells["A"]] = int(value) if isinstance(value, float) and value.is_integer() else value

@@ -348,7 +348,15 @@ def _range_text(lo: float, hi: float) -> str:
 
 # what an issue quotes of its row: _record's columns, and where the row is
 ROW_COLUMNS = {
-    INDICATOR: ("row_id", "submission_id", "source_row", "sheet_name", "period", "period_raw", "indicator_code"),
+    INDICATOR: (
+        "row_id",
+        "submission_id",
+        "source_row",
+        "sheet_name",
+        "period",
+        "period_raw",
+        "indicator_code",
+    ),
     PROGRESS: ("row_id", "submission_id", "source_row", "sheet_name", "report_date", "project_code"),
 }
 # and a soft check's message (plausibility.message_details)
