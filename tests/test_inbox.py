@@ -6,15 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from pipelines.defs.ingest.sensors import new_inbox_files
-from pipelines.lib.ingest.inbox import discover_and_archive
+from pipelines.lib.ingest.inbox import InboxFile, KnownReceipts, discover_and_archive, make_submission_id
 from pipelines.lib.ingest.load import process_pending
 from pipelines.lib.plans.catalog import Catalog
-from pipelines.lib.settings import load_settings
+from pipelines.lib.settings import TZ, load_settings
+from pipelines.lib.submissions.reasons import Issue
 from tests.conftest import AS_OF, query, run_job
 
 HEADER = "指标编号,统计期,数值\n"
@@ -103,17 +106,13 @@ def test_same_size_edits_and_a_to_b_to_a_end_with_the_latest_content(fresh_wareh
     shutil.copy2(a, moving)
     assert ingest(settings)["new_receipts"] == 2
 
-    # receipt times are kept to the second: were A's receipt and B's in the same second, A would still count
-    # as the department's latest word and its return would change nothing (failed ~1 run in 10 when the two
-    # ingests were quick); the department's next word comes at least a second later here, and again below
-    time.sleep(1.1)
+    # no pauses: a department's words are ordered by when each file reached the inbox, to the microsecond
     edited.write_text(HEADER + "I23,2022,76500\n", encoding="utf-8")
     os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert (edited.stat().st_size, edited.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     moving.write_text(HEADER + "I23,2023,80500\n", encoding="utf-8")  # B
     assert ingest(settings)["new_receipts"] == 2
 
-    time.sleep(1.1)  # (receipt times kept to the second, see above)
     shutil.copy2(a, moving)  # A again: the department's latest word
     found = ingest(settings)
     assert found["new_receipts"] == 1 and found["resubmissions"] == 1
@@ -191,3 +190,135 @@ def test_editor_and_transfer_leftovers_are_ignored_with_a_note(fresh_warehouse):
         (folder / name).write_bytes(b"something else\n")
     assert ingest(settings)["new_receipts"] == 0
     assert values(settings) == [("2023", 80000.0)]
+
+
+def _in_force(settings, period: str) -> float:
+    """The value the department's latest word gives, as the models order words (receipt time, then id)."""
+    return rows(
+        settings,
+        f"""select value from raw.indicator_values where period = '{period}'
+            order by received_at desc, submission_id desc limit 1""",
+    )[0]["value"]
+
+
+def test_a_then_b_then_a_under_new_names_within_one_batch(fresh_warehouse):
+    """A portal clerk uploads A, then a correction B, then A again (B was the mistake): three files under
+    new names, all settled by the time one discovery reads them. The second A supersedes B."""
+    settings = fresh_warehouse
+    folder = settings.inbox / STATS
+    folder.mkdir(parents=True)
+    for name, value in (("1_A.csv", 80000), ("2_B.csv", 80500), ("3_A_again.csv", 80000)):
+        (folder / name).write_text(HEADER + f"I23,2023,{value}\n", encoding="utf-8")
+        time.sleep(0.02)  # a few clock ticks apart, as any two uploads are
+    found = ingest(settings)
+    assert found["new_receipts"] == 3 and found["resubmissions"] == 1
+    ledger = rows(settings, "select * from raw.submissions order by received_at, submission_id")
+    assert [r["original_name"] for r in ledger] == ["1_A.csv", "2_B.csv", "3_A_again.csv"]
+    assert ledger[2]["resubmission_of"] == ledger[0]["submission_id"]
+    assert ledger[2]["submission_id"].endswith("-r2")
+    assert _in_force(settings, "2023") == 80000.0
+    assert ingest(settings)["new_receipts"] == 0  # read the same way the next time
+
+
+def test_a_returning_while_b_settles_is_not_lost(fresh_warehouse, monkeypatch):
+    """A and B settle and are recorded while the second A is still inside its quiet period: its arrival
+    (before that discovery) still comes after B's, so the next discovery takes it as a re-submission.
+    Until 2026-12-02 it was compared with B's discovery time (later than its arrival: the pause below)
+    and lost for good."""
+    monkeypatch.setenv("PLANWH_INBOX_QUIET_SECONDS", "3")
+    settings = load_settings()
+    catalog = Catalog.load(settings.seeds_dir)  # loaded before the clock matters
+    folder = settings.inbox / STATS
+    folder.mkdir(parents=True)
+    (folder / "1_A.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    time.sleep(0.02)
+    (folder / "2_B.csv").write_text(HEADER + "I23,2023,80500\n", encoding="utf-8")
+    time.sleep(3.2)
+    (folder / "3_A_again.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    time.sleep(1.1)  # B's discovery comes a second after A's return, which is still settling
+    found = discover_and_archive(settings, catalog)
+    process_pending(settings, catalog)
+    assert found["new_receipts"] == 2 and found["waiting"] == 1
+    assert _in_force(settings, "2023") == 80500.0
+    time.sleep(3.2)
+    found = ingest(settings)
+    assert found["new_receipts"] == 1 and found["resubmissions"] == 1
+    assert _in_force(settings, "2023") == 80000.0
+
+
+# ------------------------------------------------------------- the classification, in memory
+
+T0 = datetime(2026, 11, 30, 10, 0, 0)
+
+
+def receipt(sha: str, name: str, at: datetime, **extra) -> dict:
+    return {
+        "submission_id": make_submission_id("D", sha),
+        "department_code": "D",
+        "original_name": name,
+        "file_sha256": sha,
+        "received_at": at,
+        "received_at_source": "observed",
+        "discovered_at": at + timedelta(minutes=5),
+        "discovery_issue": None,
+        **extra,
+    }
+
+
+def arrived(sha: str | None, name: str, at: datetime, issue: Issue | None = None) -> InboxFile:
+    return InboxFile("D", name, Path(name), 1, sha, issue=issue, changed_at=at, arrived_at=at)
+
+
+def test_a_resent_migrated_file_is_ordered_by_its_arrival_not_by_the_migrated_time():
+    """Content of the migrated history (raw/backfill) sent again is a re-send like any other: its old
+    receipt time stands for its first receipt only (else C sent again just before it was lost)."""
+    a, c, z = "a" * 64, "c" * 64, "f" * 64
+    known = KnownReceipts(
+        [
+            receipt(a, "a.csv", datetime(2024, 1, 5), received_at_source="backfill"),
+            receipt(c, "c.csv", datetime(2024, 2, 5), received_at_source="backfill"),
+            receipt(z, "z.csv", T0),
+        ]
+    )
+    found = known.classify(
+        [
+            arrived(c, "c_again.csv", T0 + timedelta(seconds=10)),
+            arrived(a, "a_again.csv", T0 + timedelta(seconds=20)),
+        ],
+        backfill={("D", a): datetime(2024, 1, 5)},
+    )
+    assert [p.submission_id for p in found] == [
+        make_submission_id("D", c) + "-r2",
+        make_submission_id("D", a) + "-r2",
+    ]
+    assert [p.received_at for p in found] == [T0 + timedelta(seconds=10), T0 + timedelta(seconds=20)]
+
+
+def test_a_refused_file_is_received_when_it_arrived():
+    """A file refused unread has the receipt time of its arrival too: a too-large file at 10:00:00 and its
+    corrected version at 10:00:30 keep that order even when one discovery finds both."""
+    known = KnownReceipts([])
+    big = arrived(None, "big.xlsx", T0, issue=Issue("file_too_large", value=9, expected=1))
+    fixed = arrived("e" * 64, "fixed.xlsx", T0 + timedelta(seconds=30))
+    found = known.classify([fixed, big])
+    assert [(p.item.original_name, p.received_at) for p in found] == [
+        ("big.xlsx", T0),
+        ("fixed.xlsx", T0 + timedelta(seconds=30)),
+    ]
+
+
+def test_a_future_modification_time_is_not_believed(fresh_warehouse):
+    """A sender's fast clock (or touch -d) leaves a future mtime: the file counts from its inode change
+    time (this machine's clock), not from the scan that finds it."""
+    from pipelines.lib.ingest.inbox import scan_inbox
+
+    settings = fresh_warehouse
+    path = settings.inbox / STATS / "2023.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    future = time.time() + 86400
+    os.utime(path, (future, future))
+    ctime = datetime.fromtimestamp(path.stat().st_ctime, TZ).replace(tzinfo=None)
+    time.sleep(0.5)
+    (item,) = scan_inbox(settings, {STATS})
+    assert abs((item.arrived_at - ctime).total_seconds()) < 0.01

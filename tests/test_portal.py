@@ -603,6 +603,89 @@ def test_api_submission_round_trip(portal):
     assert unknown.status_code == 404
 
 
+def test_a_forwarded_file_is_traced_to_what_the_pipeline_recorded(sample_run):
+    """An upload's receipt names the ledger row of each file it became. A sent again after B is recorded
+    by the pipeline as a re-submission (<id>-r2), so the file is found by its name, not by an id made from
+    its content (which is the first A's); a copy of the department's latest content gets no receipt of
+    its own and is traced to that content's receipt; a re-submission not yet recorded is awaited."""
+    import shutil
+
+    import duckdb
+
+    from pipelines.lib.ingest.inbox import discover_and_archive
+    from pipelines.lib.ingest.load import process_pending
+    from pipelines.lib.plans.catalog import Catalog
+
+    root = TEST_ROOT / "portal-trace"  # a portal of its own: the ledger rows it adds stay out of the others'
+    shutil.rmtree(root, ignore_errors=True)
+    config = portal_config(root, sample_run["db"])
+    accounts = add_accounts(config)
+    headers = {"Authorization": f"Bearer {accounts.create_token('370102_IND', 'test script', 'test')}"}
+    settings = config.settings
+    client = TestClient(create_app(config))
+
+    def send(name: str, value: str) -> dict:
+        data = indicator_csv([("S022", 2024, value)])
+        response = client.post(
+            "/api/v1/submissions", headers=headers, files={"file": (name, data, "text/csv")}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def seen(body: dict) -> dict:
+        got = client.get(f"/api/v1/submissions/{body['submission_id']}", headers=headers).json()
+        return got["forwarded"][0]
+
+    def publish_what_the_pipeline_recorded() -> None:
+        catalog = Catalog.load(settings.seeds_dir)
+        discover_and_archive(settings, catalog)
+        process_pending(settings, catalog)
+        target = settings.published_warehouse
+        tmp = target.with_name(".incoming-trace-test")
+        shutil.copyfile(target, tmp)
+        con = duckdb.connect(str(tmp))
+        con.execute(f"attach '{settings.warehouse}' as work (read_only)")
+        con.execute("insert or ignore into raw.receipts by name select * from work.raw.receipts")
+        con.execute("delete from ops.refresh_runs")
+        con.execute("insert into ops.refresh_runs select * from work.ops.refresh_runs")
+        con.execute(
+            """insert into marts.fct_submissions by name
+               select submission_id, department_code, original_name, file_sha256, received_at, processed_at,
+                      status, rows_accepted, rows_rejected, resubmission_of
+               from work.raw.submissions
+               where submission_id not in (select submission_id from marts.fct_submissions)"""
+        )
+        con.close()
+        os.replace(tmp, target)
+
+    a, b, a_again = send("a.csv", "451.5"), send("b.csv", "452.5"), send("a_again.csv", "451.5")
+    assert (
+        a_again["status"] == "in_inbox"
+        and seen(a_again)["sha256"] == seen(a)["sha256"]
+        and not seen(a_again)["processed"]
+    )
+    publish_what_the_pipeline_recorded()
+    first, second, resent = seen(a), seen(b), seen(a_again)
+    assert first["processed"] and second["processed"] and resent["processed"]
+    assert resent["submission_id"] == first["submission_id"] + "-r2" and resent["same_content_as"] is None
+
+    copy = send("a_copy.csv", "451.5")  # the department's latest word again: no receipt of its own,
+    assert copy["status"] == "in_inbox"  # but no scan has judged it yet (a newer file may be on its way)
+    publish_what_the_pipeline_recorded()
+    traced = seen(copy)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    names = {r[0] for r in con.execute("select original_name from raw.receipts").fetchall()}
+    con.close()
+    assert traced["name"] not in names and resent["name"] in names
+    assert traced["processed"] and traced["same_content_as"] == resent["submission_id"]
+    send("b_again.csv", "452.5")  # newer words since do not change what the copy was
+    publish_what_the_pipeline_recorded()
+    assert seen(copy)["same_content_as"] == resent["submission_id"]
+    assert login(client, "ind").status_code == 303
+    page = client.get(f"/submissions/{copy['submission_id']}")
+    assert f"same content as {resent['submission_id']}" in page.text
+
+
 def test_api_obligations(portal):
     headers = api(portal)
     body = portal["client"].get("/api/v1/obligations?period=2025", headers=headers).json()

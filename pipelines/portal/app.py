@@ -61,7 +61,7 @@ class Portal:
         self.config = config
         self.accounts = Accounts(config.accounts_db).init()
         self.catalog = Catalog.load(config.settings.seeds_dir)
-        self.snapshot = Snapshot(config.settings.published_warehouse)
+        self.snapshot = Snapshot(config.settings.published_warehouse, config.settings.inbox_quiet_seconds)
         self.intake = Intake(config, self.accounts, self.catalog, self.snapshot)
         self.departments = {
             r.department_code: (r.name_zh, r.name_en) for r in self.catalog.departments.itertuples()

@@ -4,6 +4,8 @@ for any processed file (from the published ledger), in one shape (the pipeline's
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pipelines.lib.submissions.reasons import REASONS
@@ -14,7 +16,17 @@ from .snapshot import Snapshot
 
 
 def _text(value) -> str | None:
+    if isinstance(value, datetime):
+        value = value.replace(microsecond=0)  # receipt times are kept to the microsecond, shown to the second
     return None if value is None else str(value)
+
+
+def _written_at(item: dict) -> datetime:
+    """When the portal wrote a forwarded file (recorded since 2026-12-02; before, the second in its name)."""
+    if item.get("written_at"):
+        return datetime.fromisoformat(item["written_at"])
+    stamp = re.match(r"portal/(\d{8}-\d{6})_", item["name"])
+    return datetime.strptime(stamp.group(1), "%Y%m%d-%H%M%S") + timedelta(microseconds=999_999)
 
 
 def receipt_from_ledger(row: dict) -> dict:
@@ -54,10 +66,14 @@ def upload_view(upload: dict, snapshot: Snapshot) -> dict:
     receipt["submission_id"] = upload["upload_id"]
     files = []
     for item in upload.get("forwarded") or []:
-        ledger = snapshot.submission(item["submission_id"], upload["department_code"])
+        ledger, same = snapshot.forwarded_file(
+            upload["department_code"], item["name"], item["sha256"], _written_at(item)
+        )
         files.append(
             {
                 **item,
+                "submission_id": ledger["submission_id"] if ledger else item["submission_id"],
+                "same_content_as": ledger["submission_id"] if same else None,
                 "processed": ledger is not None,
                 "pipeline_verdict": ledger["status"] if ledger else None,
                 "processed_at": _text(ledger["processed_at"]) if ledger else None,

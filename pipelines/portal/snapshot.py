@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -26,8 +27,9 @@ def _dicts(cursor) -> list[dict]:
 
 
 class Snapshot:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, quiet_seconds: float = 60.0):
         self.path = Path(path)
+        self.quiet_seconds = quiet_seconds  # the inbox's: a file is judged by the first scan after it
         self._local = threading.local()  # one connection per request (requests run in worker threads)
 
     @property
@@ -180,6 +182,43 @@ class Snapshot:
             [submission_id],
         )
         return row
+
+    def forwarded_file(
+        self, department_code: str, name: str, sha256: str, written_at: datetime
+    ) -> tuple[dict | None, bool]:
+        """What the pipeline recorded for a file the portal wrote into the inbox at `written_at`, and
+        whether that is another file's receipt. A file has its own receipt, found by its name (which
+        carries the upload id; a re-submission's id ends in -rN, so the id cannot be computed in advance),
+        unless its content was the department's latest word when it was written: then the pipeline took it
+        as no change, and the receipt of that word is what counts (the inbox's rule,
+        pipelines/lib/ingest/inbox.py KnownReceipts) — once a scan of the inbox has judged the file (a scan
+        that started a quiet period after it was written); until then it is not
+        read yet, whatever the snapshot's latest word (a newer file may be on its way to the ledger)."""
+        own = self.query(
+            """select * from marts.fct_submissions where department_code = ? and original_name = ?
+               order by received_at desc, submission_id desc limit 1""",
+            [department_code, name],
+        )
+        if own:
+            return own[0], False
+        judged = self.query(
+            "select count(*) as n from ops.refresh_runs where stage = 'inbox_scan' and started_at >= ?",
+            [written_at + timedelta(seconds=self.quiet_seconds)],
+        )
+        if not judged or not judged[0]["n"]:
+            return None, False  # not read yet
+        latest = self.query(
+            """select submission_id, file_sha256 from raw.receipts
+               where department_code = ? and file_sha256 <> '' and discovery_issue is null and received_at <= ?
+               order by received_at desc, submission_id desc limit 1""",
+            [department_code, written_at],
+        )
+        if not latest or latest[0]["file_sha256"] != sha256:
+            return None, False  # not read yet
+        same = self.query(
+            "select * from marts.fct_submissions where submission_id = ?", [latest[0]["submission_id"]]
+        )
+        return (same[0], True) if same else (None, False)
 
     def open_rejections(self, department_code: str | None) -> list[dict]:
         """Rejected rows of owed items not delivered since, and whole files rejected after the

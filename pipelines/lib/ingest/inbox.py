@@ -53,6 +53,7 @@ class InboxFile:
     sha256: str | None
     issue: Issue | None = None
     changed_at: datetime | None = None  # last change of content or metadata (mtime or ctime), local time
+    arrived_at: datetime | None = None  # changed_at, but never later than the scan: when it reached the inbox
     waiting: bool = False  # changed less than the quiet period ago: maybe still being written
 
     @property
@@ -211,7 +212,18 @@ def scan_inbox(
         path = Path(entry.path)
         st = entry.stat(follow_symlinks=False)
         changed_ns = max(st.st_mtime_ns, st.st_ctime_ns)
-        item = InboxFile(department, name, path, st.st_size, None, changed_at=_local(changed_ns))
+        # when it reached the inbox: its last change, but a future mtime (a sender's fast clock, touch -d) is
+        # not believed (the inode change time is this machine's), nor anything after this scan
+        arrived_ns = min(changed_ns if st.st_mtime_ns <= now_ns else st.st_ctime_ns, now_ns)
+        item = InboxFile(
+            department,
+            name,
+            path,
+            st.st_size,
+            None,
+            changed_at=_local(changed_ns),
+            arrived_at=_local(arrived_ns),
+        )
         base = parts[-1]
         if department is not None and department not in linked:
             linked[department] = (inbox / department).is_symlink()
@@ -264,10 +276,11 @@ def backfill_receipts(settings: Settings) -> dict[tuple[str, str], datetime]:
     path = settings.backfill_receipts
     if not path.exists():
         return {}
-    out = {}
+    out: dict[tuple[str, str], datetime] = {}
     with path.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
-            out[(row["department_code"], row["sha256"])] = datetime.fromisoformat(row["received_at"])
+            key, when = (row["department_code"], row["sha256"]), datetime.fromisoformat(row["received_at"])
+            out[key] = min(out.get(key, when), when)  # the first receipt of that content
     return out
 
 
@@ -315,72 +328,120 @@ class Pending:
     item: InboxFile
     submission_id: str
     resubmission_of: str | None = None
+    received_at: datetime | None = None  # when it reached the inbox (migrated history: as recorded then)
+    backfilled: bool = False
+
+
+def word_order(receipt: dict) -> tuple:
+    """The order of a department's words: receipt time (to the microsecond: the moment the file reached
+    the inbox), then submission id, as int_indicator_values_versioned and int_indicator_values_as_of
+    supersede values (project reports go by report date first, then receipt time)."""
+    return (receipt["received_at"], receipt["submission_id"])
 
 
 class KnownReceipts:
     """What has been received, to decide what an inbox file is: new content, content already received
-    (nothing to do), or earlier content sent again after newer content (a re-submission, A -> B -> A)."""
+    (nothing to do), or earlier content sent again after newer content (a re-submission, A -> B -> A).
+
+    A department's word order is the order its files reached the inbox (their receipt times), not the
+    order discoveries recorded them: A, B and A again written within one quiet period are recorded by
+    one discovery (or B and the first A by one, the second A by the next) and still read A, B, A."""
 
     def __init__(self, receipts: list[dict]):
         self.ids = {r["submission_id"] for r in receipts}
         self.by_content: dict[tuple, list[dict]] = {}
         self.by_path: dict[tuple, dict] = {}
-        self.latest: dict[str, datetime] = {}
-        for r in sorted(receipts, key=lambda r: (r["discovered_at"], r["submission_id"])):
+        self.latest: dict[str, dict] = {}
+        for r in sorted(receipts, key=word_order):
             if not r.get("file_sha256") or r.get("discovery_issue"):
                 continue  # refused unread, or a leftover: not a department's word
-            dept = r["department_code"]
-            self.by_content.setdefault((dept, r["file_sha256"]), []).append(r)
-            self.by_path[(dept, r["original_name"])] = r
-            self.latest[dept] = max(self.latest.get(dept, r["discovered_at"]), r["discovered_at"])
+            self._add(r)
 
-    def classify(self, items: list[InboxFile]) -> list[Pending]:
+    def _add(self, r: dict) -> None:
+        dept = r["department_code"]
+        self.by_content.setdefault((dept, r["file_sha256"]), []).append(r)
+        self.by_path[(dept, r["original_name"])] = r
+        if dept not in self.latest or word_order(r) >= word_order(self.latest[dept]):
+            self.latest[dept] = r
+
+    def arrival(self, item: InboxFile, backfill: dict) -> tuple[datetime, bool]:
+        """(receipt time, from the migrated history?) of an inbox file, as it would be recorded."""
+        dept = item.department_code
+        if item.sha256 and (dept, item.sha256) in backfill and (dept, item.sha256) not in self.by_content:
+            return backfill[(dept, item.sha256)], True  # the first receipt of migrated content
+        return item.arrived_at or datetime.min, False
+
+    def classify(
+        self, items: list[InboxFile], backfill: dict[tuple[str, str], datetime] | None = None
+    ) -> list[Pending]:
+        """The inbox files to record, in the order they arrived. Each accepted file counts at once as
+        received, so a later file of the same discovery is read against it (A, B, A in one batch: the
+        second A is a re-submission). `backfill`: receipt times of the migrated history, by (department,
+        sha256), which stand for the first receipt of that content.
+
+        A file that cannot be recorded after all (gone or changed before its archive copy) holds back the
+        later files of its department (`held_back`): they were judged against it."""
+        backfill = backfill or {}
         out: list[Pending] = []
-        taken: set[tuple] = set()
-        for item in items:
-            if item.waiting:
-                continue
+        noted: set[str] = set()
+        arrivals = {id(item): self.arrival(item, backfill) for item in items if not item.waiting}
+        settled = sorted(
+            (item for item in items if not item.waiting),
+            # ties (one clock tick) as the models break them: by submission id
+            key=lambda i: (arrivals[id(i)][0], i.department_code or "", i.submission_id, i.original_name),
+        )
+        for item in settled:
+            when, backfilled = arrivals[id(item)]
             if (
                 item.sha256 is None or item.issue is not None
             ):  # refused or ignored: noted once per name/content
                 sid = item.submission_id
-                if sid not in self.ids and sid not in taken:
-                    taken.add(sid)
-                    out.append(Pending(item, sid))
+                if sid not in self.ids and sid not in noted:
+                    noted.add(sid)
+                    out.append(Pending(item, sid, received_at=when))
                 continue
-            key = (item.department_code, item.sha256)
-            if key in taken:
-                continue
-            earlier = self.by_content.get(key)
+            dept = item.department_code
+            earlier = self.by_content.get((dept, item.sha256))
             if not earlier:
-                taken.add(key)
-                out.append(Pending(item, item.submission_id))
+                entry = Pending(item, item.submission_id, received_at=when, backfilled=backfilled)
+                out.append(entry)
+                self._add(self._as_receipt(entry))
                 continue
             last = earlier[-1]
-            if last["discovered_at"] >= self.latest[item.department_code]:
+            if last is self.latest[dept]:
                 continue  # still the department's latest word: an identical re-upload changes nothing
-            at_path = self.by_path.get((item.department_code, item.original_name))
+            at_path = self.by_path.get((dept, item.original_name))
             if at_path is not None:
                 sent_again = at_path["file_sha256"] != item.sha256  # this file changed back since
             else:
-                sent_again = (
-                    item.changed_at is not None and item.changed_at > self.latest[item.department_code]
-                )
+                sent_again = (when, item.submission_id) > word_order(self.latest[dept])  # ties: as the models
             if sent_again:
-                taken.add(key)
-                sid = f"{make_submission_id(item.department_code, item.sha256)}-r{len(earlier) + 1}"
-                out.append(Pending(item, sid, resubmission_of=last["submission_id"]))
+                sid = f"{make_submission_id(dept, item.sha256)}-r{len(earlier) + 1}"
+                entry = Pending(item, sid, last["submission_id"], received_at=when)
+                out.append(entry)
+                self._add(self._as_receipt(entry))
         return out
 
+    @staticmethod
+    def _as_receipt(entry: Pending) -> dict:
+        return {
+            "submission_id": entry.submission_id,
+            "department_code": entry.item.department_code,
+            "original_name": entry.item.original_name,
+            "file_sha256": entry.item.sha256,
+            "received_at": entry.received_at,
+        }
 
-def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | None = None) -> dict:
-    """Register new inbox files. `only`: submission ids to take (a sensor run); None: everything.
+
+def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
+    """Register new inbox files.
 
     Receipts written to the archive's log but not to the warehouse (a run died in between) are recorded
     first, with their original receipt times."""
     departments = set(catalog.departments["department_code"])
     backfill = backfill_receipts(settings)
     cache = HashCache(settings.inbox_index, settings.inbox_rehash_hours)
+    scanned_at, started = datetime.now(TZ).replace(tzinfo=None), time.perf_counter()
     files = scan_inbox(settings, departments, cache, complete=set(backfill))
     now = now_local()
     archived = load_receipts(settings)
@@ -390,26 +451,31 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
         missing = [r for sid, r in archived.items() if sid not in recorded_ids]
         known = KnownReceipts(recorded + missing)
         new_rows, to_log = list(missing), []
-        pending = [p for p in known.classify(files) if only is None or p.submission_id in only]
+        pending = known.classify(files, backfill)
         resubmissions = 0
+        held_back: set[str] = set()  # departments whose later files were judged against one not recorded
         for entry in pending:
             item, sid = entry.item, entry.submission_id
             archive = None
             if item.sha256 and item.issue is None:
+                if item.department_code in held_back:
+                    continue
                 try:
                     archive = archive_file(settings, item)
                 except (FileChangedError, FileNotFoundError):
-                    continue  # changed or gone since it was hashed: the next scan decides again
+                    # changed or gone since it was hashed: the next scan decides again, for it and for the
+                    # department's later files (each was read as coming after it)
+                    held_back.add(item.department_code)
+                    continue
             first = entry.resubmission_of is None
-            received = backfill.get((item.department_code, item.sha256)) if item.sha256 and first else None
             row = {
                 "submission_id": sid,
                 "department_code": item.department_code,
                 "original_name": item.original_name,
                 "file_sha256": item.sha256 or "",
                 "size_bytes": item.size,
-                "received_at": received or now,
-                "received_at_source": "backfill" if received else "observed",
+                "received_at": entry.received_at or now,
+                "received_at_source": "backfill" if entry.backfilled else "observed",
                 "archive_path": archive,
                 "discovery_issue": json.dumps(_issue_json(item.issue), ensure_ascii=False)
                 if item.issue
@@ -428,7 +494,17 @@ def discover_and_archive(settings: Settings, catalog: Catalog, only: set[str] | 
             con.register("new_receipts", frame)
             con.execute("insert or ignore into raw.receipts by name select * from new_receipts")
             con.unregister("new_receipts")
-    waiting = [f for f in files if f.waiting]
+        waiting = [f for f in files if f.waiting]
+        # when the inbox was last judged: every file settled by then has its receipt, or had nothing new
+        # (the portal tells "same content as the latest word" from "not read yet" by it)
+        con.execute(
+            "insert into ops.refresh_runs values (null, 'inbox_scan', ?, ?, ?)",
+            [
+                scanned_at,
+                round(time.perf_counter() - started, 3),
+                json.dumps({"files": len(files), "new_receipts": len(new_rows), "waiting": len(waiting)}),
+            ],
+        )
     return {
         "files_in_inbox": len(files),
         "new_receipts": len(new_rows),

@@ -69,7 +69,7 @@ def print_lineage(
         print(
             f"   - {h['period']} {h['value_type']}: {h['value']} — file '{h['original_name']}' "
             f"(department {h['department_code']}, sheet {h['sheet_name'] or '-'}, row {h['source_row']}, "
-            f"received {h['received_at']}, submission {h['submission_id']}) [{state}]"
+            f"received {str(h['received_at'])[:19]}, submission {h['submission_id']}) [{state}]"
         )
         if h["previous_value"] is not None:
             print(f"     replaced the earlier value {h['previous_value']}")

@@ -43,7 +43,7 @@ def submissions(request: Request, who: ApiDepartment):
         {
             "submission_id": r["submission_id"],
             "original_name": r["original_name"],
-            "received_at": str(r["received_at"]),
+            "received_at": str(r["received_at"].replace(microsecond=0)),
             "verdict": r["status"],
             "rows_accepted": r["rows_accepted"],
             "rows_rejected": r["rows_rejected"],
