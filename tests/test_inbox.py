@@ -246,6 +246,34 @@ def test_a_returning_while_b_settles_is_not_lost(fresh_warehouse, monkeypatch):
     assert _in_force(settings, "2023") == 80000.0
 
 
+def test_renaming_or_chmod_of_files_already_judged_changes_nothing(fresh_warehouse):
+    """Tidying the inbox (renaming files into a folder, fixing permissions) moves their inode change
+    time: a file already judged — recorded, or skipped as an identical copy — is still not sent again;
+    a new copy of it is."""
+    settings = fresh_warehouse
+    folder = settings.inbox / STATS
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    assert ingest(settings)["new_receipts"] == 1
+    shutil.copyfile(folder / "a.csv", folder / "a_copy.csv")  # identical to the latest word: skipped
+    assert ingest(settings)["new_receipts"] == 0
+    (folder / "b.csv").write_text(HEADER + "I23,2023,80500\n", encoding="utf-8")
+    assert ingest(settings)["new_receipts"] == 1
+
+    time.sleep(0.02)
+    os.chmod(folder / "a_copy.csv", 0o600)
+    (folder / "old").mkdir()
+    (folder / "a.csv").rename(folder / "old" / "a.csv")
+    found = ingest(settings)
+    assert found["new_receipts"] == 0 and found["resubmissions"] == 0
+    assert _in_force(settings, "2023") == 80500.0
+
+    shutil.copyfile(folder / "a_copy.csv", folder / "a_again.csv")  # a new file: A sent again
+    found = ingest(settings)
+    assert found["new_receipts"] == 1 and found["resubmissions"] == 1
+    assert _in_force(settings, "2023") == 80000.0
+
+
 # ------------------------------------------------------------- the classification, in memory
 
 T0 = datetime(2026, 11, 30, 10, 0, 0)

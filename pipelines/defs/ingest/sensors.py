@@ -36,27 +36,33 @@ STUCK_BEFORE_INBOX_SECONDS = 900  # inbox_files is a run's first step: later tha
 _LOG_IDS: dict[str, frozenset[str]] = {}
 
 
-def published_receipts(settings: Settings) -> list[dict]:
-    """Receipts already recorded, read from the analysts' snapshot (never the live file, which a
-    running refresh holds)."""
+def published_receipts(settings: Settings) -> tuple[list[dict], dict[tuple[int, int], str]]:
+    """Receipts already recorded and the inbox's files as the last discovery judged them, read from the
+    analysts' snapshot (never the live file, which a running refresh holds)."""
     path = settings.published_warehouse
     if not path.exists():
-        return []
+        return [], {}
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error:
-        return []
+        return [], {}
     try:
         cursor = con.execute(
             """select submission_id, department_code, original_name, file_sha256, discovery_issue, received_at
                from raw.receipts"""
         )
         cols = [d[0] for d in cursor.description]
-        return [dict(zip(cols, r, strict=True)) for r in cursor.fetchall()]
+        receipts = [dict(zip(cols, r, strict=True)) for r in cursor.fetchall()]
+        try:
+            rows = con.execute("select device, inode, file_sha256 from ops.inbox_files").fetchall()
+        except duckdb.Error:  # published before the table existed
+            rows = []
     except duckdb.Error:
-        return []
+        return [], {}
     finally:
         con.close()
+    judged = {(device, inode): sha for device, inode, sha in rows}
+    return receipts, judged
 
 
 def archived_receipts(settings: Settings) -> set[str]:
@@ -95,7 +101,7 @@ def new_submissions(settings: Settings) -> tuple[list, list[str]]:
     taken = archived_receipts(settings)
     new = [
         entry
-        for entry in KnownReceipts(published_receipts(settings)).classify(files, backfill)
+        for entry in KnownReceipts(*published_receipts(settings)).classify(files, backfill)
         if entry.item.sha256 is not None and entry.item.issue is None and entry.submission_id not in taken
     ]
     waiting = [f"{f.department_code}/{f.original_name}" for f in files if f.waiting]

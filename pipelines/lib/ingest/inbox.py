@@ -55,6 +55,7 @@ class InboxFile:
     changed_at: datetime | None = None  # last change of content or metadata (mtime or ctime), local time
     arrived_at: datetime | None = None  # changed_at, but never later than the scan: when it reached the inbox
     waiting: bool = False  # changed less than the quiet period ago: maybe still being written
+    inode: tuple[int, int] | None = None  # (device, inode): the same file under a new name or mode
 
     @property
     def submission_id(self) -> str:
@@ -223,6 +224,7 @@ def scan_inbox(
             None,
             changed_at=_local(changed_ns),
             arrived_at=_local(arrived_ns),
+            inode=(st.st_dev, st.st_ino),
         )
         base = parts[-1]
         if department is not None and department not in linked:
@@ -347,7 +349,9 @@ class KnownReceipts:
     order discoveries recorded them: A, B and A again written within one quiet period are recorded by
     one discovery (or B and the first A by one, the second A by the next) and still read A, B, A."""
 
-    def __init__(self, receipts: list[dict]):
+    def __init__(self, receipts: list[dict], judged: dict[tuple[int, int], str] | None = None):
+        """`judged`: (device, inode) -> sha256 of each inbox file as the last discovery judged it."""
+        self.judged = judged or {}
         self.ids = {r["submission_id"] for r in receipts}
         self.by_content: dict[tuple, list[dict]] = {}
         self.by_path: dict[tuple, dict] = {}
@@ -411,7 +415,12 @@ class KnownReceipts:
             if last is self.latest[dept]:
                 continue  # still the department's latest word: an identical re-upload changes nothing
             at_path = self.by_path.get((dept, item.original_name))
-            if at_path is not None:
+            before = self.judged.get(item.inode) if item.inode else None
+            if before is not None:
+                # a file judged before: renamed, chmod-ed or touched since, it says nothing new; changed
+                # in place since (B, then A again), it is sent again
+                sent_again = before != item.sha256
+            elif at_path is not None:
                 sent_again = at_path["file_sha256"] != item.sha256  # this file changed back since
             else:
                 sent_again = (when, item.submission_id) > word_order(self.latest[dept])  # ties: as the models
@@ -449,7 +458,15 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
         recorded = fetch_dicts(con, "select * from raw.receipts")
         recorded_ids = {r["submission_id"] for r in recorded}
         missing = [r for sid, r in archived.items() if sid not in recorded_ids]
-        known = KnownReceipts(recorded + missing)
+        judged_rows = fetch_dicts(con, "select * from ops.inbox_files")
+        # a receipt restored from the archive's log is newer than what was remembered of its file
+        restored = {(r["department_code"], r["original_name"]) for r in missing}
+        judged = {
+            (r["device"], r["inode"]): r["file_sha256"]
+            for r in judged_rows
+            if (r["department_code"], r["original_name"]) not in restored
+        }
+        known = KnownReceipts(recorded + missing, judged)
         new_rows, to_log = list(missing), []
         pending = known.classify(files, backfill)
         resubmissions = 0
@@ -489,11 +506,13 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
         if any(row["archive_path"] for row in to_log):
             sync_filesystem(settings.archive)  # the copies (contents and renames) before the log naming them
         write_receipts_log(settings, to_log)  # durable before the warehouse knows about them
+        con.begin()  # the receipts and what was judged of each file: together or not at all
         if new_rows:
             frame = pd.DataFrame(new_rows)
             con.register("new_receipts", frame)
             con.execute("insert or ignore into raw.receipts by name select * from new_receipts")
             con.unregister("new_receipts")
+        remember_judged(con, judged_rows, files, held_back, restored, now)
         waiting = [f for f in files if f.waiting]
         # when the inbox was last judged: every file settled by then has its receipt, or had nothing new
         # (the portal tells "same content as the latest word" from "not read yet" by it)
@@ -505,6 +524,7 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
                 json.dumps({"files": len(files), "new_receipts": len(new_rows), "waiting": len(waiting)}),
             ],
         )
+        con.commit()
     return {
         "files_in_inbox": len(files),
         "new_receipts": len(new_rows),
@@ -516,6 +536,55 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
             1 for p in pending if p.item.issue is not None and p.item.issue.code == "hidden_or_temporary_file"
         ),
     }
+
+
+def remember_judged(
+    con,
+    previous_rows: list[dict],
+    files: list[InboxFile],
+    held_back: set[str | None],
+    restored: set[tuple],
+    now: datetime,
+) -> None:
+    """Keep ops.inbox_files as this discovery judged the inbox: each settled file's (device, inode) and
+    content. Forgotten: a file that left the inbox, and the file of a receipt restored from the archive's
+    log (remembered before that receipt). Departments `held_back` are not judged this time: what was
+    remembered of their files stays."""
+    previous = {
+        (r["device"], r["inode"]): (r["department_code"], r["original_name"], r["file_sha256"])
+        for r in previous_rows
+    }
+    now_judged = {
+        item.inode: (item.department_code, item.original_name, item.sha256)
+        for item in files
+        if item.inode
+        and not item.waiting
+        and item.sha256
+        and item.issue is None
+        and item.department_code not in held_back
+    }
+    present = {item.inode for item in files if item.inode}
+    changed = {key: value for key, value in now_judged.items() if previous.get(key) != value}
+    drop = [
+        key
+        for key, (dept, name, _) in previous.items()
+        if key not in present or key in changed or (dept, name) in restored
+    ]
+    if drop:
+        con.register("forgotten", pd.DataFrame(drop, columns=["device", "inode"], dtype="uint64"))
+        con.execute(
+            """delete from ops.inbox_files f using forgotten g
+               where f.device = g.device and f.inode = g.inode"""
+        )
+        con.unregister("forgotten")
+    if changed:
+        rows = pd.DataFrame(
+            [(dev, ino, dept, name, sha, now) for (dev, ino), (dept, name, sha) in changed.items()],
+            columns=["device", "inode", "department_code", "original_name", "file_sha256", "judged_at"],
+        ).astype({"device": "uint64", "inode": "uint64"})
+        con.register("judged_now", rows)
+        con.execute("insert into ops.inbox_files by name select * from judged_now")
+        con.unregister("judged_now")
 
 
 def write_receipts_log(settings: Settings, rows: list[dict]) -> None:

@@ -197,6 +197,16 @@ create table if not exists ops.validation_results (
     unexpected_count integer not null,
     validated_at     timestamp not null
 );
+-- the inbox as the last discovery judged it: each file (by device and inode) and the content it had then,
+-- so that renaming, chmod-ing or touching a file already judged is not read as sending it again
+create table if not exists ops.inbox_files (
+    device          ubigint not null,
+    inode           ubigint not null,
+    department_code varchar,
+    original_name   varchar not null,
+    file_sha256     varchar not null,
+    judged_at       timestamp not null
+);
 create table if not exists ops.refresh_runs (
     run_id      varchar,
     stage       varchar not null,

@@ -23,7 +23,7 @@ from ..settings import Settings, now_local
 from .connection import connect, writer_lock
 from .housekeeping import prune_rebuild_copies
 
-CARRIED_OVER = ("ops.alerts", "ops.alert_events", "ops.deliveries")
+CARRIED_OVER = ("ops.alerts", "ops.alert_events", "ops.deliveries", "ops.inbox_files")
 
 
 def restore_receipts(settings: Settings) -> int:
@@ -38,7 +38,8 @@ def restore_receipts(settings: Settings) -> int:
 
 
 def carry_over(settings: Settings, previous) -> list[str]:
-    """Copy the alert history from the previous warehouse (if it can be read) into the new one."""
+    """Copy the alert history and the inbox's judged files from the previous warehouse (if it can be
+    read) into the new one."""
     try:
         old = duckdb.connect(str(previous), read_only=True)
     except duckdb.Error:
