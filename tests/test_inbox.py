@@ -268,7 +268,10 @@ def test_renaming_or_chmod_of_files_already_judged_changes_nothing(fresh_warehou
     assert found["new_receipts"] == 0 and found["resubmissions"] == 0
     assert _in_force(settings, "2023") == 80500.0
 
-    shutil.copyfile(folder / "a_copy.csv", folder / "a_again.csv")  # a new file: A sent again
+    # the department deletes the old file and sends A again: a new file, though ext4 usually gives it the
+    # deleted file's inode number (its modification time tells them apart)
+    (folder / "old" / "a.csv").unlink()
+    (folder / "a_again.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
     found = ingest(settings)
     assert found["new_receipts"] == 1 and found["resubmissions"] == 1
     assert _in_force(settings, "2023") == 80000.0

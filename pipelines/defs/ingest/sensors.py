@@ -24,7 +24,7 @@ import duckdb
 
 from pipelines.defs.ingest.assets import INBOX
 from pipelines.defs.jobs import refresh_job
-from pipelines.lib.ingest.inbox import HashCache, KnownReceipts, backfill_receipts, scan_inbox
+from pipelines.lib.ingest.inbox import HashCache, KnownReceipts, backfill_receipts, load_judged, scan_inbox
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import Settings, load_settings
 
@@ -54,14 +54,13 @@ def published_receipts(settings: Settings) -> tuple[list[dict], dict[tuple[int, 
         cols = [d[0] for d in cursor.description]
         receipts = [dict(zip(cols, r, strict=True)) for r in cursor.fetchall()]
         try:
-            rows = con.execute("select device, inode, file_sha256 from ops.inbox_files").fetchall()
+            judged = load_judged(con)
         except duckdb.Error:  # published before the table existed
-            rows = []
+            judged = {}
     except duckdb.Error:
         return [], {}
     finally:
         con.close()
-    judged = {(device, inode): sha for device, inode, sha in rows}
     return receipts, judged
 
 

@@ -56,6 +56,7 @@ class InboxFile:
     arrived_at: datetime | None = None  # changed_at, but never later than the scan: when it reached the inbox
     waiting: bool = False  # changed less than the quiet period ago: maybe still being written
     inode: tuple[int, int] | None = None  # (device, inode): the same file under a new name or mode
+    mtime_ns: int | None = None
 
     @property
     def submission_id(self) -> str:
@@ -225,6 +226,7 @@ def scan_inbox(
             changed_at=_local(changed_ns),
             arrived_at=_local(arrived_ns),
             inode=(st.st_dev, st.st_ino),
+            mtime_ns=st.st_mtime_ns,
         )
         base = parts[-1]
         if department is not None and department not in linked:
@@ -349,8 +351,9 @@ class KnownReceipts:
     order discoveries recorded them: A, B and A again written within one quiet period are recorded by
     one discovery (or B and the first A by one, the second A by the next) and still read A, B, A."""
 
-    def __init__(self, receipts: list[dict], judged: dict[tuple[int, int], str] | None = None):
-        """`judged`: (device, inode) -> sha256 of each inbox file as the last discovery judged it."""
+    def __init__(self, receipts: list[dict], judged: dict[tuple[int, int], tuple] | None = None):
+        """`judged`: (device, inode) -> (department, name, sha256, size, mtime_ns) of each inbox file as the
+        last discovery judged it (ops.inbox_files)."""
         self.judged = judged or {}
         self.ids = {r["submission_id"] for r in receipts}
         self.by_content: dict[tuple, list[dict]] = {}
@@ -415,12 +418,9 @@ class KnownReceipts:
             if last is self.latest[dept]:
                 continue  # still the department's latest word: an identical re-upload changes nothing
             at_path = self.by_path.get((dept, item.original_name))
-            before = self.judged.get(item.inode) if item.inode else None
-            if before is not None:
-                # a file judged before: renamed, chmod-ed or touched since, it says nothing new; changed
-                # in place since (B, then A again), it is sent again
-                sent_again = before != item.sha256
-            elif at_path is not None:
+            if self.unchanged_since_judged(item):
+                continue  # this very file, renamed, chmod-ed or touched since it was judged: nothing new
+            if at_path is not None:
                 sent_again = at_path["file_sha256"] != item.sha256  # this file changed back since
             else:
                 sent_again = (when, item.submission_id) > word_order(self.latest[dept])  # ties: as the models
@@ -430,6 +430,19 @@ class KnownReceipts:
                 out.append(entry)
                 self._add(self._as_receipt(entry))
         return out
+
+    def unchanged_since_judged(self, item: InboxFile) -> bool:
+        """The file (same device and inode, same department) with the content, size and modification time
+        it had when a discovery judged it. The modification time tells it from a new file given a deleted
+        one's inode number (ext4 reuses them at once); a rename or chmod keeps it. A touch moves it: a
+        touched file is then read like one seen anew (by its receipt at its name, else by its arrival)."""
+        before = self.judged.get(item.inode) if item.inode else None
+        return before is not None and (before[0], before[2], before[3], before[4]) == (
+            item.department_code,
+            item.sha256,
+            item.size,
+            item.mtime_ns,
+        )
 
     @staticmethod
     def _as_receipt(entry: Pending) -> dict:
@@ -458,19 +471,16 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
         recorded = fetch_dicts(con, "select * from raw.receipts")
         recorded_ids = {r["submission_id"] for r in recorded}
         missing = [r for sid, r in archived.items() if sid not in recorded_ids]
-        judged_rows = fetch_dicts(con, "select * from ops.inbox_files")
         # a receipt restored from the archive's log is newer than what was remembered of its file
         restored = {(r["department_code"], r["original_name"]) for r in missing}
-        judged = {
-            (r["device"], r["inode"]): r["file_sha256"]
-            for r in judged_rows
-            if (r["department_code"], r["original_name"]) not in restored
-        }
+        previous = load_judged(con)
+        judged = {key: value for key, value in previous.items() if (value[0], value[1]) not in restored}
         known = KnownReceipts(recorded + missing, judged)
         new_rows, to_log = list(missing), []
         pending = known.classify(files, backfill)
         resubmissions = 0
         held_back: set[str] = set()  # departments whose later files were judged against one not recorded
+        recorded_files: set[tuple[int, int]] = set()
         for entry in pending:
             item, sid = entry.item, entry.submission_id
             archive = None
@@ -501,6 +511,8 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
                 "resubmission_of": entry.resubmission_of,
             }
             resubmissions += 0 if first else 1
+            if archive and item.inode:
+                recorded_files.add(item.inode)
             new_rows.append(row)
             to_log.append(row)
         if any(row["archive_path"] for row in to_log):
@@ -512,7 +524,7 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
             con.register("new_receipts", frame)
             con.execute("insert or ignore into raw.receipts by name select * from new_receipts")
             con.unregister("new_receipts")
-        remember_judged(con, judged_rows, files, held_back, restored, now)
+        remember_judged(con, previous, files, held_back, recorded_files, restored, now)
         waiting = [f for f in files if f.waiting]
         # when the inbox was last judged: every file settled by then has its receipt, or had nothing new
         # (the portal tells "same content as the latest word" from "not read yet" by it)
@@ -538,37 +550,51 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
     }
 
 
+JUDGED_COLUMNS = [
+    "device",
+    "inode",
+    "department_code",
+    "original_name",
+    "file_sha256",
+    "size_bytes",
+    "mtime_ns",
+]
+
+
+def load_judged(con) -> dict[tuple[int, int], tuple]:
+    """ops.inbox_files as (device, inode) -> (department, name, sha256, size, mtime_ns)."""
+    rows = con.execute(f"select {', '.join(JUDGED_COLUMNS)} from ops.inbox_files").fetchall()
+    return {(row[0], row[1]): row[2:] for row in rows}
+
+
 def remember_judged(
     con,
-    previous_rows: list[dict],
+    previous: dict[tuple[int, int], tuple],
     files: list[InboxFile],
     held_back: set[str | None],
+    recorded_files: set[tuple[int, int]],
     restored: set[tuple],
     now: datetime,
 ) -> None:
-    """Keep ops.inbox_files as this discovery judged the inbox: each settled file's (device, inode) and
-    content. Forgotten: a file that left the inbox, and the file of a receipt restored from the archive's
-    log (remembered before that receipt). Departments `held_back` are not judged this time: what was
-    remembered of their files stays."""
-    previous = {
-        (r["device"], r["inode"]): (r["department_code"], r["original_name"], r["file_sha256"])
-        for r in previous_rows
-    }
+    """Keep ops.inbox_files as this discovery judged the inbox: each settled file's (device, inode),
+    department, name, content, size and modification time. Forgotten: a file that left the inbox, and the
+    file of a receipt restored from the archive's log (remembered before that receipt). In a department
+    held back only the files recorded count as judged; what was remembered of its others stays."""
     now_judged = {
-        item.inode: (item.department_code, item.original_name, item.sha256)
+        item.inode: (item.department_code, item.original_name, item.sha256, item.size, item.mtime_ns)
         for item in files
         if item.inode
         and not item.waiting
         and item.sha256
         and item.issue is None
-        and item.department_code not in held_back
+        and (item.department_code not in held_back or item.inode in recorded_files)
     }
     present = {item.inode for item in files if item.inode}
     changed = {key: value for key, value in now_judged.items() if previous.get(key) != value}
     drop = [
         key
-        for key, (dept, name, _) in previous.items()
-        if key not in present or key in changed or (dept, name) in restored
+        for key, value in previous.items()
+        if key not in present or key in changed or (value[0], value[1]) in restored
     ]
     if drop:
         con.register("forgotten", pd.DataFrame(drop, columns=["device", "inode"], dtype="uint64"))
@@ -578,10 +604,11 @@ def remember_judged(
         )
         con.unregister("forgotten")
     if changed:
-        rows = pd.DataFrame(
-            [(dev, ino, dept, name, sha, now) for (dev, ino), (dept, name, sha) in changed.items()],
-            columns=["device", "inode", "department_code", "original_name", "file_sha256", "judged_at"],
-        ).astype({"device": "uint64", "inode": "uint64"})
+        rows = pd.DataFrame([(*key, *value) for key, value in changed.items()], columns=JUDGED_COLUMNS)
+        rows = rows.astype(
+            {"device": "uint64", "inode": "uint64", "size_bytes": "int64", "mtime_ns": "int64"}
+        )
+        rows["judged_at"] = now
         con.register("judged_now", rows)
         con.execute("insert into ops.inbox_files by name select * from judged_now")
         con.unregister("judged_now")

@@ -205,6 +205,8 @@ create table if not exists ops.inbox_files (
     department_code varchar,
     original_name   varchar not null,
     file_sha256     varchar not null,
+    size_bytes      bigint not null,
+    mtime_ns        bigint not null,    -- with the size: a new file given a deleted one's inode is not it
     judged_at       timestamp not null
 );
 create table if not exists ops.refresh_runs (

@@ -51,6 +51,24 @@ def carry_over(settings: Settings, previous) -> list[str]:
                 frames[table] = old.execute(f"select * from {table}").fetch_df()
             except duckdb.Error:
                 continue
+        if "ops.inbox_files" in frames:
+            # receipts in the archive's log the old file never recorded (a run died between the two): what
+            # it remembered of those files is older than them, so they are forgotten
+            try:
+                known = {row[0] for row in old.execute("select submission_id from raw.receipts").fetchall()}
+            except duckdb.Error:
+                known = set()
+            unrecorded = {
+                (r["department_code"], r["original_name"])
+                for sid, r in load_receipts(settings).items()
+                if sid not in known
+            }
+            memory = frames["ops.inbox_files"]
+            keep = [
+                (dept, name) not in unrecorded
+                for dept, name in zip(memory["department_code"], memory["original_name"], strict=True)
+            ]
+            frames["ops.inbox_files"] = memory[keep]
         if "ops.deliveries" not in frames:  # written before ops.deliveries replaced ops.alert_deliveries
             with contextlib.suppress(duckdb.Error):
                 frames["ops.deliveries"] = legacy_deliveries(old)
