@@ -277,6 +277,28 @@ def test_renaming_or_chmod_of_files_already_judged_changes_nothing(fresh_warehou
     assert _in_force(settings, "2023") == 80000.0
 
 
+def test_a_rebuild_carries_the_memory_over_empty_or_not(fresh_warehouse):
+    from pipelines.lib.warehouse.connection import connect
+    from pipelines.lib.warehouse.rebuild import carry_over
+
+    settings = fresh_warehouse
+    backup = settings.warehouse.with_name("before-rebuild.duckdb")
+    with connect(settings):
+        pass  # a warehouse whose inbox never had a settled file
+    os.replace(settings.warehouse, backup)
+    assert "ops.inbox_files" in carry_over(settings, backup)
+
+    folder = settings.inbox / STATS
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    assert ingest(settings)["new_receipts"] == 1
+    os.replace(settings.warehouse, backup)
+    assert "ops.inbox_files" in carry_over(settings, backup)
+    assert [r["original_name"] for r in rows(settings, "select original_name from ops.inbox_files")] == [
+        "a.csv"
+    ]
+
+
 # ------------------------------------------------------------- the classification, in memory
 
 T0 = datetime(2026, 11, 30, 10, 0, 0)

@@ -36,7 +36,7 @@ STUCK_BEFORE_INBOX_SECONDS = 900  # inbox_files is a run's first step: later tha
 _LOG_IDS: dict[str, frozenset[str]] = {}
 
 
-def published_receipts(settings: Settings) -> tuple[list[dict], dict[tuple[int, int], str]]:
+def published_receipts(settings: Settings) -> tuple[list[dict], dict[tuple[int, int], tuple]]:
     """Receipts already recorded and the inbox's files as the last discovery judged them, read from the
     analysts' snapshot (never the live file, which a running refresh holds)."""
     path = settings.published_warehouse

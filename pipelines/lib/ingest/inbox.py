@@ -590,12 +590,9 @@ def remember_judged(
         and (item.department_code not in held_back or item.inode in recorded_files)
     }
     present = {item.inode for item in files if item.inode}
-    changed = {key: value for key, value in now_judged.items() if previous.get(key) != value}
-    drop = [
-        key
-        for key, value in previous.items()
-        if key not in present or key in changed or (value[0], value[1]) in restored
-    ]
+    stale = {key for key, value in previous.items() if (value[0], value[1]) in restored}
+    changed = {key: value for key, value in now_judged.items() if previous.get(key) != value or key in stale}
+    drop = [key for key in previous if key not in present or key in changed or key in stale]
     if drop:
         con.register("forgotten", pd.DataFrame(drop, columns=["device", "inode"], dtype="uint64"))
         con.execute(

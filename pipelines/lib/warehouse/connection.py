@@ -205,8 +205,8 @@ create table if not exists ops.inbox_files (
     department_code varchar,
     original_name   varchar not null,
     file_sha256     varchar not null,
-    size_bytes      bigint not null,
-    mtime_ns        bigint not null,    -- with the size: a new file given a deleted one's inode is not it
+    size_bytes      bigint,             -- with the mtime: a new file given a deleted one's inode is not it
+    mtime_ns        bigint,
     judged_at       timestamp not null
 );
 create table if not exists ops.refresh_runs (
@@ -224,6 +224,8 @@ alter table raw.indicator_values add column if not exists review_reasons varchar
 alter table raw.indicator_values add column if not exists explanation varchar;
 alter table raw.quarantine add column if not exists needs_explanation boolean default false;
 alter table raw.quarantine add column if not exists explanation varchar;
+alter table ops.inbox_files add column if not exists size_bytes bigint;
+alter table ops.inbox_files add column if not exists mtime_ns bigint;
 """
 
 

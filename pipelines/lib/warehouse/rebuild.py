@@ -64,10 +64,14 @@ def carry_over(settings: Settings, previous) -> list[str]:
                 if sid not in known
             }
             memory = frames["ops.inbox_files"]
-            keep = [
-                (dept, name) not in unrecorded
-                for dept, name in zip(memory["department_code"], memory["original_name"], strict=True)
-            ]
+            keep = pd.Series(
+                [
+                    (dept, name) not in unrecorded
+                    for dept, name in zip(memory["department_code"], memory["original_name"], strict=True)
+                ],
+                index=memory.index,
+                dtype=bool,
+            )
             frames["ops.inbox_files"] = memory[keep]
         if "ops.deliveries" not in frames:  # written before ops.deliveries replaced ops.alert_deliveries
             with contextlib.suppress(duckdb.Error):
