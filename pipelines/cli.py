@@ -393,6 +393,9 @@ def cmd_sql(args, settings) -> int:
 
 def cmd_lint_sql(args, settings) -> int:
     sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    # sqlfluff's dbt templater opens the warehouse (dbt's connection): on a fresh clone its folder does not
+    # exist yet, and `make lint` failed there until a first `make run`
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.run([str(sqlfluff), "lint", "models"], cwd=settings.dbt_project_dir).returncode
 
 
