@@ -242,3 +242,13 @@ def test_a_run_that_failed_on_a_bad_setting_is_not_retried(fresh_warehouse):
         assert type(cause).__name__ == "SettingsError" and cause.problems == [
             "as_of='2026-13-45' is not a calendar date (month 01-12, day within the month), e.g. 2025-12-31"
         ]
+
+
+def test_receipt_times_are_shown_to_the_second():
+    from datetime import datetime
+
+    from pipelines.lib.settings import now_local, to_the_second
+
+    assert to_the_second(datetime(2026, 12, 2, 10, 0, 0, 123456)) == "2026-12-02 10:00:00"
+    assert to_the_second(None) is None and to_the_second("2026-12-02") == "2026-12-02"
+    assert now_local().microsecond == 0

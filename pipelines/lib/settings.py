@@ -588,9 +588,18 @@ def private_umask() -> None:
     os.umask(0o077)
 
 
-def now_local() -> datetime:
-    """Current wall-clock time in Asia/Shanghai, as a naive timestamp (the warehouse convention)."""
-    return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+def now_local(precise: bool = False) -> datetime:
+    """Current wall-clock time in Asia/Shanghai, as a naive timestamp (the warehouse convention), to the
+    second; `precise`: to the microsecond, as receipt times are kept (pipelines/lib/ingest/inbox.py)."""
+    now = datetime.now(TZ).replace(tzinfo=None)
+    return now if precise else now.replace(microsecond=0)
+
+
+def to_the_second(value) -> str | None:
+    """A time as people read it: receipt times are kept to the microsecond, shown to the second."""
+    if value is None:
+        return None
+    return str(value.replace(microsecond=0) if isinstance(value, datetime) else value)
 
 
 def today_local() -> date:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from pipelines.lib.ingest.inbox import make_submission_id
 from pipelines.lib.plans.catalog import Catalog
-from pipelines.lib.settings import TZ, now_local
+from pipelines.lib.settings import now_local
 from pipelines.lib.submissions.check import CheckedBatch, check_file
 from pipelines.lib.submissions.plausibility import PREVIOUS_COLUMNS, previous_values_from
 from pipelines.lib.submissions.readers import HEADINGS_EN, HEADINGS_ZH, INDICATOR, PROGRESS
@@ -321,7 +321,7 @@ class Intake:
         try:
             for kind, data in files:
                 name = f"portal/{stamp}_{upload_id}_{stem or 'upload'}_{KIND_LABEL[kind]}.csv"
-                written_at = datetime.now(TZ).replace(tzinfo=None)  # before the file: its receipt is later
+                written_at = now_local(precise=True)  # before the file: its receipt is later
                 self._write_inbox(principal.department_code, name, data)
                 sha = hashlib.sha256(data).hexdigest()
                 written.append(

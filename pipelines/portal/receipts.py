@@ -8,17 +8,12 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from pipelines.lib.settings import to_the_second
 from pipelines.lib.submissions.reasons import REASONS
 from pipelines.lib.submissions.receipts import receipt_paths
 
 from .intake import valid_upload_id
 from .snapshot import Snapshot
-
-
-def _text(value) -> str | None:
-    if isinstance(value, datetime):
-        value = value.replace(microsecond=0)  # receipt times are kept to the microsecond, shown to the second
-    return None if value is None else str(value)
 
 
 def _written_at(item: dict) -> datetime:
@@ -49,8 +44,8 @@ def receipt_from_ledger(row: dict) -> dict:
         "submission_id": row["submission_id"],
         "department_code": row["department_code"],
         "original_name": row["original_name"],
-        "received_at": _text(row["received_at"]),
-        "processed_at": _text(row["processed_at"]),
+        "received_at": to_the_second(row["received_at"]),
+        "processed_at": to_the_second(row["processed_at"]),
         "verdict": row["status"],
         "rows_accepted": row["rows_accepted"],
         "rows_rejected": row["rows_rejected"],
@@ -76,7 +71,7 @@ def upload_view(upload: dict, snapshot: Snapshot) -> dict:
                 "same_content_as": ledger["submission_id"] if same else None,
                 "processed": ledger is not None,
                 "pipeline_verdict": ledger["status"] if ledger else None,
-                "processed_at": _text(ledger["processed_at"]) if ledger else None,
+                "processed_at": to_the_second(ledger["processed_at"]) if ledger else None,
             }
         )
     state = upload["status"]

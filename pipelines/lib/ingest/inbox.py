@@ -391,14 +391,12 @@ class KnownReceipts:
         backfill = backfill or {}
         out: list[Pending] = []
         noted: set[str] = set()
-        arrivals = {id(item): self.arrival(item, backfill) for item in items if not item.waiting}
         settled = sorted(
-            (item for item in items if not item.waiting),
+            ((self.arrival(item, backfill), item) for item in items if not item.waiting),
             # ties (one clock tick) as the models break them: by submission id
-            key=lambda i: (arrivals[id(i)][0], i.department_code or "", i.submission_id, i.original_name),
+            key=lambda p: (p[0][0], p[1].department_code or "", p[1].submission_id, p[1].original_name),
         )
-        for item in settled:
-            when, backfilled = arrivals[id(item)]
+        for (when, backfilled), item in settled:
             if (
                 item.sha256 is None or item.issue is not None
             ):  # refused or ignored: noted once per name/content
@@ -417,9 +415,9 @@ class KnownReceipts:
             last = earlier[-1]
             if last is self.latest[dept]:
                 continue  # still the department's latest word: an identical re-upload changes nothing
-            at_path = self.by_path.get((dept, item.original_name))
             if self.unchanged_since_judged(item):
-                continue  # this very file, renamed, chmod-ed or touched since it was judged: nothing new
+                continue  # this very file, renamed or chmod-ed since it was judged: nothing new
+            at_path = self.by_path.get((dept, item.original_name))
             if at_path is not None:
                 sent_again = at_path["file_sha256"] != item.sha256  # this file changed back since
             else:
@@ -463,7 +461,7 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
     departments = set(catalog.departments["department_code"])
     backfill = backfill_receipts(settings)
     cache = HashCache(settings.inbox_index, settings.inbox_rehash_hours)
-    scanned_at, started = datetime.now(TZ).replace(tzinfo=None), time.perf_counter()
+    scanned_at, started = now_local(precise=True), time.perf_counter()
     files = scan_inbox(settings, departments, cache, complete=set(backfill))
     now = now_local()
     archived = load_receipts(settings)

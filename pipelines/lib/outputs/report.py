@@ -19,7 +19,7 @@ import duckdb
 
 from ..alerts.notify import undelivered
 from ..files import atomic_write_text
-from ..settings import now_local
+from ..settings import now_local, to_the_second
 from ..warehouse.connection import fetch_dicts as _rows
 from .evaluation import FINAL, KIND_EN, METHOD_EN, METHOD_ZH, plan_context, sentences
 from .labels import ATTRIBUTE, METHOD, STATUS_ORDER, status_en, status_zh
@@ -1033,7 +1033,7 @@ def _rejections(con, pid: str) -> str:
         return title + "<p>无 · none</p>"
     body = "".join(
         f"<tr data-status='{_e(r['status'])}'><td>{_e(r['department_name_zh'] or r['department_code'])}</td>"
-        f"<td>{_e(r['original_name'])}</td><td>{_e(str(r['received_at'])[:19])}</td>"
+        f"<td>{_e(r['original_name'])}</td><td>{_e(to_the_second(r['received_at']))}</td>"
         f"<td>{badge(r['status'])}</td><td class='num'>{r['rows_rejected']}</td><td class='num'>{r['rows_accepted']}</td>"
         f"<td>{_e(r['message_zh'] or r['first_error_zh'])}<br>"
         f"<span class='note'>{_e(r['message_en'] or r['first_error_en'])}</span></td></tr>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ..settings import Settings
+from ..settings import Settings, to_the_second
 from .connection import connect, fetch_dicts
 from .publish import open_published
 
@@ -69,7 +69,7 @@ def print_lineage(
         print(
             f"   - {h['period']} {h['value_type']}: {h['value']} — file '{h['original_name']}' "
             f"(department {h['department_code']}, sheet {h['sheet_name'] or '-'}, row {h['source_row']}, "
-            f"received {str(h['received_at'])[:19]}, submission {h['submission_id']}) [{state}]"
+            f"received {to_the_second(h['received_at'])}, submission {h['submission_id']}) [{state}]"
         )
         if h["previous_value"] is not None:
             print(f"     replaced the earlier value {h['previous_value']}")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, File, Request, UploadFile
 
+from pipelines.lib.settings import to_the_second
 from pipelines.lib.submissions.values import parse_period
 
 from ..deps import ApiDepartment, PortalHTTPError, portal
@@ -43,7 +44,7 @@ def submissions(request: Request, who: ApiDepartment):
         {
             "submission_id": r["submission_id"],
             "original_name": r["original_name"],
-            "received_at": str(r["received_at"].replace(microsecond=0)),
+            "received_at": to_the_second(r["received_at"]),
             "verdict": r["status"],
             "rows_accepted": r["rows_accepted"],
             "rows_rejected": r["rows_rejected"],
