@@ -154,8 +154,34 @@ def run_job(
     job = defs.resolve_job_def(job_name)
     if instance is None:
         with dg.DagsterInstance.ephemeral() as ephemeral:
-            return job.execute_in_process(run_config=config, instance=ephemeral, raise_on_error=False)
-    return job.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+            return _Told(job.execute_in_process(run_config=config, instance=ephemeral, raise_on_error=False))
+    return _Told(job.execute_in_process(run_config=config, instance=instance, raise_on_error=False))
+
+
+class _Told:
+    """A run's result that says why it failed: `assert run_job(...).success` prints the result's repr, and
+    Dagster's names only the object (a CI log then shows "assert False" and nothing to go on)."""
+
+    def __init__(self, result):
+        self._result = result
+
+    def __getattr__(self, name):
+        return getattr(self._result, name)
+
+    def __repr__(self) -> str:
+        if self._result.success:
+            return f"<run {self._result.run_id}: success>"
+        causes, traces = [], []
+        for event in self._result.all_events:
+            error = event.step_failure_data.error if event.is_step_failure else None
+            if error is None:
+                continue
+            innermost = error
+            while innermost.cause is not None:
+                innermost = innermost.cause
+            causes.append(f"{event.step_key}: {innermost.message.strip()}")  # first: a summary line shows it
+            traces.append(error.to_string())
+        return "<run failed: " + " | ".join(causes or ["no step failed"]) + ">\n" + "\n".join(traces)
 
 
 def launch_like_the_ui(as_of: str | None = AS_OF, selection: list | None = None):

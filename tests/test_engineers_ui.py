@@ -155,6 +155,12 @@ def test_the_output_checks_catch_a_short_export_a_missing_indicator_and_a_stale_
         assert any("fct_flags.csv has" in p for p in problems) and any(
             "dim_projects.csv is missing" in p for p in problems
         )
+        # cut inside a quoted field: not a CSV any more, said so (not counted as some number of rows)
+        cut = out / "exports" / "fct_submissions.csv"
+        cut.write_text(cut.read_text(encoding="utf-8-sig") + '"an unterminated note\n', encoding="utf-8-sig")
+        problems, _ = verify_exports(con, out / "exports")
+        assert any(p.startswith("fct_submissions.csv cannot be read as CSV") for p in problems), problems
+        shutil.copyfile(sample_run["output"] / "exports" / "fct_submissions.csv", cut)
 
         # the workbook's contents sheet stating another count: as written (read from the file directly) and
         # as Excel saves it again (shared strings: read with openpyxl)
