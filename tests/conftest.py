@@ -154,34 +154,73 @@ def run_job(
     job = defs.resolve_job_def(job_name)
     if instance is None:
         with dg.DagsterInstance.ephemeral() as ephemeral:
-            return _Told(job.execute_in_process(run_config=config, instance=ephemeral, raise_on_error=False))
-    return _Told(job.execute_in_process(run_config=config, instance=instance, raise_on_error=False))
+            result = job.execute_in_process(run_config=config, instance=ephemeral, raise_on_error=False)
+    else:
+        result = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+    told = _Told(result)
+    if not result.success:
+        # pytest shortens the repr in its assertion line (~240 characters under -q); the whole story goes to
+        # the captured output, which a failing test's report prints in full
+        print(told.story(), file=sys.stderr)
+    return told
+
+
+def _raised(error):
+    """The error a run's failure comes from: Dagster wraps what a step raised (`cause`); what that error
+    interrupted (`context`) is in the full trace."""
+    seen = set()
+    while error.cause is not None and id(error) not in seen:
+        seen.add(id(error))
+        error = error.cause
+    return error
 
 
 class _Told:
-    """A run's result that says why it failed: `assert run_job(...).success` prints the result's repr, and
-    Dagster's names only the object (a CI log then shows "assert False" and nothing to go on)."""
+    """A run's result that says why it failed: `assert run_job(...).success` shows the result's repr, and
+    Dagster's names only the object (a CI log then reads "assert False" and nothing to go on). The repr
+    leads with each failure's innermost error; `story()` has every failure event with its full trace and
+    the DuckDB connections still alive in this process (an instance cached for a path keeps its first
+    configuration)."""
 
     def __init__(self, result):
         self._result = result
 
     def __getattr__(self, name):
+        if name.startswith("__") or name == "_result":  # copy/pickle probe these before __init__ ran
+            raise AttributeError(name)
         return getattr(self._result, name)
+
+    def _failures(self) -> list[tuple[str, object, object]]:
+        """(event type and step, event, error) of each failure event and each event carrying an error."""
+        found = []
+        for event in self._result.all_events:
+            error = getattr(event.event_specific_data, "error", None)
+            if event.is_failure or error is not None:
+                found.append((f"{event.event_type_value} {event.step_key or ''}".strip(), event, error))
+        return found
 
     def __repr__(self) -> str:
         if self._result.success:
             return f"<run {self._result.run_id}: success>"
-        causes, traces = [], []
-        for event in self._result.all_events:
-            error = event.step_failure_data.error if event.is_step_failure else None
-            if error is None:
-                continue
-            innermost = error
-            while innermost.cause is not None:
-                innermost = innermost.cause
-            causes.append(f"{event.step_key}: {innermost.message.strip()}")  # first: a summary line shows it
-            traces.append(error.to_string())
-        return "<run failed: " + " | ".join(causes or ["no step failed"]) + ">\n" + "\n".join(traces)
+        causes = []
+        for where, event, error in self._failures():
+            innermost = _raised(error) if error is not None else None
+            causes.append(f"{where}: {innermost.message.strip() if innermost else event.message}")
+        return "<run failed: " + " | ".join(causes or ["no failure event"]) + ">"
+
+    def story(self) -> str:
+        import gc
+
+        import duckdb
+
+        lines = [f"run {self._result.run_id} failed"]
+        for where, event, error in self._failures():
+            lines.append(f"--- {where}: {event.message}")
+            if error is not None:
+                lines.append(error.to_string())
+        alive = [o for o in gc.get_objects() if isinstance(o, duckdb.DuckDBPyConnection)]
+        lines.append(f"--- DuckDB connections alive in this process: {len(alive)}")
+        return "\n".join(lines)
 
 
 def launch_like_the_ui(as_of: str | None = AS_OF, selection: list | None = None):

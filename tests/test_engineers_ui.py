@@ -139,6 +139,32 @@ def test_the_output_checks_pass_on_the_sample_refresh(sample_run):
         assert checks[name].passed, (name, checks[name].metadata)
 
 
+def test_the_export_check_reads_the_folder_it_is_given_whatever_its_name(sample_run, tmp_path):
+    """DuckDB reads a path as a glob pattern: an output folder named with ? or [ must not count a
+    neighbouring folder's file as well (nor miss its own)."""
+    import duckdb
+
+    con = duckdb.connect(str(sample_run["db"]), read_only=True)
+    try:
+        for name in ("g?x", "run[1]"):
+            out = tmp_path / name
+            shutil.copytree(sample_run["output"] / "exports", out)
+            assert verify_exports(con, out)[0] == [], name
+        neighbour = tmp_path / "gax"  # what "g?x" matches as a pattern: one more row in its CSV
+        shutil.copytree(sample_run["output"] / "exports", neighbour)
+        extra = neighbour / "fct_flags.csv"
+        extra.write_text(
+            extra.read_text(encoding="utf-8-sig")
+            + extra.read_text(encoding="utf-8-sig").splitlines()[-1]
+            + "\n",
+            encoding="utf-8-sig",
+        )
+        assert verify_exports(con, neighbour)[0] != []  # the neighbour is wrong...
+        assert verify_exports(con, tmp_path / "g?x")[0] == []  # ...and the folder asked about is not
+    finally:
+        con.close()
+
+
 def test_the_output_checks_catch_a_short_export_a_missing_indicator_and_a_stale_copy(sample_run, tmp_path):
     import duckdb
 

@@ -354,7 +354,10 @@ def _xlsx_value(value: object) -> object:
 
 
 def display_width(text: str) -> int:
-    """Columns a text takes in a spreadsheet: Chinese characters count double."""
+    """Columns a text takes in a spreadsheet: Chinese characters count double (ASCII text, most cells:
+    its length, without a lookup per character)."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
