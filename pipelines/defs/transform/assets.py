@@ -98,6 +98,19 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
     """dbt build against the working warehouse at the run's evaluation date: a full build when the models,
     the catalog or the dates changed (and every night), else only the plans this run's files touched
     (pipelines/lib/warehouse/refresh_scope.py)."""
+    # the build runs, and its events are gathered, with the writer lock held and the dates in the
+    # environment; both are given back before the first event is handed to Dagster, so neither waits on how
+    # (or whether) Dagster goes on iterating this generator
+    events, error = _build(context, dbt, planwh)
+    yield from events
+    if error is not None:
+        raise error
+
+
+def _build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: PlanWarehouse
+) -> tuple[list, BaseException | None]:
+    """The dbt build: (the events to report, in dependency order; the error that fails the step, if any)."""
     settings = planwh.settings
     as_of = planwh.as_of_date().isoformat()
     known_at = planwh.known_at_date()
@@ -131,8 +144,7 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
                 f"dbt build {build.describe()}"
             )
             if build.mode == "none":
-                yield from _unchanged(context, set(), build.mode)
-                return
+                return list(_unchanged(context, set(), build.mode)), None
             # dbt's events are held until dbt exits: the row counts and schemas are read after it (one
             # writer per DuckDB file), and a partial build must emit the outputs it leaves unchanged (always
             # upstream of, or beside, what it rebuilds) before its own: Dagster wants a multi-asset's
@@ -159,17 +171,17 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
                 end_build(settings)
             if failure is None and build.mode != "subset":
                 record_build(settings, build)
+            reported = []
             if failure is None or build.mode in ("scoped", "models"):
                 # what the build did not have to rebuild is current: say so, and let the steps after it run
-                yield from _unchanged(context, emitted, build.mode)
-            yield from with_table_metadata(
-                invocation, events, dbt_project.project_dir / dbt_project.target_path, settings.warehouse
+                reported.extend(_unchanged(context, emitted, build.mode))
+            reported.extend(
+                with_table_metadata(
+                    invocation, events, dbt_project.project_dir / dbt_project.target_path, settings.warehouse
+                )
             )
             if failure is not None:
-                diagnosed = _diagnose(failure, settings)
-                if diagnosed is failure:
-                    raise failure
-                raise diagnosed from None
+                return reported, _diagnose(failure, settings)
     finally:
         for name, value in previous.items():
             if value is None:
@@ -177,6 +189,7 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
             else:
                 os.environ[name] = value
     prune_invocation_dirs(target_dir(dbt_project.project_dir))
+    return reported, None
 
 
 def _unchanged(context: dg.AssetExecutionContext, emitted: set[str], mode: str):
