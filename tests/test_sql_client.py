@@ -218,7 +218,8 @@ def test_a_script_on_stdin_and_the_ways_a_session_cannot_start(snapshot, tmp_pat
 
 
 def test_wrapping_counts_chinese_characters_as_two_columns():
-    from pipelines.lib.warehouse.sql_shell import display_width, wrap
+    from pipelines.lib.text import display_width
+    from pipelines.lib.warehouse.sql_shell import wrap
 
     text = "指标完成情况 · Indicator attainment — one row per indicator and plan year (as_of)."
     lines = wrap(text, 30)

@@ -22,13 +22,13 @@ import csv
 import datetime as dt
 import math
 import shutil
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from ..files import temp_path
+from ..text import display_width
 from .labels import ATTRIBUTE, COLUMNS_ZH, METHOD, STATUS
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -351,14 +351,6 @@ def _xlsx_value(value: object) -> object:
     if isinstance(value, str):
         return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
-
-
-def display_width(text: str) -> int:
-    """Columns a text takes in a spreadsheet: Chinese characters count double (ASCII text, most cells:
-    its length, without a lookup per character)."""
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 NUMBER_FORMATS = {

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import duckdb
 
 from ..alerts.notify import count_undelivered, undelivered
 from ..settings import Settings
+from ..text import display_width
 from ..warehouse.publish import open_published
 from .labels import STATUS_ORDER, status_en, status_zh
 
 
 def _pad(text: str, width: int) -> str:
     """Left-align in a terminal: Chinese characters take two columns."""
-    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(0, width - used)
+    return text + " " * max(0, width - display_width(text))
 
 
 def _fmt(value, unit: str | None = "") -> str:

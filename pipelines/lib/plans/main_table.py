@@ -21,9 +21,9 @@ Each row gets a confidence and the reasons a person must look at it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
+from ..text import display_width
 from .outline import CHAPTER, SECTION, Outline, is_footer, normalise
 
 _HEADER_WORDS = [
@@ -586,15 +586,11 @@ def _rows_unnumbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
 # ------------------------------------------------------------------------- pdftotext -layout tables
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def _cells(line: str) -> list[tuple[int, int, str]]:
     """(start, end, text) of each cell in display columns (a Chinese character is two columns wide, as
     the layout was drawn); cells are separated by two spaces or more."""
     return [
-        (_width(line[: m.start()]), _width(line[: m.end()]), m.group(0))
+        (display_width(line[: m.start()]), display_width(line[: m.end()]), m.group(0))
         for m in re.finditer(r"\S+(?: \S+)*", line)
     ]
 

@@ -23,7 +23,6 @@ import shutil
 import signal
 import sys
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -31,6 +30,7 @@ from typing import TextIO
 import duckdb
 
 from ..outputs.exports import neutralise
+from ..text import display_width
 from .descriptions import headline, split_description
 from .publish import open_published
 
@@ -67,10 +67,6 @@ def one_line(exc: BaseException) -> str:
     elif "configuration has been locked" in text or "Cannot change configuration option" in text:
         text += " — 安全设置已锁定 · the safe settings are locked for this session"
     return text
-
-
-def display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 _WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
