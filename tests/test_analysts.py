@@ -69,11 +69,11 @@ ANALYST = textwrap.dedent(
 )
 
 
-def test_an_open_analyst_session_and_a_full_refresh_both_succeed(fresh_warehouse):
+def test_an_open_analyst_session_and_a_refresh_both_succeed_and_the_exports_round_trip(fresh_warehouse):
     settings = fresh_warehouse
     folder = settings.inbox / "370102_STATS"
     folder.mkdir(parents=True)
-    (folder / "one.csv").write_text("指标编号,统计期,数值\nI23,2021,69000\n", encoding="utf-8")
+    (folder / "one.csv").write_text("指标编号,统计期,数值\nI23,2024,83000\n", encoding="utf-8")
     assert run_job("refresh", None).success
     analyst = subprocess.Popen(
         [sys.executable, "-c", ANALYST, str(settings.published_warehouse)],
@@ -85,7 +85,12 @@ def test_an_open_analyst_session_and_a_full_refresh_both_succeed(fresh_warehouse
     )
     try:
         assert analyst.stdout.readline().strip() == "1"
-        (folder / "two.csv").write_text("指标编号,统计期,数值\nI23,2022,76000\n", encoding="utf-8")
+        # the second file carries text a spreadsheet would run as a formula: the exports must neutralise it
+        (folder / "注入.csv").write_text(
+            '指标编号,统计期,数值,备注\nI23,2021,69000,"=HYPERLINK(""http://evil.example"",""x"")"\n'
+            "I23,2022,76000,+1+1\nI23,2023,80000,@SUM(A1)\nI01,2021,-2.5,-note\n",
+            encoding="utf-8",
+        )
         started = time.monotonic()
         result = run_job("refresh", None)  # the analyst keeps the old snapshot open throughout
         assert result.success
@@ -102,18 +107,10 @@ def test_an_open_analyst_session_and_a_full_refresh_both_succeed(fresh_warehouse
         assert fresh.execute("select count(*) from marts.fct_submissions").fetchone()[0] == 2
     finally:
         fresh.close()
+    assert_exports_round_trip_and_neutralise_formulas(settings)
 
 
-def test_exports_round_trip_and_neutralise_formulas(fresh_warehouse):
-    settings = fresh_warehouse
-    folder = settings.inbox / "370102_STATS"
-    folder.mkdir(parents=True)
-    (folder / "注入.csv").write_text(
-        '指标编号,统计期,数值,备注\nI23,2021,69000,"=HYPERLINK(""http://evil.example"",""x"")"\n'
-        "I23,2022,76000,+1+1\nI23,2023,80000,@SUM(A1)\nI01,2021,-2.5,-note\n",
-        encoding="utf-8",
-    )
-    assert run_job("refresh", None).success
+def assert_exports_round_trip_and_neutralise_formulas(settings) -> None:
     exports = settings.output_dir / "exports"
     con = open_published(settings.published_warehouse)
     try:

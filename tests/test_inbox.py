@@ -18,7 +18,7 @@ from pipelines.lib.ingest.load import process_pending
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import TZ, load_settings
 from pipelines.lib.submissions.reasons import Issue
-from tests.conftest import AS_OF, query, run_job
+from tests.conftest import AS_OF, dbt, query
 
 HEADER = "指标编号,统计期,数值\n"
 STATS = "370102_STATS"
@@ -128,9 +128,22 @@ def test_same_size_edits_and_a_to_b_to_a_end_with_the_latest_content(fresh_wareh
     )
     assert resent[0]["status"] == "accepted" and resent[0]["rows_accepted"] == 1
 
-    # the models agree: the latest word wins for both years
-    assert run_job("refresh", AS_OF).success
-    con = duckdb.connect(str(settings.published_warehouse), read_only=True)
+    # the models agree: the latest word wins for both years (only the two marts and what they read are
+    # built, in the working warehouse: the refresh's other steps are tested elsewhere)
+    built = dbt(
+        "build",
+        "--select",
+        "+fct_indicator_value_history",
+        "+fct_submissions",
+        "--exclude-resource-type",
+        "unit_test",
+        "test",
+        env=dict(os.environ, PLANWH_AS_OF=AS_OF),
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stdout[-3000:]
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         latest = {
             r["period"]: r["value"]
