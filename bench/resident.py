@@ -4,54 +4,39 @@
 after one new file each time: N incremental refreshes in this same process (Dagster, Great Expectations and
 the definitions already imported: what a long-lived worker would pay), then N as `planwh refresh` in a new
 process (what the CLI, `make run` and the benchmark pay today). dbt is a new process in both. Prints the
-seconds of each; the state lives in bench/work/resident (git-ignored) and is wiped first.
+seconds of each; it runs in the benchmark's district folder (bench/work/district, git-ignored), reset
+before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-ROOT = REPO / "bench" / "work" / "resident"
-AS_OF = "2026-06-30"
-
-
-def environment() -> dict:
-    return {
-        "PLANWH_DUCKDB": str(ROOT / "work" / "planwh.duckdb"),
-        "PLANWH_RAW_DIR": str(ROOT / "raw"),
-        "PLANWH_PUBLISH_DIR": str(ROOT / "published"),
-        "PLANWH_OUTPUT_DIR": str(ROOT / "output"),
-        "DAGSTER_HOME": str(ROOT / "dagster_home"),
-        "GX_ANALYTICS_ENABLED": "false",
-        "DAGSTER_DISABLE_TELEMETRY": "true",
-        "PLANWH_INBOX_QUIET_SECONDS": "0",  # a file dropped here is complete
-    }
+from bench.generate import generate
+from bench.run import AS_OF, environment, measured, reset
 
 
 def main(runs: int) -> int:
-    shutil.rmtree(ROOT, ignore_errors=True)
-    (ROOT / "work").mkdir(parents=True)
-    shutil.copytree(REPO / "raw" / "inbox", ROOT / "raw" / "inbox")
-    shutil.copytree(REPO / "raw" / "backfill", ROOT / "raw" / "backfill")
-    os.environ.update(environment())
+    # the benchmark's own district tier, environment and reset: the same state `make bench` measures
+    root = generate("district")
+    env = environment(root)
+    measured([sys.executable, "-m", "pipelines.cli", "prepare"], env)
+    reset(root)  # its new files are named as the benchmark's, so its reset removes them too
+    os.environ.clear()
+    os.environ.update(env)  # this process refreshes in it as well
     from pipelines.lib.settings import load_settings
-    from pipelines.runs import run_job, write_instance_yaml
+    from pipelines.runs import run_job
 
-    write_instance_yaml(ROOT / "dagster_home")
     settings = load_settings()
     department = settings.inbox / "370102_STATS"
     new_files = iter(range(1, 2 * runs + 1))
 
     def drop() -> None:
         n = next(new_files)
-        (department / f"resident-{n}.csv").write_text(
+        (department / f"bench-new-file-resident-{n}.csv").write_text(
             f"指标编号,统计期,数值\nI23,2024,{81230 + n}\n", encoding="utf-8"
         )
 
@@ -66,8 +51,7 @@ def main(runs: int) -> int:
             raise SystemExit("the in-process refresh failed (see the log it names)")
 
     def new_process() -> None:
-        command = [sys.executable, "-m", "pipelines.cli", "refresh", "--as-of", AS_OF, "--quiet"]
-        subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        measured([sys.executable, "-m", "pipelines.cli", "refresh", "--as-of", AS_OF, "--quiet"], env)
 
     timed("full refresh, first in this process (imports included)", in_process)
     for n in range(runs):
@@ -76,6 +60,7 @@ def main(runs: int) -> int:
     for n in range(runs):
         drop()
         timed(f"incremental {n + 1}, new process (planwh refresh)", new_process)
+    reset(root)
     return 0
 
 
