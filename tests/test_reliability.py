@@ -187,10 +187,8 @@ def test_killed_refreshes_leave_a_consistent_warehouse_and_a_clean_run_completes
             assert not alive(child["pid"]), "dbt outlived the refresh that started it"
         if fault != "ingest.before_commit":  # the files were committed before the process died
             assert_loaded_exactly_once(settings, expected_rows(tuple(received)))
-        if fault != "publish.before_swap":
-            assert not list(settings.publish_dir.glob(".*")), (
-                fault
-            )  # died before publishing: nothing half-made
+        if fault != "publish.before_swap":  # died before publishing: nothing half-made
+            assert not list(settings.publish_dir.glob(".*")), fault
 
     # the run killed before its swap had cleared the dead dbt child's entry when it took the lock
     assert not settings.children_file.exists()
