@@ -26,6 +26,8 @@ planwh check                   check every setting (what `make ui` does before s
 planwh deliveries [--retry | --dismiss]
                                notifications that could not be delivered
 planwh housekeeping            apply the retention rules now (docs/operations.md)
+planwh receipt ID [ID ...]     write a receipt's HTML page from its JSON and print where it is (the
+                               pipeline writes no page for a migrated file that loaded cleanly)
 
 Exit codes: 0 done; 1 the work failed (see the message and the run log); 2 a bad setting or argument
 (one line each, nothing written); 74 the disk is full; 75 the warehouse is held by another process.
@@ -170,6 +172,23 @@ def cmd_deliveries(args, settings) -> int:
             f"{row['title_en'] or ''}  ({row['attempts']} attempts; {row['last_error']})"
         )
     return 0
+
+
+def cmd_receipt(args, settings) -> int:
+    from pipelines.lib.submissions.receipts import render_receipt_file
+
+    missing = 0
+    for submission_id in args.submission_ids:
+        page = render_receipt_file(settings.output_dir / "receipts", submission_id)
+        if page is None:
+            missing += 1
+            _say(
+                f"没有报送编号为 {submission_id} 的回执 · no receipt has the submission id {submission_id} "
+                f"(under {settings.output_dir / 'receipts'}; the ids are in marts.fct_submissions)"
+            )
+        else:
+            print(page)
+    return EXIT_FAILED if missing else 0
 
 
 def cmd_housekeeping(args, settings) -> int:
@@ -498,6 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--dismiss", action="store_true", help="acknowledge given-up notifications")
     p.set_defaults(func=cmd_deliveries)
     sub.add_parser("housekeeping", help="apply the retention rules now").set_defaults(func=cmd_housekeeping)
+    p = sub.add_parser("receipt", help="write a receipt's HTML page from its JSON and print its path")
+    p.add_argument("submission_ids", nargs="+", metavar="SUBMISSION_ID")
+    p.set_defaults(func=cmd_receipt)
     from pipelines.portal.cli import add_commands as add_portal_commands
 
     add_portal_commands(sub)

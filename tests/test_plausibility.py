@@ -8,6 +8,10 @@ a small fresh warehouse for the order of arrival.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -461,11 +465,16 @@ def test_every_processed_file_has_a_receipt(sample_run, sample_db):
     for path in folder.rglob("*.json"):
         receipt = json.loads(path.read_text(encoding="utf-8"))
         receipts[receipt["submission_id"]] = receipt
-        assert path.parent.name == receipt["department_code"] and path.with_suffix(".html").exists()
+        assert path.parent.name == receipt["department_code"]
+        # a page for every file a department sent and every migrated file with something to act on; a
+        # migrated file that loaded cleanly gets its page on request (planwh receipt)
+        page_expected = receipt["received_at_source"] == "observed" or receipt["verdict"] != "accepted"
+        assert path.with_suffix(".html").exists() == page_expected, path
     assert set(receipts) == set(ledger)
     for sid, receipt in receipts.items():
         row = ledger[sid]
         assert receipt["verdict"] == row["status"]
+        assert receipt["received_at_source"] == row["received_at_source"]
         assert (receipt["rows_accepted"], receipt["rows_rejected"], receipt["rows_pending_explanation"]) == (
             row["rows_accepted"],
             row["rows_rejected"],
@@ -479,6 +488,33 @@ def test_every_processed_file_has_a_receipt(sample_run, sample_db):
     assert i08["verdict"] == "needs_explanation" and i08["issues"][0]["reason"] == "percent_as_fraction"
     page = (folder / "370102_IND" / f"{i08['submission_id']}.html").read_text(encoding="utf-8")
     assert "0.5544" in page and "区工业和信息化局" in page
+
+
+def test_planwh_receipt_writes_the_page_the_pipeline_left_out(sample_run, tmp_path):
+    receipts = tmp_path / "output" / "receipts"
+    shutil.copytree(sample_run["output"] / "receipts", receipts)
+    clean = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(receipts.rglob("*.json"))
+        if not p.with_suffix(".html").exists()
+    ]
+    assert clean and all(r["verdict"] == "accepted" and r["received_at_source"] == "backfill" for r in clean)
+    pick = clean[0]
+    env = dict(os.environ, PLANWH_OUTPUT_DIR=str(tmp_path / "output"))
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "receipt", pick["submission_id"], "no-such-id"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 1, run.stderr  # one id was not found: said, the other page still written
+    assert "no receipt has the submission id no-such-id" in run.stderr
+    page = Path(run.stdout.strip())
+    assert page == receipts / pick["department_code"] / f"{pick['submission_id']}.html"
+    text = page.read_text(encoding="utf-8")
+    assert pick["original_name"] in text and "已接收" in text and pick["department_name_zh"] in text
+    assert page.stat().st_mode & 0o077 == 0  # department data: owner only
 
 
 def test_the_report_lists_values_awaiting_or_carrying_an_explanation(sample_run):

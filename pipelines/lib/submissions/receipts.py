@@ -11,8 +11,15 @@ JSON shape (the contract the portal relies on; fields beyond it are marked "exte
      "issues": [{"severity": "error" | "warning", "reason", "needs_explanation", "sheet", "row",
                  "column", "value", "message_zh", "message_en",
                  "expected", "code", "period", "explanation"  (extension)}],
-     "department_name_zh", "department_name_en", "rows_total", "rows_skipped"  (extension)}
+     "department_name_zh", "department_name_en", "rows_total", "rows_skipped",
+     "received_at_source": "observed" | "backfill"  (extension)}
 Times are ISO 8601 with the Asia/Shanghai offset (+08:00).
+
+Every processed file gets its JSON. The HTML page is written for every file a department sent and for
+every migrated file (raw/backfill) with something to act on; a migrated file that loaded cleanly gets
+its page on request (`planwh receipt <submission_id>`, `render_receipt_file`). A migration brings years
+of history at once — 1.36 M files in the national benchmark tier — and a page per clean historical file
+doubled the files a first refresh writes, and the page cache they take, for pages nobody is sent.
 """
 
 from __future__ import annotations
@@ -133,7 +140,13 @@ def build_receipt(outcome: Outcome, processed_at: object, departments: dict | No
         "department_name_en": names[1],
         "rows_total": outcome.rows_total,
         "rows_skipped": len(outcome.skipped_rows),
+        "received_at_source": receipt.get("received_at_source") or "observed",
     }
+
+
+def needs_page(receipt: dict) -> bool:
+    """Whether the pipeline writes the receipt's HTML page: not for a migrated file that loaded cleanly."""
+    return receipt.get("received_at_source") != "backfill" or receipt["verdict"] != "accepted"
 
 
 # ------------------------------------------------------------------------------------------- HTML
@@ -238,7 +251,8 @@ def _atomic_write(path: Path, text: str) -> None:
 def write_receipts(
     out_dir: Path, outcomes: Iterable[Outcome], processed_at: object, departments: dict | None = None
 ) -> list[dict]:
-    """One JSON and one HTML receipt per outcome; returns the receipts (as written to the JSON files).
+    """One JSON receipt per outcome, and its HTML page where `needs_page`; returns the receipts (as
+    written to the JSON files).
 
     The JSON is compact (an indented dump goes through the json module's pure-Python encoder: ~4 s of a
     province's 61.6k receipts), and each department's folder is made once, not checked for every file."""
@@ -252,9 +266,23 @@ def write_receipts(
             json_path.parent.mkdir(parents=True, exist_ok=True)
             folders.add(json_path.parent)
         _atomic_write(json_path, json.dumps(receipt, ensure_ascii=False, separators=(",", ":")))
-        _atomic_write(html_path, render_receipt_html(receipt))
+        if needs_page(receipt):
+            _atomic_write(html_path, render_receipt_html(receipt))
         written.append(receipt)
     return written
+
+
+def render_receipt_file(out_dir: Path, submission_id: str) -> Path | None:
+    """Writes the HTML page of a receipt from its JSON (any receipt, also one the pipeline wrote no page
+    for) and returns the page's path; None when no receipt has that submission id."""
+    name = _SAFE.sub("_", submission_id)
+    found = sorted(out_dir.glob(f"*/{name}.json")) if out_dir.is_dir() else []
+    if not found:
+        return None
+    receipt = json.loads(found[0].read_text(encoding="utf-8"))
+    page = found[0].with_suffix(".html")
+    _atomic_write(page, render_receipt_html(receipt))
+    return page
 
 
 def department_names(catalog) -> dict[str, tuple[str, str]]:

@@ -228,7 +228,7 @@ def make_private(*roots: Path, keep: Path | None = None) -> int:
     """Owner-only permissions on everything under `roots` (files 0600 or 0400, folders 0700); returns how
     many modes changed. `keep` (the published snapshot's folder) keeps its group-read for analysts.
 
-    Runs after every refresh over the receipts (two files per submission: 123k at a province), so it walks
+    Runs after every refresh over the receipts (up to two files per submission: 123k at a province), so it walks
     with os.scandir and plain strings, and skips `keep` whole instead of asking each path for its parents
     (pathlib's rglob and `parents` made it 3-6 s of every province refresh)."""
     skip = os.path.abspath(keep) if keep is not None else None
