@@ -3,6 +3,7 @@ content sent again supersedes, editor and transfer leftovers are noted and ignor
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -310,6 +311,50 @@ def test_a_rebuild_carries_the_memory_over_empty_or_not(fresh_warehouse):
     assert [r["original_name"] for r in rows(settings, "select original_name from ops.inbox_files")] == [
         "a.csv"
     ]
+
+
+def test_receipts_logged_by_a_discovery_that_died_are_restored_and_recorded_logs_are_not_read_again(
+    fresh_warehouse, monkeypatch
+):
+    """The archive's receipt log is written before the warehouse records the receipts: a discovery that dies
+    in between leaves receipts only in the log, and the next one records them with their receipt times.
+    A log whose receipts are all recorded is named in ops.receipt_logs (in the same transaction) and not
+    read again: discovery reads what is new, not the whole history, on every run."""
+    from pipelines.lib.faults import InjectedFault
+
+    settings = fresh_warehouse
+    folder = settings.inbox / STATS
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    (folder / "b.csv").write_text(HEADER + "I23,2024,81000\n", encoding="utf-8")
+    monkeypatch.setenv("PLANWH_FAULT", "raise:discover.before_commit")
+    try:
+        discover(settings)
+        raise AssertionError("the injected fault did not fire")
+    except InjectedFault:
+        pass
+    logs = sorted((settings.archive / "receipts").glob("*.jsonl"))
+    assert len(logs) == 1 and rows(settings, "select * from raw.receipts") == []
+    logged = {
+        r["submission_id"]: datetime.fromisoformat(r["received_at"])
+        for r in map(json.loads, logs[0].read_text().splitlines())
+    }
+    assert rows(settings, "select * from ops.receipt_logs") == []
+
+    monkeypatch.delenv("PLANWH_FAULT")
+    found = discover(settings)
+    assert found["restored_from_archive_log"] == 2 and found["new_receipts"] == 2
+    recorded = rows(settings, "select submission_id, received_at from raw.receipts")
+    assert {r["submission_id"]: r["received_at"] for r in recorded} == logged  # the times of the receipts
+    assert [r["log_name"] for r in rows(settings, "select log_name from ops.receipt_logs")] == [logs[0].name]
+
+    # a recorded log is not read again: unreadable now, discovery still works and takes a new file
+    logs[0].chmod(0o600)
+    logs[0].write_text("not json\n", encoding="utf-8")
+    (folder / "c.csv").write_text(HEADER + "I23,2025,82000\n", encoding="utf-8")
+    found = discover(settings)
+    assert (found["new_receipts"], found["restored_from_archive_log"]) == (1, 0)
+    assert len(rows(settings, "select log_name from ops.receipt_logs")) == 2
 
 
 # ------------------------------------------------------------- the classification, in memory

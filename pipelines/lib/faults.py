@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("ingest.before_commit", "dbt.mid_build", "publish.before_swap")
+POINTS = ("discover.before_commit", "ingest.before_commit", "dbt.mid_build", "publish.before_swap")
 
 
 class InjectedFault(RuntimeError):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..faults import crash_point
 from ..files import atomic_write_text, fsync_dir, sync_filesystem, temp_path
 from ..plans.catalog import Catalog
 from ..settings import TZ, Settings, now_local
@@ -343,6 +344,17 @@ def word_order(receipt: dict) -> tuple:
     return (receipt["received_at"], receipt["submission_id"])
 
 
+# what KnownReceipts reads of a recorded receipt (not the whole row: at scale every receipt is read each run)
+KNOWN_RECEIPT_COLUMNS = (
+    "submission_id",
+    "department_code",
+    "original_name",
+    "file_sha256",
+    "received_at",
+    "discovery_issue",
+)
+
+
 class KnownReceipts:
     """What has been received, to decide what an inbox file is: new content, content already received
     (nothing to do), or earlier content sent again after newer content (a re-submission, A -> B -> A).
@@ -464,9 +476,11 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
     scanned_at, started = now_local(precise=True), time.perf_counter()
     files = scan_inbox(settings, departments, cache, complete=set(backfill))
     now = now_local()
-    archived = load_receipts(settings)
     with connect(settings) as con:
-        recorded = fetch_dicts(con, "select * from raw.receipts")
+        # receipts the archive's log has and the warehouse lacks: only logs not known to be recorded are read
+        recorded_logs = {row[0] for row in con.execute("select log_name from ops.receipt_logs").fetchall()}
+        archived, logs_read = read_receipt_logs(settings, skip=recorded_logs)
+        recorded = fetch_dicts(con, f"select {', '.join(KNOWN_RECEIPT_COLUMNS)} from raw.receipts")
         recorded_ids = {r["submission_id"] for r in recorded}
         missing = [r for sid, r in archived.items() if sid not in recorded_ids]
         # a receipt restored from the archive's log is newer than what was remembered of its file
@@ -515,13 +529,21 @@ def discover_and_archive(settings: Settings, catalog: Catalog) -> dict:
             to_log.append(row)
         if any(row["archive_path"] for row in to_log):
             sync_filesystem(settings.archive)  # the copies (contents and renames) before the log naming them
-        write_receipts_log(settings, to_log)  # durable before the warehouse knows about them
-        con.begin()  # the receipts and what was judged of each file: together or not at all
+        log = write_receipts_log(settings, to_log)  # durable before the warehouse knows about them
+        crash_point("discover.before_commit")
+        con.begin()  # the receipts, the logs they complete and what was judged of each file: all or nothing
         if new_rows:
             frame = pd.DataFrame(new_rows)
             con.register("new_receipts", frame)
             con.execute("insert or ignore into raw.receipts by name select * from new_receipts")
             con.unregister("new_receipts")
+        # every receipt of the logs read (the missing ones just inserted) and of this run's log is recorded now
+        complete_logs = logs_read + ([log.name] if log else [])
+        if complete_logs:
+            con.executemany(
+                "insert or ignore into ops.receipt_logs values (?, ?)",
+                [[name, now] for name in complete_logs],
+            )
         remember_judged(con, previous, files, held_back, recorded_files, restored, now)
         waiting = [f for f in files if f.waiting]
         # when the inbox was last judged: every file settled by then has its receipt, or had nothing new
@@ -609,23 +631,34 @@ def remember_judged(
         con.unregister("judged_now")
 
 
-def write_receipts_log(settings: Settings, rows: list[dict]) -> None:
+def write_receipts_log(settings: Settings, rows: list[dict]) -> Path | None:
     """The archive keeps its own record of every receipt (one JSON-lines file per discovery), so the
-    warehouse can be rebuilt from the archive alone."""
+    warehouse can be rebuilt from the archive alone. Returns the log written (None: no rows)."""
     if not rows:
-        return
+        return None
     folder = settings.archive / "receipts"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{now_local().strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**9}.jsonl"
     text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
     atomic_write_text(folder / name, text, mode=0o400)
     fsync_dir(folder)
+    return folder / name
 
 
 def load_receipts(settings: Settings) -> dict[str, dict]:
     """Every receipt recorded in the archive, by submission id (the first record of an id wins)."""
+    return read_receipt_logs(settings)[0]
+
+
+def read_receipt_logs(settings: Settings, skip: set[str] = frozenset()) -> tuple[dict[str, dict], list[str]]:
+    """The receipts of the archive's logs except those named in `skip`, by submission id (the first record of
+    an id wins), and the names of the logs read."""
     out: dict[str, dict] = {}
+    read: list[str] = []
     for path in sorted((settings.archive / "receipts").glob("*.jsonl")):
+        if path.name in skip:
+            continue
+        read.append(path.name)
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 if not line.strip():
@@ -636,7 +669,7 @@ def load_receipts(settings: Settings) -> dict[str, dict]:
                 for key in ("received_at", "discovered_at"):
                     row[key] = datetime.fromisoformat(row[key])
                 out[row["submission_id"]] = row
-    return out
+    return out, read
 
 
 def _issue_json(issue: Issue) -> dict:

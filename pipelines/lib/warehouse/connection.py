@@ -209,6 +209,13 @@ create table if not exists ops.inbox_files (
     mtime_ns        bigint,
     judged_at       timestamp not null
 );
+-- the archive's receipt logs (raw/archive/receipts/*.jsonl) whose every receipt is in raw.receipts, recorded
+-- in the transaction that made it so: discovery reads only the other logs (a run logged receipts and died
+-- before recording them), not the whole history on every run
+create table if not exists ops.receipt_logs (
+    log_name    varchar primary key,
+    recorded_at timestamp not null
+);
 create table if not exists ops.refresh_runs (
     run_id      varchar,
     stage       varchar not null,
