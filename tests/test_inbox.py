@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from pipelines.defs.ingest.sensors import new_inbox_files
 from pipelines.lib.ingest.inbox import InboxFile, KnownReceipts, discover_and_archive, make_submission_id
@@ -328,11 +329,8 @@ def test_receipts_logged_by_a_discovery_that_died_are_restored_and_recorded_logs
     (folder / "a.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
     (folder / "b.csv").write_text(HEADER + "I23,2024,81000\n", encoding="utf-8")
     monkeypatch.setenv("PLANWH_FAULT", "raise:discover.before_commit")
-    try:
+    with pytest.raises(InjectedFault):
         discover(settings)
-        raise AssertionError("the injected fault did not fire")
-    except InjectedFault:
-        pass
     logs = sorted((settings.archive / "receipts").glob("*.jsonl"))
     assert len(logs) == 1 and rows(settings, "select * from raw.receipts") == []
     logged = {
