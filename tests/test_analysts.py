@@ -145,3 +145,69 @@ def assert_exports_round_trip_and_neutralise_formulas(settings) -> None:
     assert not any(str(c.value).startswith(("=", "+", "@")) for c in cells if c.value)
     value_col = header.index("数值 / value")
     assert any(row[value_col].value == -2.5 for row in sheet.iter_rows(min_row=2))  # numbers stay numbers
+
+
+def test_the_snapshot_is_compacted_once_a_day_and_whenever_half_the_file_is_free(fresh_warehouse):
+    """A rewrite (COPY FROM DATABASE) costs in proportion to the data, a byte copy in proportion to the
+    file: the day's first publish with a tenth or more of free blocks rewrites, the next ones of the day
+    copy, until half the working file is free; every snapshot holds the same rows either way."""
+    import json
+    from datetime import timedelta
+
+    from pipelines.lib.settings import now_local
+    from pipelines.lib.warehouse.connection import connect
+    from pipelines.lib.warehouse.publish import publish
+
+    settings = fresh_warehouse
+    info_path = settings.published_warehouse.with_name("published.json")
+
+    def free_share() -> float:
+        with connect(settings) as con:
+            con.execute("checkpoint")
+            size = con.execute("pragma database_size").fetchall()[0]
+        return int(size[5]) / int(size[3])
+
+    def rows() -> int:
+        con = open_published(settings.published_warehouse)
+        try:
+            return con.execute("select count(*) from marts.filler").fetchone()[0]
+        finally:
+            con.close()
+
+    with connect(settings) as con:
+        con.execute("create schema if not exists marts")
+        # the freed blocks lie before the kept ones (DuckDB cuts free blocks off the end of the file)
+        con.execute(
+            "create table marts.scratch as select range as id, md5(range::varchar) as v from range(100000)"
+        )
+        con.execute("checkpoint")
+        con.execute(
+            "create table marts.filler as select range as id, md5(range::varchar) as v from range(400000)"
+        )
+        con.execute("checkpoint")
+        con.execute("drop table marts.scratch")  # a fifth of the data freed
+    assert 0.10 <= free_share() < 0.50
+
+    first = publish(settings)
+    assert first["compacted"] and first["size_bytes"] < first["working_size_bytes"]
+    assert rows() == 400000
+
+    for _ in range(2):  # the same day: copied as it is (also after a copy)
+        again = publish(settings)
+        assert not again["compacted"] and again["size_bytes"] == again["working_size_bytes"]
+        assert again["compacted_at"] == first["compacted_at"]
+    assert rows() == 400000
+
+    info = json.loads(info_path.read_text(encoding="utf-8"))  # the last compact copy was made yesterday
+    info.update(compacted_at=(now_local() - timedelta(days=1)).isoformat())
+    info_path.chmod(0o600)
+    info_path.write_text(json.dumps(info), encoding="utf-8")
+    assert publish(settings)["compacted"]
+
+    with connect(settings) as con:
+        con.execute("delete from marts.filler where id >= 100000")  # three quarters of the rows gone
+        con.execute("checkpoint")
+    assert free_share() >= 0.50
+    half_free = publish(settings)  # compacted again the same day: the copy would be twice its data
+    assert half_free["compacted"] and half_free["free_share"] >= 0.50
+    assert rows() == 100000
