@@ -29,8 +29,6 @@ from ..settings import TZ, Settings, now_local
 from ..submissions.reasons import Issue
 from ..warehouse.connection import connect, fetch_dicts
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 # ------------------------------------------------------------------------------------- discovery
 
 # Left behind by editors and transfers, never a submission: Office/WPS owner files (~$x.xlsx),
@@ -49,7 +47,8 @@ def is_leftover(base: str) -> bool:
 class InboxFile:
     department_code: str | None
     original_name: str
-    path: Path
+    location: str | Path  # where it is: kept as the scan found it (a Path per file, 61.6k at a province,
+    # cost the scan more than its stat calls); `path` is the Path
     size: int
     sha256: str | None
     issue: Issue | None = None
@@ -58,6 +57,10 @@ class InboxFile:
     waiting: bool = False  # changed less than the quiet period ago: maybe still being written
     inode: tuple[int, int] | None = None  # (device, inode): the same file under a new name or mode
     mtime_ns: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
     @property
     def submission_id(self) -> str:
@@ -70,11 +73,14 @@ def make_submission_id(department_code: str | None, sha256: str) -> str:
     return f"{department_code or '_'}-{sha256[:16]}"
 
 
+# a control character or a backslash anywhere, an absolute path, a drive letter, a "." or ".." part
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\\]|^/|^[A-Za-z]:|(?:^|/)\.\.?(?:/|$)")
+
+
 def unsafe_name(name: str) -> bool:
-    """Names are never used as paths, but names that look like paths are refused outright."""
-    if _CONTROL.search(name) or "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return True
-    return any(part in ("..", ".") for part in re.split(r"[/\\]", name))
+    """Names are never used as paths, but names that look like paths are refused outright. One regular
+    expression: it is asked of every file in the inbox on every scan (61.6k at a province)."""
+    return _UNSAFE_NAME.search(name) is not None
 
 
 def sha256_file(path: Path) -> str:
@@ -212,20 +218,20 @@ def scan_inbox(
         parts = rel.split("/")
         department = parts[0] if len(parts) > 1 else None
         name = "/".join(parts[1:]) if department else rel
-        path = Path(entry.path)
         st = entry.stat(follow_symlinks=False)
         changed_ns = max(st.st_mtime_ns, st.st_ctime_ns)
         # when it reached the inbox: its last change, but a future mtime (a sender's fast clock, touch -d) is
         # not believed (the inode change time is this machine's), nor anything after this scan
         arrived_ns = min(changed_ns if st.st_mtime_ns <= now_ns else st.st_ctime_ns, now_ns)
+        changed_at = _local(changed_ns)
         item = InboxFile(
             department,
             name,
-            path,
+            entry.path,
             st.st_size,
             None,
-            changed_at=_local(changed_ns),
-            arrived_at=_local(arrived_ns),
+            changed_at=changed_at,
+            arrived_at=changed_at if arrived_ns == changed_ns else _local(arrived_ns),
             inode=(st.st_dev, st.st_ino),
             mtime_ns=st.st_mtime_ns,
         )
@@ -236,7 +242,7 @@ def scan_inbox(
             item.issue = Issue("symlink_not_allowed", value=department)
         elif entry.is_symlink():
             item.issue = Issue("symlink_not_allowed", value=rel)
-        elif unsafe_name(base) or unsafe_name(name):
+        elif unsafe_name(name) or (base != name and unsafe_name(base)):
             item.issue = Issue("unsafe_file_name", value=name)
         elif department is None:
             if base in ("README.md", ".gitkeep"):
@@ -263,7 +269,7 @@ def scan_inbox(
             if item.sha256 is None:
                 to_hash.append((item, cached))
         elif complete:
-            sha = sha256_file(path)  # not cached: the file may still change
+            sha = sha256_file(item.path)  # not cached: the file may still change
             if (department, sha) in complete:
                 item.sha256 = sha
             else:
