@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipelines.lib.settings import Settings
 from pipelines.lib.warehouse.housekeeping import (
+    folder_memory,
     make_private,
     prune_logs,
     prune_rebuild_copies,
@@ -147,8 +148,10 @@ def apply_retention(instance, settings: Settings) -> dict:
             checkpoint()
         except Exception as exc:
             summary["checkpoint_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-    # writers that do not hold the warehouse lock (the sensor's inbox index, `planwh report`) leave theirs too
-    summary["temp_files_removed"] = len(remove_interrupted_temp_files(settings))
+    # writers that do not hold the warehouse lock (the sensor's inbox index, `planwh report`) leave theirs too;
+    # the receipts and the archive are looked at where they changed since the last pass (one full pass a day)
+    memory = folder_memory(settings)
+    summary["temp_files_removed"] = len(remove_interrupted_temp_files(settings, memory))
     summary["rebuild_copies_removed"] = len(prune_rebuild_copies(settings))
     summary["logs_removed"] = len(prune_logs(settings))
     summary["modes_fixed"] = make_private(
@@ -156,6 +159,7 @@ def apply_retention(instance, settings: Settings) -> dict:
         settings.dagster_storage,
         settings.dagster_compute_logs,
         keep=settings.publish_dir,
+        memory=memory,
     ) + make_private(
         *(
             p
@@ -167,4 +171,5 @@ def apply_retention(instance, settings: Settings) -> dict:
             if p.exists()
         )
     )
+    memory.save()
     return summary

@@ -170,3 +170,83 @@ def test_make_private_tightens_everything_but_the_published_folder_and_follows_a
     assert (mode(outside), mode(outside / "c.txt")) == (0o755, 0o644)  # not followed inside a root
     assert (mode(moved), mode(moved / "run.log")) == (0o700, 0o600)  # the linked root's target
     assert make_private(output, linked_root, keep=output / "published") == 0
+
+
+def test_the_retention_pass_looks_only_where_something_changed_and_everywhere_once_a_day(
+    fresh_warehouse, monkeypatch
+):
+    """The receipts grow with every submission: after the day's first pass, a pass lists only the folders
+    that changed since (a temporary file a dead writer left there is removed, a new file made owner-only),
+    keeps looking where a live writer's temporary file was, and the next day walks everything again."""
+    import json
+    import subprocess
+
+    from pipelines.lib.warehouse.housekeeping import FolderMemory, folder_memory, make_private
+    from pipelines.lib.warehouse.housekeeping import remove_interrupted_temp_files as remove_temps
+
+    settings = load_settings()
+    receipts = settings.output_dir / "receipts"
+    umask = os.umask(0o077)  # as the pipeline writes (pipelines/lib/settings.py: private_umask)
+    for n in range(40):
+        folder = receipts / f"370102_D{n:02d}"
+        folder.mkdir(parents=True)
+        for k in range(5):
+            (folder / f"r{k}.json").write_text("{}")
+    os.umask(umask)
+    (receipts / "370102_D07" / "r3.json").chmod(0o644)  # written by an older version
+
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counting_scandir(path="."):
+        listed.append(os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+
+    def one_pass() -> tuple[int, int]:
+        listed.clear()
+        memory = folder_memory(settings)
+        removed = remove_temps(settings, memory)
+        fixed = make_private(settings.output_dir, keep=settings.publish_dir, memory=memory)
+        memory.save()
+        return len(removed), fixed
+
+    time.sleep(2.5)  # the receipts are older than the slack kept for coarse file system clocks
+    assert one_pass() == (0, 1)  # the day's first pass: everything
+    assert sum(str(receipts) in p for p in listed) >= 80  # every receipt folder, by both passes
+    assert one_pass() == (0, 0)
+    assert not any(p.startswith(str(receipts) + os.sep) for p in listed)  # nothing changed: no folder listed
+
+    dead = 2**22 + 4242
+    (receipts / "370102_D11" / f".r9.json.tmp-{dead}").write_text("half")  # a writer killed mid-write
+    (receipts / "370102_D12" / "new.json").write_text("{}")
+    (receipts / "370102_D12" / "new.json").chmod(0o644)
+    writer = subprocess.Popen(["sleep", "60"])  # a live writer's temporary file
+    (receipts / "370102_D13" / f".r9.json.tmp-{writer.pid}").write_text("busy")
+    (receipts / "370102_D13" / f".r9.json.tmp-{writer.pid}").chmod(0o600)
+    time.sleep(2.5)
+    assert one_pass() == (1, 1)
+    below = {p for p in listed if p.startswith(str(receipts) + os.sep)}
+    assert below == {str(receipts / f"370102_D{n}") for n in (11, 12, 13)}, below
+    assert not (receipts / "370102_D11" / f".r9.json.tmp-{dead}").exists()
+
+    writer.kill()
+    writer.wait()
+    time.sleep(2.5)
+    assert one_pass() == (1, 0)  # its folder did not change when it died: looked at again anyway
+    below = {p for p in listed if p.startswith(str(receipts) + os.sep)}
+    assert str(receipts / "370102_D13") in below  # (D11 too: the last pass changed it by removing a file)
+    assert below <= {str(receipts / "370102_D13"), str(receipts / "370102_D11")}, below
+
+    (receipts / "370102_D21").chmod(0o755)  # every folder's own mode is looked at on every pass
+    assert one_pass() == (0, 1)
+    (receipts / "370102_D20" / "r1.json").chmod(
+        0o644
+    )  # a file's mode changed alone: its folder does not change
+    assert one_pass() == (0, 0)
+    memory_file = settings.warehouse.parent / "housekeeping_folders.json"
+    saved = json.loads(memory_file.read_text())
+    memory_file.write_text(json.dumps(dict(saved, day="2000-01-01")))  # the next day
+    assert one_pass() == (0, 1)
+    assert FolderMemory(None).since_ns is None  # no memory: every pass walks everything

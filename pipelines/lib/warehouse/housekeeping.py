@@ -21,6 +21,7 @@ import signal
 import stat
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..files import atomic_write_text, pid_alive, process_start_ticks, temp_owner
@@ -37,36 +38,126 @@ def _say(message: str) -> None:
 # ------------------------------------------------------------------------------ interrupted writes
 
 
-def _temp_folders(settings: Settings) -> list[Path]:
-    folders = [settings.warehouse.parent, settings.publish_dir, settings.archive / "receipts"]
-    if settings.output_dir.exists():
-        # os.walk reads the entry types from the directory listing: no stat of every receipt and export
-        folders += [Path(root) for root, _, _ in os.walk(settings.output_dir)]
-    sha = settings.archive / "sha256"
-    if sha.exists():
-        folders += [p for p in sha.iterdir() if p.is_dir()]
-    return folders
+FOLDER_MEMORY = "housekeeping_folders.json"  # beside the working warehouse
+_SLACK_NS = 2 * 10**9  # file system timestamps come from a coarse clock: a change just after a pass started
 
 
-def remove_interrupted_temp_files(settings: Settings) -> list[Path]:
-    """Remove temporary files whose writing process is gone (their names carry its pid); return what was
-    removed. Safe without the writer lock."""
+class FolderMemory:
+    """What the last retention pass saw of the trees that grow with every submission (the receipts under
+    output/, the archive): each folder's subfolders, and when that pass started.
+
+    Creating, renaming or deleting an entry changes its folder's modification time: a folder modified
+    before the last pass started holds the same entries as then, so a pass lists only the folders that
+    changed (at a province ~3k receipt folders are stat-ed instead of ~62k receipts listed and stat-ed,
+    1.05 -> 0.07 s, on every run; the national tier has twenty times as many).
+    A file whose mode alone was changed inside an unchanged folder is found by the day's first pass, which
+    forgets the memory and walks everything; a folder where a live writer's temporary file was seen is
+    listed again until that file is gone. Without a memory (`path=None`) every pass walks everything."""
+
+    VERSION = 1
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.started_ns = time.time_ns()
+        self.day = now_local().date().isoformat()
+        self.since_ns: int | None = None  # None: a full pass
+        self.known: dict[str, list[str]] = {}
+        self.seen: dict[str, list[str]] = {}
+        self.look_again: set[str] = set()
+        if path is None:
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") == self.VERSION and data.get("day") == self.day:
+                self.since_ns, self.known = int(data["since_ns"]), dict(data["folders"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # no memory (or an unreadable one): this pass walks everything
+
+    def entries(self, folder: str, st: os.stat_result) -> list[os.DirEntry] | None:
+        """The folder's entries, or None when it has not changed since the last pass; records its subfolders."""
+        known = self.known.get(folder)
+        if self.since_ns is not None and known is not None and st.st_mtime_ns < self.since_ns - _SLACK_NS:
+            self.seen[folder] = known
+            return None
+        entries = list(os.scandir(folder))
+        self.seen[folder] = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+        return entries
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        folders = {k: v for k, v in self.seen.items() if k not in self.look_again}
+        text = json.dumps(
+            {"version": self.VERSION, "day": self.day, "since_ns": self.started_ns, "folders": folders}
+        )
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.path, text)
+
+
+def folder_memory(settings: Settings) -> FolderMemory:
+    return FolderMemory(settings.warehouse.parent / FOLDER_MEMORY)
+
+
+def _walk_folders(
+    root: str, memory: FolderMemory | None, skip: str | None = None
+) -> Iterator[tuple[str, os.stat_result, list[os.DirEntry] | None]]:
+    """(folder, its stat, its entries or None when the memory says it is unchanged) for `root` and every
+    folder below it; symlinked folders below the root are not followed (a root that is a symlink is)."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        if folder == skip:
+            continue
+        try:
+            st = os.stat(folder) if folder == root else os.lstat(folder)
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            if memory is None:
+                entries = list(os.scandir(folder))
+                subfolders = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+            else:
+                entries = memory.entries(folder, st)
+                subfolders = memory.seen[folder]
+        except OSError:
+            continue
+        yield folder, st, entries
+        stack.extend(os.path.join(folder, name) for name in subfolders)
+
+
+def _remove_dead_temps(folder: str, entries: list[os.DirEntry], memory: FolderMemory | None) -> list[Path]:
     removed: list[Path] = []
-    for folder in _temp_folders(settings):
+    for entry in entries:
+        owner = temp_owner(entry.name)
+        if owner is None:
+            continue
+        if pid_alive(owner):
+            if memory is not None:
+                memory.look_again.add(folder)  # its writer may die without the folder changing again
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def remove_interrupted_temp_files(settings: Settings, memory: FolderMemory | None = None) -> list[Path]:
+    """Remove temporary files whose writing process is gone (their names carry its pid); return what was
+    removed. Safe without the writer lock. With a `memory`, the receipts and the archive are looked at
+    only where they changed since the last pass."""
+    removed: list[Path] = []
+    for folder in (settings.warehouse.parent, settings.publish_dir, settings.archive / "receipts"):
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
-        for entry in entries:
-            owner = temp_owner(entry.name)
-            if owner is None or pid_alive(owner):
-                continue
-            with contextlib.suppress(OSError):
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path)
-                else:
-                    os.unlink(entry.path)
-                removed.append(Path(entry.path))
+        removed += _remove_dead_temps(str(folder), entries, None)
+    for tree in (settings.output_dir, settings.archive / "sha256"):
+        for folder, _, entries in _walk_folders(os.path.abspath(tree), memory):
+            if entries is not None:
+                removed += _remove_dead_temps(folder, entries, memory)
     return removed
 
 
@@ -224,41 +315,34 @@ def prune_logs(settings: Settings) -> list[Path]:
 # ------------------------------------------------------------------------------------ permissions
 
 
-def make_private(*roots: Path, keep: Path | None = None) -> int:
+def make_private(*roots: Path, keep: Path | None = None, memory: FolderMemory | None = None) -> int:
     """Owner-only permissions on everything under `roots` (files 0600 or 0400, folders 0700); returns how
     many modes changed. `keep` (the published snapshot's folder) keeps its group-read for analysts.
 
     Runs after every refresh over the receipts (up to two files per submission: 123k at a province), so it walks
     with os.scandir and plain strings, and skips `keep` whole instead of asking each path for its parents
-    (pathlib's rglob and `parents` made it 3-6 s of every province refresh)."""
+    (pathlib's rglob and `parents` made it 3-6 s of every province refresh); with a `memory`, the files of
+    folders unchanged since the last pass are not looked at again (each folder's own mode still is)."""
     skip = os.path.abspath(keep) if keep is not None else None
     changed = 0
     for root in roots:
         top = os.path.abspath(root)
         if skip is not None and (top == skip or top.startswith(skip + os.sep)):
             continue
-        with contextlib.suppress(OSError):
-            # a root that is a symlink (a folder moved to a bigger disk) stands for what it points to
-            st = os.stat(top)
-            changed += _make_private_one(top, st)
-            if stat.S_ISDIR(st.st_mode):
-                changed += _make_private_below(top, skip)
-    return changed
-
-
-def _make_private_below(folder: str, skip: str | None) -> int:
-    changed = 0
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return 0
-    for entry in entries:
-        if entry.path == skip:
+        if not os.path.isdir(top):
+            with contextlib.suppress(OSError):
+                changed += _make_private_one(top, os.stat(top))
             continue
-        with contextlib.suppress(OSError):
-            changed += _make_private_one(entry.path, entry.stat(follow_symlinks=False))
-            if entry.is_dir(follow_symlinks=False):
-                changed += _make_private_below(entry.path, skip)
+        # a root that is a symlink (a folder moved to a bigger disk) stands for what it points to
+        for folder, st, entries in _walk_folders(top, memory, skip):
+            with contextlib.suppress(OSError):
+                changed += _make_private_one(folder, st)
+            for entry in entries or ():
+                if entry.path == skip:
+                    continue
+                with contextlib.suppress(OSError):
+                    if not entry.is_dir(follow_symlinks=False):  # a folder: when it is walked
+                        changed += _make_private_one(entry.path, entry.stat(follow_symlinks=False))
     return changed
 
 
