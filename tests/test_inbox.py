@@ -431,3 +431,25 @@ def test_a_future_modification_time_is_not_believed(fresh_warehouse):
     time.sleep(0.5)
     (item,) = scan_inbox(settings, {STATS})
     assert abs((item.arrived_at - ctime).total_seconds()) < 0.01
+
+
+def test_backfill_receipt_times_skip_blank_lines_and_name_a_short_row(fresh_warehouse):
+    """raw/backfill/receipts.csv is made by hand at migration: a blank line is nothing, a short row is named
+    with its file and line; the first receipt of a content wins."""
+    from pipelines.lib.ingest.inbox import backfill_receipts
+
+    settings = fresh_warehouse
+    settings.backfill_receipts.parent.mkdir(parents=True, exist_ok=True)
+    settings.backfill_receipts.write_text(
+        "department_code,sha256,received_at,original_name,note\n"
+        "370102_STATS,abc,2025-01-02 03:04:05,a.csv,\n"
+        "\n"
+        "370102_STATS,abc,2024-12-31 08:00:00,a-copy.csv,\n"
+        "\n",
+        encoding="utf-8",
+    )
+    assert backfill_receipts(settings) == {("370102_STATS", "abc"): datetime(2024, 12, 31, 8, 0)}
+    with settings.backfill_receipts.open("a", encoding="utf-8") as fh:
+        fh.write("370102_FIN,def\n")
+    with pytest.raises(ValueError, match=r"receipts\.csv, line 6: fewer columns"):
+        backfill_receipts(settings)

@@ -250,3 +250,53 @@ def test_the_retention_pass_looks_only_where_something_changed_and_everywhere_on
     memory_file.write_text(json.dumps(dict(saved, day="2000-01-01")))  # the next day
     assert one_pass() == (0, 1)
     assert FolderMemory(None).since_ns is None  # no memory: every pass walks everything
+
+
+def test_the_folder_memory_is_not_fooled_by_a_restored_folder_or_a_damaged_memory(fresh_warehouse):
+    """A receipts folder renamed into place from a backup (`cp -a`: its old times) is another folder (inode,
+    change time): listed, its dead writer's file removed. A memory file of the wrong shape, or from a clock
+    that was ahead, is ignored: the pass walks everything and the run does not fail."""
+    import json
+    import shutil
+
+    from pipelines.lib.warehouse.housekeeping import folder_memory, make_private
+    from pipelines.lib.warehouse.housekeeping import remove_interrupted_temp_files as remove_temps
+
+    settings = load_settings()
+    receipts = settings.output_dir / "receipts"
+    umask = os.umask(0o077)
+    try:
+        (receipts / "370102_D1").mkdir(parents=True)
+        (receipts / "370102_D1" / "r.json").write_text("{}")
+        backup = settings.warehouse.parent / "backup"
+        shutil.copytree(receipts / "370102_D1", backup, copy_function=shutil.copy2)
+        (backup / f".r9.json.tmp-{2**22 + 99}").write_text("half")  # a dead writer's, kept in the backup
+        shutil.copystat(receipts / "370102_D1", backup)  # the backup folder has the old times
+    finally:
+        os.umask(umask)
+    time.sleep(2.5)
+
+    def one_pass() -> tuple[int, int]:
+        memory = folder_memory(settings)
+        removed = remove_temps(settings, memory)
+        fixed = make_private(settings.output_dir, keep=settings.publish_dir, memory=memory)
+        memory.save()
+        return len(removed), fixed
+
+    assert one_pass() == (0, 0)
+    shutil.rmtree(receipts / "370102_D1")
+    backup.rename(receipts / "370102_D1")
+    assert one_pass() == (1, 0)
+
+    memory_file = settings.warehouse.parent / "housekeeping_folders.json"
+    saved = json.loads(memory_file.read_text())
+    time.sleep(2.5)
+    for damaged in (
+        dict(saved, folders={str(receipts): 5}),  # the wrong shape
+        dict(saved, since_ns=time.time_ns() + 3600 * 10**9),  # written while the clock was an hour ahead
+    ):
+        (receipts / "370102_D1" / "r.json").chmod(
+            0o644
+        )  # its folder does not change: only a full walk sees it
+        memory_file.write_text(json.dumps(damaged))
+        assert one_pass() == (0, 1)

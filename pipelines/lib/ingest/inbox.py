@@ -301,7 +301,12 @@ def backfill_receipts(settings: Settings) -> dict[tuple[str, str], datetime]:
             raise ValueError(
                 f"{path}: the header must name department_code, sha256 and received_at"
             ) from None
+        width = max(department, sha, received) + 1
         for row in rows:
+            if not row:
+                continue  # a blank line (csv.DictReader skipped them too)
+            if len(row) < width:
+                raise ValueError(f"{path}, line {rows.line_num}: fewer columns than the header names")
             key, when = (row[department], row[sha]), datetime.fromisoformat(row[received])
             if key not in out or when < out[key]:  # the first receipt of that content
                 out[key] = when

@@ -47,41 +47,57 @@ class FolderMemory:
     output/, the archive): each folder's subfolders, and when that pass started.
 
     Creating, renaming or deleting an entry changes its folder's modification time: a folder modified
-    before the last pass started holds the same entries as then, so a pass lists only the folders that
-    changed (at a province ~3k receipt folders are stat-ed instead of ~62k receipts listed and stat-ed,
+    (and, in case it was renamed into place from a backup with its old times, changed) before the last
+    pass started, still the same folder (device and inode), holds the same entries as then, so a pass lists
+    only the folders that changed (at a province ~3k receipt folders are stat-ed instead of ~62k receipts listed and stat-ed,
     1.05 -> 0.07 s, on every run; the national tier has twenty times as many).
     A file whose mode alone was changed inside an unchanged folder is found by the day's first pass, which
     forgets the memory and walks everything; a folder where a live writer's temporary file was seen is
     listed again until that file is gone. Without a memory (`path=None`) every pass walks everything."""
 
-    VERSION = 1
+    VERSION = 2  # folders: path -> [device, inode, [subfolder names]]
 
     def __init__(self, path: Path | None):
         self.path = path
         self.started_ns = time.time_ns()
         self.day = now_local().date().isoformat()
         self.since_ns: int | None = None  # None: a full pass
-        self.known: dict[str, list[str]] = {}
-        self.seen: dict[str, list[str]] = {}
+        self.known: dict[str, list] = {}
+        self.seen: dict[str, list] = {}
         self.look_again: set[str] = set()
         if path is None:
             return
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") == self.VERSION and data.get("day") == self.day:
-                self.since_ns, self.known = int(data["since_ns"]), dict(data["folders"])
+                since, known = int(data["since_ns"]), data["folders"]
+                if since <= self.started_ns and _well_formed(known):  # (a clock set back: walk everything)
+                    self.since_ns, self.known = since, known
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass  # no memory (or an unreadable one): this pass walks everything
 
     def entries(self, folder: str, st: os.stat_result) -> list[os.DirEntry] | None:
-        """The folder's entries, or None when it has not changed since the last pass; records its subfolders."""
+        """The folder's entries, or None when it has not changed since the last pass; records its subfolders.
+        Raises OSError when it cannot be listed (it is then not remembered: listed again next time)."""
         known = self.known.get(folder)
-        if self.since_ns is not None and known is not None and st.st_mtime_ns < self.since_ns - _SLACK_NS:
+        if (
+            self.since_ns is not None
+            and known is not None
+            and known[:2] == [st.st_dev, st.st_ino]
+            and max(st.st_mtime_ns, st.st_ctime_ns) < self.since_ns - _SLACK_NS
+        ):
             self.seen[folder] = known
             return None
         entries = list(os.scandir(folder))
-        self.seen[folder] = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+        self.seen[folder] = [
+            st.st_dev,
+            st.st_ino,
+            [e.name for e in entries if e.is_dir(follow_symlinks=False)],
+        ]
         return entries
+
+    def subfolders(self, folder: str) -> list[str]:
+        return self.seen[folder][2]
 
     def save(self) -> None:
         if self.path is None:
@@ -94,8 +110,31 @@ class FolderMemory:
             atomic_write_text(self.path, text)
 
 
+def _well_formed(folders) -> bool:
+    return isinstance(folders, dict) and all(
+        isinstance(k, str)
+        and isinstance(v, list)
+        and len(v) == 3
+        and all(isinstance(n, int) for n in v[:2])
+        and isinstance(v[2], list)
+        and all(isinstance(n, str) for n in v[2])
+        for k, v in folders.items()
+    )
+
+
 def folder_memory(settings: Settings) -> FolderMemory:
     return FolderMemory(settings.warehouse.parent / FOLDER_MEMORY)
+
+
+def _list_folder(
+    folder: str, st: os.stat_result, memory: FolderMemory | None
+) -> tuple[list[os.DirEntry] | None, list[str]]:
+    """(entries, or None when the memory says unchanged; subfolder names). Raises OSError."""
+    if memory is None:
+        entries = list(os.scandir(folder))
+        return entries, [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+    entries = memory.entries(folder, st)
+    return entries, memory.subfolders(folder)
 
 
 def _walk_folders(
@@ -103,23 +142,32 @@ def _walk_folders(
 ) -> Iterator[tuple[str, os.stat_result, list[os.DirEntry] | None]]:
     """(folder, its stat, its entries or None when the memory says it is unchanged) for `root` and every
     folder below it; symlinked folders below the root are not followed (a root that is a symlink is)."""
+
+    def status(folder: str) -> os.stat_result:
+        return os.stat(folder) if folder == root else os.lstat(folder)
+
     stack = [root]
     while stack:
         folder = stack.pop()
         if folder == skip:
             continue
         try:
-            st = os.stat(folder) if folder == root else os.lstat(folder)
-            if not stat.S_ISDIR(st.st_mode):
-                continue
-            if memory is None:
-                entries = list(os.scandir(folder))
-                subfolders = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
-            else:
-                entries = memory.entries(folder, st)
-                subfolders = memory.seen[folder]
+            st = status(folder)
         except OSError:
+            continue  # gone since its parent was listed
+        if not stat.S_ISDIR(st.st_mode):
             continue
+        try:
+            entries, subfolders = _list_folder(folder, st, memory)
+        except OSError:
+            # cannot be listed (its mode, e.g. 0o077): the caller sees the folder first (make_private fixes
+            # its mode), then it is listed once more
+            yield folder, st, None
+            try:
+                st = status(folder)
+                entries, subfolders = _list_folder(folder, st, memory)
+            except OSError:
+                continue  # still unreadable: not remembered, so the next pass tries again
         yield folder, st, entries
         stack.extend(os.path.join(folder, name) for name in subfolders)
 

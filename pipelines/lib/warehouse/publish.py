@@ -11,7 +11,7 @@ fresh file (COPY FROM DATABASE) instead of copied byte for byte when a tenth or 
 is free blocks, once a day (the first publish of the day, normally the nightly run's), and whenever half
 of it or more is free. Rewriting costs in proportion to the data, a copy in proportion to the file: at a
 province (200 MB) the rewrite took most of an incremental refresh's publish step, every run, for a copy
-a sixth smaller. The free space it needs is checked before anything is written.
+a fifth smaller. The free space it needs is checked before anything is written.
 """
 
 from __future__ import annotations
