@@ -49,8 +49,8 @@ class FolderMemory:
     Creating, renaming or deleting an entry changes its folder's modification time: a folder modified
     (and, in case it was renamed into place from a backup with its old times, changed) before the last
     pass started, still the same folder (device and inode), holds the same entries as then, so a pass lists
-    only the folders that changed (at a province ~3k receipt folders are stat-ed instead of ~62k receipts listed and stat-ed,
-    1.05 -> 0.07 s, on every run; the national tier has twenty times as many).
+    only the folders that changed (at a province ~3k receipt folders are stat-ed instead of ~62k receipts
+    listed and stat-ed, 1.05 -> 0.07 s, on every run; the national tier has twenty times as many).
     A file whose mode alone was changed inside an unchanged folder is found by the day's first pass, which
     forgets the memory and walks everything; a folder where a live writer's temporary file was seen is
     listed again until that file is gone. Without a memory (`path=None`) every pass walks everything."""
@@ -126,22 +126,13 @@ def folder_memory(settings: Settings) -> FolderMemory:
     return FolderMemory(settings.warehouse.parent / FOLDER_MEMORY)
 
 
-def _list_folder(
-    folder: str, st: os.stat_result, memory: FolderMemory | None
-) -> tuple[list[os.DirEntry] | None, list[str]]:
-    """(entries, or None when the memory says unchanged; subfolder names). Raises OSError."""
-    if memory is None:
-        entries = list(os.scandir(folder))
-        return entries, [e.name for e in entries if e.is_dir(follow_symlinks=False)]
-    entries = memory.entries(folder, st)
-    return entries, memory.subfolders(folder)
-
-
 def _walk_folders(
     root: str, memory: FolderMemory | None, skip: str | None = None
 ) -> Iterator[tuple[str, os.stat_result, list[os.DirEntry] | None]]:
     """(folder, its stat, its entries or None when the memory says it is unchanged) for `root` and every
-    folder below it; symlinked folders below the root are not followed (a root that is a symlink is)."""
+    folder below it; symlinked folders below the root are not followed (a root that is a symlink is).
+    Without a memory every folder is listed (a memory without a file behind it remembers nothing)."""
+    memory = memory or FolderMemory(None)
 
     def status(folder: str) -> os.stat_result:
         return os.stat(folder) if folder == root else os.lstat(folder)
@@ -158,18 +149,18 @@ def _walk_folders(
         if not stat.S_ISDIR(st.st_mode):
             continue
         try:
-            entries, subfolders = _list_folder(folder, st, memory)
+            entries = memory.entries(folder, st)
         except OSError:
             # cannot be listed (its mode, e.g. 0o077): the caller sees the folder first (make_private fixes
             # its mode), then it is listed once more
             yield folder, st, None
             try:
                 st = status(folder)
-                entries, subfolders = _list_folder(folder, st, memory)
+                entries = memory.entries(folder, st)
             except OSError:
                 continue  # still unreadable: not remembered, so the next pass tries again
         yield folder, st, entries
-        stack.extend(os.path.join(folder, name) for name in subfolders)
+        stack.extend(os.path.join(folder, name) for name in memory.subfolders(folder))
 
 
 def _remove_dead_temps(folder: str, entries: list[os.DirEntry], memory: FolderMemory | None) -> list[Path]:
@@ -179,8 +170,8 @@ def _remove_dead_temps(folder: str, entries: list[os.DirEntry], memory: FolderMe
         if owner is None:
             continue
         if pid_alive(owner):
-            if memory is not None:
-                memory.look_again.add(folder)  # its writer may die without the folder changing again
+            if memory is not None:  # its writer may die without the folder changing again
+                memory.look_again.add(folder)
             continue
         with contextlib.suppress(OSError):
             if entry.is_dir(follow_symlinks=False):
