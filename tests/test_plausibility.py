@@ -225,6 +225,26 @@ def test_great_expectations_states_what_the_reference_step_flagged(batch_a):
     assert flagged == reported and len(reported) == 13
 
 
+def test_great_expectations_starts_without_loading_scipy_stats_and_scipy_stats_still_works(tmp_path):
+    """GX imports scipy.stats for expectations no suite uses; the validation core defers it (~0.8 s of every
+    validating process's start). A batch checked in a new process is judged as here and leaves scipy.stats
+    unloaded; a user of scipy.stats afterwards gets the real module."""
+    script = f"""
+import sys
+from pathlib import Path
+from tests.test_plausibility import FILES_B, check_files
+outcomes = check_files(Path({str(tmp_path)!r}), FILES_B)["outcomes"]
+print(",".join(sorted(name for name, o in outcomes.items() if any(not i.needs_explanation for i in o.issues))))
+print(type(sys.modules["scipy.stats"]).__name__)
+from scipy import stats
+print(round(float(stats.entropy([0.5, 0.5])), 4), type(sys.modules["scipy.stats"]).__name__)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    refused = "hard_error.csv,mixed.csv,rejected.csv,warned.csv"
+    assert done.stdout.split() == [refused, "_LazyModule", "0.6931", "module"]
+
+
 # Batch B: the receipt contract, the order of arrival, rows refused by the hard checks
 KNOWN_B = [
     previous(("I08", "2023", 51.7), ("I09", "2024", 10.1), ("S023", "2024", 100.6)),
