@@ -44,6 +44,15 @@ def two_region_project() -> Path:
     return project
 
 
+def copy_files(settings, departments, wanted) -> None:
+    """The shipped inbox files of these departments for which `wanted(path)` holds."""
+    for department in departments:
+        for path in sorted((REPO / "raw" / "inbox" / department).iterdir()):
+            if wanted(path):
+                (settings.inbox / department).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, settings.inbox / department / path.name)
+
+
 def build_state(settings) -> dict:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
@@ -103,9 +112,10 @@ def assert_equals_a_full_build(settings, project: Path) -> None:
 
 
 def test_incremental_refreshes_equal_a_full_build_and_the_rebuild(fresh_warehouse):
-    """The mixed sequence: a full build, files in one region's plan (370103), files in the other's (Lixia's
-    two plans), a catalog change; after each, every table equals a full build; at the end, the rebuild
-    from the raw archive alone equals the result too."""
+    """The mixed sequence: a full build; files in one region's plan (370103: indicator values only); files
+    in the other's (Lixia's two plans: project progress only, then both kinds); a file rejected whole; a
+    catalog change. After each refresh every table equals a full build; at the end, the rebuild from the
+    raw archive alone equals the result too."""
     settings = fresh_warehouse
     project = two_region_project()
     env = {"PLANWH_DBT_PROJECT_DIR": str(project)}
@@ -119,16 +129,38 @@ def test_incremental_refreshes_equal_a_full_build_and_the_rebuild(fresh_warehous
     copy_departments(settings, PART_A)
     assert refresh()["mode"] == "full"  # nothing recorded yet
 
-    # plan A: a department of the second district reports (a copy of Lixia's statistics bureau's files)
+    # plan A: a department of the second district reports (a copy of Lixia's statistics bureau's files):
+    # indicator values only, so the project milestones downstream of raw.project_progress alone are current
     shutil.copytree(REPO / "raw" / "inbox" / "370102_STATS", settings.inbox / "370103_STATS")
     state = refresh()
     assert (state["mode"], state["plans"]) == ("scoped", "370103_14FYP")
+    assert state["selector"] == "planwh_refresh_scope_indicators"
     assert_equals_a_full_build(settings, project)
 
-    # plan B: Lixia's departments (its 14th and 15th plans are one region's: touched together)
-    copy_departments(settings, PART_B)
+    # plan B: Lixia's departments (its 14th and 15th plans are one region's: touched together), first
+    # project progress alone (one report held back)
+    held_back = "2026Q3项目进度.xlsx"
+    copy_files(settings, PART_B, lambda p: "项目进度" in p.name and p.name != held_back)
     state = refresh()
     assert (state["mode"], state["plans"]) == ("scoped", "370102_14FYP,370102_15FYP")
+    assert state["selector"] == "planwh_refresh_scope_projects"
+    assert_equals_a_full_build(settings, project)
+
+    # then their other files: indicator values and the held-back progress report together
+    copy_files(settings, PART_B, lambda p: not (settings.inbox / p.parent.name / p.name).exists())
+    state = refresh()
+    assert (state["mode"], state["plans"]) == ("scoped", "370102_14FYP,370102_15FYP")
+    assert state["selector"] == "planwh_refresh_scope"
+    assert_equals_a_full_build(settings, project)
+
+    # a file rejected whole: no rows reach the raw tables of values or progress
+    (settings.inbox / "370103_STATS" / "又一个错表.csv").write_text("名称,金额\n乙,2\n", encoding="utf-8")
+    state = refresh()
+    assert (state["mode"], state["plans"], state["selector"]) == (
+        "scoped",
+        "370103_14FYP",
+        "planwh_refresh_scope_ledger",
+    )
     assert_equals_a_full_build(settings, project)
 
     # nothing new: dbt is not run

@@ -58,9 +58,10 @@
 
 {% macro planwh_refresh_scope(scope_key) -%}
     {#- The values of `scope_key` this refresh recomputes, or none for a full build: only an invocation
-        with `--selector planwh_refresh_scope` is a scoped refresh (a plain `dbt build` never reads a
-        scope, even one left behind by a killed run), and only with a scope table to read. -#}
-    {%- if not execute or invocation_args_dict.get('selector') != 'planwh_refresh_scope' -%}
+        with `--selector planwh_refresh_scope` (or one of its variants, selectors.yml) is a scoped refresh
+        (a plain `dbt build` never reads a scope, even one left behind by a killed run), and only with a
+        scope table to read. -#}
+    {%- if not execute or not (invocation_args_dict.get('selector') or '').startswith('planwh_refresh_scope') -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set scope_relation = adapter.get_relation(database=target.database, schema='ops', identifier='refresh_scope') -%}

@@ -11,7 +11,10 @@ each dbt run, `plan_build` compares:
            (`--selector planwh_rebuild_models`); the seeds and views, unchanged, are not reloaded.
   scoped   the same fingerprint and new submissions in the ledger: the models downstream of the raw
            tables recompute the plans of the regions those files touched, and the tests on them run
-           (`--selector planwh_refresh_scope`, dbt_project/macros/plan_incremental.sql).
+           (`--selector planwh_refresh_scope`, dbt_project/macros/plan_incremental.sql). Raw tables are
+           only appended to, so when the new files wrote no rows to a raw table, what lies downstream of
+           that table alone is current: a statistics file leaves the project milestones alone
+           (`planwh_refresh_scope_indicators`, dbt_project/selectors.yml).
   none     nothing changed since the last build: dbt is not run.
 
 A region's plans are touched together (a district's next plan carries over its predecessor's projects and
@@ -36,12 +39,20 @@ from .connection import connect
 REFRESH_SCOPE = "ops.refresh_scope"
 FULL_BUILD_TAG = "planwh/full_build"  # run tag, "true": the nightly run (and `planwh refresh --full`)
 SCOPED_SELECTOR = "planwh_refresh_scope"
+# the raw tables whose rows only some files carry -> the scoped selector when the new files wrote to these
+# only (raw.submissions and raw.quarantine are always selected: every file has a ledger entry)
+SCOPED_SELECTORS = {
+    frozenset({"indicator_values", "project_progress"}): SCOPED_SELECTOR,
+    frozenset({"indicator_values"}): f"{SCOPED_SELECTOR}_indicators",
+    frozenset({"project_progress"}): f"{SCOPED_SELECTOR}_projects",
+    frozenset(): f"{SCOPED_SELECTOR}_ledger",
+}
 MODELS_SELECTOR = "planwh_rebuild_models"
 
 STATE_DDL = """
 create schema if not exists ops;
 create table if not exists ops.model_state (
-    state_key   varchar primary key,  -- models | catalog | as_of | known_at | mode | plans
+    state_key   varchar primary key,  -- models | catalog | as_of | known_at | mode | plans | selector
     state_value varchar,
     recorded_at timestamp not null
 );
@@ -63,11 +74,12 @@ class BuildPlan:
     departments: list[str] = field(default_factory=list)
     submissions: list[str] = field(default_factory=list)  # the pending ledger entries this build covers
     plans_total: int = 0
+    selector: str = SCOPED_SELECTOR  # scoped: which raw tables' descendants (SCOPED_SELECTORS)
 
     @property
     def dbt_args(self) -> list[str]:
         if self.mode == "scoped":
-            return ["--selector", SCOPED_SELECTOR]
+            return ["--selector", self.selector]
         if self.mode == "models":
             return ["--selector", MODELS_SELECTOR]
         return ["--exclude-resource-type", "unit_test"]  # unit tests run in `make test`, not nightly
@@ -76,7 +88,8 @@ class BuildPlan:
         if self.mode == "scoped":
             return (
                 f"scoped: {len(self.plans)} of {self.plans_total} plan(s) for {len(self.submissions)} new "
-                f"submission(s) ({', '.join(self.plans[:5])}{' …' if len(self.plans) > 5 else ''})"
+                f"submission(s) ({', '.join(self.plans[:5])}{' …' if len(self.plans) > 5 else ''}), "
+                f"selector {self.selector}"
             )
         return f"{self.mode}: {self.reason}"
 
@@ -146,7 +159,20 @@ def plan_build(settings: Settings, as_of: str, known_at: str | None, full: bool 
         ]
         if not pending:
             return BuildPlan("none", "no new submissions since the last build", current)
-        plans, departments, total = _touched(con, pending)
+        con.execute("create or replace temp table pending_submissions (submission_id varchar)")
+        con.executemany("insert into pending_submissions values (?)", [[s] for s in pending])
+        try:
+            plans, departments, total = _touched(con)
+            loaded = frozenset(
+                table
+                for table in ("indicator_values", "project_progress")
+                if con.execute(
+                    f"select count(*) > 0 from raw.{table} where submission_id in "
+                    "(select submission_id from pending_submissions)"
+                ).fetchone()[0]
+            )
+        finally:
+            con.execute("drop table pending_submissions")
         return BuildPlan(
             "scoped",
             f"{len(pending)} new submission(s)",
@@ -155,14 +181,14 @@ def plan_build(settings: Settings, as_of: str, known_at: str | None, full: bool 
             departments=departments,
             submissions=pending,
             plans_total=total,
+            selector=SCOPED_SELECTORS[loaded],
         )
 
 
-def _touched(con: duckdb.DuckDBPyConnection, pending: list[str]) -> tuple[list[str], list[str], int]:
-    """The plans and departments of every region the pending submissions touched: the submitting
-    department's region, and the region of every plan their rows (accepted or not) were loaded for."""
-    con.execute("create or replace temp table pending_submissions (submission_id varchar)")
-    con.executemany("insert into pending_submissions values (?)", [[s] for s in pending])
+def _touched(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str], int]:
+    """The plans and departments of every region the pending submissions (temp table
+    pending_submissions) touched: the submitting department's region, and the region of every plan their
+    rows (accepted or not) were loaded for."""
     regions_sql = """
         select d.region_code
         from raw.submissions s
@@ -204,7 +230,6 @@ def _touched(con: duckdb.DuckDBPyConnection, pending: list[str]) -> tuple[list[s
         if r[0] is not None
     ]
     total = con.execute("select count(*) from catalog.catalog_plans").fetchone()[0]
-    con.execute("drop table pending_submissions")
     return plans, departments, total
 
 
@@ -258,7 +283,11 @@ def record_build(settings: Settings, plan: BuildPlan) -> None:
             con.executemany(
                 "insert into ops.model_state values (?, ?, ?)",
                 [[k, v, stamp] for k, v in plan.fingerprint.items()]
-                + [["mode", plan.mode, stamp], ["plans", ",".join(plan.plans), stamp]],
+                + [
+                    ["mode", plan.mode, stamp],
+                    ["plans", ",".join(plan.plans), stamp],
+                    ["selector", plan.selector if plan.mode == "scoped" else "", stamp],
+                ],
             )
             con.execute("commit")
         except BaseException:
