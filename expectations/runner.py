@@ -8,6 +8,7 @@ import re
 import sys
 import threading
 import time
+import types
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -27,29 +28,69 @@ _GX = None  # (gx module, gxe module, context)
 _GX_LOCK = threading.Lock()
 
 
+class _Deferred(types.ModuleType):
+    """Stands for a module until its first attribute is read; then imports the real one (once, under a
+    lock: a portal's worker threads may get there together), puts it in its place and answers from it. A
+    failed import leaves this stand-in in place and raises, so the next use tries again."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.__dict__.update(_real=None, _loading=False)
+
+    def __getattr__(self, attribute: str):  # only for names this stand-in does not have itself
+        real = self.__dict__["_real"]
+        if real is None:
+            with _DEFER_LOCK:
+                real = self.__dict__["_real"]
+                if real is None and self.__dict__["_loading"]:
+                    # the real module's own import reached this stand-in: answer from what it has so far
+                    return getattr(sys.modules[self.__name__], attribute)
+                if real is None:
+                    self.__dict__["_loading"] = True
+                    try:
+                        real = self.__dict__["_real"] = _import_in_place_of(self)
+                    finally:
+                        self.__dict__["_loading"] = False
+        return getattr(real, attribute)
+
+
+_DEFER_LOCK = threading.RLock()
+
+
+def _import_in_place_of(stand_in: _Deferred) -> types.ModuleType:
+    """Import the module a stand-in stands for; the import system then sets it on its package too (until
+    then the package's attribute is the stand-in, which other threads wait on)."""
+    name = stand_in.__name__
+    parent, _, child = name.rpartition(".")
+    package = sys.modules[parent]
+    del sys.modules[name]
+    try:
+        return importlib.import_module(name)
+    except BaseException:
+        sys.modules[name] = stand_in
+        setattr(package, child, stand_in)
+        raise
+
+
 def _defer_scipy_stats() -> None:
-    """Register scipy.stats as a lazily loaded module before GX is imported.
+    """Put a stand-in for scipy.stats in place before GX is imported.
 
     GX imports scipy.stats at module level for two kinds of expectation no suite here uses (KL divergence,
     Kolmogorov-Smirnov): about 0.8 s of its ~3 s import, paid by every refresh that validates a file, every
-    portal start and every test worker. The module object GX receives is loaded on its first attribute use,
-    so one of those expectations, or any other user of scipy.stats, still gets the real module. Set as an
-    attribute of the scipy package too: `from scipy import stats` then finds it without touching it (the
-    import system would otherwise read its __spec__, which loads it)."""
+    portal start and every test worker. The stand-in GX receives imports the real module on its first
+    attribute use, so one of those expectations, or any other user of scipy.stats, still gets it. It is set
+    as an attribute of the scipy package too: `from scipy import stats` then finds it there."""
     if "scipy.stats" in sys.modules:
         return
     try:
         import scipy
     except ImportError:
         return
-    spec = importlib.util.find_spec("scipy.stats")
-    if spec is None or spec.loader is None:
+    if importlib.util.find_spec("scipy.stats") is None:
         return
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["scipy.stats"] = module
-    spec.loader.exec_module(module)
-    scipy.stats = module
+    stand_in = _Deferred("scipy.stats")
+    sys.modules["scipy.stats"] = stand_in
+    scipy.stats = stand_in
 
 
 def _gx():

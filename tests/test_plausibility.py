@@ -242,7 +242,56 @@ print(round(float(stats.entropy([0.5, 0.5])), 4), type(sys.modules["scipy.stats"
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     refused = "hard_error.csv,mixed.csv,rejected.csv,warned.csv"
-    assert done.stdout.split() == [refused, "_LazyModule", "0.6931", "module"]
+    assert done.stdout.split() == [refused, "_Deferred", "0.6931", "module"]
+
+
+def test_a_deferred_module_loads_once_for_threads_that_race_and_retries_after_a_failed_import(
+    tmp_path, monkeypatch
+):
+    """The stand-in behind the deferred scipy.stats, on a package made for the test: sixteen threads that
+    read it together all get the real module's values (it is imported once); an import that fails raises,
+    leaves the stand-in in place, and the next use imports the mended module."""
+    import threading
+
+    from expectations.runner import _Deferred
+
+    package = tmp_path / "planwh_toy"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "slow.py").write_text(
+        "import time\ntime.sleep(0.3)\nLOADS = []\nLOADS.append(1)\nVALUE = 42\n"
+    )
+    (package / "broken.py").write_text("raise ImportError('not yet')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import planwh_toy
+
+    for name in ("slow", "broken"):
+        stand_in = _Deferred(f"planwh_toy.{name}")
+        monkeypatch.setitem(sys.modules, f"planwh_toy.{name}", stand_in)
+        setattr(planwh_toy, name, stand_in)
+    results, errors = [], []
+
+    def read():
+        try:
+            results.append((planwh_toy.slow.VALUE, len(planwh_toy.slow.LOADS)))
+        except Exception as error:  # what a half-loaded module would raise
+            errors.append(error)
+
+    threads = [threading.Thread(target=read) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and results == [(42, 1)] * 16
+    assert type(sys.modules["planwh_toy.slow"]).__name__ == "module"
+
+    with pytest.raises(ImportError, match="not yet"):
+        planwh_toy.broken.VALUE  # noqa: B018
+    assert isinstance(sys.modules["planwh_toy.broken"], _Deferred)
+    (package / "broken.py").write_text("VALUE = 7\n")
+    assert planwh_toy.broken.VALUE == 7
+    for name in ("planwh_toy.slow", "planwh_toy.broken", "planwh_toy"):
+        sys.modules.pop(name, None)
 
 
 # Batch B: the receipt contract, the order of arrival, rows refused by the hard checks

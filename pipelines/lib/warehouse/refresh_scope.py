@@ -167,8 +167,8 @@ def plan_build(settings: Settings, as_of: str, known_at: str | None, full: bool 
                 table
                 for table in ("indicator_values", "project_progress")
                 if con.execute(
-                    f"select count(*) > 0 from raw.{table} where submission_id in "
-                    "(select submission_id from pending_submissions)"
+                    f"""select exists (select 1 from raw.{table} r
+                                       join pending_submissions p on p.submission_id = r.submission_id)"""
                 ).fetchone()[0]
             )
         finally:
