@@ -94,7 +94,11 @@ def new_submissions(settings: Settings) -> tuple[list, list[str]]:
     re-submission; refused and leftover files are noted by the next run, not worth a run of their own),
     and the files still inside their quiet period."""
     departments = set(Catalog.load(settings.seeds_dir).departments["department_code"])
-    cache = HashCache(settings.inbox_index.with_name("sensor_inbox_index.json"), settings.inbox_rehash_hours)
+    cache = HashCache(
+        settings.inbox_index.with_name("sensor_inbox_index.json"),
+        settings.inbox_rehash_hours,
+        seed=settings.inbox_index,  # a first evaluation (new deployment, lost file) starts from the runs' hashes
+    )
     backfill = backfill_receipts(settings)
     files = scan_inbox(settings, departments, cache, complete=set(backfill))
     taken = archived_receipts(settings)

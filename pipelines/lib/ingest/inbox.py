@@ -126,17 +126,21 @@ class HashCache:
     every file is hashed again after `rehash_hours` (a file system that keeps ctime badly cannot hide an
     edit for longer than that)."""
 
-    def __init__(self, path: Path | None, rehash_hours: float = 24.0):
+    def __init__(self, path: Path | None, rehash_hours: float = 24.0, seed: Path | None = None):
+        """`seed`: another cache of the same inbox to start from when this one has no file yet (the sensor's
+        first evaluation starts from the runs' cache instead of hashing the whole inbox: 15 s at a province);
+        its entries are trusted only for files whose signature is unchanged, as this cache's own are."""
         self.path = path
         self.rehash_seconds = rehash_hours * 3600
         self.data: dict[str, dict] = {}
-        if path and path.exists():
+        source = path if path and path.exists() else seed
+        if source and source.exists():
             try:
-                loaded = json.loads(path.read_text())
+                loaded = json.loads(source.read_text())
                 self.data = {k: v for k, v in loaded.items() if isinstance(v, dict)}  # older formats: rebuilt
             except (OSError, ValueError):
                 self.data = {}
-        self.dirty = False
+        self.dirty = source is seed and bool(self.data)  # a seeded cache is saved as this one's own
         self.seen: set[str] = set()
 
     def entry(self, rel: str, st: os.stat_result) -> dict:
