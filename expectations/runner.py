@@ -59,16 +59,13 @@ _DEFER_LOCK = threading.RLock()
 
 def _import_in_place_of(stand_in: _Deferred) -> types.ModuleType:
     """Import the module a stand-in stands for; the import system then sets it on its package too (until
-    then the package's attribute is the stand-in, which other threads wait on)."""
+    then, and after a failed import, the package's attribute is still the stand-in)."""
     name = stand_in.__name__
-    parent, _, child = name.rpartition(".")
-    package = sys.modules[parent]
     del sys.modules[name]
     try:
         return importlib.import_module(name)
     except BaseException:
         sys.modules[name] = stand_in
-        setattr(package, child, stand_in)
         raise
 
 

@@ -295,8 +295,7 @@ def test_the_folder_memory_is_not_fooled_by_a_restored_folder_or_a_damaged_memor
         dict(saved, folders={str(receipts): 5}),  # the wrong shape
         dict(saved, since_ns=time.time_ns() + 3600 * 10**9),  # written while the clock was an hour ahead
     ):
-        (receipts / "370102_D1" / "r.json").chmod(
-            0o644
-        )  # its folder does not change: only a full walk sees it
+        # its folder does not change: only a full walk sees it
+        (receipts / "370102_D1" / "r.json").chmod(0o644)
         memory_file.write_text(json.dumps(damaged))
         assert one_pass() == (0, 1)
