@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import duckdb
@@ -198,12 +199,51 @@ def test_a_failed_delivery_is_retried_next_time_and_never_fails_the_run(fresh_wa
     assert hook.bodies[0]["msgtype"] == "markdown" and "规划监测预警" in hook.bodies[0]["markdown"]["title"]
 
 
+def test_a_channel_configured_later_receives_the_last_window_of_events_and_never_less_than_a_day(
+    fresh_warehouse,
+):
+    from datetime import datetime
+
+    from pipelines.lib.alerts.notify import DeliveryPolicy, enqueue_alert_events
+    from pipelines.lib.warehouse.connection import connect
+
+    now = datetime(2026, 3, 10, 9, 0, 0)
+    ages = {"I01": timedelta(seconds=5), "I02": timedelta(hours=20), "I03": timedelta(hours=30)}
+    ages |= {"I04": timedelta(hours=71), "I05": timedelta(hours=73)}
+    with connect(fresh_warehouse) as con:
+        for code, age in ages.items():
+            con.execute(
+                """insert into ops.alert_events (alert_id, event, event_at, severity, title_en, detail_en)
+                   values (?, 'opened', ?, 'critical', 't', 'd')""",
+                [f"indicator|P|{code}", now - age],
+            )
+
+        def queued(channel: str, hours: float) -> set[str]:
+            enqueue_alert_events(con, [channel], DeliveryPolicy(give_up_hours=hours), now=now)
+            rows = con.execute(
+                "select e.alert_id from ops.deliveries d join ops.alert_events e"
+                " on d.source_id = cast(e.event_id as varchar) where d.channel = ?",
+                [channel],
+            ).fetchall()
+            return {r[0].rsplit("|", 1)[1] for r in rows}
+
+        assert queued("webhook", 72) == {"I01", "I02", "I03", "I04"}
+        assert queued("webhook:370102_URBAN", 0) == {"I01", "I02"}  # a zero window still takes the last day
+        assert queued("webhook:370102_STATS", 48) == {"I01", "I02", "I03"}
+
+
 def test_an_unreachable_webhook_does_not_fail_the_refresh_and_a_given_up_event_is_visible(
     fresh_warehouse, monkeypatch, capsys
 ):
     settings = fresh_warehouse
     monkeypatch.setenv("PLANWH_WEBHOOK_URL", "http://127.0.0.1:9/unreachable?token=SECRET-TOKEN")
     monkeypatch.setenv("PLANWH_DELIVERY_GIVE_UP_HOURS", "0")  # the retry window is over at the first failure
+    # the clock's second ticks between the lifecycle and the outbox (it did on a slow CI machine): this run's
+    # events are still queued, although a zero window takes no older event
+    from pipelines.lib.alerts import notify
+    from pipelines.lib.settings import now_local
+
+    monkeypatch.setattr(notify, "now_local", lambda precise=False: now_local(precise) + timedelta(seconds=2))
     _drop(settings, "绿化.csv", "指标编号,统计期,数值\nI22,2021,46.6\n")
     result = run_job("refresh", AS_OF)
     assert result.success  # a delivery failure never fails the refresh

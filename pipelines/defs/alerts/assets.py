@@ -17,6 +17,7 @@ from pipelines.lib.alerts.notify import (
     undelivered,
     write_due_marker,
 )
+from pipelines.lib.settings import now_local
 from pipelines.lib.submissions.receipts import department_names
 from pipelines.lib.warehouse.connection import connect, writer_lock
 
@@ -56,9 +57,16 @@ def alerts(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     policy = DeliveryPolicy.from_settings(settings)
     notifiers = notifiers_from_env(settings.output_dir)
     with writer_lock(settings, f"run {context.run_id}: alerts"), connect(settings) as con:
-        result = update_alerts(con, as_of, replay=planwh.known_at_date() is not None)
+        # one instant for the events and their queueing: a channel takes no events older than the give-up
+        # window, and with a short window the clock's next second would leave this run's own events out
+        now = now_local()
+        result = update_alerts(con, as_of, replay=planwh.known_at_date() is not None, now=now)
         enqueue_alert_events(
-            con, [n.channel for n in notifiers], policy, departments=department_names(planwh.catalog())
+            con,
+            [n.channel for n in notifiers],
+            policy,
+            now=now,
+            departments=department_names(planwh.catalog()),
         )
         delivery = deliver_due(con, notifiers, policy)
         given_up = undelivered(con)

@@ -15,7 +15,7 @@ How a notice travels (`pipelines/lib/alerts/notify.py`, the outbox ops.deliverie
   and period of a reminder, so a file processed again or a reminder found by every run of the window is
   queued once;
 - `fan_out()` queues each recorded notice on its department's webhook channel `webhook:<department_code>`
-  (a department configured later does not receive history older than the give-up window);
+  (a department configured later does not receive history older than the give-up window, or a day);
 - `deliver_due()` sends them with the outbox's deadline, back-off and give-up, like the alerts.
 Files migrated from the earlier process (received_at_source = backfill) get a receipt but no notice: a
 department is told about what it sends, not about its history. Temporary files (verdict ignored) neither.
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import duckdb
 
@@ -195,9 +195,9 @@ def fan_out(
     con: duckdb.DuckDBPyConnection, channels: Channels, policy: DeliveryPolicy, now: datetime | None = None
 ) -> int:
     """Queue each recorded notice on its department's webhook, once; a webhook configured later does not
-    receive notices older than the give-up window."""
+    receive notices older than the give-up window (at least a day: DeliveryPolicy.history_since)."""
     now = now or now_local()
-    since = now - timedelta(hours=policy.give_up_hours)
+    since = policy.history_since(now)
     total = 0
     for code, notifier in channels.webhooks.items():
         for kind in KINDS:

@@ -9,7 +9,7 @@ go back in time (a pinned as_of earlier than the last tracked one) leave the liv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 
@@ -27,8 +27,11 @@ class LifecycleResult:
     open_critical: list[dict] = field(default_factory=list)
 
 
-def update_alerts(con: duckdb.DuckDBPyConnection, as_of: date, replay: bool = False) -> LifecycleResult:
-    """Apply the lifecycle in one transaction, set-based (a province has thousands of flags).
+def update_alerts(
+    con: duckdb.DuckDBPyConnection, as_of: date, replay: bool = False, now: datetime | None = None
+) -> LifecycleResult:
+    """Apply the lifecycle in one transaction, set-based (a province has thousands of flags). `now` stamps
+    the events (default: the clock); the caller that then queues them passes the same instant.
 
     Not when evaluating an earlier date than the last tracked one or a date still to come, nor during a
     replay with a knowledge cutoff (known_at): an exploration must never reopen, resolve or notify live
@@ -39,7 +42,7 @@ def update_alerts(con: duckdb.DuckDBPyConnection, as_of: date, replay: bool = Fa
         result.tracked = False
         result.open_critical = _open_critical(con)
         return result
-    now = now_local()
+    now = now or now_local()
     con.execute("begin transaction")
     try:
         con.execute(

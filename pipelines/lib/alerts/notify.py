@@ -78,6 +78,7 @@ EVENT_COLUMNS = (
 FROM_ALERT = ("plan_id", "department_code")
 
 
+HISTORY_FLOOR_HOURS = 24.0
 GIVEN_UP = "gave_up_at is not null and delivered_at is null and dismissed_at is null"
 
 
@@ -100,6 +101,12 @@ class DeliveryPolicy:
         return cls(
             deadline_seconds=settings.webhook_deadline_seconds, give_up_hours=settings.delivery_give_up_hours
         )
+
+    def history_since(self, now: datetime) -> datetime:
+        """The oldest message a channel configured later still receives: the give-up window, but never less
+        than a day, so that a short window (a test's 0 h) cannot drop what this very run produced a step
+        earlier."""
+        return now - timedelta(hours=max(self.give_up_hours, HISTORY_FLOOR_HOURS))
 
     def backoff(self, attempts: int) -> timedelta:
         minutes = self.first_retry_minutes * 2 ** max(0, attempts - 1)
@@ -363,10 +370,11 @@ def enqueue_alert_events(
     departments: dict[str, tuple[str, str]] | None = None,
 ) -> int:
     """Queue every alert event not yet queued on each channel. A channel configured later does not
-    receive history older than the give-up window (nobody wants last year's alerts in a new chat).
+    receive history older than the give-up window, or a day if that is longer (nobody wants last year's alerts
+    in a new chat).
     `departments` (code -> (name_zh, name_en)) names the responsible department in each message."""
     now = now or now_local()
-    since = now - timedelta(hours=policy.give_up_hours)
+    since = policy.history_since(now)
     total = 0
     for channel in channels:
         rows = con.execute(
