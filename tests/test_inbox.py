@@ -240,7 +240,8 @@ def test_a_returning_while_b_settles_is_not_lost(fresh_warehouse, monkeypatch):
     (before that discovery) still comes after B's, so the next discovery takes it as a re-submission.
     Until 2026-12-02 it was compared with B's discovery time (later than its arrival: the pause below)
     and lost for good."""
-    monkeypatch.setenv("PLANWH_INBOX_QUIET_SECONDS", "3")
+    # a quiet period long enough that the discovery below finds A's return still settling on a busy machine
+    monkeypatch.setenv("PLANWH_INBOX_QUIET_SECONDS", "4")
     settings = load_settings()
     catalog = Catalog.load(settings.seeds_dir)  # loaded before the clock matters
     folder = settings.inbox / STATS
@@ -248,14 +249,14 @@ def test_a_returning_while_b_settles_is_not_lost(fresh_warehouse, monkeypatch):
     (folder / "1_A.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
     time.sleep(0.02)
     (folder / "2_B.csv").write_text(HEADER + "I23,2023,80500\n", encoding="utf-8")
-    time.sleep(3.2)
+    time.sleep(4.2)
     (folder / "3_A_again.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
     time.sleep(1.1)  # B's discovery comes a second after A's return, which is still settling
     found = discover_and_archive(settings, catalog)
     process_pending(settings, catalog)
     assert found["new_receipts"] == 2 and found["waiting"] == 1
     assert _in_force(settings, "2023") == 80500.0
-    time.sleep(3.2)
+    time.sleep(4.2)
     found = ingest(settings)
     assert found["new_receipts"] == 1 and found["resubmissions"] == 1
     assert _in_force(settings, "2023") == 80000.0
