@@ -9,6 +9,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.defs import resources
+from pipelines.defs.resources import PlanWarehouse  # a resource type Dagster resolves by name
+
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 
 
@@ -74,3 +77,33 @@ def test_schedules_use_shanghai_time():
     schedules = describe()["schedules"]
     assert ["nightly_refresh", "0 2 * * *", "Asia/Shanghai"] in [list(s) for s in schedules]
     assert ["weekly_flag_review", "0 7 * * 1", "Asia/Shanghai"] in [list(s) for s in schedules]
+
+
+def test_every_step_of_a_run_evaluates_the_day_the_run_was_created(fresh_warehouse, monkeypatch):
+    """Midnight (Asia/Shanghai) passes between two steps of a run evaluated as of "today": the later step
+    still evaluates the run's day, so the marts, the alerts and the snapshot agree on one date."""
+    from datetime import timedelta
+
+    from pipelines.lib.settings import TZ, today_local
+
+    seen = []
+    tomorrow = today_local() + timedelta(days=1)
+
+    @dg.asset
+    def before_midnight(planwh: PlanWarehouse):
+        seen.append(planwh.as_of_date())
+        monkeypatch.setattr(resources, "today_local", lambda: tomorrow)  # the clock's day changes here
+
+    @dg.asset(deps=[before_midnight])
+    def after_midnight(planwh: PlanWarehouse):
+        seen.extend([planwh.as_of_date(), planwh.run_day()])
+
+    job = dg.Definitions(
+        assets=[before_midnight, after_midnight], resources={"planwh": PlanWarehouse()}
+    ).resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance)
+        assert result.success
+        created = instance.get_run_record_by_id(result.run_id).create_timestamp
+    assert seen == [created.astimezone(TZ).date()] * 3 and tomorrow not in seen
+    assert PlanWarehouse().as_of_date() == tomorrow  # outside a run: the clock's day

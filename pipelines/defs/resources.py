@@ -4,15 +4,17 @@ import contextlib
 import os
 import shutil
 import sys
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
+from pydantic import PrivateAttr
 
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import (
+    TZ,
     Settings,
     SettingsError,
     load_settings,
@@ -29,8 +31,8 @@ NO_RETRY = {"dagster/max_retries": "0"}  # a bad setting fails again the same wa
 class PlanWarehouse(dg.ConfigurableResource):
     """Paths come from the PLANWH_* environment variables (pipelines/lib/settings.py).
 
-    `as_of` pins the evaluation date (YYYY-MM-DD) for a reproducible run; empty means today in
-    Asia/Shanghai. `known_at` (YYYY-MM-DD) is the knowledge cutoff: only submissions received by the
+    `as_of` pins the evaluation date (YYYY-MM-DD) for a reproducible run; empty means the day the run
+    was created, in Asia/Shanghai (one day for every step, also for a run that goes past midnight). `known_at` (YYYY-MM-DD) is the knowledge cutoff: only submissions received by the
     end of that day count; empty means everything received so far. Pin both to the same day to
     reproduce exactly what a past evaluation said.
 
@@ -40,8 +42,10 @@ class PlanWarehouse(dg.ConfigurableResource):
 
     as_of: str = ""
     known_at: str = ""
+    _run_day: date | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._run_day = _day_created(context)
         problems = settings_problems(
             as_of=self.as_of or None,
             known_at=self.known_at or None,
@@ -62,8 +66,12 @@ class PlanWarehouse(dg.ConfigurableResource):
     def settings(self) -> Settings:
         return load_settings()
 
+    def run_day(self) -> date:
+        """The run's "today": the Asia/Shanghai day it was created (outside a run: the clock's)."""
+        return self._run_day or today_local()
+
     def as_of_date(self) -> date:
-        return parse_day(self.as_of, "as_of") if self.as_of else today_local()
+        return parse_day(self.as_of, "as_of") if self.as_of else self.run_day()
 
     def known_at_date(self) -> date | None:
         """The knowledge cutoff: this resource's `known_at`, else PLANWH_KNOWN_AT, else none."""
@@ -72,6 +80,24 @@ class PlanWarehouse(dg.ConfigurableResource):
 
     def catalog(self) -> Catalog:
         return Catalog.load(self.settings.seeds_dir)
+
+
+def _day_created(context: dg.InitResourceContext) -> date | None:
+    """The Asia/Shanghai day of the run's creation, which every step of it (and each step's process, with
+    another executor) reads the same: steps that each asked the clock would evaluate the marts as of one
+    day and the alerts and the snapshot as of the next when a run goes past midnight."""
+    if context.instance is None or not context.run_id:
+        return None
+    try:
+        record = context.instance.get_run_record_by_id(context.run_id)
+    except Exception:  # storage trouble shows elsewhere; the clock's day is the old behaviour
+        return None
+    if record is None or record.create_timestamp is None:
+        return None
+    created = record.create_timestamp
+    if created.tzinfo is None:  # Dagster's SQL storage keeps UTC
+        created = created.replace(tzinfo=UTC)
+    return created.astimezone(TZ).date()
 
 
 def _no_retry(context: dg.InitResourceContext) -> None:

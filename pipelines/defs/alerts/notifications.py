@@ -9,7 +9,6 @@ from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.assets import planwh_dbt
 from pipelines.lib.alerts import departments as notices
 from pipelines.lib.alerts.notify import DeliveryPolicy, next_due, write_due_marker
-from pipelines.lib.settings import today_local
 from pipelines.lib.submissions.receipts import department_names
 from pipelines.lib.warehouse.connection import connect, writer_lock
 
@@ -45,7 +44,7 @@ def department_notifications(context: dg.AssetExecutionContext, planwh: PlanWare
         context.log.warning(problem)
     policy = DeliveryPolicy.from_settings(settings)
     # reminders are about today: never for a pinned evaluation date or a replay with a knowledge cutoff
-    live = planwh.known_at_date() is None and planwh.as_of_date() == today_local()
+    live = planwh.known_at_date() is None and planwh.as_of_date() == planwh.run_day()
     with writer_lock(settings, f"run {context.run_id}: department notifications"), connect(settings) as con:
         reminders = notices.record(con, notices.reminder_notices(con), notices.REMINDER) if live else 0
         delivery = notices.deliver(con, settings, channels, policy)
