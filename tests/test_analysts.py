@@ -147,7 +147,9 @@ def assert_exports_round_trip_and_neutralise_formulas(settings) -> None:
     assert any(row[value_col].value == -2.5 for row in sheet.iter_rows(min_row=2))  # numbers stay numbers
 
 
-def test_the_snapshot_is_compacted_once_a_day_and_whenever_half_the_file_is_free(fresh_warehouse):
+def test_the_snapshot_is_compacted_once_a_day_and_whenever_half_the_file_is_free(
+    fresh_warehouse, monkeypatch
+):
     """A rewrite (COPY FROM DATABASE) costs in proportion to the data, a byte copy in proportion to the
     file: the day's first publish with a tenth or more of free blocks rewrites, the next ones of the day
     copy, until half the working file is free; every snapshot holds the same rows either way."""
@@ -155,10 +157,14 @@ def test_the_snapshot_is_compacted_once_a_day_and_whenever_half_the_file_is_free
     from datetime import timedelta
 
     from pipelines.lib.settings import now_local
+    from pipelines.lib.warehouse import publish as publishing
     from pipelines.lib.warehouse.connection import connect
     from pipelines.lib.warehouse.publish import publish
 
     settings = fresh_warehouse
+    # the publishes below happen on one day: midday, whenever the test runs (midnight must not fall between)
+    noon = now_local().replace(hour=12, minute=0, second=0)
+    monkeypatch.setattr(publishing, "now_local", lambda precise=False: noon)
     info_path = settings.published_warehouse.with_name("published.json")
 
     def free_share() -> float:
@@ -199,7 +205,7 @@ def test_the_snapshot_is_compacted_once_a_day_and_whenever_half_the_file_is_free
     assert rows() == 400000
 
     info = json.loads(info_path.read_text(encoding="utf-8"))  # the last compact copy was made yesterday
-    info.update(compacted_at=(now_local() - timedelta(days=1)).isoformat())
+    info.update(compacted_at=(noon - timedelta(days=1)).isoformat())
     info_path.chmod(0o600)
     info_path.write_text(json.dumps(info), encoding="utf-8")
     assert publish(settings)["compacted"]

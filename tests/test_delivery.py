@@ -116,7 +116,9 @@ def test_a_trickling_webhook_cannot_hold_the_run_past_the_deadline(fresh_warehou
         took = time.monotonic() - started
     finally:
         server.close()
-    assert took < 4, took  # the per-read timeout (10 s) never fired: the overall deadline did
+    # the per-read timeout (10 s) never fired and the trickle (40 s) did not finish: the 2 s deadline did
+    # (slack for a loaded machine)
+    assert took < 8, took
     assert "deadline" in str(raised.value) and "SECRET-TOKEN" not in str(raised.value)
 
     settings = fresh_warehouse
@@ -134,7 +136,7 @@ def test_a_trickling_webhook_cannot_hold_the_run_past_the_deadline(fresh_warehou
             ]
     finally:
         server.close()
-    assert took < 3.5 and summary["webhook"]["failed"] == 1
+    assert took < 8 and summary["webhook"]["failed"] == 1  # the 1.5 s deadline, not the 40 s trickle
     assert row[0] == 1 and "deadline" in row[1] and row[2] == T0 + timedelta(minutes=5)
 
 

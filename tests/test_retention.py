@@ -181,9 +181,14 @@ def test_the_retention_pass_looks_only_where_something_changed_and_everywhere_on
     import json
     import subprocess
 
+    from pipelines.lib.settings import now_local
+    from pipelines.lib.warehouse import housekeeping
     from pipelines.lib.warehouse.housekeeping import FolderMemory, folder_memory, make_private
     from pipelines.lib.warehouse.housekeeping import remove_interrupted_temp_files as remove_temps
 
+    # every pass below on one day (midnight must not fall between them); the next day is made below
+    noon = now_local().replace(hour=12, minute=0, second=0)
+    monkeypatch.setattr(housekeeping, "now_local", lambda precise=False: noon)
     settings = load_settings()
     receipts = settings.output_dir / "receipts"
     umask = os.umask(0o077)  # as the pipeline writes (pipelines/lib/settings.py: private_umask)
