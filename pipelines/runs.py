@@ -143,6 +143,7 @@ def run_job(
     that a retry might fix. `full` asks for a full dbt build with every test (as the nightly schedule
     does) instead of only the plans this run's files touched."""
     from pipelines.definitions import defs
+    from pipelines.lib.files import claim_new_file
     from pipelines.lib.settings import now_local
     from pipelines.lib.warehouse.connection import connect, writer_lock
     from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, require_free
@@ -162,7 +163,8 @@ def run_job(
         run_config["resources"] = {"planwh": {"config": config}}
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     # named in Asia/Shanghai time, as every time the warehouse shows (the machine's zone may be UTC)
-    log_path = settings.log_dir / f"{job_name}-{now_local():%Y%m%dT%H%M%S}.log"
+    # (a run started in the same second, waiting for this one's lock, gets its own numbered log)
+    log_path = claim_new_file(settings.log_dir / f"{job_name}-{now_local():%Y%m%dT%H%M%S}.log")
     print(
         f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}"
         f"{f', known_at {known_at}' if known_at else ''}); dbt's output goes to {log_path}",

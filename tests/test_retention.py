@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines.lib.settings import load_settings
 from pipelines.maintenance import apply_retention, recover_abandoned_runs
@@ -304,3 +305,55 @@ def test_the_folder_memory_is_not_fooled_by_a_restored_folder_or_a_damaged_memor
         (receipts / "370102_D1" / "r.json").chmod(0o644)
         memory_file.write_text(json.dumps(damaged))
         assert one_pass() == (0, 1)
+
+
+def test_runs_and_rebuilds_started_in_the_same_second_keep_their_own_log_and_copy(
+    fresh_warehouse, monkeypatch
+):
+    """Names made to the second meet when a second run or rebuild starts within the second of the first
+    (it then waits for the first's lock): each gets its own log, and the second rebuild's copy of the
+    warehouse does not replace the first's copy of the one before the rebuilds."""
+    from types import SimpleNamespace
+
+    from pipelines.lib.files import claim_new_file
+    from pipelines.lib.settings import now_local
+    from pipelines.lib.warehouse import rebuild as rebuilding
+    from pipelines.lib.warehouse.connection import connect
+
+    settings = load_settings()
+    settings.log_dir.mkdir(parents=True)
+    wanted = settings.log_dir / "refresh-20260630T020000.log"
+    claimed = [claim_new_file(wanted) for _ in range(3)]
+    assert [p.name for p in claimed] == [
+        "refresh-20260630T020000.log",
+        "refresh-20260630T020000-2.log",
+        "refresh-20260630T020000-3.log",
+    ]
+    assert all(p.exists() and p.stat().st_size == 0 for p in claimed)
+
+    second = now_local().replace(microsecond=0)
+    monkeypatch.setattr(rebuilding, "now_local", lambda precise=False: second)  # both within one second
+
+    def marked(label: str):
+        def run_refresh():
+            with connect(settings) as con:
+                con.execute(f"create or replace table main.built_by as select '{label}' as label")
+            return SimpleNamespace(success=True), 0.0
+
+        return run_refresh
+
+    marked("before")()  # the warehouse before the rebuilds
+    first = rebuilding.rebuild(settings, marked("rebuild 1"))
+    again = rebuilding.rebuild(settings, marked("rebuild 2"))
+    assert first["previous_warehouse"] != again["previous_warehouse"]
+
+    def label(path) -> str:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return con.execute("select label from main.built_by").fetchone()[0]
+        finally:
+            con.close()
+
+    assert label(first["previous_warehouse"]) == "before"
+    assert label(again["previous_warehouse"]) == "rebuild 1"
+    assert label(settings.warehouse) == "rebuild 2"

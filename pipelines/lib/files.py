@@ -22,6 +22,30 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
 
 
+def numbered(path: Path, taken) -> Path:
+    """`path`, or `<stem>-2<suffix>`, `-3` ... : the first name `taken(name)` does not refuse (names made to
+    the second can meet: two runs started within one second)."""
+    candidate, n = path, 1
+    while taken(candidate):
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def claim_new_file(path: Path) -> Path:
+    """Create an empty file at `path`, or at the first free numbered name (see numbered()), and return
+    it: another process that chose the same name a moment later gets the next one."""
+
+    def taken(candidate: Path) -> bool:
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            return True
+        return False
+
+    return numbered(path, taken)
+
+
 def temp_owner(name: str) -> int | None:
     """The pid written into a temporary file name, or None when the name is not one of ours."""
     match = _TMP.match(name)

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from ..alerts.notify import legacy_deliveries
+from ..files import numbered
 from ..ingest.inbox import load_receipts
 from ..settings import Settings, now_local
 from .connection import connect, writer_lock
@@ -101,9 +102,12 @@ def rebuild(settings: Settings, run_refresh: Callable[[], tuple[Any, float]]) ->
 
     The previous file is kept as planwh.duckdb.before-rebuild-<time> (the newest few are kept, see
     PLANWH_RETAIN_REBUILD_COPIES); if the rebuild fails, the message says where it is."""
-    stamp = now_local().strftime("%Y%m%dT%H%M%S")
-    backup = settings.warehouse.with_name(f"{settings.warehouse.name}.before-rebuild-{stamp}")
     with writer_lock(settings, "planwh rebuild"):
+        # named once the lock is held: a rebuild that waited for another one started in the same second
+        # must not move its result over that one's copy of the previous warehouse
+        stamp = now_local().strftime("%Y%m%dT%H%M%S")
+        name = settings.warehouse.with_name(f"{settings.warehouse.name}.before-rebuild-{stamp}")
+        backup = numbered(name, lambda p: p.exists() or p.with_name(p.name + ".wal").exists())
         if settings.warehouse.exists():
             shutil.move(settings.warehouse, backup)
             wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
