@@ -9,7 +9,7 @@ unchanged), except that the event log keeps one engine per database for the life
 commits use `synchronous=NORMAL` in WAL mode (durable against a crash of the process; the last commits can
 be lost only if the machine loses power, and run logs are not the warehouse), and that a table found in
 the index database is remembered: the stock storage asks SQLite whether the asset-check table exists, with
-a new engine, before storing every asset-check event (two per dbt test: ~1.1 s of a province refresh).
+a new engine, before storing every asset-check event (two per dbt test: 210 tests, ~0.4 s a refresh).
 """
 
 from __future__ import annotations

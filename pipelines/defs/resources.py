@@ -32,9 +32,10 @@ class PlanWarehouse(dg.ConfigurableResource):
     """Paths come from the PLANWH_* environment variables (pipelines/lib/settings.py).
 
     `as_of` pins the evaluation date (YYYY-MM-DD) for a reproducible run; empty means the day the run
-    was created, in Asia/Shanghai (one day for every step, also for a run that goes past midnight). `known_at` (YYYY-MM-DD) is the knowledge cutoff: only submissions received by the
-    end of that day count; empty means everything received so far. Pin both to the same day to
-    reproduce exactly what a past evaluation said.
+    was created, in Asia/Shanghai (one day for every step, also for a run that goes past midnight).
+    `known_at` (YYYY-MM-DD) is the knowledge cutoff: only submissions received by the end of that day
+    count; empty means everything received so far. Pin both to the same day to reproduce exactly what a
+    past evaluation said.
 
     Before a run's first step the settings, these dates and the free space a publish needs are checked
     (one line per problem); a run that fails this way is tagged so the daemon does not retry it.
