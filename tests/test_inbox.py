@@ -454,3 +454,33 @@ def test_backfill_receipt_times_skip_blank_lines_and_name_a_short_row(fresh_ware
         fh.write("370102_FIN,def\n")
     with pytest.raises(ValueError, match=r"receipts\.csv, line 6: fewer columns"):
         backfill_receipts(settings)
+
+
+def test_a_hash_is_dated_from_before_its_file_was_read(tmp_path):
+    """On a file system with coarse timestamps an edit during the read keeps the signature: the hash must
+    count as made when the read began, so the racy rule (hashed within RACY_SECONDS of the last change)
+    does not trust it. A FIFO makes the read take half a second."""
+    import hashlib
+    import threading
+
+    from pipelines.lib.ingest.inbox import HashCache
+
+    fifo = tmp_path / "slow.csv"
+    os.mkfifo(fifo)
+    content = (HEADER + "I23,2023,80000\n").encode("utf-8")
+
+    def slow_sender():
+        time.sleep(0.5)
+        with open(fifo, "wb") as fh:  # the reader's open waits for this one
+            fh.write(content)
+
+    sender = threading.Thread(target=slow_sender)
+    cache = HashCache(None)
+    hit = cache.entry("370102_STATS/slow.csv", fifo.stat())
+    item = InboxFile("370102_STATS", "slow.csv", fifo, 0, None)
+    before = time.time()
+    sender.start()
+    cache.hash_all([(item, hit)])
+    sender.join()
+    assert item.sha256 == hashlib.sha256(content).hexdigest()
+    assert hit["hashed"] - before < 0.3, hit["hashed"] - before  # not when the read ended (0.5 s later)

@@ -172,13 +172,16 @@ class HashCache:
         pool of threads: on a cold page cache the time goes into waiting for the disk, one small file at
         a time (a first refresh of the national bench tier read ~700 files/s from one thread)."""
         paths = [item.path for item, _ in work]
+        # a hash is dated from before its file was read: an edit in the same timestamp tick while it was
+        # being read must leave the hash "racy" (not trusted), whatever the read took
+        started = time.time()
         if len(work) >= HASH_POOL_MIN_FILES:
             with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
                 hashes = list(pool.map(sha256_file, paths))
         else:
             hashes = [sha256_file(path) for path in paths]
         for (item, hit), sha in zip(work, hashes, strict=True):
-            hit["sha"], hit["hashed"] = sha, time.time()
+            hit["sha"], hit["hashed"] = sha, started
             item.sha256 = sha
         self.dirty = self.dirty or bool(work)
 
