@@ -161,15 +161,6 @@ def run_job(
     config = {key: value for key, value in (("as_of", as_of), ("known_at", known_at)) if value}
     if config:
         run_config["resources"] = {"planwh": {"config": config}}
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
-    # named in Asia/Shanghai time, as every time the warehouse shows (the machine's zone may be UTC)
-    # (a run started in the same second, waiting for this one's lock, gets its own numbered log)
-    log_path = claim_new_file(settings.log_dir / f"{job_name}-{now_local():%Y%m%dT%H%M%S}.log")
-    print(
-        f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}"
-        f"{f', known_at {known_at}' if known_at else ''}); dbt's output goes to {log_path}",
-        flush=True,
-    )
     with local_instance() as instance, writer_lock(settings, f"planwh {job_name}"):
         with connect(settings):  # fails fast, with the holder named, if another process has the file open
             pass
@@ -179,6 +170,16 @@ def run_job(
                 file=sys.stderr,
             )
         require_free(settings.publish_dir, publish_needs(settings), "this run's publish step")
+        # the log is made once the run can start (a run refused for the lock or the disk leaves none), named
+        # in Asia/Shanghai time as every time the warehouse shows (the machine's zone may be UTC), numbered
+        # if a run that ended within the same second has the name
+        settings.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = claim_new_file(settings.log_dir / f"{job_name}-{now_local():%Y%m%dT%H%M%S}.log")
+        print(
+            f"planwh: running job `{job_name}` in-process (as_of {as_of or 'today'}"
+            f"{f', known_at {known_at}' if known_at else ''}); dbt's output goes to {log_path}",
+            flush=True,
+        )
         try:
             for attempt in range(retries + 1):
                 started = time.perf_counter()

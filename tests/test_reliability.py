@@ -262,6 +262,7 @@ def test_a_lock_held_elsewhere_gives_a_clear_message(fresh_warehouse):
     assert f"held open by process {holder.pid}" in blocked.stderr
     assert "published copy" in blocked.stderr and "Traceback" not in blocked.stderr
     assert "Stack Trace" not in blocked.stderr and len(blocked.stderr.splitlines()) < 10  # no run was started
+    assert not list(settings.log_dir.glob("refresh-*.log"))  # runs refused at the start leave no empty log
 
 
 def test_a_partial_parse_cache_made_for_another_project_path_is_discarded(tmp_path):
