@@ -95,7 +95,19 @@ def new_page(browser, live_portal):
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+    """A full-page picture for people to look at. Chromium now and then refuses one capture ("Unable to
+    capture screenshot", seen once in `make test` on a 404 page) and takes the same picture when asked
+    again: that refusal, and only it, is asked again after a moment."""
+    from playwright.sync_api import Error
+
+    for attempt in range(3):
+        try:
+            page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+            return
+        except Error as error:
+            if "Unable to capture screenshot" not in str(error) or attempt == 2:
+                raise
+            page.wait_for_timeout(300)
 
 
 def log_in(page, username: str) -> None:
