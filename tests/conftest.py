@@ -117,7 +117,8 @@ def dbt_target() -> Path:
 
 def dbt(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run this venv's dbt on the project, as the tests' environment sets it up."""
-    command = [str(Path(sys.executable).with_name("dbt")), *args]
+    # without dbt's debug file log, as a refresh runs dbt
+    command = [str(Path(sys.executable).with_name("dbt")), "--log-level-file", "none", *args]
     # absolute paths: dbt keeps the project root it was given in its partial-parse state, and a relative
     # one breaks the seed paths of every later dbt run started from another directory (the Dagster runs)
     project = str(REPO / "dbt_project")
