@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: groups from the model folders, dbt tests as asset checks."""
 
+import logging
 import os
 import re
 import shutil
@@ -153,6 +154,7 @@ def _build(
                 f"dbt build {build.describe()}"
             )
             if build.mode == "none":
+                _say_tests_not_run(context, [], build.mode)
                 return list(_unchanged(context, set(), build.mode)), None
             # dbt's events are held until dbt exits: the row counts and schemas are read after it (one
             # writer per DuckDB file), and a partial build must emit the outputs it leaves unchanged (always
@@ -180,6 +182,8 @@ def _build(
                 end_build(settings)
             if failure is None and build.mode != "subset":
                 record_build(settings, build)
+            if failure is None:
+                _say_tests_not_run(context, events, build.mode)
             reported = []
             if failure is None or build.mode in ("scoped", "models"):
                 # what the build did not have to rebuild is current: say so, and let the steps after it run
@@ -199,6 +203,49 @@ def _build(
                 os.environ[name] = value
     prune_invocation_dirs(target_dir(dbt_project.project_dir))
     return reported, None
+
+
+class _QuietUnrunChecks(logging.Filter):
+    """Dagster warns once per check without a result when it decides whether the report may start: "Blocking
+    asset check '…' emitted no result in step 'planwh_dbt'; downstream step '…' will proceed without gating
+    on it", ~60 lines a scoped district refresh, which read as if tests had broken. They are the tests of the
+    models the build did not rebuild; the dbt step says so in one line (`_say_tests_not_run`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "emitted no result in step 'planwh_dbt'" not in record.getMessage()
+
+
+logging.getLogger("dagster._core.execution.plan.active").addFilter(_QuietUnrunChecks())
+
+
+def _say_tests_not_run(context: dg.AssetExecutionContext, events: list, mode: str) -> None:
+    """One line for the dbt tests of this run's selection that the build did not run: those of the models it
+    did not rebuild (their last results stand until the nightly full build runs every test)."""
+    ran = {
+        dg.AssetCheckKey(event.asset_key, event.check_name)
+        for event in events
+        if isinstance(event, dg.AssetCheckResult | dg.AssetCheckEvaluation)
+    }
+    not_run = sorted(
+        (key for key in context.selected_asset_check_keys if key not in ran), key=lambda k: k.to_user_string()
+    )
+    if not not_run:
+        return
+    if mode == "none":
+        context.log.info(
+            f"dbt was not run (nothing new since the last build): the last results of its {len(not_run)} "
+            "test(s) stand"
+        )
+        return
+    models = sorted({key.asset_key.to_user_string() for key in not_run})
+    line = (
+        f"{len(not_run)} dbt test(s) not run, on {len(models)} model(s) this {mode} build did not rebuild "
+        f"(their last results stand; the nightly full build runs every test): {', '.join(models)}"
+    )
+    if mode == "scoped":
+        context.log.info(line)
+    else:  # a full build or a selection runs the tests of everything it builds
+        context.log.warning(line)
 
 
 def _unchanged(context: dg.AssetExecutionContext, emitted: set[str], mode: str):
