@@ -259,6 +259,9 @@ def sample_run():
     copy_sample_inbox(settings.raw_dir)
     result = launch_like_the_ui(AS_OF)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    # the run's dbt invocation folder as it left it: later refreshes in this worker prune old ones
+    invocations = sorted(dbt_target().glob(f"planwh_dbt-{result.run_id[:7]}-*"))
+    dbt_files = {path.name for path in invocations[0].iterdir()} if len(invocations) == 1 else set()
     keep = TEST_ROOT / "sample"
     shutil.rmtree(keep, ignore_errors=True)
     keep.mkdir(parents=True)
@@ -269,7 +272,13 @@ def sample_run():
         "published": settings.published_warehouse.stat().st_mode,
         "working": settings.warehouse.stat().st_mode,
     }
-    return {"db": keep / "planwh.duckdb", "output": keep / "output", "result": result, "modes": modes}
+    return {
+        "db": keep / "planwh.duckdb",
+        "output": keep / "output",
+        "result": result,
+        "modes": modes,
+        "dbt_files": dbt_files,
+    }
 
 
 @pytest.fixture

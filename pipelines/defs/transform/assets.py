@@ -239,7 +239,7 @@ def _say_tests_not_run(context: dg.AssetExecutionContext, events: list, mode: st
         return
     models = sorted({key.asset_key.to_user_string() for key in not_run})
     line = (
-        f"{len(not_run)} dbt test(s) not run, on {len(models)} model(s) this {mode} build did not rebuild "
+        f"{len(not_run)} dbt test(s) not run, on {len(models)} model(s) or seed(s) this {mode} build did not rebuild "
         f"(their last results stand; the nightly full build runs every test): {', '.join(models)}"
     )
     if mode == "scoped":
