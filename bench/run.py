@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.generate import REPO, generate
+from pipelines.lib.warehouse.dbt_state import NO_FILE_LOG
 from pipelines.runs import write_instance_yaml
 
 AS_OF = "2026-06-30"
@@ -242,8 +243,7 @@ def run(tier: str, extras: bool = True) -> dict:
     bare = measured(
         [
             dbt,
-            "--log-level-file",
-            "none",  # as the refresh runs dbt (pipelines/defs/transform/assets.py): the ratio compares like with like
+            *NO_FILE_LOG,  # as the refresh runs dbt: the ratio compares like with like
             "build",
             "--exclude-resource-type",
             "unit_test",

@@ -117,8 +117,9 @@ def dbt_target() -> Path:
 
 def dbt(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run this venv's dbt on the project, as the tests' environment sets it up."""
-    # without dbt's debug file log, as a refresh runs dbt
-    command = [str(Path(sys.executable).with_name("dbt")), "--log-level-file", "none", *args]
+    from pipelines.lib.warehouse.dbt_state import NO_FILE_LOG
+
+    command = [str(Path(sys.executable).with_name("dbt")), *NO_FILE_LOG, *args]  # as a refresh runs dbt
     # absolute paths: dbt keeps the project root it was given in its partial-parse state, and a relative
     # one breaks the seed paths of every later dbt run started from another directory (the Dagster runs)
     project = str(REPO / "dbt_project")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.warehouse.dbt_state import NO_FILE_LOG
 from pipelines.lib.warehouse.publish import open_published
 from tests.conftest import AS_OF, REPO, TEST_ROOT
 from tests.test_reliability import PART_A, PART_B, cli, copy_departments
@@ -83,8 +84,7 @@ def assert_equals_a_full_build(settings, project: Path) -> None:
     built = subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
-            "--log-level-file",
-            "none",  # as a refresh runs it
+            *NO_FILE_LOG,  # as a refresh runs dbt
             "run",  # the models only: the data tests (the refreshes ran them) change no table
             "--project-dir",
             str(project),

@@ -22,6 +22,7 @@ from pipelines.lib.settings import (
     settings_problems,
     today_local,
 )
+from pipelines.lib.warehouse.dbt_state import file_log_flags
 from pipelines.lib.warehouse.disk import DiskFull, require_free
 from pipelines.lib.warehouse.publish import publish_needs
 
@@ -155,6 +156,7 @@ def resources() -> dg.Definitions:
                 project_dir=dbt_project,
                 profiles_dir=str(dbt_project.project_dir),
                 dbt_executable=dbt_executable(),
+                global_config_flags=file_log_flags(),
             ),
         },
     )

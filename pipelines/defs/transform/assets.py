@@ -29,11 +29,6 @@ from pipelines.lib.warehouse.refresh_scope import (
 )
 
 WRITER_POOL = "warehouse_writer"
-# dbt's own file log (target/planwh_dbt-*/dbt.log), unless DBT_LOG_LEVEL_FILE says otherwise. With any file log
-# at all, at debug or at info level, a district build of 271 nodes took 15.5-17.1 s against 14.2-15.1 s
-# without (bench/results.md, session 14). Its info lines are the run's own log already (stdout: the compute
-# logs, the refresh log); `DBT_LOG_LEVEL_FILE=debug` brings the debug log, with every SQL statement, back.
-DBT_FILE_LOG = "none"
 
 
 class PlanTranslator(DagsterDbtTranslator):
@@ -120,13 +115,9 @@ def _build(
     settings = planwh.settings
     as_of = planwh.as_of_date().isoformat()
     known_at = planwh.known_at_date()
-    previous = {
-        name: os.environ.get(name) for name in ("PLANWH_AS_OF", "PLANWH_KNOWN_AT", "DBT_LOG_LEVEL_FILE")
-    }
+    previous = {name: os.environ.get(name) for name in ("PLANWH_AS_OF", "PLANWH_KNOWN_AT")}
     # read by the as_of macros; --vars would force a full re-parse
     os.environ["PLANWH_AS_OF"] = as_of
-    if previous["DBT_LOG_LEVEL_FILE"] is None:
-        os.environ["DBT_LOG_LEVEL_FILE"] = DBT_FILE_LOG
     if known_at:
         os.environ["PLANWH_KNOWN_AT"] = known_at.isoformat()
     os.environ["PLANWH_PARENT_PID"] = str(os.getpid())  # planwh-dbt dies with this process
