@@ -408,7 +408,10 @@ evaluated as (
             when target_method = 'rate' then annual_growth_rate
             else target_value
         end as target_compared,
-        completion,
+        -- completion means (A − B)/(T − B) only where the target is a level or a total to reach: for a target
+        -- to maintain, a growth rate or a yearly target it is not a share of anything (a maintain target missed
+        -- by a little read as '159 %' done)
+        case when target_method in ('level', 'cumulative') then completion end as completion,
         expected_share,
         time_share,
         lag,
