@@ -11,12 +11,14 @@ reported_values as (
 ),
 
 reported_precision as (
-    -- the most decimals any current value of the indicator was reported with
+    -- the most decimals any current value of the indicator that counts was reported with: a value still
+    -- awaiting its explanation (0.5544 sent for 55.44 %) would print every value of it with four decimals
     select
         plan_id,
         indicator_code,
         max({{ decimal_places('value') }}) as reported_decimals
     from reported_values
+    where review_state <> 'pending_explanation'
     group by plan_id, indicator_code
 ),
 
