@@ -31,7 +31,10 @@ def test_the_documented_queries_run(sample_db):
     assert all(isinstance(r, list) for r in results)
     binding = results[0]
     assert {r["indicator_code"] for r in binding} == {"I16", "I17", "I19", "I22", "I24", "I31"}
-    assert results[2] and all(r["plan_year"] for r in results[2])  # I22's path
+    # I22's path is one indicator of one plan (the 15th plan has an I22 of its own): its five years, once each
+    assert [r["plan_year"] for r in results[2]] == [2021, 2022, 2023, 2024, 2025]
+    overview = results[1]  # the 14th plan's 33 main indicators, not both plans' together
+    assert sum(r["indicators"] for r in overview) == 33
     assert results[3]  # what we knew on 2024-01-01
 
 
