@@ -100,6 +100,20 @@ def test_every_sentence_number_equals_the_marts(sample_db):
     assert numbers["completed"] == sum(p["is_completed"] for p in projects)
     assert numbers["red"] == sum(p["rag_status"] == "red" for p in projects)
     assert f"{numbers['total']}个重大项目中，已完成{numbers['completed']}个" in said["projects"].zh
+    # after the plan, an unfinished project is carried over or closed as the marts rate it, never all carried over
+    fates = Counter(p["rag_status"] for p in projects if not p["is_completed"])
+    assert fates["carried_over"]  # the 15th plan continues some (as of 2026-02-15 some were also closed)
+    assert (numbers["carried_over"], numbers["not_completed"]) == (
+        fates["carried_over"],
+        fates["not_completed"],
+    )
+    assert "在建" not in said["projects"].zh and "需转入下一规划期" not in said["projects"].zh
+    parts = [
+        f"{fates[k]}个{label}"
+        for k, label in (("carried_over", "转入下一规划期续建"), ("not_completed", "随本规划结束未完成"))
+        if fates[k]
+    ]
+    assert f"未完成{numbers['ongoing']}个（{'、'.join(parts)}）" in said["projects"].zh
     compliance = query(
         sample_db,
         f"select compliance_status, count(*) as n from marts.fct_submission_compliance where plan_id = '{PLAN}' "
@@ -137,6 +151,9 @@ def test_the_final_docx_opens_and_its_counts_equal_the_marts(sample_run, sample_
         "五、报送情况",
         "附表",
     ]
+    # the body's tables are numbered as they appear: one left out (nothing to list) leaves no gap
+    numbers = [int(m.group(1)) for p in document.paragraphs if (m := re.match(r"表(\d+) ", p.text))]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 3, numbers
     tables = ev.docx_tables(path)
     main = tables["main_indicators"]
     rows = [r for r in main[1:] if r[0].isdigit()]
@@ -201,7 +218,49 @@ def test_a_mid_term_evaluation_from_a_pinned_date_leaves_the_live_warehouse_alon
         assert f"滞后于预期{counts['lagging']}项" in sentence.zh and counts["ahead"] and counts["lagging"]
         text = ev.docx_text(info["docx"])
         assert "中期评估" in text and "滞后于预期及暂无数据指标情况" in text
+        # the 15th plan begins in 2026: no evaluation of it as of mid-2023, and an earlier one is removed
+        later = query(con, "select * from marts.dim_plans where plan_id = '370102_15FYP'")[0]
+        assert not ev.plan_context(con, later).started and ev.plan_context(con, plan).started
+        stale = tmp_path / "evaluation_370102_15FYP.docx"
+        stale.write_bytes(b"an evaluation of another date")
+        written = ev.write_evaluations(con, tmp_path)
+        assert [w["plan_id"] for w in written] == [PLAN] and not stale.exists()
     assert sample_run["db"].stat().st_mtime_ns == before
+
+
+def test_a_snapshot_published_with_a_knowledge_cutoff_is_re_evaluated_without_it(
+    sample_run, tmp_path, monkeypatch
+):
+    """`make run KNOWN_AT=…` publishes marts that count only what was received by then: an evaluation that
+    asks for everything received must not read them as they are (nor one asking for the same cutoff re-run)."""
+    import shutil
+
+    import duckdb
+
+    from pipelines.lib.settings import load_settings
+    from pipelines.lib.warehouse.snapshot import evaluated_snapshot
+
+    copy = tmp_path / "published" / "planwh.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(sample_run["db"], copy)
+    with duckdb.connect(str(copy)) as con:  # as a refresh with PLANWH_KNOWN_AT=2025-03-31 records it
+        con.execute("update ops.model_state set state_value = '2025-03-31' where state_key = 'known_at'")
+        assert (
+            con.execute("select count(*) from ops.model_state where state_key = 'known_at'").fetchone()[0]
+            == 1
+        )
+    monkeypatch.setenv("PLANWH_PUBLISH_DIR", str(copy.parent))
+    settings = load_settings()
+
+    def opened(con) -> str:
+        return con.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchone()[0]
+
+    with evaluated_snapshot(settings, known_at="2025-03-31") as (con, as_of):
+        assert opened(con) == str(copy) and str(as_of) == AS_OF  # the same cutoff: read as it is
+    with evaluated_snapshot(settings) as (con, as_of):
+        assert opened(con) != str(copy) and str(as_of) == AS_OF  # everything received: evaluated again
 
 
 def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:

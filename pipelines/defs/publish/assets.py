@@ -40,7 +40,8 @@ PUBLISHED = dg.AssetKey(["published", "warehouse"])
 def published_warehouse(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     with writer_lock(settings, f"run {context.run_id}: publish"):
-        info = publish(settings, planwh.as_of_date().isoformat())
+        known_at = planwh.known_at_date()
+        info = publish(settings, planwh.as_of_date().isoformat(), known_at.isoformat() if known_at else None)
         with connect(settings, read_only=True) as con:
             problems, counts = verify_snapshot(con, settings.published_warehouse)
     published_at = datetime.fromisoformat(info.pop("published_at")).replace(tzinfo=TZ)

@@ -105,8 +105,9 @@ def evaluation_report(context: dg.AssetExecutionContext, planwh: PlanWarehouse) 
             "note": (
                 f"{plan_count} plans: more than {MAX_PLANS_WITH_DETAIL}, so none is written nightly; "
                 "use `planwh evaluation --plan PLAN_ID`"
-                if plan_count and not written
-                else f"{len(written)} plan(s) evaluated"
+                if plan_count > MAX_PLANS_WITH_DETAIL
+                else f"{len(written)} of {plan_count} plan(s) evaluated"
+                + ("" if len(written) == plan_count else "; the others begin after the evaluation date")
             ),
             "plans": dg.MetadataValue.json(
                 {

@@ -17,7 +17,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -163,6 +163,11 @@ class PlanContext:
     @property
     def kind(self) -> str:
         return FINAL if self.as_of > date(int(self.plan["end_year"]), 12, 31) else MID_TERM
+
+    @property
+    def started(self) -> bool:
+        """Whether the plan has begun by the evaluation date: before its first year there is nothing to evaluate."""
+        return self.as_of >= date(int(self.plan["start_year"]), 1, 1)
 
     @property
     def provisional(self) -> bool:
@@ -488,6 +493,10 @@ def sentence_projects(con, ctx: PlanContext) -> Sentence:
         "red": len(red),
         "amber": len(amber),
         "past_planned_end": len(overrun),
+        # once the next plan has begun, the marts rate an unfinished project (docs block project_method):
+        # carried over when the next plan's catalog continues it, closed with this plan when it does not
+        "carried_over": sum(r["rag_status"] == "carried_over" for r in ongoing),
+        "not_completed": sum(r["rag_status"] == "not_completed" for r in ongoing),
     }
     if not total:
         return Sentence(
@@ -498,8 +507,19 @@ def sentence_projects(con, ctx: PlanContext) -> Sentence:
     if late:
         zh += f"（其中{len(late)}个晚于计划工期完成）"
         en += f" ({len(late)} after their planned end)"
-    zh += f"，在建{len(ongoing)}个"
-    en += f" and {len(ongoing)} under way"
+    if ctx.kind == FINAL:  # the plan is over: what is not finished is not "under way" in it
+        zh += f"，未完成{len(ongoing)}个"
+        en += f" and {len(ongoing)} unfinished"
+        fates = (
+            (numbers["carried_over"], "转入下一规划期续建", "carried over into the next plan"),
+            (numbers["not_completed"], "随本规划结束未完成", "closed unfinished with this plan"),
+        )
+        if any(n for n, _, _ in fates):
+            zh += "（" + "、".join(f"{n}个{label}" for n, label, _ in fates if n) + "）"
+            en += " (" + ", ".join(f"{n} {label}" for n, _, label in fates if n) + ")"
+    else:
+        zh += f"，在建{len(ongoing)}个"
+        en += f" and {len(ongoing)} under way"
     if red or amber:
         names = "；".join(f"{r['project_code']} {r['project_name_zh']}" for r in red + amber)
         names_en = "; ".join(f"{r['project_code']} {r['project_name_en']}" for r in red + amber)
@@ -512,12 +532,8 @@ def sentence_projects(con, ctx: PlanContext) -> Sentence:
         zh += f"；进度滞后{len(red) + len(amber)}个（{lights_zh}）：{names}"
         en += f"; {len(red) + len(amber)} behind schedule ({lights_en}): {names_en}"
     if overrun:
-        if ctx.kind == FINAL:
-            zh += f"；{len(overrun)}个项目已过计划完工日期仍未完成，需转入下一规划期继续推进"
-            en += f"; {len(overrun)} passed their planned end unfinished and carry over into the next plan"
-        else:
-            zh += f"；{len(overrun)}个项目已过计划完工日期仍未完成"
-            en += f"; {len(overrun)} passed their planned end unfinished"
+        zh += f"；{len(overrun)}个项目已过计划完工日期仍未完成"
+        en += f"; {len(overrun)} passed their planned end unfinished"
     return Sentence("projects", zh + "。", en + ".", numbers)
 
 
@@ -1140,15 +1156,38 @@ def sections(doc: Document) -> list[tuple[str, str, list]]:
     if doc.project_warnings:
         project_blocks.append(("heading", "数据一致性提示", "Consistency warnings"))
         project_blocks.append(("list", doc.project_warnings))
-    return [
+    body = [
         ("一、总体情况", "1. Overview", overview),
         ("二、主要指标完成情况", "2. Main indicators", main_blocks),
         ("三、其他目标", "3. Other targets", other_blocks),
         ("四、重大项目", "4. Major projects", project_blocks),
         ("五、报送情况", "5. Reporting", [(s("submissions").zh, s("submissions").en), doc.submissions]),
+    ]
+    return [
+        *_numbered(body),
         ("附表", "Annexes", [doc.yearly, doc.secondary_all, doc.projects]),
         ("评估方法说明", "Method", list(zip(METHOD_ZH, METHOD_EN, strict=True))),
     ]
+
+
+def _numbered(outline: list[tuple[str, str, list]]) -> list[tuple[str, str, list]]:
+    """The body's tables numbered in the order they appear: a table left out (no lagging targets, no delayed
+    project) leaves no gap, 表1, 表2, 表3 whatever is there. The annexes keep fixed numbers."""
+    n = 0
+    numbered = []
+    for zh, en, blocks in outline:
+        renumbered = []
+        for block in blocks:
+            if isinstance(block, Table):
+                n += 1
+                block = replace(
+                    block,
+                    caption_zh=re.sub(r"^表\d+", f"表{n}", block.caption_zh),
+                    caption_en=re.sub(r"^Table \d+", f"Table {n}", block.caption_en),
+                )
+            renumbered.append(block)
+        numbered.append((zh, en, renumbered))
+    return numbered
 
 
 # ------------------------------------------------------------------------------------------ HTML
@@ -1517,10 +1556,20 @@ def write_evaluation(
 def write_evaluations(
     con: duckdb.DuckDBPyConnection, out_dir: Path, plan_id: str | None = None, limit: int | None = None
 ) -> list[dict]:
+    """The evaluation of each plan that has begun by the marts' evaluation date. A plan not begun yet (a next
+    plan's catalog added early, or a past date pinned) gets none, and an earlier one of it is removed: it
+    would describe another date than the marts now hold."""
     selected = plans(con, plan_id)
     if limit is not None and len(selected) > limit:
         selected = selected[:0]
-    return [write_evaluation(con, plan, out_dir) for plan in selected]
+    written = []
+    for plan in selected:
+        if plan_context(con, plan).started:
+            written.append(write_evaluation(con, plan, out_dir))
+        else:
+            for suffix in (".docx", ".html"):
+                (out_dir / f"evaluation_{plan['plan_id']}{suffix}").unlink(missing_ok=True)
+    return written
 
 
 # ------------------------------------------------------------------------------------------ checking

@@ -49,7 +49,9 @@ def publish_needs(settings: Settings) -> int:
         return MARGIN
 
 
-def publish(settings: Settings, as_of: str | None = None) -> dict:
+def publish(settings: Settings, as_of: str | None = None, known_at: str | None = None) -> dict:
+    """Swap a copy of the working file in as the analysts' snapshot; `as_of` and `known_at` (the knowledge
+    cutoff, None: everything received) are what its marts were evaluated with, recorded in published.json."""
     target = settings.published_warehouse
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(target.parent, 0o750)
@@ -102,6 +104,7 @@ def publish(settings: Settings, as_of: str | None = None) -> dict:
     info = {
         "published_at": published_at.isoformat(),
         "as_of": as_of,
+        "known_at": known_at,
         "path": str(target),
         "size_bytes": target.stat().st_size,
         "working_size_bytes": working_size,

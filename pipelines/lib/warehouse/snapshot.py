@@ -3,7 +3,8 @@
 `planwh evaluation --as-of D` must not change what analysts and the nightly run see, nor wait for the
 writer lock: it copies the published snapshot into a private temporary file, runs the dbt models
 there with the evaluation date (and knowledge cutoff) pinned, and reads the marts from that copy.
-When D is the snapshot's own evaluation date the snapshot is read as it is.
+When D is the snapshot's own evaluation date, and its knowledge cutoff is the one asked for, the snapshot is
+read as it is.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ def _as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("select max(as_of_date) from marts.fct_indicator_status_latest").fetchone()[0]
 
 
+def _known_at(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The knowledge cutoff the snapshot's marts were built with ('' = everything received), as the refresh
+    recorded it (pipelines/lib/warehouse/refresh_scope.py); None when the snapshot does not say."""
+    try:
+        row = con.execute("select state_value from ops.model_state where state_key = 'known_at'").fetchone()
+    except duckdb.Error:
+        return None
+    return None if row is None else (row[0] or "")
+
+
 def _dbt() -> str:
     beside = Path(sys.executable).with_name("dbt")
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
@@ -54,7 +65,9 @@ def evaluated_snapshot(
     con = open_published(source)
     try:
         current = _as_of(con)
-        if (wanted is None or wanted == current) and not known_at:
+        # read as it is only when it was evaluated exactly as asked: the same date and the same knowledge
+        # cutoff (a snapshot published by `make run KNOWN_AT=…` counts less than everything received)
+        if (wanted is None or wanted == current) and _known_at(con) == (known_at or ""):
             yield con, current
             return
     finally:

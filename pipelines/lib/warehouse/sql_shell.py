@@ -328,7 +328,10 @@ def published_note(path: Path) -> str:
         info = json.loads(info_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "read-only"
-    return f"read-only, published {info.get('published_at', '?')}, evaluated as of {info.get('as_of', '?')}"
+    note = f"read-only, published {info.get('published_at', '?')}, evaluated as of {info.get('as_of', '?')}"
+    if info.get("known_at"):
+        note += f", counting only what was received by {info['known_at']} (仅计截至该日已收到的报送)"
+    return note
 
 
 # -- writing results -------------------------------------------------------------------------------
