@@ -199,6 +199,18 @@ def test_messages_name_file_sheet_row_column_and_value(corpus_loaded):
         and "网页" not in html["message_en"]
         and "page" not in html["message_zh"]
     )
+    # two different values that cannot be read are two errors, each with its row, not a row and its repeat
+    unreadable = seen["unreadable_values_are_no_repeats.csv"]
+    found = {(i["reason_code"], i["source_row"], i["offending_value"]) for i in unreadable["issues"]}
+    assert {
+        ("bad_number", 2, "约2500"),
+        ("bad_number", 3, "约2600"),
+    } <= found  # (and they conflict: same key)
+    assert "duplicate_row" not in {i["reason_code"] for i in unreadable["issues"]}
+    assert unreadable["rows_rejected"] == 2
+    # the unclosed quote is named with the line it opened on
+    quote = seen["unclosed_quote_at_the_end.csv"]
+    assert quote["reason_code"] == "unbalanced_quote" and "line 2" in quote["message_en"]
 
 
 def test_nothing_already_loaded_changes(corpus_loaded):

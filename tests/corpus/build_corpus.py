@@ -362,6 +362,41 @@ def main() -> None:
             [["指标编号", "统计期", "数值"], ["I05", "2024Q4", "1000.16"], ["I05", "2024", "1010.16"]]
         ).encode(),
     )
+    # a percentage typed in Excel ("6.1%") is stored as 0.061 with a % format: read as shown, as in a CSV
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "指标数据"
+    ws.append(["指标编号", "统计期", "数值"])
+    ws.append(["I01", "2024", 0.061])
+    ws.append(["I01", "2024Q2", 0.055])
+    ws["C2"].number_format = "0.0%"
+    ws["C3"].number_format = "0.00%"
+    save("percent_formatted_cells.xlsx", workbook_bytes(wb))
+    # a quote opened and never closed: the lines after it would become one note
+    save(
+        "unclosed_quote_at_the_end.csv",
+        '指标编号,统计期,数值,备注\r\nS001,2023,2510.3,"open quote\r\nI23,2023,84210,x\r\n'.encode(),
+    )
+    # two different unreadable values are two errors, not one row and its "exact repeat"
+    save(
+        "unreadable_values_are_no_repeats.csv",
+        "指标编号,统计期,数值\r\nS001,2023,约2500\r\nS001,2023,约2600\r\nI23,2022,71500\r\n".encode(),
+    )
+    # a repeated row that adds the explanation: the explanation counts
+    save(
+        "repeat_adds_the_explanation.csv",
+        "指标编号,统计期,数值,说明\r\nI23,2023,200000,\r\nI23,2023,200000,城镇居民收入统计口径调整\r\n".encode(),
+    )
+    # a space is a thousands separator only between groups of three
+    save(
+        "spaces_inside_numbers.csv",
+        "指标编号,统计期,数值\r\nS001,2022,24 10.9\r\nI23,2022,71 500\r\n".encode(),
+    )
+    # semicolons under a title row: said to be semicolons, not "unrecognised columns"
+    save(
+        "semicolons_under_a_title.csv",
+        "2025年指标数据\r\n指标编号;统计期;数值\r\nS001;2023;2510,3\r\n".encode(),
+    )
     wide = ",".join(f"c{i}" for i in range(100_000))
     save(
         "hundred_thousand_columns.csv",

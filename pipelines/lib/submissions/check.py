@@ -167,7 +167,23 @@ def check_batch(
             ]
         for submission_id, rows in frame.groupby("submission_id").size().items():
             outcomes[submission_id].rows_total += int(rows)
-        dups = frame.duplicated(subset=dup_cols, keep="first") & frame[dup_cols[2]].notna()
+        # an exact repeat is one whose cells read the same: a row whose value, period or date could not be read
+        # is not a repeat of another unreadable one ("约2500" and "约2600" both read as nothing) and gets its
+        # own error below
+        readable = frame[dup_cols[2]].notna()
+        for parsed in dup_cols[3:]:
+            raw = f"{parsed}_raw"
+            if raw in frame.columns:
+                readable &= frame[parsed].notna() | frame[raw].isna()
+        dups = frame.duplicated(subset=dup_cols, keep="first") & readable
+        if dups.any():
+            # a repeat that adds an explanation or a note gives it to the row that is loaded, not lost with it
+            repeated = frame.duplicated(subset=dup_cols, keep=False) & readable
+            for text in [c for c in ("explanation", "note") if c in frame.columns]:
+                filled = frame[repeated].groupby(dup_cols, dropna=False)[text].transform("first")
+                frame.loc[repeated, text] = frame.loc[repeated, text].where(
+                    frame.loc[repeated, text].notna(), filled
+                )
         blank = pd.Series(False, index=frame.index)
         if kind == INDICATOR:  # a template row left blank is "not reported", not an error
             blank = frame["value_raw"].isna() & frame["formula_columns"].isna() & ~dups

@@ -198,6 +198,16 @@ def _garbled_sample(text: str) -> str | None:
     return None
 
 
+def _quote_open_at_end(text: str, delimiter: str) -> bool:
+    """Whether the file ends inside a quoted cell (checked only when the quotes are odd in number)."""
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
 def _read_csv(data: bytes) -> ReadResult:
     if not data.strip():
         return _fail("csv", "empty_file")
@@ -211,7 +221,11 @@ def _read_csv(data: bytes) -> ReadResult:
     garbled = _garbled_sample(text)
     if garbled:
         return ReadResult(format="csv", encoding=encoding, issues=[Issue("mojibake", value=garbled)])
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    # the separator is judged on the first line that has one: a title row above the headings has none
+    lines = [line for line in text.splitlines()[: HEADER_SCAN_ROWS * 3] if line.strip()]
+    first_line = next(
+        (line for line in lines if any(sep in line for sep in ",;\t")), lines[0] if lines else ""
+    )
     if ";" in first_line and "," not in first_line and "\t" not in first_line:
         return ReadResult(
             format="csv",
@@ -239,6 +253,12 @@ def _read_csv(data: bytes) -> ReadResult:
             line_start = reader.line_num + 1
     except csv.Error as exc:
         return ReadResult(format="csv", encoding=encoding, issues=[Issue("malformed_csv", value=str(exc))])
+    if grid and text.count('"') % 2 and _quote_open_at_end(text, delimiter):
+        # a quote never closed takes every following line into one cell (the lenient reader does not
+        # complain): the rows after it would vanish without a word
+        return ReadResult(
+            format="csv", encoding=encoding, issues=[Issue("unbalanced_quote", value=grid[-1][0])]
+        )
     result = ReadResult(format="csv", encoding=encoding)
     sheet, issues = _grid_to_sheet(grid, None)
     result.issues.extend(issues)
@@ -461,6 +481,20 @@ def _has_formulas(path: Path) -> bool:
     return False
 
 
+def _is_percent(number_format: str | None) -> bool:
+    """A cell format that shows the value times 100 with a % sign (0%, 0.0%): a % that is not quoted text
+    ("0\"%\"") or an escaped character, which Excel shows as it is without scaling."""
+    if not number_format or "%" not in number_format:
+        return False
+    return "%" in re.sub(r'"[^"]*"|\\.', "", number_format)
+
+
+def _as_shown_percent(value: int | float) -> str:
+    """What Excel shows for a percentage cell, as a department would type it in a CSV: 0.061 -> '6.1%'
+    (the contract reads a trailing % as 'in per cent', so a CSV and a workbook with the same text agree)."""
+    return f"{round(float(value) * 100, 10)!r}%"
+
+
 def _sheet_grid(ws) -> list[tuple[int, list]]:
     """Cell values row by row, merged ranges filled with their top-left value (as Excel shows them)."""
     fills: dict[tuple[int, int], object] = {}
@@ -475,6 +509,12 @@ def _sheet_grid(ws) -> list[tuple[int, list]]:
         values = []
         for cell in row:
             value = fills.get((cell.row, cell.column), cell.value) if fills else cell.value
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and _is_percent(cell.number_format)
+            ):
+                value = _as_shown_percent(value)
             values.append(value)
         if row:
             grid.append((row[0].row, values))

@@ -462,8 +462,8 @@ _REASONS = [
         "duplicate_row",
         ROW,
         WARNING,
-        "第 {row} 行与同一文件中的另一行完全相同，只保留一行。",
-        "Row {row} repeats another row of this file exactly; it was loaded once.",
+        "第 {row} 行重复了同一文件中另一行的数据，只入库一次；本行所附的说明或备注并入入库的一行。",
+        "Row {row} repeats the data of another row of this file; it was loaded once, keeping any explanation or note this row adds.",
     ),
     Reason(
         "unknown_column",

@@ -20,6 +20,9 @@ _MINUS = str.maketrans({"−": "-", "–": "-", "—": "-"})
 _NUMBER = re.compile(
     r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?:,\d{3})+|\d+)?(?P<frac>\.\d+)?(?P<exp>[eE][+-]?\d{1,3})?(?P<rest>.*)$"
 )
+_NUMBER_HEAD = re.compile(r"^[+-]?[\d\s,.]*")
+# a space inside a number only as a thousands separator: groups of three ('84 210', '1 272.6')
+_SPACE_GROUPED = re.compile(r"\d{1,3}(?:\s\d{3})+(?:\.\d+)?")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
 _PERIOD_PATTERNS = [
     (re.compile(r"^(\d{4})(?:年|年度)?$"), False),
@@ -59,7 +62,8 @@ MISSING = Parsed(error="missing")
 
 
 def parse_number(raw: object) -> Parsed:
-    """'1,272.6亿元' -> 1272.6 (unit 亿元); '65%' -> 65 (unit %); full-width digits accepted."""
+    """'1,272.6亿元' -> 1272.6 (unit 亿元); '65%' -> 65 (unit %); full-width digits accepted; a space only
+    between groups of three digits ('84 210'), or before the unit."""
     if raw is None:
         return MISSING
     if isinstance(raw, bool):
@@ -70,7 +74,12 @@ def parse_number(raw: object) -> Parsed:
     text = normalize_text(raw)
     if text is None:
         return MISSING
-    text = _SPACES.sub("", text.translate(_MINUS))
+    text = text.translate(_MINUS)
+    head = _NUMBER_HEAD.match(text)[0].rstrip()  # sign, digits, separators: the number before any unit
+    digits = head.lstrip("+-").strip()
+    if _SPACES.search(digits) and not _SPACE_GROUPED.fullmatch(digits):
+        return Parsed(error="bad_number")  # '24 10.9', '2510 2600': two numbers or a typo, never one guessed
+    text = _SPACES.sub("", text)
     match = _NUMBER.match(text)
     if not match or not (match["int"] or match["frac"]):
         return Parsed(error="bad_number")
