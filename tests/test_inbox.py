@@ -293,6 +293,24 @@ def test_renaming_or_chmod_of_files_already_judged_changes_nothing(fresh_warehou
     assert _in_force(settings, "2023") == 80000.0
 
 
+def test_a_file_refused_for_its_type_and_renamed_as_told_is_read(fresh_warehouse):
+    """rename_me.txt is refused (only .csv/.xlsx); the department renames it .csv as the receipt says: the
+    same bytes, but now a file the contract reads. Kept beside the .txt, neither is read again later."""
+    settings = fresh_warehouse
+    folder = settings.inbox / STATS
+    folder.mkdir(parents=True)
+    (folder / "rename_me.txt").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    assert ingest(settings)["new_receipts"] == 1
+    refused = rows(settings, "select status, reason_code from raw.submissions")
+    assert refused == [{"status": "rejected", "reason_code": "unsupported_format"}]
+    shutil.copyfile(folder / "rename_me.txt", folder / "rename_me.csv")  # both now in the inbox
+    assert ingest(settings)["new_receipts"] == 1
+    assert values(settings) == [("2023", 80000.0)]
+    assert ingest(settings)["new_receipts"] == 0  # and nothing more on the next discoveries
+    (folder / "rename_me.txt").unlink()
+    assert ingest(settings)["new_receipts"] == 0 and len(values(settings)) == 1
+
+
 def test_a_rebuild_carries_the_memory_over_empty_or_not(fresh_warehouse):
     from pipelines.lib.warehouse.connection import connect
     from pipelines.lib.warehouse.rebuild import carry_over

@@ -456,6 +456,16 @@ class KnownReceipts:
                 self._add(self._as_receipt(entry))
                 continue
             last = earlier[-1]
+            kind = Path(item.original_name).suffix.lower()
+            if all(Path(r["original_name"]).suffix.lower() != kind for r in earlier):
+                # the same bytes as another kind of file are read differently: rename_me.txt refused for its
+                # type, then renamed .csv as its receipt says, must be read now (a rename otherwise changes
+                # nothing); once received as this kind, the rules below apply
+                sid = f"{make_submission_id(dept, item.sha256)}-r{len(earlier) + 1}"
+                entry = Pending(item, sid, last["submission_id"], received_at=when)
+                out.append(entry)
+                self._add(self._as_receipt(entry))
+                continue
             if last is self.latest[dept]:
                 continue  # still the department's latest word: an identical re-upload changes nothing
             if self.unchanged_since_judged(item):
