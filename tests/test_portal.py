@@ -943,3 +943,30 @@ def test_an_inbox_that_cannot_be_written_loses_nothing(portal, monkeypatch):
     assert retried.status_code == 200 and retried.json()["status"] == "in_inbox"
     failed = [u for u in portal["accounts"].uploads("370102_IND") if u["original_name"] == "ok.csv"]
     assert failed and failed[0]["status"] == "failed"
+
+
+# ------------------------------------------------------------------------------------ one verdict
+
+
+def test_errors_come_first_on_the_receipt(portal):
+    """H: errors, then the warnings that need an explanation, then other warnings (an unknown column)."""
+    data = "\n".join(
+        [
+            "指标编号,指标名称,统计期,数值,额外列",
+            "S001,错误的名称,2025,2507.9,x",
+            "S002,人均地区生产总值,2025,abc,y",
+            "I23,城镇居民人均可支配收入,2025,150000,",
+        ]
+    ).encode("utf-8")
+    client = client_for(portal, "stats")
+    response = upload(client, "order.csv", data)
+    issues = portal["accounts"].upload(response.headers["location"].rsplit("/", 1)[-1], "370102_STATS")[
+        "receipt"
+    ]["issues"]
+    kinds = [
+        "error" if i["severity"] == "error" else "soft" if i["needs_explanation"] else "warning"
+        for i in issues
+    ]
+    assert kinds == sorted(kinds, key=["error", "soft", "warning"].index), kinds
+    assert kinds[0] == "error" and "warning" in kinds and "soft" in kinds
+    assert issues[-2]["reason"] == "unknown_column"  # the whole file's warning before the rows'

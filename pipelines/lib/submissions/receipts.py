@@ -111,9 +111,11 @@ def _issue_json(issue: Issue) -> dict:
 
 
 def _order(issue: Issue) -> tuple:
+    """Errors first, then the warnings that need an explanation, then the other warnings; within each,
+    the whole file's before the rows'."""
     return (
+        0 if issue.severity == "error" else 1 if issue.needs_explanation else 2,
         0 if issue.row is None else 1,
-        0 if issue.severity == "error" else 1,
         issue.sheet or "",
         issue.row or 0,
         issue.code,
