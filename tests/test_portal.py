@@ -948,6 +948,65 @@ def test_an_inbox_that_cannot_be_written_loses_nothing(portal, monkeypatch):
 # ------------------------------------------------------------------------------------ one verdict
 
 
+def test_the_template_as_downloaded_has_no_data_rows(portal):
+    """E: the unmodified template gets the verdict and the reason a header-only CSV gets."""
+    client = client_for(portal, "stats")
+    blank = client.get("/template?period=2025").content
+    answers = {}
+    for name, data in (("blank.xlsx", blank), ("header.csv", indicator_csv([]))):
+        response = upload(client, name, data)
+        answers[name] = portal["accounts"].upload(
+            response.headers["location"].rsplit("/", 1)[-1], "370102_STATS"
+        )["receipt"]
+    for name, body in answers.items():
+        assert body["verdict"] == "rejected", name
+        first = body["issues"][0]
+        assert first["reason"] == "header_only", name
+        assert "no data rows" in first["message_en"] and "没有数据行" in first["message_zh"]
+        assert "Fill in the template" in first["message_en"]
+    assert not any(i["reason"] == "all_rows_rejected" for i in answers["blank.xlsx"]["issues"])
+
+
+def test_a_renamed_data_sheet_is_named(portal, tmp_path):
+    """F: the template with 指标数据 renamed says which sheet was expected and which were found; a renamed
+    sheet next to a sheet with data is reported as not read (a warning), not silently dropped."""
+    from io import BytesIO
+
+    from openpyxl import Workbook, load_workbook
+
+    from pipelines.lib.submissions.check import check_file
+
+    client = client_for(portal, "stats")
+    wb = load_workbook(BytesIO(client.get("/template?period=2025").content))
+    wb["指标数据"].title = "Sheet1"
+    buffer = BytesIO()
+    wb.save(buffer)
+    response = upload(client, "renamed.xlsx", buffer.getvalue())
+    receipt = portal["accounts"].upload(response.headers["location"].rsplit("/", 1)[-1], "370102_STATS")[
+        "receipt"
+    ]
+    assert receipt["verdict"] == "rejected"
+    first = receipt["issues"][0]
+    assert first["reason"] == "sheet_not_found"
+    assert "“指标数据”" in first["message_zh"] and "Sheet1" in first["message_zh"]
+    assert "no sheet named 指标数据" in first["message_en"] and "Sheet1" in first["message_en"]
+
+    book = Workbook()
+    book.active.title = "指标数据"
+    book.active.append(["指标编号", "统计期", "数值"])
+    book.active.append(["I23", 2024, 82000])
+    other = book.create_sheet("Sheet2")
+    other.append(["项目编号", "里程碑", "报告日期"])
+    other.append(["P001", "START", "2025-03-01"])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    checked = check_file(path, path.name, "370102_STATS", portal["app"].state.portal.catalog)
+    outcome = next(iter(checked.outcomes.values()))
+    assert outcome.status == "accepted_with_warnings"
+    [warning] = [i for i in outcome.issues if i.code == "sheet_not_read"]
+    assert "Sheet2" in warning.message_en and "项目进度" in warning.message_zh
+
+
 def test_errors_come_first_on_the_receipt(portal):
     """H: errors, then the warnings that need an explanation, then other warnings (an unknown column)."""
     data = "\n".join(

@@ -450,15 +450,24 @@ def decide(outcome: Outcome) -> None:
     file_errors = [i for i in outcome.issues if i.is_file_level]
     accepted_rows = outcome.rows_total - len(outcome.rejected_rows) - len(outcome.skipped_rows)
     if not file_errors and outcome.rows_total and accepted_rows <= 0:
-        outcome.issues.append(Issue("all_rows_rejected"))
+        if outcome.rejected_rows:
+            outcome.issues.append(Issue("all_rows_rejected"))
+        else:  # every row left blank (the template as downloaded): no data rows, as a header-only file
+            sheets = {i.sheet for i in outcome.issues if i.code == "value_left_blank"}
+            outcome.issues.append(Issue("header_only", sheet=sheets.pop() if len(sheets) == 1 else None))
         file_errors = [outcome.issues[-1]]
     if any(i.code == "hidden_or_temporary_file" for i in outcome.issues):
         outcome.status = "ignored"  # an editor's or a download's leftover: noted, never read
-    elif file_errors:
-        outcome.status = "rejected"
-    elif outcome.pending_rows:
-        outcome.status = "needs_explanation"
-    elif any(True for _ in outcome.issues):
-        outcome.status = "accepted_with_warnings"
     else:
-        outcome.status = "accepted"
+        outcome.status = verdict(bool(file_errors), len(outcome.pending_rows), len(outcome.issues))
+
+
+def verdict(rejected: bool, pending_rows: int, issues: int) -> str:
+    """The verdict of a file read: rejected as a whole, else needs_explanation while a row awaits an
+    explanation, else accepted_with_warnings when anything is noted (explained values included: they
+    stay on the receipt), else accepted. One rule for the pipeline and for a portal's receipt."""
+    if rejected:
+        return "rejected"
+    if pending_rows:
+        return "needs_explanation"
+    return "accepted_with_warnings" if issues else "accepted"

@@ -28,6 +28,7 @@ PROGRESS = "project_progress"
 KINDS = (INDICATOR, PROGRESS)
 
 SHEET_NAMES = {INDICATOR: ("指标数据", "indicator_data"), PROGRESS: ("项目进度", "project_progress")}
+INSTRUCTIONS_SHEET = "填写说明"  # the template's instructions sheet (templates.py): never data
 
 # canonical column -> accepted headings (compared after header_key())
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -463,10 +464,26 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
             no_data.extend(issues)  # a template sheet left empty is fine when another sheet has data
         else:
             result.issues.extend(issues)
+    # a data sheet under another name (e.g. 指标数据 renamed Sheet1) is never read: say so
+    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+    others = [ws for ws in visible if ws.title not in wanted.values() and ws.title not in hidden]
+    missing = [kind for kind in SHEET_NAMES if kind not in wanted]
     if not result.sheets and not result.rejected:
+        if missing and any(header_key(ws.title) != header_key(INSTRUCTIONS_SHEET) for ws in others):
+            found = "、".join(ws.title for ws in visible)
+            for kind in missing:
+                result.issues.append(Issue("sheet_not_found", value=found, expected=SHEET_NAMES[kind][0]))
         result.issues.extend(i for i in no_data if i.code == "header_only")
         if not result.rejected:
             result.issues.append(Issue("empty_file"))
+    elif result.sheets and missing:
+        for ws in others:
+            for kind in missing:
+                found_header = _detect_header(_sheet_grid(ws), kind)
+                if found_header and found_header[2] == len(REQUIRED[kind]):
+                    result.issues.append(
+                        Issue("sheet_not_read", value=ws.title, expected=SHEET_NAMES[kind][0])
+                    )
     return result
 
 

@@ -186,6 +186,20 @@ _REASONS = [
         "The workbook has no visible sheet named 指标数据 (indicator data) or 项目进度 (project progress) (found: {value}). Use the template's sheet names.",
     ),
     Reason(
+        "sheet_not_found",
+        FILE,
+        ERROR,
+        "工作簿中没有“{expected}”工作表（现有工作表：{value}），其他工作表也没有数据行。如果改过工作表名称，请改回“{expected}”，填写数据后重新上传。",
+        "The workbook has no sheet named {expected} (its sheets: {value}), and the other sheets have no data rows. If the sheet was renamed, name it {expected} again, fill it in and upload again.",
+    ),
+    Reason(
+        "sheet_not_read",
+        FILE,
+        WARNING,
+        "工作表“{value}”看起来是{expected}，但名称不是“{expected}”，未读取。如需报送其中的数据，请把工作表改名为“{expected}”后重新上传。",
+        "The sheet '{value}' looks like {expected} data but is not named {expected}, so it was not read. To report its rows, rename the sheet {expected} and upload again.",
+    ),
+    Reason(
         "sheet_hidden",
         FILE,
         ERROR,
@@ -217,8 +231,8 @@ _REASONS = [
         "header_only",
         FILE,
         ERROR,
-        "文件只有表头，没有数据行。请填写数据后重新上传。",
-        "The file has headings but no data rows. Fill in the data and upload again.",
+        "文件没有数据行（没有填写任何数值），整个文件未入库。请在模板中填写数值后重新上传。",
+        "The file has no data rows (no value is filled in), so nothing was loaded. Fill in the template and upload again.",
     ),
     Reason(
         "other_department_codes",
