@@ -110,18 +110,19 @@ FILES_A = {
     "baseline.csv": ("370102_FIN", "I03,2021,1516,亿元,\nI03,2021Q1,1516,亿元,\n"),
     # I08 has no baseline: its target (55 %) still tells a fraction from a percentage
     "target.csv": ("370102_IND", "I08,2021,0.5,%,\n"),
-    # explanations under each accepted heading
+    # explanations under each accepted heading (another value than jump.csv's: these files sort before
+    # it in the batch, and a value explained once is explained for the files after it)
     "explained_1.csv": (
         "370102_IND",
-        "指标编号,统计期,数值,说明\nS022,2025,4321.5,新建集成电路项目投产，产值大幅增长\n",
+        "指标编号,统计期,数值,说明\nS022,2025,4321.4,新建集成电路项目投产，产值大幅增长\n",
     ),
     "explained_2.csv": (
         "370102_IND",
-        "指标编号,统计期,数值,情况说明\nS022,2025,4321.5,新建集成电路项目投产，产值大幅增长\n",
+        "指标编号,统计期,数值,情况说明\nS022,2025,4321.4,新建集成电路项目投产，产值大幅增长\n",
     ),
     "explained_3.csv": (
         "370102_IND",
-        "indicator_code,period,value,explanation\nS022,2025,4321.5,新建集成电路项目投产，产值大幅增长\n",
+        "indicator_code,period,value,explanation\nS022,2025,4321.4,新建集成电路项目投产，产值大幅增长\n",
     ),
     # a value awaiting explanation is no reference: 2024 is compared with 2022, not with the slip
     "chain.csv": ("370102_STATS", "S002,2022,20,万元,\nS002,2023,200,万元,\nS002,2024,22,万元,\n"),
@@ -594,3 +595,65 @@ def test_the_report_lists_values_awaiting_or_carrying_an_explanation(sample_run)
     rejected = page.split("id='rejected'")[1].split("<h2")[0]
     assert "问题数据示例.csv" in rejected  # partly rejected files are listed too
     assert "data-status='accepted_with_warnings'" in rejected and "data-status='rejected'" in rejected
+
+
+def test_a_value_explained_before_needs_no_new_explanation(tmp_path):
+    """A value is explained once (section 7): the core knows the explanations given before (with the
+    previous values, or earlier in the batch) and says the repeat is explained, as the marts do; another
+    value, or an explanation received after the row, explains nothing."""
+    known = previous(("S022", "2024", 450.2))
+    known = pd.concat(
+        [
+            known,
+            pd.DataFrame(
+                [
+                    {
+                        "plan_id": "370102_14FYP",
+                        "indicator_code": "S022",
+                        "period": "2025",
+                        "value": 4321.5,
+                        "received_at": pd.Timestamp("2026-03-01 09:00:00"),
+                        "submission_id": "explained-earlier",
+                        "explanation": "新建集成电路项目投产，产值大幅增长",
+                    },
+                    {
+                        "plan_id": "370102_14FYP",
+                        "indicator_code": "S022",
+                        "period": "2025",
+                        "value": 4400.0,
+                        "received_at": pd.Timestamp("2026-04-01 09:00:00"),  # after RECEIVED
+                        "submission_id": "explained-later",
+                        "explanation": "以后才说明",
+                    },
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    files = {
+        "repeat.csv": ("370102_IND", "S022,2025,4321.5,亿元,\n"),
+        "other_value.csv": ("370102_IND", "S022,2025,4321.6,亿元,\n"),
+        "later.csv": ("370102_IND", "S022,2025,4400,亿元,\n"),
+        # in one batch: a file explains I08 2025 = 0.517, a file after it repeats the value
+        "a_explains.csv": ("370102_IND", "I08,2025,0.517,%,确为小数口径\n"),
+        "b_repeats.csv": ("370102_IND", "I08,2025,0.517,%,\n"),
+    }
+    known = pd.concat([known, previous(("I08", "2024", 51.7))], ignore_index=True)
+    result = check_files(tmp_path, files, known)
+    outcomes = result["outcomes"]
+    for name, explanation in (
+        ("repeat.csv", "新建集成电路项目投产，产值大幅增长"),
+        ("b_repeats.csv", "确为小数口径"),
+    ):
+        outcome = outcomes[name]
+        receipt = build_receipt(outcome, RECEIVED)
+        assert (outcome.status, receipt["rows_pending_explanation"]) == ("accepted_with_warnings", 0), name
+        [issue] = [i for i in receipt["issues"] if i["needs_explanation"]]
+        assert issue["explanation"] == explanation
+        assert "此前已说明" in issue["message_zh"] and "explained before" in issue["message_en"]
+    for name in ("other_value.csv", "later.csv"):
+        assert outcomes[name].status == "needs_explanation", name
+    frame = result["checked"].frames["indicator_data"]
+    states = dict(zip(frame["submission_id"], frame["review_state"], strict=True))
+    assert states["370102_IND-repeat.csv"] == states["370102_IND-b_repeats.csv"] == "explained"
+    assert states["370102_IND-other_value.csv"] == "pending_explanation"

@@ -839,7 +839,8 @@ def test_a_plausibility_warning_is_held_until_explained(portal):
     )
     assert done.status_code == 200, done.text
     receipt = done.json()
-    assert receipt["verdict"] == "accepted" and receipt["status"] == "in_inbox"
+    # the explained warning stays on the receipt: the verdict the pipeline records for the file sent
+    assert receipt["verdict"] == "accepted_with_warnings" and receipt["status"] == "in_inbox"
     assert (receipt["rows_accepted"], receipt["rows_pending_explanation"]) == (2, 0)
     assert receipt["issues"][index]["explanation"] == text
     again = portal["client"].post(
@@ -946,6 +947,129 @@ def test_an_inbox_that_cannot_be_written_loses_nothing(portal, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------ one verdict
+
+
+def _own_portal(sample_run, name: str):
+    """A portal on its own state whose working warehouse starts as the published snapshot, so the real
+    pipeline (discover, check, load) can process what it forwards; refresh() then publishes the working
+    file as the snapshot (raw tables as loaded; the ledger mart extended with the new files)."""
+    import shutil
+
+    import duckdb
+
+    from pipelines.lib.ingest.inbox import discover_and_archive
+    from pipelines.lib.ingest.load import process_pending
+    from pipelines.lib.plans.catalog import Catalog
+
+    root = TEST_ROOT / name
+    shutil.rmtree(root, ignore_errors=True)
+    config = portal_config(root, sample_run["db"])
+    settings = config.settings
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(sample_run["db"], settings.warehouse)
+    accounts = add_accounts(config)
+    app = create_app(config, warm=False)
+    catalog = Catalog.load(settings.seeds_dir)
+
+    def scan() -> None:
+        discover_and_archive(settings, catalog)
+
+    def refresh() -> None:
+        scan()
+        process_pending(settings, catalog)
+        target = settings.published_warehouse
+        tmp = target.with_name(".incoming-own-test")
+        shutil.copyfile(settings.warehouse, tmp)
+        con = duckdb.connect(str(tmp))
+        con.execute(
+            """insert into marts.fct_submissions by name
+               select submission_id, department_code, original_name, file_sha256, received_at, processed_at,
+                      status, rows_accepted, rows_rejected, rows_pending_explanation, resubmission_of
+               from raw.submissions
+               where submission_id not in (select submission_id from marts.fct_submissions)"""
+        )
+        con.close()
+        os.replace(tmp, target)
+
+    def ledger(sql: str, params=None) -> list[tuple]:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+
+    return {
+        "app": app,
+        "config": config,
+        "accounts": accounts,
+        "scan": scan,
+        "refresh": refresh,
+        "ledger": ledger,
+    }
+
+
+def _upload_as(client, accounts, department: str, name: str, data: bytes) -> dict:
+    response = upload(client, name, data)
+    assert response.status_code == 303, response.text
+    return accounts.upload(response.headers["location"].rsplit("/", 1)[-1], department)
+
+
+def test_a_value_is_explained_once_and_gets_one_verdict_everywhere(sample_run):
+    """B: explaining on the receipt page gives the verdict the pipeline records for the forwarded file
+    (and a file with the 说明 column gets): accepted_with_warnings, the explained warning stays listed.
+    C: the same value sent again needs no new explanation, for the portal and for the pipeline."""
+    own = _own_portal(sample_run, "portal-explained-once")
+    accounts = own["accounts"]
+    client = TestClient(own["app"])
+    assert login(client, "stats").status_code == 303
+    data = indicator_csv([("I23", 2025, 150000)])
+    held = _upload_as(client, accounts, "370102_STATS", "i23.csv", data)
+    assert held["status"] == "needs_explanation"
+    [index] = [i for i, issue in enumerate(held["receipt"]["issues"]) if issue["needs_explanation"]]
+    text = "2025年起统计口径调整，纳入新增住户样本"
+    client.post(
+        f"/submissions/{held['upload_id']}/explanations",
+        data={"csrf_token": token_for(client), f"explanation_{index}": text},
+    )
+    explained = accounts.upload(held["upload_id"], "370102_STATS")
+    assert explained["status"] == "forwarded"
+    assert explained["receipt"]["verdict"] == "accepted_with_warnings"
+    # the same value explained in the file itself (as the home page's explanations are sent): same verdict
+    in_file = _upload_as(
+        client,
+        accounts,
+        "370102_STATS",
+        "i23_with_note.csv",
+        indicator_csv([("I23", 2025, 150000, text + "（经核实）")], extra_header="说明"),
+    )
+    assert in_file["status"] == "forwarded" and in_file["receipt"]["verdict"] == "accepted_with_warnings"
+    own["refresh"]()
+    verdicts = dict(
+        own["ledger"](
+            "select original_name, status from raw.submissions where original_name like 'portal/%i23%'"
+        )
+    )
+    assert sorted(verdicts.values()) == ["accepted_with_warnings", "accepted_with_warnings"]
+
+    again = _upload_as(client, accounts, "370102_STATS", "i23_again.csv", data)
+    assert again["status"] == "forwarded", "an explained value needs no new explanation"
+    [issue] = [i for i in again["receipt"]["issues"] if i["needs_explanation"]]
+    # the latest explanation of the value (both files were loaded by one scan: the tie is the pipeline's)
+    assert issue["explanation"] in (text, text + "（经核实）")
+    assert "此前已说明" in issue["message_zh"]
+    assert "explained before" in issue["message_en"]
+    assert again["receipt"]["verdict"] == "accepted_with_warnings"
+    own["refresh"]()
+    [(status, pending)] = own["ledger"](
+        """select status, rows_pending_explanation from raw.submissions
+           where original_name like '%i23_again%'"""
+    )
+    assert (status, pending) == ("accepted_with_warnings", 0)
+    [(state,)] = own["ledger"](
+        """select v.review_state from raw.indicator_values v join raw.submissions s using (submission_id)
+           where s.original_name like '%i23_again%'"""
+    )
+    assert state == "explained"
 
 
 def test_the_template_as_downloaded_has_no_data_rows(portal):

@@ -28,7 +28,7 @@ import pandas as pd
 from pipelines.lib.ingest.inbox import make_submission_id
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import now_local
-from pipelines.lib.submissions.check import CheckedBatch, check_file
+from pipelines.lib.submissions.check import CheckedBatch, check_file, verdict
 from pipelines.lib.submissions.plausibility import PREVIOUS_COLUMNS, previous_values_from
 from pipelines.lib.submissions.readers import HEADINGS_EN, HEADINGS_ZH, INDICATOR, PROGRESS
 from pipelines.lib.submissions.receipts import build_receipt as core_receipt
@@ -416,16 +416,17 @@ def _safe_previous(read):
 
 
 def with_explanations(receipt: dict, explanations: dict[int, str]) -> dict:
-    """The receipt once every soft-check warning is explained: those rows count as accepted, and the
-    verdict is decided by what else is in the file (rejected rows, other warnings)."""
+    """The receipt once every soft-check warning is explained: those rows count as accepted."""
     issues = [dict(i) for i in receipt["issues"]]
     for index, text in explanations.items():
         issues[index]["explanation"] = text
-    others = any(i["severity"] == "warning" and not i["needs_explanation"] for i in issues)
     return {
         **receipt,
         "issues": issues,
-        "verdict": "accepted_with_warnings" if receipt["rows_rejected"] or others else "accepted",
+        # the core's rule (check.verdict): the explained warnings stay on the receipt, so the verdict is
+        # accepted_with_warnings, as the pipeline records the forwarded file and as an explanation given
+        # from the home page (a file with the 说明 column) gets
+        "verdict": verdict(False, 0, len(issues)),
         "rows_accepted": receipt["rows_accepted"] + receipt["rows_pending_explanation"],
         "rows_pending_explanation": 0,
     }

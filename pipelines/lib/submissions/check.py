@@ -11,7 +11,8 @@ Two suites run in turn: the hard checks (强制性审核: indicator_data, projec
 the soft checks (核实性审核: indicator_plausibility) run on the indicator rows that passed, compare
 each actual with the department's previous accepted value (passed in by the caller: this module
 opens no warehouse connection) and mark a row `pending_explanation` unless the row carries a written
-explanation (`explained`). Such rows are loaded; the marts count them only once explained.
+explanation (`explained`), or the department explained the same value before (a value is explained
+once). Such rows are loaded; the marts count them only once explained.
 """
 
 from __future__ import annotations
@@ -299,6 +300,7 @@ def _soft_checks(checked: CheckedBatch, catalog: Catalog, previous: PreviousValu
     checked.suite_reports.append(report)
     lookup = _rows_by_id(soft, INDICATOR, {f.row_id for f in report.failures}, SOFT_MESSAGE_COLUMNS)
     reasons: dict[int, list[str]] = defaultdict(list)
+    explained_before: set[int] = set()
     seen: set[tuple[int, str]] = set()
     for failure in report.failures:
         if (failure.row_id, failure.reason) in seen:  # the two sides of one band are one message
@@ -306,10 +308,17 @@ def _soft_checks(checked: CheckedBatch, catalog: Catalog, previous: PreviousValu
         seen.add((failure.row_id, failure.reason))
         row = lookup[failure.row_id]
         outcome = outcomes[row["submission_id"]]
-        explanation = row["explanation"] if isinstance(row["explanation"], str) else None
+        own = (
+            row["explanation"] if isinstance(row["explanation"], str) and row["explanation"].strip() else None
+        )
+        prior = row.get("prior_explanation") if isinstance(row.get("prior_explanation"), str) else None
+        explanation = own or prior  # a value is explained once: a repeat needs no new explanation
         extra = {**_record(INDICATOR, row), **message_details(row, failure.reason)}
         if explanation:
             extra["explanation"] = explanation
+        if prior and not own:
+            extra["explained_before"] = True
+            explained_before.add(failure.row_id)
         outcome.issues.append(
             Issue(
                 failure.reason,
@@ -325,7 +334,9 @@ def _soft_checks(checked: CheckedBatch, catalog: Catalog, previous: PreviousValu
         (outcome.explained_rows if explanation else outcome.pending_rows).add((INDICATOR, failure.row_id))
     if reasons:
         flagged = frame["row_id"].map(lambda r: ",".join(reasons[r]) if r in reasons else None)
-        explained = frame["explanation"].fillna("").astype(str).str.strip().ne("")
+        explained = frame["explanation"].fillna("").astype(str).str.strip().ne("") | frame["row_id"].isin(
+            explained_before
+        )
         frame["review_reasons"] = flagged
         frame.loc[flagged.notna(), "review_state"] = "pending_explanation"
         frame.loc[flagged.notna() & explained, "review_state"] = "explained"
@@ -378,6 +389,7 @@ ROW_COLUMNS = {
 # and a soft check's message (plausibility.message_details)
 SOFT_MESSAGE_COLUMNS = (
     "explanation",
+    "prior_explanation",
     "reference_value",
     "reference_period",
     "change_text",

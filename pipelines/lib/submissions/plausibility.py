@@ -17,6 +17,11 @@ it onto the row, like the other catalog facts; the Great Expectations suite
 - same_as_previous_year: for an indicator that always moves (money by default), the value equals last
   year's to every digit.
 
+A value is explained once (docs/submissions.md section 7): a flagged row whose value the department
+already explained (the same plan, indicator, period and value, with a 说明, received before the row:
+in the previous values passed in, or earlier in the batch) is explained by that explanation
+(`prior_explanation`), so the core says what the marts will say.
+
 Values still awaiting an explanation are not references for later years, so one slip does not
 make the next, correct year look implausible too. Rows are therefore decided year by year, and the
 candidates are limited to what was received before the row (received_at, then submission id): the
@@ -38,7 +43,15 @@ from .reasons import Bilingual
 
 SOFT_REASONS = ("implausible_change", "percent_as_fraction", "unit_slip", "same_as_previous_year")
 SLIP_TOLERANCE = 3.0  # the corrected value must be within this factor of the reference
-PREVIOUS_COLUMNS = ("plan_id", "indicator_code", "period", "value", "received_at", "submission_id")
+PREVIOUS_COLUMNS = (
+    "plan_id",
+    "indicator_code",
+    "period",
+    "value",
+    "received_at",
+    "submission_id",
+    "explanation",
+)
 ANNOTATIONS = (
     "reference_value",
     "reference_period",
@@ -53,12 +66,12 @@ ANNOTATIONS = (
     "soft_reason",
 )
 
-# The previous accepted values, as a frame or as a function of the batch's (plan_id, indicator_code)
+# The previous accepted values (explanation optional: the 说明 given with the value, if any), as a frame or as a function of the batch's (plan_id, indicator_code)
 # pairs returning one (so a caller can read only what the batch needs).
 PreviousValues = pd.DataFrame | Callable[[pd.DataFrame], pd.DataFrame] | None
 
 PREVIOUS_SQL = """
-    select v.plan_id, v.indicator_code, v.period, v.value, v.received_at, v.submission_id
+    select v.plan_id, v.indicator_code, v.period, v.value, v.received_at, v.submission_id, v.explanation
     from raw.indicator_values v
     join wanted w on w.plan_id = v.plan_id and w.indicator_code = v.indicator_code
     where v.value_type = 'actual' and coalesce(v.review_state, 'accepted') in ('accepted', 'explained')
@@ -153,6 +166,7 @@ def annotate(rows: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
     submission_id, explanation and the catalog_* plausibility facts joined by batch.enrich_indicators."""
     out = pd.DataFrame(index=rows.index, columns=list(ANNOTATIONS), dtype=object)
     out["same_as_previous"] = False
+    out["prior_explanation"] = None
     if rows.empty:
         return out
     work = rows.copy()
@@ -190,7 +204,83 @@ def annotate(rows: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
                 ignore_index=True,
             )
     out["same_as_previous"] = out["same_as_previous"].fillna(False).astype(bool)
+    out["prior_explanation"] = _explained_before(work, previous)
     return out
+
+
+def _explained_before(work: pd.DataFrame, previous: pd.DataFrame | None) -> pd.Series:
+    """Per row, the latest explanation already given for the same value (plan, indicator, period,
+    value) before the row was received: with a previous value, or by an earlier row of the batch.
+    A department explains a value once (as int_indicator_values_as_of decides in the marts)."""
+    found = pd.Series(None, index=work.index, dtype=object)
+    given = []
+    if previous is not None and not previous.empty and "explanation" in previous:
+        text = previous["explanation"].fillna("").astype(str).str.strip()
+        p = previous[text.ne("")]
+        if not p.empty:
+            given.append(
+                pd.DataFrame(
+                    {
+                        "plan_id": p["plan_id"].values,
+                        "indicator_code": p["indicator_code"].values,
+                        "period": p["period"].astype(str).values,
+                        "value": pd.to_numeric(p["value"]).astype(float).values,
+                        "e_text": text[text.ne("")].values,
+                        "e_received": (
+                            pd.to_datetime(p["received_at"]).fillna(pd.Timestamp.min)
+                            if "received_at" in p
+                            else pd.Series(pd.Timestamp.min, index=p.index)
+                        ).values,
+                        "e_sub": (
+                            p["submission_id"].fillna("").astype(str)
+                            if "submission_id" in p
+                            else pd.Series("", index=p.index)
+                        ).values,
+                        "e_row": -1,
+                    }
+                )
+            )
+    own = work[work["_explained"]] if "_explained" in work else work.iloc[0:0]
+    if not own.empty:
+        given.append(
+            pd.DataFrame(
+                {
+                    "plan_id": own["plan_id"].values,
+                    "indicator_code": own["indicator_code"].values,
+                    "period": own["period"].astype(str).values,
+                    "value": own["value"].astype(float).values,
+                    "e_text": own["explanation"].astype(str).str.strip().values,
+                    "e_received": own["_received"].values,
+                    "e_sub": own["_sub"].values,
+                    "e_row": own["row_id"].values,
+                }
+            )
+        )
+    if not given:
+        return found
+    keys = pd.DataFrame(
+        {
+            "_idx": work.index,
+            "plan_id": work["plan_id"].values,
+            "indicator_code": work["indicator_code"].values,
+            "period": work["period"].astype(str).values,
+            "value": work["value"].astype(float).values,
+            "_received": work["_received"].values,
+            "_sub": work["_sub"].values,
+            "row_id": work["row_id"].values,
+        }
+    )
+    merged = keys.merge(
+        pd.concat(given, ignore_index=True), on=["plan_id", "indicator_code", "period", "value"]
+    )
+    before = (merged["e_received"] < merged["_received"]) | (
+        (merged["e_received"] == merged["_received"]) & (merged["e_sub"] <= merged["_sub"])
+    )
+    merged = merged[before & (merged["e_row"] != merged["row_id"])]
+    latest = merged.sort_values(["_idx", "e_received", "e_sub"], ascending=[True, False, False])
+    latest = latest.drop_duplicates("_idx")
+    found.loc[latest["_idx"].values] = latest["e_text"].values
+    return found
 
 
 def _decide(cur: pd.DataFrame, pool: pd.DataFrame) -> pd.DataFrame:

@@ -568,7 +568,13 @@ class Issue:
             template, row=self.row, column=column, value=text(self.value), expected=text(self.expected)
         )
         explanation = self.extra.get("explanation") if self.needs_explanation else None
-        if explanation:
+        if explanation and self.extra.get("explained_before"):
+            message += (
+                f"（该值此前已说明：“{_short(explanation)}”，无需再次说明，该值计入评估。）"
+                if lang == "zh"
+                else f" (This value was explained before: '{_short(explanation)}'; no new explanation is needed, the value counts.)"
+            )
+        elif explanation:
             message += (
                 f"（已附说明：“{_short(explanation)}”，该值计入评估。）"
                 if lang == "zh"
