@@ -63,6 +63,11 @@ GOOD_AND_BAD = indicator_csv([("I08", 2025, 158), ("S022", 2025, "461.8")])
 SOFT = indicator_csv([("S022", 2025, "4321.5"), ("S023", 2025, "103.2")])  # S022 was 450.2: a 10x jump
 
 
+def soft(value: str) -> bytes:
+    """SOFT with another jumped value: a value explained once is explained for later uploads too."""
+    return indicator_csv([("S022", 2025, value), ("S023", 2025, "103.2")])
+
+
 def upload(client, name: str, data: bytes):
     return client.post(
         "/upload",
@@ -862,7 +867,7 @@ def test_a_plausibility_warning_is_held_until_explained(portal):
 def test_a_held_upload_can_be_cancelled(portal):
     config = portal["config"]
     client = client_for(portal, "ind")
-    response = upload(client, "soft.csv", SOFT)
+    response = upload(client, "soft.csv", soft("4322.5"))
     upload_id = response.headers["location"].rsplit("/", 1)[-1]
     page = client.get(f"/submissions/{upload_id}").text
     assert 'id="explain-form"' in page and "待填写说明" in page
@@ -931,7 +936,9 @@ def test_an_inbox_that_cannot_be_written_loses_nothing(portal, monkeypatch):
     assert fresh.status_code == 503 and "Traceback" not in fresh.text
     held = (
         portal["client"]
-        .post("/api/v1/submissions", headers=headers, files={"file": ("soft.csv", SOFT, "text/csv")})
+        .post(
+            "/api/v1/submissions", headers=headers, files={"file": ("soft.csv", soft("4323.5"), "text/csv")}
+        )
         .json()
     )
     [index] = [i for i, issue in enumerate(held["issues"]) if issue["needs_explanation"]]
@@ -1012,6 +1019,58 @@ def _upload_as(client, accounts, department: str, name: str, data: bytes) -> dic
     response = upload(client, name, data)
     assert response.status_code == 303, response.text
     return accounts.upload(response.headers["location"].rsplit("/", 1)[-1], department)
+
+
+def test_the_portal_and_the_pipeline_judge_against_the_same_previous_values(sample_run):
+    """A: the values of uploads forwarded since the last refresh are references for the next upload, as
+    they are for the pipeline; and where the pipeline still judges a forwarded file otherwise (it knows a
+    file the portal never saw), the receipt says so once the pipeline has processed it."""
+    own = _own_portal(sample_run, "portal-one-verdict")
+    client = TestClient(own["app"])
+    assert login(client, "stats").status_code == 303
+    first = _upload_as(
+        client, own["accounts"], "370102_STATS", "x2024.csv", indicator_csv([("I23", 2024, 45000)])
+    )
+    assert first["status"] == "forwarded" and first["receipt"]["verdict"] == "accepted"
+    second = _upload_as(
+        client, own["accounts"], "370102_STATS", "y2025.csv", indicator_csv([("I23", 2025, 89081)])
+    )
+    assert second["status"] == "needs_explanation"
+    [issue] = [i for i in second["receipt"]["issues"] if i["needs_explanation"]]
+    assert issue["reason"] == "implausible_change" and "45,000" in issue["message_en"]
+    client.post(f"/submissions/{second['upload_id']}/cancel", data={"csrf_token": token_for(client)})
+    own["refresh"]()
+    [(state,)] = own["ledger"](
+        """select v.review_state from raw.indicator_values v join raw.submissions s using (submission_id)
+           where s.original_name like '%x2024%'"""
+    )
+    assert state == "accepted"  # the pipeline agreed with the portal on the first file
+
+    # a file dropped straight into the inbox (never seen by the portal) changes the reference
+    direct = own["config"].settings.inbox / "370102_STATS" / "direct.csv"
+    direct.parent.mkdir(parents=True, exist_ok=True)
+    direct.write_bytes(indicator_csv([("I23", 2024, 60000)]))
+    own["scan"]()
+    # 25,000 is -44 % from the 45,000 the portal knows, -58 % from the pipeline's 60,000
+    third = _upload_as(
+        client, own["accounts"], "370102_STATS", "z2025.csv", indicator_csv([("I23", 2025, 25000)])
+    )
+    assert third["status"] == "forwarded" and third["receipt"]["verdict"] == "accepted"
+    page = client.get(f"/submissions/{third['upload_id']}").text
+    assert 'id="pipeline-verdict"' not in page  # not processed yet: nothing to contradict
+    own["refresh"]()
+    body = client.get(f"/submissions/{third['upload_id']}/receipt.json").json()
+    [forwarded] = body["forwarded"]
+    assert forwarded["processed"] and forwarded["pipeline_verdict"] == "needs_explanation"
+    assert body["pipeline_differs"] == {
+        "verdict": "needs_explanation",
+        "submission_ids": [forwarded["submission_id"]],
+        "rows_pending_explanation": 1,
+    }
+    page = client.get(f"/submissions/{third['upload_id']}").text
+    banner = page[page.index('id="pipeline-verdict"') :].split("</p>")[0]
+    assert "待说明的数值" in banner and "Values awaiting your explanation" in banner
+    assert forwarded["submission_id"] in banner and "1 value(s) failed a plausibility check" in banner
 
 
 def test_a_value_is_explained_once_and_gets_one_verdict_everywhere(sample_run):

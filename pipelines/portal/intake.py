@@ -91,13 +91,72 @@ class Intake:
         self.warm_seconds: float | None = None
 
     def check(self, path: Path, name: str, department_code: str, received: datetime) -> CheckedBatch:
-        """The validation core on one file, soft checks against the published snapshot's accepted values."""
+        """The validation core on one file, soft checks against the values the pipeline will compare it
+        with: the published snapshot's accepted values and the rows of this department's uploads
+        forwarded since (in the inbox, not yet in the snapshot), which the pipeline loads before it."""
         with self.snapshot.connect() as con:
-            previous = _safe_previous(previous_values_from(con)) if con is not None else None
+            published = _safe_previous(previous_values_from(con)) if con is not None else None
+            forwarded = self.forwarded_values(department_code)
+            # written before this check (a receipt time is kept to the second, a write to the microsecond)
+            latest = pd.Timestamp(received) - pd.Timedelta(microseconds=1)
+            forwarded["received_at"] = pd.to_datetime(forwarded["received_at"]).clip(upper=latest)
+            previous = _overlay(published, forwarded)
             with self._lock:
                 return check_file(
                     path, name, department_code, self.catalog, previous=previous, received_at=received
                 )
+
+    def forwarded_values(self, department_code: str, limit: int = 500) -> pd.DataFrame:
+        """The actual values this department's forwarded uploads wrote into the inbox and the published
+        snapshot does not hold yet (the pipeline has not recorded their file), in the shape of
+        plausibility.PREVIOUS_COLUMNS: accepted or explained rows only (held rows never reach the inbox)."""
+        region = self.catalog.department_region().get(department_code)
+        plans = self.catalog.plans[self.catalog.plans["region_code"] == region]
+        uploads = self.accounts.uploads(department_code, limit=limit, status="forwarded")
+        files = [
+            (upload, item)
+            for upload in uploads
+            for item in upload.get("forwarded") or []
+            if item.get("kind") == INDICATOR
+        ]
+        recorded = self.snapshot.recorded_names(department_code, [item["name"] for _, item in files])
+        rows = []
+        for upload, item in files:
+            if item["name"] in recorded:
+                continue
+            ledger, _ = self.snapshot.forwarded_file(
+                department_code, item["name"], item["sha256"], _written_at(item)
+            )
+            if ledger is not None:  # the same content as the department's latest word: in the snapshot
+                continue
+            explanations = {int(k): v for k, v in (upload.get("explanations") or {}).items()}
+            for row in (upload.get("prepared") or {}).get(INDICATOR) or []:
+                cells = row["cells"]
+                if cells.get("value_type") not in ("", VALUE_TYPE_LABEL["actual"], "actual"):
+                    continue
+                try:
+                    value = float(cells["value"])
+                    year = int(str(cells["period"])[:4])
+                except (TypeError, ValueError):
+                    continue
+                plan = plans[(plans["start_year"] <= year) & (plans["end_year"] >= year)]
+                if plan.empty:
+                    continue
+                texts = [cells.get("explanation") or ""] + [
+                    explanations[i] for i in row["issues"] if i in explanations
+                ]
+                rows.append(
+                    {
+                        "plan_id": plan["plan_id"].iloc[0],
+                        "indicator_code": cells["indicator_code"],
+                        "period": str(cells["period"]),
+                        "value": value,
+                        "received_at": pd.Timestamp(_written_at(item)),
+                        "submission_id": item["submission_id"],
+                        "explanation": "；".join(dict.fromkeys(t for t in texts if t)) or None,
+                    }
+                )
+        return pd.DataFrame(rows, columns=list(PREVIOUS_COLUMNS))
 
     # ------------------------------------------------------------------ warm-up
     def warm_up(self) -> float:
@@ -380,6 +439,57 @@ class Intake:
         finally:
             os.close(dir_fd)
         return target
+
+
+def _explanation_problems(missing: list[int], problems: list[dict]) -> tuple[str, str]:
+    """What is wrong with the explanations given, issue by issue (numbers as on the receipt)."""
+    zh, en = [], []
+    if missing:
+        zh.append("缺少说明：" + "、".join(f"#{i}" for i in missing))
+        en.append("Missing: " + ", ".join(f"#{i}" for i in missing))
+    for problem, text_zh, text_en in (
+        (
+            "too_short",
+            f"说明太短（少于 {EXPLANATION_MIN_CHARS} 个字）",
+            f"too short (under {EXPLANATION_MIN_CHARS} characters)",
+        ),
+        (
+            "too_long",
+            f"说明太长（超过 {EXPLANATION_MAX_CHARS} 个字）",
+            f"too long (over {EXPLANATION_MAX_CHARS} characters)",
+        ),
+        (
+            "not_a_warning_needing_explanation",
+            "不是需要说明的警告",
+            "not a warning that needs an explanation",
+        ),
+    ):
+        found = [p["issue_index"] for p in problems if p["problem"] == problem]
+        if found:
+            zh.append(text_zh + "：" + "、".join(f"#{i}" for i in found))
+            en.append(text_en.capitalize() + ": " + ", ".join(f"#{i}" for i in found))
+    return "；".join(zh) + "。", "; ".join(en) + "."
+
+
+def _overlay(published, forwarded: pd.DataFrame):
+    """The published previous values and, after them, the forwarded rows the snapshot lacks."""
+    if forwarded.empty:
+        return published
+
+    def previous(keys: pd.DataFrame) -> pd.DataFrame:
+        wanted = forwarded.merge(keys[["plan_id", "indicator_code"]].drop_duplicates())
+        known = published(keys) if published is not None else None
+        if known is None or known.empty:
+            return wanted
+        return pd.concat([known, wanted], ignore_index=True)
+
+    return previous
+
+
+def _written_at(item: dict) -> datetime:
+    from .receipts import _written_at as written_at  # receipts imports this module
+
+    return written_at(item)
 
 
 def _initial_status(receipt: dict) -> str:

@@ -71,9 +71,28 @@ def upload_view(upload: dict, snapshot: Snapshot) -> dict:
                 "same_content_as": ledger["submission_id"] if same else None,
                 "processed": ledger is not None,
                 "pipeline_verdict": ledger["status"] if ledger else None,
+                "pipeline_rows_pending_explanation": (ledger.get("rows_pending_explanation") or 0)
+                if ledger
+                else None,
                 "processed_at": to_the_second(ledger["processed_at"]) if ledger else None,
             }
         )
+    # the pipeline's own verdict on what was sent, where it is worse than the portal's (it checks against
+    # what it has loaded by then): the receipt says so rather than "accepted"
+    own = [f for f in files if f["processed"] and not f["same_content_as"]]
+    disagree = [f for f in own if f["pipeline_verdict"] in ("needs_explanation", "rejected")]
+    pipeline = None
+    if disagree:
+        worst = (
+            "rejected" if any(f["pipeline_verdict"] == "rejected" for f in disagree) else "needs_explanation"
+        )
+        pipeline = {
+            "verdict": worst,
+            "submission_ids": [f["submission_id"] for f in disagree],
+            "rows_pending_explanation": sum(
+                f.get("pipeline_rows_pending_explanation") or 0 for f in disagree
+            ),
+        }
     state = upload["status"]
     if state == "forwarded":
         state = "processed" if files and all(f["processed"] for f in files) else "in_inbox"
@@ -85,6 +104,7 @@ def upload_view(upload: dict, snapshot: Snapshot) -> dict:
         "received_at": upload["received_at"],
         "forwarded": files,
         "explanations": upload.get("explanations") or {},
+        "pipeline_differs": pipeline,
     }
 
 

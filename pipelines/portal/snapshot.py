@@ -220,6 +220,17 @@ class Snapshot:
         )
         return (same[0], True) if same else (None, False)
 
+    def recorded_names(self, department_code: str, names: list[str]) -> set[str]:
+        """Which of these inbox file names the published ledger holds (files the pipeline recorded)."""
+        if not names:
+            return set()
+        rows = self.query(
+            """select distinct original_name from marts.fct_submissions
+               where department_code = ? and list_contains(?, original_name)""",
+            [department_code, list(names)],
+        )
+        return {r["original_name"] for r in rows}
+
     def open_rejections(self, department_code: str | None) -> list[dict]:
         """Rejected rows of owed items not delivered since, and whole files rejected after the
         department's last accepted file: what is still to be corrected."""
