@@ -1131,6 +1131,33 @@ def test_a_value_is_explained_once_and_gets_one_verdict_everywhere(sample_run):
     assert state == "explained"
 
 
+def test_a_held_upload_expires_when_it_is_used_not_only_at_start(portal):
+    """D: past the limit a held upload is expired when it is explained or listed, whatever ran last."""
+    config = portal["config"]
+    client = client_for(portal, "ind")
+    before = inbox_files(config)
+    old = []
+    for _ in range(2):
+        response = upload(client, "soft.csv", soft("4324.5"))
+        upload_id = response.headers["location"].rsplit("/", 1)[-1]
+        received = portal["accounts"].upload(upload_id, "370102_IND")["received_at"]
+        from datetime import datetime, timedelta
+
+        when = datetime.fromisoformat(received) - timedelta(days=config.held_upload_days + 10)
+        portal["accounts"].update_upload(upload_id, received_at=when.isoformat())  # uploaded 40 days ago
+        old.append(upload_id)
+    explained = client.post(
+        f"/submissions/{old[0]}/explanations",
+        data={"csrf_token": token_for(client), "explanation_0": "2025年起统计口径调整，纳入新注册企业"},
+    )
+    assert explained.status_code == 409 and "已过期" in explained.text and "expired" in explained.text
+    assert portal["accounts"].upload(old[0], "370102_IND")["status"] == "expired"
+    home = client.get("/home").text
+    assert f'/submissions/{old[1]}">soft.csv</a> ·' not in home  # not in "Awaiting your explanation"
+    assert portal["accounts"].upload(old[1], "370102_IND")["status"] == "expired"
+    assert inbox_files(config) == before
+
+
 def test_the_template_as_downloaded_has_no_data_rows(portal):
     """E: the unmodified template gets the verdict and the reason a header-only CSV gets."""
     client = client_for(portal, "stats")
@@ -1188,6 +1215,46 @@ def test_a_renamed_data_sheet_is_named(portal, tmp_path):
     assert outcome.status == "accepted_with_warnings"
     [warning] = [i for i in outcome.issues if i.code == "sheet_not_read"]
     assert "Sheet2" in warning.message_en and "项目进度" in warning.message_zh
+
+
+def test_explanation_problems_name_each_issue(portal):
+    """G: a too short, too long or unwanted explanation is named with its issue, not 'Missing: none'."""
+    client = client_for(portal, "ind")
+    response = upload(client, "soft.csv", soft("4326.5"))
+    upload_id = response.headers["location"].rsplit("/", 1)[-1]
+    record = portal["accounts"].upload(upload_id, "370102_IND")
+    [index] = [i for i, issue in enumerate(record["receipt"]["issues"]) if issue["needs_explanation"]]
+    page = client.post(
+        f"/submissions/{upload_id}/explanations",
+        data={"csrf_token": token_for(client), f"explanation_{index}": "ok"},
+    )
+    assert page.status_code == 422
+    assert (
+        f"说明太短（少于 5 个字）：#{index}" in page.text
+        and f"Too short (under 5 characters): #{index}" in page.text
+    )
+    assert "缺少：无" not in page.text and "Missing: none" not in page.text
+    url = f"/api/v1/submissions/{upload_id}/explanations"
+    headers = api(portal)
+    for text, words in (("ok", "Too short"), ("长" * 1001, "Too long")):
+        body = (
+            portal["client"]
+            .post(url, headers=headers, json={"explanations": [{"issue_index": index, "text": text}]})
+            .json()["error"]
+        )
+        assert words in body["message_en"] and f"#{index}" in body["message_en"], text
+    both = (
+        portal["client"]
+        .post(
+            url,
+            headers=headers,
+            json={"explanations": [{"issue_index": index + 1, "text": "因统计口径调整"}]},
+        )
+        .json()["error"]
+    )
+    assert f"Missing: #{index}" in both["message_en"] and f"#{index + 1}" in both["message_en"]
+    assert "Not a warning that needs an explanation" in both["message_en"]
+    assert both["detail"]["missing"] == [index]
 
 
 def test_errors_come_first_on_the_receipt(portal):

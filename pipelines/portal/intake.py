@@ -234,15 +234,41 @@ class Intake:
         return digest.hexdigest(), size
 
     def get(self, department_code: str | None, upload_id: str) -> dict | None:
+        """One upload; one held past the limit is expired now (whatever ran last), so it can no longer
+        be explained and forwarded."""
         if not valid_upload_id(upload_id):
             return None
-        return self.accounts.upload(upload_id, department_code)
+        record = self.accounts.upload(upload_id, department_code)
+        if record is not None and self._expire_if_due(record):
+            record = self.accounts.upload(upload_id, department_code)
+        return record
+
+    def _expire_if_due(self, record: dict) -> bool:
+        if record["status"] != "needs_explanation":
+            return False
+        cutoff = now_local().timestamp() - self.config.held_upload_days * 86400
+        if datetime.fromisoformat(record["received_at"]).timestamp() >= cutoff:
+            return False
+        if not self.accounts.update_upload(
+            record["upload_id"], expected_status="needs_explanation", status="expired"
+        ):
+            return False
+        self.accounts.audit("portal", "expire", {"upload_id": record["upload_id"]})
+        return True
 
     # ------------------------------------------------------------------ explanations
     def explain(self, principal: Principal, upload_id: str, explanations: dict[int, str]) -> dict:
-        record = self.get(principal.department_code, upload_id)
+        record = self.get(principal.department_code, upload_id)  # expires it when held too long
         if record is None:
             raise IntakeError(404, "没有这份报送。", "No such submission.")
+        if record["status"] == "expired":
+            days = self.config.held_upload_days
+            raise IntakeError(
+                409,
+                f"这份报送等待说明超过 {days} 天，已过期，没有数据送达。请重新上传（写明说明）。",
+                f"This submission waited for explanations more than {days} days and has expired; nothing "
+                "was sent on. Upload the file again (with the explanations).",
+            )
         if record["status"] != "needs_explanation":
             raise IntakeError(
                 409,
@@ -268,32 +294,24 @@ class Intake:
                 problems.append({"issue_index": index, "problem": "too_long"})
             else:
                 cleaned[index] = text
-        missing = [i for i in wanted if i not in explanations]
+        missing = [i for i in wanted if i not in explanations or not str(explanations[i] or "").strip()]
+        problems = [p for p in problems if p["issue_index"] not in missing]
         if missing or problems:
+            zh, en = _explanation_problems(missing, problems)
             raise IntakeError(
                 422,
-                f"请为每条核实性警告填写说明（{EXPLANATION_MIN_CHARS}–{EXPLANATION_MAX_CHARS} 个字）。缺少："
-                + ("、".join(f"#{i}" for i in missing) or "无")
-                + "。",
+                f"请为每条核实性警告填写说明（{EXPLANATION_MIN_CHARS}–{EXPLANATION_MAX_CHARS} 个字）。" + zh,
                 f"Write an explanation ({EXPLANATION_MIN_CHARS}–{EXPLANATION_MAX_CHARS} characters) for every "
-                "warning that needs one. Missing: " + (", ".join(f"#{i}" for i in missing) or "none") + ".",
+                "warning that needs one. " + en,
                 {"missing": missing, "problems": problems},
             )
         return self._forward(principal, upload_id, cleaned)
 
-    def expire_held(self) -> int:
-        """Uploads awaiting an explanation longer than the configured days are dropped (status expired)."""
-        cutoff = now_local().timestamp() - self.config.held_upload_days * 86400
-        expired = 0
-        for record in self.accounts.uploads(None, limit=100_000, status="needs_explanation"):
-            if datetime.fromisoformat(
-                record["received_at"]
-            ).timestamp() < cutoff and self.accounts.update_upload(
-                record["upload_id"], expected_status="needs_explanation", status="expired"
-            ):
-                self.accounts.audit("portal", "expire", {"upload_id": record["upload_id"]})
-                expired += 1
-        return expired
+    def expire_held(self, department_code: str | None = None) -> int:
+        """Uploads awaiting an explanation longer than the configured days are dropped (status expired):
+        run before any list of held uploads is shown (and by get() for one upload)."""
+        held = self.accounts.uploads(department_code, limit=100_000, status="needs_explanation")
+        return sum(1 for record in held if self._expire_if_due(record))
 
     def explain_pending(self, principal: Principal, texts: dict[str, str]) -> dict:
         """Explain values already loaded as pending_explanation (arrived by any path): a generated file

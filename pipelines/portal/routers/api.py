@@ -39,6 +39,7 @@ def submit(request: Request, who: ApiDepartment, file: Annotated[UploadFile | No
 @router.get("/submissions")
 def submissions(request: Request, who: ApiDepartment):
     p = portal(request)
+    p.intake.expire_held(who.department_code)
     uploads = [upload_view(u, p.snapshot) for u in p.accounts.uploads(who.department_code, limit=100)]
     ledger = [
         {

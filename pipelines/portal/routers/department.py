@@ -23,6 +23,7 @@ router = APIRouter()
 
 def department_overview(p, department_code: str) -> dict:
     """What the home page (and the administrators' view of a department) shows."""
+    p.intake.expire_held(department_code)  # a held upload past the limit is not listed as held
     with p.snapshot.session():
         return _overview(p, department_code)
 
