@@ -240,6 +240,37 @@ def test_login_is_throttled_per_account(portal):
     assert login(other, "stats").status_code == 303  # other accounts are not locked out
 
 
+def test_a_password_reset_lifts_the_lockout(portal, monkeypatch, capsys):
+    """The 429 tells a locked-out clerk to ask for a reset: the one-time password must then work at once,
+    whether the reset was made on the administrators' page or with `planwh users reset-password`."""
+    accounts = portal["accounts"]
+    accounts.add_user("locked", "department", "370102_FIN", PASSWORD, must_change_password=False)
+    user_id = accounts.user_by_name("locked").id
+
+    def clerk():  # an address of its own, so the address limit shared by the other tests stays out of it
+        return TestClient(portal["app"], client=("198.51.100.20", 5000))
+
+    def lock_out():
+        for _ in range(5):
+            assert login(clerk(), "Locked", "wrong-password-123").status_code == 401
+        blocked = login(clerk(), "locked")
+        assert blocked.status_code == 429 and "reset" in blocked.text
+
+    lock_out()
+    admin = client_for(portal, "office")
+    reset = admin.post(f"/admin/users/{user_id}/reset-password", data={"csrf_token": token_for(admin)})
+    one_time = re.search(r'id="one-time-password">([^<]+)<', reset.text).group(1)
+    assert login(clerk(), "locked", one_time).headers["location"] == "/account/password"
+
+    lock_out()
+    from pipelines.cli import main
+
+    monkeypatch.setenv("PLANWH_PORTAL_DIR", str(portal["config"].state_dir))
+    assert main(["users", "reset-password", "locked", "--generate"]) == 0
+    one_time = re.search(r"one-time password.*: (\S+)", capsys.readouterr().out).group(1)
+    assert login(clerk(), "locked", one_time).headers["location"] == "/account/password"
+
+
 def test_login_is_throttled_per_address(portal):
     """One address guessing many accounts: four times the per-account limit (2 here, so 8)."""
     import dataclasses

@@ -78,6 +78,11 @@ create table if not exists audit (
 """
 
 
+def login_key(username: str) -> str:
+    """The key an account's failed logins are counted under (user names are case-insensitive)."""
+    return f"user:{username.strip().lower()}"
+
+
 @dataclass(frozen=True)
 class User:
     id: int
@@ -201,7 +206,9 @@ class Accounts:
         return [dict(r) for r in rows]
 
     def set_password(self, user_id: int, password: str, must_change: bool) -> None:
-        """New password; every session of the account ends (a reset locks out whoever had it)."""
+        """New password; every session of the account ends (a reset locks out whoever had it), and its
+        failed logins are forgotten: the lockout tells the clerk to ask for a reset, so the one-time
+        password must work at once (the address's own count is left alone)."""
         with self._db() as db:
             db.execute("begin immediate")
             db.execute(
@@ -210,6 +217,9 @@ class Accounts:
                 (hash_password(password), int(must_change), now_local().isoformat(), user_id),
             )
             db.execute("delete from sessions where user_id = ?", (user_id,))
+            row = db.execute("select username from users where id = ?", (user_id,)).fetchone()
+            if row is not None:
+                db.execute("delete from login_failures where key = ?", (login_key(row["username"]),))
             db.execute("commit")
 
     def rehash(self, user_id: int, password: str) -> None:

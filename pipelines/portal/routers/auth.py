@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from ..accounts import User
+from ..accounts import User, login_key
 from ..deps import CurrentUser, PortalHTTPError, portal, require_csrf, session_user
 from ..security import password_problems, verify_password
 
@@ -52,7 +52,7 @@ def login(
     p = portal(request)
     cfg = p.config
     username = username.strip()[:64]
-    user_key = f"user:{username.lower()}"
+    user_key = login_key(username)
     ip_key = f"ip:{request.client.host if request.client else 'unknown'}"
     n_user, until_user = p.accounts.failures(user_key, cfg.login_window_seconds)
     n_ip, until_ip = p.accounts.failures(ip_key, cfg.login_window_seconds)
