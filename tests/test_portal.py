@@ -913,6 +913,21 @@ def test_a_held_upload_can_be_cancelled(portal):
     assert inbox_files(config) == before
 
 
+def test_a_malformed_explanation_field_is_refused_not_a_crash(portal):
+    """Only explanation_<ASCII digits> names an issue: "²" or "١" pass str.isdigit() but are no index."""
+    client = client_for(portal, "ind")
+    upload_id = upload(client, "soft.csv", SOFT).headers["location"].rsplit("/", 1)[-1]
+    for field in ("explanation_²", "explanation_١", "explanation_0x1", "explanation_", "explanation_1" + "0" * 30):
+        response = client.post(
+            f"/submissions/{upload_id}/explanations",
+            data={"csrf_token": token_for(client), field: "因统计口径调整所致"},
+        )
+        assert response.status_code == 400, field
+        assert "说明栏" in response.text and "explanation field" in response.text
+        assert "Traceback" not in response.text
+    assert portal["accounts"].upload(upload_id, "370102_IND")["status"] == "needs_explanation"
+
+
 def test_values_pending_from_any_route_are_explained_from_the_home_page(portal, sample_db):
     pending = sample_db.execute(
         """select department_code, indicator_code, period, value from marts.fct_indicator_values

@@ -3,6 +3,7 @@ upload → receipt, explanations. The department is the session's, never the URL
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -152,15 +153,32 @@ def receipt_json(request: Request, who: Department, submission_id: str):
     )
 
 
+_ISSUE_FIELD = re.compile(r"explanation_([0-9]{1,6})")  # ASCII digits only ("²".isdigit() is True)
+
+
+def _explanation_fields(form) -> dict[int, str]:
+    """The explanations a receipt form sends, by issue index; a field the page never writes is refused."""
+    texts: dict[int, str] = {}
+    for key, value in form.items():
+        if not key.startswith("explanation_"):
+            continue
+        match = _ISSUE_FIELD.fullmatch(key)
+        if match is None or not isinstance(value, str):
+            raise PortalHTTPError(
+                400,
+                "说明栏的名称无效（应为回执页上的说明栏）。请回到回执页重新填写并提交。",
+                "An explanation field is not valid (it must be one of the receipt page's explanation "
+                "fields). Go back to the receipt page and submit the form again.",
+            )
+        texts[int(match.group(1))] = value
+    return texts
+
+
 @router.post("/submissions/{submission_id}/explanations", dependencies=[Depends(require_csrf)])
 async def explain(request: Request, who: Department, submission_id: str):
     p = portal(request)
     form = await request.form()
-    texts = {
-        int(key.removeprefix("explanation_")): str(value)
-        for key, value in form.items()
-        if key.startswith("explanation_") and key.removeprefix("explanation_").isdigit()
-    }
+    texts = _explanation_fields(form)
     from starlette.concurrency import run_in_threadpool
 
     from ..intake import IntakeError
