@@ -968,6 +968,31 @@ def test_values_pending_from_any_route_are_explained_from_the_home_page(portal, 
     assert refused.status_code == 422
 
 
+def test_a_short_explanation_on_the_home_page_keeps_what_was_typed(portal, sample_db):
+    """As on the receipt page: the home page again, the message beside the field, the text kept."""
+    (department,) = sample_db.execute(
+        """select department_code from marts.fct_indicator_values
+           where review_state = 'pending_explanation' order by department_code, indicator_code limit 1"""
+    ).fetchone()
+    portal["accounts"].add_user("pending_short", "department", department, PASSWORD, must_change_password=False)
+    client = client_for(portal, "pending_short")
+    key = re.search(r'name="explain__([^"]+)"', client.get("/home").text).group(1)
+    for typed in ("短", "   "):
+        response = client.post(
+            "/warnings/explanations",
+            data={"csrf_token": token_for(client), f"explain__{key}": typed},
+            follow_redirects=False,
+        )
+        assert response.status_code == 422
+        page = response.text
+        assert "待说明的数值" in page and "应报情况" in page  # the home page, not a bare error page
+        field = re.search(rf'<textarea name="explain__{re.escape(key)}"[^>]*>([^<]*)</textarea>', page)
+        assert field and field.group(1) == typed
+        beside = page[field.end() : field.end() + 400]
+        assert "5–1000" in beside and "characters" in beside
+    assert not [u for u in portal["accounts"].uploads(department) if u["actor"] == "user:pending_short"]
+
+
 def test_an_inbox_that_cannot_be_written_loses_nothing(portal, monkeypatch):
     intake = portal["app"].state.portal.intake
 

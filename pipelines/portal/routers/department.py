@@ -16,7 +16,7 @@ from pipelines.lib.submissions.templates import write_template
 from pipelines.lib.submissions.values import parse_period
 
 from ..deps import Department, PortalHTTPError, portal, require_csrf
-from ..intake import TooLarge
+from ..intake import EXPLANATION_MAX_CHARS, EXPLANATION_MIN_CHARS, TooLarge
 from ..receipts import find_receipt
 
 router = APIRouter()
@@ -51,6 +51,11 @@ def _overview(p, department_code: str) -> dict:
         "open_rejections": snap.open_rejections(department_code),
         "periods": template_periods(p, department_code),
         "default_period": p.snapshot.default_period(department_code),
+        # the home page's explanation form, filled again when it comes back with a problem
+        "pending_problem": None,
+        "pending_texts": {},
+        "pending_bad": set(),
+        "explanation_chars": (EXPLANATION_MIN_CHARS, EXPLANATION_MAX_CHARS),
     }
 
 
@@ -212,8 +217,23 @@ async def explain_pending(request: Request, who: Department):
     """Explain values already loaded as pending_explanation (by any route) from the home page."""
     from starlette.concurrency import run_in_threadpool
 
+    from ..intake import IntakeError
+
     p = portal(request)
     form = await request.form()
     texts = {k.removeprefix("explain__"): str(v) for k, v in form.items() if k.startswith("explain__")}
-    record = await run_in_threadpool(p.intake.explain_pending, who, texts)
+    try:
+        record = await run_in_threadpool(p.intake.explain_pending, who, texts)
+    except IntakeError as exc:
+        if exc.status != 422:
+            raise
+        # the home page again, the message beside the fields and what was typed kept (as the receipt does)
+        overview = await run_in_threadpool(department_overview, p, who.department_code)
+        bad = set(exc.detail.get("problems") or []) or set(texts)  # nothing usable typed: every field
+        return p.render(
+            request,
+            "home.html",
+            status_code=422,
+            **{**overview, "pending_problem": (exc.zh, exc.en), "pending_texts": texts, "pending_bad": bad},
+        )
     return RedirectResponse(f"/submissions/{record['upload_id']}", status_code=303)
