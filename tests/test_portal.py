@@ -763,6 +763,46 @@ def test_home_shows_what_is_owed_sent_and_open(portal, sample_db):
         assert name in page
 
 
+def test_home_lists_every_processed_file_page_by_page(portal):
+    """The home page says how many files the pipeline processed and pages through all of them."""
+    from pipelines.lib.warehouse.publish import open_published
+    from pipelines.portal.routers.department import PAGE_SIZE
+
+    con = open_published(portal["config"].settings.published_warehouse)
+    ids = [
+        r[0]
+        for r in con.execute(
+            """select submission_id from marts.fct_submissions where department_code = '370102_STATS'
+               order by received_at desc, submission_id"""
+        ).fetchall()
+    ]
+    con.close()
+    total = len(ids)
+    assert total > PAGE_SIZE, "the samples give 370102_STATS more files than one page"
+
+    def listed(page: str) -> list[str]:
+        section = page.split('id="sent-files"', 1)[1]
+        return [i for i in ids if f"/submissions/{i}\"" in section]
+
+    client = client_for(portal, "stats")
+    first = client.get("/home").text
+    assert f"显示第 1–{PAGE_SIZE} 份，共 {total} 份" in first and f"showing 1–{PAGE_SIZE} of {total}" in first
+    assert listed(first) == ids[:PAGE_SIZE]
+    assert "/home?files_page=2&amp;uploads_page=1#sent-files" in first
+    pages = -(-total // PAGE_SIZE)
+    seen = []
+    for n in range(1, pages + 1):
+        seen += listed(client.get(f"/home?files_page={n}").text)
+    assert seen == ids
+    last = client.get(f"/home?files_page={pages + 5}").text  # past the end: the last page
+    assert f"共 {total} 份" in last and listed(last) == ids[(pages - 1) * PAGE_SIZE :]
+    malformed = client.get("/home?files_page=abc")
+    assert malformed.status_code == 422 and "files_page" in malformed.text
+    admin = client_for(portal, "office").get("/admin/departments/370102_STATS?files_page=2").text
+    assert listed(admin) == ids[PAGE_SIZE : 2 * PAGE_SIZE]
+    assert "/admin/departments/370102_STATS?files_page=1&amp;uploads_page=1#sent-files" in admin
+
+
 def test_template_download_is_the_generators(portal):
     from io import BytesIO
 

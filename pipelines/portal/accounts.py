@@ -362,7 +362,9 @@ class Accounts:
             row = db.execute(sql, params).fetchone()
         return _upload(row) if row else None
 
-    def uploads(self, department_code: str | None, limit: int = 50, status: str | None = None) -> list[dict]:
+    def uploads(
+        self, department_code: str | None, limit: int = 50, status: str | None = None, offset: int = 0
+    ) -> list[dict]:
         sql = "select * from uploads where 1 = 1"
         params: list = []
         if department_code is not None:
@@ -371,11 +373,18 @@ class Accounts:
         if status:
             sql += " and status = ?"
             params.append(status)
-        sql += " order by received_at desc, upload_id desc limit ?"
-        params.append(limit)
+        sql += " order by received_at desc, upload_id desc limit ? offset ?"
+        params += [limit, offset]
         with self._db() as db:
             rows = db.execute(sql, params).fetchall()
         return [_upload(r) for r in rows]
+
+    def count_uploads(self, department_code: str) -> int:
+        with self._db() as db:
+            row = db.execute(
+                "select count(*) from uploads where department_code = ?", (department_code,)
+            ).fetchone()
+        return row[0]
 
     def backup(self, target: Path) -> None:
         """A consistent copy while the portal runs (SQLite's online backup)."""

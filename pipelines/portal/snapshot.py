@@ -157,13 +157,22 @@ class Snapshot:
         rows = self.query(sql + " order by due_date desc, period desc limit 1", params)
         return rows[0]["period"] if rows else None
 
-    def submissions(self, department_code: str | None, limit: int = 30) -> list[dict]:
+    def submissions(self, department_code: str | None, limit: int = 30, offset: int = 0) -> list[dict]:
+        """Processed files, latest first; limit and offset page through them."""
         sql = "select * from marts.fct_submissions"
         params: list = []
         if department_code is not None:
             sql += " where department_code = ?"
             params.append(department_code)
-        return self.query(sql + " order by received_at desc, submission_id limit ?", [*params, limit])
+        return self.query(
+            sql + " order by received_at desc, submission_id limit ? offset ?", [*params, limit, offset]
+        )
+
+    def count_submissions(self, department_code: str) -> int:
+        rows = self.query(
+            "select count(*) as n from marts.fct_submissions where department_code = ?", [department_code]
+        )
+        return rows[0]["n"] if rows else 0
 
     def submission(self, submission_id: str, department_code: str | None) -> dict | None:
         """One processed file and its issues; department_code None (administrators) sees any."""

@@ -44,11 +44,15 @@ def _overview(request: Request, p, period: str):
 
 
 @router.get("/departments/{department_code}")
-def department(request: Request, admin: Admin, department_code: str):
+def department(
+    request: Request, admin: Admin, department_code: str, files_page: int = 1, uploads_page: int = 1
+):
     p = portal(request)
     if department_code not in p.departments:
         raise PortalHTTPError(404, "没有这个部门。", "No such department.")
-    return p.render(request, "admin_department.html", **department_overview(p, department_code))
+    base = f"/admin/departments/{department_code}"
+    overview = department_overview(p, department_code, base, files_page, uploads_page)
+    return p.render(request, "admin_department.html", **overview)
 
 
 @router.get("/submissions/{submission_id}")

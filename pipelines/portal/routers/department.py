@@ -22,14 +22,33 @@ from ..receipts import find_receipt
 router = APIRouter()
 
 
-def department_overview(p, department_code: str) -> dict:
-    """What the home page (and the administrators' view of a department) shows."""
+PAGE_SIZE = 30  # files per page in "What was sent"
+
+
+def page_of(total: int, page: int, size: int = PAGE_SIZE) -> dict:
+    """One page of a list latest first: which rows (offset, limit) and what the page says about them."""
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    first = (page - 1) * size
+    return {
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "offset": first,
+        "limit": size,
+        "first": first + 1 if total else 0,
+        "last": min(first + size, total),
+    }
+
+
+def department_overview(p, department_code: str, base: str, files_page: int = 1, uploads_page: int = 1) -> dict:
+    """What the home page (and the administrators' view of a department, base being its address) shows."""
     p.intake.expire_held(department_code)  # a held upload past the limit is not listed as held
     with p.snapshot.session():
-        return _overview(p, department_code)
+        return _overview(p, department_code, base, files_page, uploads_page)
 
 
-def _overview(p, department_code: str) -> dict:
+def _overview(p, department_code: str, base: str, files_page: int, uploads_page: int) -> dict:
     snap = p.snapshot
     open_periods = snap.open_obligations(department_code)
     outstanding = snap.outstanding_items(department_code)
@@ -38,16 +57,25 @@ def _overview(p, department_code: str) -> dict:
         by_obligation.setdefault(item["obligation_id"], []).append(item)
     for row in open_periods:
         row["missing_items"] = by_obligation.get(row["obligation_id"], [])
-    uploads = p.accounts.uploads(department_code, limit=30)
+    uploads_paging = page_of(p.accounts.count_uploads(department_code), uploads_page)
+    uploads = p.accounts.uploads(
+        department_code, limit=uploads_paging["limit"], offset=uploads_paging["offset"]
+    )
+    files_paging = page_of(snap.count_submissions(department_code), files_page)
     return {
         "department_code": department_code,
         "pending_values": snap.pending_values(department_code),
         "snapshot": snap.info() if snap.exists else None,
         "open_periods": open_periods,
         "recent_periods": snap.recent_obligations(department_code),
-        "held": [u for u in uploads if u["status"] == "needs_explanation"],
+        "held": p.accounts.uploads(department_code, limit=1000, status="needs_explanation"),
         "uploads": uploads,
-        "submissions": snap.submissions(department_code, limit=30),
+        "uploads_paging": uploads_paging,
+        "submissions": snap.submissions(
+            department_code, limit=files_paging["limit"], offset=files_paging["offset"]
+        ),
+        "files_paging": files_paging,
+        "page_base": base,
         "open_rejections": snap.open_rejections(department_code),
         "periods": template_periods(p, department_code),
         "default_period": p.snapshot.default_period(department_code),
@@ -70,9 +98,10 @@ def template_periods(p, department_code: str) -> list[str]:
 
 
 @router.get("/home")
-def home(request: Request, who: Department):
+def home(request: Request, who: Department, files_page: int = 1, uploads_page: int = 1):
     p = portal(request)
-    return p.render(request, "home.html", **department_overview(p, who.department_code))
+    overview = department_overview(p, who.department_code, "/home", files_page, uploads_page)
+    return p.render(request, "home.html", **overview)
 
 
 @router.get("/template")
@@ -228,7 +257,7 @@ async def explain_pending(request: Request, who: Department):
         if exc.status != 422:
             raise
         # the home page again, the message beside the fields and what was typed kept (as the receipt does)
-        overview = await run_in_threadpool(department_overview, p, who.department_code)
+        overview = await run_in_threadpool(department_overview, p, who.department_code, "/home")
         bad = set(exc.detail.get("problems") or []) or set(texts)  # nothing usable typed: every field
         return p.render(
             request,
