@@ -763,6 +763,17 @@ def test_home_shows_what_is_owed_sent_and_open(portal, sample_db):
         assert name in page
 
 
+def test_home_shows_an_uploads_state_as_its_receipt_does(portal, ind_upload):
+    client = client_for(portal, "ind")
+    upload_id = ind_upload["upload_id"]
+    receipt = client.get(f"/submissions/{upload_id}/receipt.json").json()
+    assert receipt["status"] == "in_inbox"
+    home = client.get("/home").text
+    row = re.search(rf'<tr>(?:(?!</tr>).)*/submissions/{upload_id}"(?:(?!</tr>).)*</tr>', home, re.S).group(0)
+    assert "已送达，待入库" in row and "in the inbox, awaiting the next refresh" in row
+    assert "forwarded" not in row
+
+
 def test_home_lists_every_processed_file_page_by_page(portal):
     """The home page says how many files the pipeline processed and pages through all of them."""
     from pipelines.lib.warehouse.publish import open_published

@@ -17,7 +17,7 @@ from pipelines.lib.submissions.values import parse_period
 
 from ..deps import Department, PortalHTTPError, portal, require_csrf
 from ..intake import EXPLANATION_MAX_CHARS, EXPLANATION_MIN_CHARS, TooLarge
-from ..receipts import find_receipt
+from ..receipts import find_receipt, upload_view
 
 router = APIRouter()
 
@@ -61,6 +61,8 @@ def _overview(p, department_code: str, base: str, files_page: int, uploads_page:
     uploads = p.accounts.uploads(
         department_code, limit=uploads_paging["limit"], offset=uploads_paging["offset"]
     )
+    for u in uploads:  # the state the receipt shows (in_inbox / processed ...), not the stored "forwarded"
+        u["state"] = upload_view(u, snap)["status"]
     files_paging = page_of(snap.count_submissions(department_code), files_page)
     return {
         "department_code": department_code,
