@@ -482,6 +482,25 @@ def test_roles_are_kept_apart(portal, ind_upload):
     assert "区工业和信息化局" in admin.get("/admin/departments/370102_IND").text
 
 
+def test_administrators_read_names_and_actions_in_both_languages(portal, ind_upload):
+    departments = portal["app"].state.portal.departments
+    assert login(TestClient(portal["app"]), "stats", "wrong-password-123").status_code == 401
+    admin = client_for(portal, "office")
+    overview = admin.get("/admin").text
+    rejections = overview.split("尚未更正的拒收", 1)[1]
+    named = [code for code, (zh, _) in departments.items() if f"<td>{zh}<br>" in rejections]
+    assert named, "the samples leave open rejections"
+    for code in named:
+        assert f'<span class="en">{departments[code][1]}</span></td>' in rejections
+    users = admin.get("/admin/users").text
+    assert f"{departments['370102_STATS'][1]} (370102_STATS)" in users
+    audit = admin.get("/admin/audit").text
+    assert "登录失败<br><span class=\"en\">failed login</span>" in audit
+    assert "登录<br><span class=\"en\">logged in</span>" in audit
+    assert not re.search(r"<td>(login|login_failed|reset_password|upload|forward)</td>", audit)
+
+
+
 # ------------------------------------------------------------------------------------ uploads
 
 
@@ -720,6 +739,8 @@ def test_a_forwarded_file_is_traced_to_what_the_pipeline_recorded(sample_run):
     assert login(client, "ind").status_code == 303
     page = client.get(f"/submissions/{copy['submission_id']}")
     assert f"same content as {resent['submission_id']}" in page.text
+    files = page.text.split("送达的文件", 1)[1].split("问题清单", 1)[0]
+    assert re.search(r'class="badge accepted">已接收</span> <span class="en">accepted</span>', files)
 
 
 def test_api_obligations(portal):
@@ -961,6 +982,8 @@ def test_a_held_upload_can_be_cancelled(portal):
         data={"csrf_token": token_for(client), "explanation_0": "因统计口径调整"},
     )
     assert late.status_code == 409
+    assert "当前状态为“已撤回”" in late.text and "is cancelled" in late.text  # the label, not the code
+    assert "“cancelled”" not in late.text
     assert inbox_files(config) == before
 
 

@@ -16,7 +16,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from pipelines.lib.outputs.labels import STATUS
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.submissions.reasons import DISPLAY
 
@@ -24,34 +23,13 @@ from .accounts import Accounts
 from .config import PortalConfig, load_config
 from .deps import LoginRequired, PasswordChangeRequired, PortalHTTPError, csrf_token
 from .intake import Intake, IntakeError
+from .labels import AUDIT_ACTIONS, LABELS
 from .middleware import BodyLimit, SecurityHeaders
 from .snapshot import Snapshot
 
 HERE = Path(__file__).parent
 log = logging.getLogger("planwh.portal")
 
-LABELS = {
-    **STATUS,
-    "needs_explanation": ("待填写说明", "needs explanation"),
-    "pending_explanation": ("待说明", "pending explanation"),
-    "explained": ("已说明", "explained"),
-    "in_inbox": ("已送达，待入库", "in the inbox, awaiting the next refresh"),
-    "processed": ("已入库处理", "processed"),
-    "forwarded": ("已送达", "forwarded"),
-    "cancelled": ("已撤回", "cancelled"),
-    "expired": ("已过期", "expired"),
-    "failed": ("送达失败，请重新上传", "could not be sent on; upload again"),
-    "nothing_to_forward": ("无可送达数据", "nothing to forward"),
-    "indicator_data": ("指标数据", "indicator data"),
-    "project_progress": ("项目进度", "project progress"),
-    "main_indicator": ("主要指标", "main indicator"),
-    "secondary_target": ("其他目标", "secondary target"),
-    "project": ("重大项目", "major project"),
-    "error": ("错误", "error"),
-    "warning": ("警告", "warning"),
-    "department": ("部门填报员", "department clerk"),
-    "admin": ("管理员", "administrator"),
-}
 
 
 class Portal:
@@ -70,6 +48,7 @@ class Portal:
         env = self.templates.env
         env.globals["label_zh"] = lambda code: LABELS.get(code, (code, code))[0] if code else ""
         env.globals["label_en"] = lambda code: LABELS.get(code, (code, code))[1] if code else ""
+        env.globals["audit_action"] = lambda code: AUDIT_ACTIONS.get(code, (code, code))
         env.globals["department_name"] = lambda code: self.departments.get(code, (code, code))
         env.filters["when"] = _when
         env.globals["notice_reasons"] = ("value_left_blank", "duplicate_row")

@@ -36,6 +36,7 @@ from pipelines.lib.submissions.receipts import department_names
 
 from .accounts import Accounts
 from .config import PortalConfig
+from .labels import label
 from .snapshot import Snapshot
 
 EXPLANATION_MIN_CHARS = 5
@@ -272,8 +273,8 @@ class Intake:
         if record["status"] != "needs_explanation":
             raise IntakeError(
                 409,
-                f"这份报送当前状态为“{record['status']}”，不需要（或已不能）填写说明。",
-                f"This submission is '{record['status']}': it takes no explanation now.",
+                f"这份报送当前状态为“{label(record['status'])[0]}”，不需要（或已不能）填写说明。",
+                f"This submission is {label(record['status'])[1]}: it takes no explanation now.",
             )
         issues = record["receipt"]["issues"]
         wanted = [
