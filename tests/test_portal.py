@@ -4,6 +4,7 @@ validation core, the inbox contract, and independence from the warehouse's write
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -318,15 +319,20 @@ def test_first_login_must_change_the_password_and_reset_ends_sessions(portal):
 
 
 PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login")}
-ANY_USER = {("POST", "/logout"), ("GET", "/account/password"), ("POST", "/account/password")}
+ANY_USER = {
+    ("POST", "/logout"),
+    ("GET", "/account/password"),
+    ("POST", "/account/password"),
+    ("GET", "/help/{page}"),
+}
 
 
 def routes(app) -> set[tuple[str, str]]:
     """Every (method, path) the application serves, read from its routers."""
-    from pipelines.portal.routers import admin, api, auth, department
+    from pipelines.portal.routers import admin, api, auth, department, rules
 
     found = set()
-    for router in (auth.router, department.router, admin.router, api.router):
+    for router in (auth.router, department.router, admin.router, api.router, rules.router):
         found |= {(m, r.path) for r in router.routes if isinstance(r, APIRoute) for m in r.methods}
     served = {(m, r.path) for r in app.routes if isinstance(r, APIRoute) for m in r.methods}
     return found | served
@@ -848,6 +854,28 @@ def test_template_download_is_the_generators(portal):
     assert {"I23", "S001", "S002"} <= codes and "I08" not in codes
     for bad in ("2099", "abc", "../x"):
         assert client_for(portal, "stats").get(f"/template?period={bad}").status_code == 400
+
+
+def test_messages_point_to_what_clerks_can_open(portal):
+    """The footer links the submission rules as a page of the portal; the unknown-code message names the
+    template's sheets, not database tables."""
+    anonymous = TestClient(portal["app"])
+    assert anonymous.get("/help/submissions", follow_redirects=False).headers["location"].startswith("/login")
+    assert "/help/submissions" not in anonymous.get("/login").text  # logged out: said, not linked
+    client = client_for(portal, "eco")
+    home = client.get("/home").text
+    footer = home.split("<footer>", 1)[1]
+    assert 'href="/help/submissions"' in footer and "docs/submissions.md" not in footer
+    rules = client.get("/help/submissions")
+    assert rules.status_code == 200
+    assert "<h1>报送规范 · Submission contract</h1>" in rules.text and '<div class="table-wrap"><table>' in rules.text
+    assert 'href="portal.md"' not in rules.text and "<script" not in rules.text
+    assert client.get("/help/portal").status_code == 404 and client.get("/help/..%2Fsecrets").status_code == 404
+    receipt = html.unescape(
+        client.get(upload(client, "code.csv", indicator_csv([("X99", 2025, 61)])).headers["location"]).text
+    )
+    assert "X99" in receipt and "dim_indicators" not in receipt
+    assert "报送模板的“指标数据”“项目进度”表" in receipt and "template's 指标数据 / 项目进度 sheets" in receipt
 
 
 def test_errors_never_show_internals(portal):

@@ -98,12 +98,13 @@ def create_app(config: PortalConfig | None = None, warm: bool = True) -> FastAPI
     )
     app.state.portal = portal
 
-    from .routers import admin, api, auth, department
+    from .routers import admin, api, auth, department, rules
 
     app.include_router(auth.router)
     app.include_router(department.router)
     app.include_router(admin.router)
     app.include_router(api.router)
+    app.include_router(rules.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     # outermost last: the body cap runs before anything reads the body

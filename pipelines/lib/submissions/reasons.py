@@ -274,8 +274,8 @@ _REASONS = [
         "unknown_code",
         ROW,
         ERROR,
-        "第 {row} 行的编号“{value}”不在规划目录中。请核对编号（见 dim_indicators / dim_projects）。",
-        "Row {row}: the code '{value}' is not in the plan catalog. Check the code (see dim_indicators / dim_projects).",
+        "第 {row} 行的编号“{value}”不在规划目录中。请核对编号：本部门应报的编号和名称列在报送模板的“指标数据”“项目进度”表中（模板在报送平台首页下载）。",
+        "Row {row}: the code '{value}' is not in the plan catalog. Check the code: the codes your department reports, with their names, are listed in the template's 指标数据 / 项目进度 sheets (download it from the reporting portal's home page).",
     ),
     Reason(
         "code_not_in_period_plan",
