@@ -501,10 +501,9 @@ def test_administrators_read_names_and_actions_in_both_languages(portal, ind_upl
     users = admin.get("/admin/users").text
     assert f"{departments['370102_STATS'][1]} (370102_STATS)" in users
     audit = admin.get("/admin/audit").text
-    assert "登录失败<br><span class=\"en\">failed login</span>" in audit
-    assert "登录<br><span class=\"en\">logged in</span>" in audit
+    assert '登录失败<br><span class="en">failed login</span>' in audit
+    assert '登录<br><span class="en">logged in</span>' in audit
     assert not re.search(r"<td>(login|login_failed|reset_password|upload|forward)</td>", audit)
-
 
 
 # ------------------------------------------------------------------------------------ uploads
@@ -601,6 +600,28 @@ def test_uploads_over_the_cap_are_refused_with_413(portal):
     )
     assert response.status_code == 413
     assert inbox_files(portal["config"]) == before
+
+
+def test_an_upload_over_the_cap_gets_a_page_with_the_limit_and_a_way_back(portal):
+    """Whether the body is cut off before it is read (far over) or while the file is stored (just over):
+    a styled page in both languages, the limit in MiB as docs/portal.md states it, a link to the form;
+    the API states the same limit."""
+    client = client_for(portal, "eco")
+    assert portal["config"].max_upload_bytes == 256 * 1024
+    for size in (300 * 1024, 900 * 1024):
+        response = upload(client, "big.csv", b"x" * size)
+        assert response.status_code == 413, size
+        page = response.text
+        assert 'href="/static/portal.css"' in page and "<footer>" in page, size
+        assert "0.25 MiB" in page and "字节" not in page and "bytes" not in page, size
+        assert "文件过大" in page and "File too large" in page, size
+        assert 'href="/upload"' in page and "返回上传页面" in page, size
+        body = client.post(
+            "/api/v1/submissions",
+            headers=api(portal, "370102_ECO"),
+            files={"file": ("big.csv", b"x" * size, "text/csv")},
+        ).json()["error"]
+        assert "0.25 MiB" in body["message_zh"] and "0.25 MiB" in body["message_en"], size
 
 
 def test_content_decides_not_the_name(portal):
@@ -820,7 +841,7 @@ def test_home_lists_every_processed_file_page_by_page(portal):
 
     def listed(page: str) -> list[str]:
         section = page.split('id="sent-files"', 1)[1]
-        return [i for i in ids if f"/submissions/{i}\"" in section]
+        return [i for i in ids if f'/submissions/{i}"' in section]
 
     client = client_for(portal, "stats")
     first = client.get("/home").text
@@ -868,14 +889,21 @@ def test_messages_point_to_what_clerks_can_open(portal):
     assert 'href="/help/submissions"' in footer and "docs/submissions.md" not in footer
     rules = client.get("/help/submissions")
     assert rules.status_code == 200
-    assert "<h1>报送规范 · Submission contract</h1>" in rules.text and '<div class="table-wrap"><table>' in rules.text
+    assert (
+        "<h1>报送规范 · Submission contract</h1>" in rules.text
+        and '<div class="table-wrap"><table>' in rules.text
+    )
     assert 'href="portal.md"' not in rules.text and "<script" not in rules.text
-    assert client.get("/help/portal").status_code == 404 and client.get("/help/..%2Fsecrets").status_code == 404
+    assert (
+        client.get("/help/portal").status_code == 404 and client.get("/help/..%2Fsecrets").status_code == 404
+    )
     receipt = html.unescape(
         client.get(upload(client, "code.csv", indicator_csv([("X99", 2025, 61)])).headers["location"]).text
     )
     assert "X99" in receipt and "dim_indicators" not in receipt
-    assert "报送模板的“指标数据”“项目进度”表" in receipt and "template's 指标数据 / 项目进度 sheets" in receipt
+    assert (
+        "报送模板的“指标数据”“项目进度”表" in receipt and "template's 指标数据 / 项目进度 sheets" in receipt
+    )
 
 
 def test_errors_never_show_internals(portal):
@@ -1019,7 +1047,13 @@ def test_a_malformed_explanation_field_is_refused_not_a_crash(portal):
     """Only explanation_<ASCII digits> names an issue: "²" or "١" pass str.isdigit() but are no index."""
     client = client_for(portal, "ind")
     upload_id = upload(client, "soft.csv", SOFT).headers["location"].rsplit("/", 1)[-1]
-    for field in ("explanation_²", "explanation_١", "explanation_0x1", "explanation_", "explanation_1" + "0" * 30):
+    for field in (
+        "explanation_²",
+        "explanation_١",
+        "explanation_0x1",
+        "explanation_",
+        "explanation_1" + "0" * 30,
+    ):
         response = client.post(
             f"/submissions/{upload_id}/explanations",
             data={"csrf_token": token_for(client), field: "因统计口径调整所致"},
@@ -1076,7 +1110,9 @@ def test_a_short_explanation_on_the_home_page_keeps_what_was_typed(portal, sampl
         """select department_code from marts.fct_indicator_values
            where review_state = 'pending_explanation' order by department_code, indicator_code limit 1"""
     ).fetchone()
-    portal["accounts"].add_user("pending_short", "department", department, PASSWORD, must_change_password=False)
+    portal["accounts"].add_user(
+        "pending_short", "department", department, PASSWORD, must_change_password=False
+    )
     client = client_for(portal, "pending_short")
     key = re.search(r'name="explain__([^"]+)"', client.get("/home").text).group(1)
     for typed in ("短", "   "):

@@ -31,6 +31,12 @@ HERE = Path(__file__).parent
 log = logging.getLogger("planwh.portal")
 
 
+# what the error page of a refused upload says above the message and where it leads back to
+UPLOAD_TOO_LARGE = {
+    "heading": ("文件过大", "File too large"),
+    "back": ("/upload", "返回上传页面", "Back to the upload form"),
+}
+
 
 class Portal:
     """Everything a request needs, built once per process."""
@@ -54,6 +60,18 @@ class Portal:
         env.globals["notice_reasons"] = ("value_left_blank", "duplicate_row")
         env.globals["column_label"] = lambda c: "、".join(
             DISPLAY.get(x, x) for x in (c or "").split(",") if x
+        )
+
+    def too_large_page(self, zh: str, en: str) -> str:
+        """The 413 page the body cap answers with before any session is read (so no user in it)."""
+        return self.templates.env.get_template("error.html").render(
+            user=None,
+            show_help=True,
+            csrf_token="",
+            status=413,
+            message_zh=zh,
+            message_en=en,
+            **UPLOAD_TOO_LARGE,
         )
 
     def render(self, request: Request, name: str, status_code: int = 200, **context) -> Response:
@@ -117,7 +135,12 @@ def create_app(config: PortalConfig | None = None, warm: bool = True) -> FastAPI
         https_only=config.https_only,
     )
     app.add_middleware(SecurityHeaders, hsts=config.https_only)
-    app.add_middleware(BodyLimit, limit=config.max_upload_bytes + 256 * 1024)
+    app.add_middleware(
+        BodyLimit,
+        limit=config.max_upload_bytes + 256 * 1024,  # room for the multipart form around the file
+        stated=config.max_upload_bytes,
+        html=portal.too_large_page,
+    )
 
     def error(request: Request, status: int, zh: str, en: str, headers=None, detail=None) -> Response:
         if _is_api(request):
@@ -125,8 +148,9 @@ def create_app(config: PortalConfig | None = None, warm: bool = True) -> FastAPI
             if detail:
                 body["error"]["detail"] = detail
             return JSONResponse(body, status_code=status, headers=headers)
+        page = UPLOAD_TOO_LARGE if status == 413 else {}
         response = portal.render(
-            request, "error.html", status_code=status, status=status, message_zh=zh, message_en=en
+            request, "error.html", status_code=status, status=status, message_zh=zh, message_en=en, **page
         )
         response.headers.update(headers or {})
         return response

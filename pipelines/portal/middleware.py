@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 
-HTML_413 = (
-    "<!doctype html><meta charset=utf-8><title>413</title><h1>文件过大 File too large</h1>"
-    "<p>上传的文件超过大小上限，请拆分或删除无关内容后重新上传。</p>"
-    "<p>The upload is above the size limit. Split it or remove unrelated content and upload again.</p>"
-)
+
+def mib(n_bytes: int) -> str:
+    """A size as docs/portal.md states the cap: 20 MiB, 0.25 MiB."""
+    return f"{n_bytes / 1048576:.2f}".rstrip("0").rstrip(".") + " MiB"
+
+
+def too_large_messages(limit_bytes: int) -> tuple[str, str]:
+    """What a refused upload is told, by the middleware and by the routes alike (the file's cap)."""
+    return (
+        f"文件超过大小上限（{mib(limit_bytes)}）。请拆分或删除无关内容后重新上传。",
+        f"The file is above the size limit ({mib(limit_bytes)}). Split it or remove unrelated content "
+        "and upload again.",
+    )
 
 
 class _TooLarge(Exception):
@@ -16,26 +24,25 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app, limit: int):
+    """limit: the largest body taken (the file's cap plus room for the form around it); the messages
+    state the file's cap (stated), and a page is drawn by html(zh, en) in the portal's own style."""
+
+    def __init__(self, app, limit: int, stated: int | None = None, html=None):
         self.app = app
         self.limit = limit
+        self.stated = stated if stated is not None else limit
+        self.html = html
 
     async def _reject(self, scope, send) -> None:
         api = scope["path"].startswith("/api/")
-        body = (
-            json.dumps(
-                {
-                    "error": {
-                        "status": 413,
-                        "message_zh": f"上传内容超过大小上限（{self.limit} 字节）。",
-                        "message_en": f"The upload is above the size limit ({self.limit} bytes).",
-                    }
-                },
-                ensure_ascii=False,
-            ).encode()
-            if api
-            else HTML_413.encode()
-        )
+        zh, en = too_large_messages(self.stated)
+        if api:
+            error = {"status": 413, "message_zh": zh, "message_en": en}
+            body = json.dumps({"error": error}, ensure_ascii=False).encode()
+        elif self.html is not None:
+            body = self.html(zh, en).encode()
+        else:
+            body = f"<!doctype html><meta charset=utf-8><title>413</title><p>{zh}</p><p>{en}</p>".encode()
         ctype = b"application/json" if api else b"text/html; charset=utf-8"
         await send(
             {

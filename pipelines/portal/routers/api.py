@@ -11,6 +11,7 @@ from pipelines.lib.submissions.values import parse_period
 
 from ..deps import ApiDepartment, PortalHTTPError, portal
 from ..intake import TooLarge
+from ..middleware import too_large_messages
 from ..receipts import find_receipt, upload_view
 
 router = APIRouter(prefix="/api/v1")
@@ -28,11 +29,7 @@ def submit(request: Request, who: ApiDepartment, file: Annotated[UploadFile | No
     try:
         record = p.intake.receive(who, file.filename, file.file)
     except TooLarge:
-        raise PortalHTTPError(
-            413,
-            f"文件超过大小上限（{p.config.max_upload_bytes} 字节）。",
-            f"The file is above the size limit ({p.config.max_upload_bytes} bytes).",
-        ) from None
+        raise PortalHTTPError(413, *too_large_messages(p.config.max_upload_bytes)) from None
     return upload_view(record, p.snapshot)
 
 

@@ -17,6 +17,7 @@ from pipelines.lib.submissions.values import parse_period
 
 from ..deps import Department, PortalHTTPError, portal, require_csrf
 from ..intake import EXPLANATION_MAX_CHARS, EXPLANATION_MIN_CHARS, TooLarge
+from ..middleware import mib, too_large_messages
 from ..receipts import find_receipt, upload_view
 
 router = APIRouter()
@@ -41,7 +42,9 @@ def page_of(total: int, page: int, size: int = PAGE_SIZE) -> dict:
     }
 
 
-def department_overview(p, department_code: str, base: str, files_page: int = 1, uploads_page: int = 1) -> dict:
+def department_overview(
+    p, department_code: str, base: str, files_page: int = 1, uploads_page: int = 1
+) -> dict:
     """What the home page (and the administrators' view of a department, base being its address) shows."""
     p.intake.expire_held(department_code)  # a held upload past the limit is not listed as held
     with p.snapshot.session():
@@ -144,7 +147,7 @@ def upload_form(request: Request, who: Department):
     return p.render(
         request,
         "upload.html",
-        max_mb=round(p.config.max_upload_bytes / 1024 / 1024, 1),
+        max_size=mib(p.config.max_upload_bytes),
         periods=template_periods(p, who.department_code),
     )
 
@@ -157,12 +160,7 @@ def upload(request: Request, who: Department, file: Annotated[UploadFile | None,
     try:
         record = p.intake.receive(who, file.filename, file.file)
     except TooLarge:
-        raise PortalHTTPError(
-            413,
-            f"文件超过大小上限（{p.config.max_upload_bytes} 字节）。请拆分或删除无关内容后重新上传。",
-            f"The file is above the size limit ({p.config.max_upload_bytes} bytes). Split it or remove "
-            "unrelated content and upload again.",
-        ) from None
+        raise PortalHTTPError(413, *too_large_messages(p.config.max_upload_bytes)) from None
     return RedirectResponse(f"/submissions/{record['upload_id']}", status_code=303)
 
 
