@@ -201,6 +201,37 @@ def test_a_tampered_or_expired_cookie_is_not_a_session(portal):
     assert idle.get("/home", follow_redirects=False).status_code == 303
 
 
+def test_an_expired_session_says_so_on_the_login_page(portal):
+    """An upload sent after the session ended is not received: the login page says so (and so for a
+    page asked for after it), instead of a bare login form."""
+    import dataclasses
+
+    short = create_app(dataclasses.replace(portal["config"], session_idle_seconds=1), warm=False)
+    client = TestClient(short)
+    assert login(client, "stats").status_code == 303
+    token = csrf(client.get("/upload").text)
+    time.sleep(2.1)
+    response = client.post(
+        "/upload",
+        data={"csrf_token": token},
+        files={"file": ("late.csv", indicator_csv([("S001", 2025, "2500")]), "text/csv")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    page = client.get(response.headers["location"]).text
+    assert "登录已过期" in page and "上传的文件没有收到" in page
+    assert "session expired" in page and "upload the file again" in page
+    assert 'name="next" value="/upload"' in page  # after logging in, back to the form
+    assert not [u for u in portal["accounts"].uploads("370102_STATS") if u["original_name"] == "late.csv"]
+    assert login(client, "stats").status_code == 303
+    time.sleep(2.1)
+    again = client.get("/home", follow_redirects=False)
+    page = client.get(again.headers["location"]).text
+    assert "登录已过期" in page and "session expired" in page and "上传的文件" not in page
+    fresh = TestClient(short).get("/login").text
+    assert "登录已过期" not in fresh and "session expired" not in fresh
+
+
 def test_every_form_needs_the_csrf_token(portal):
     client = client_for(portal, "stats")
     for path, data in (

@@ -157,7 +157,8 @@ def create_app(config: PortalConfig | None = None, warm: bool = True) -> FastAPI
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired):
-        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+        reason = f"&reason={exc.reason}" if exc.reason else ""
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}{reason}", status_code=303)
 
     @app.exception_handler(PasswordChangeRequired)
     async def _change(request: Request, exc: PasswordChangeRequired):

@@ -16,8 +16,28 @@ from .security import same
 
 
 class LoginRequired(Exception):
-    def __init__(self, next_path: str = "/"):
+    """To the login page; reason (a key of LOGIN_REASONS) says why, when the session had ended."""
+
+    def __init__(self, next_path: str = "/", reason: str | None = None):
         self.next_path = next_path
+        self.reason = reason
+
+
+# what the login page says when a session ended under the clerk (only these fixed texts are shown)
+LOGIN_REASONS = {
+    "expired": (
+        "登录已过期（闲置过久或登录时间已满），请重新登录。",
+        "Your session expired (idle too long, or logged in too long). Log in again.",
+    ),
+    "expired_upload": (
+        "登录已过期，上传的文件没有收到。请重新登录，再上传一次该文件。",
+        "Your session expired, so the file was not received. Log in and upload the file again.",
+    ),
+    "expired_form": (
+        "登录已过期，刚才提交的内容没有保存。请重新登录后再提交一次。",
+        "Your session expired, so what you submitted was not saved. Log in and submit it again.",
+    ),
+}
 
 
 class PasswordChangeRequired(Exception):
@@ -62,7 +82,17 @@ def require_user(request: Request) -> User:
     user = session_user(request)
     if user is None:
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(nxt if request.method == "GET" else "/")
+        reason = None
+        if request.session.get("sid"):  # there was a session and it has ended: say so on the login page
+            posted = request.method != "GET"
+            reason = (
+                ("expired_upload" if request.url.path == "/upload" else "expired_form")
+                if posted
+                else "expired"
+            )
+        if request.method != "GET":
+            nxt = "/upload" if request.url.path == "/upload" else "/"
+        raise LoginRequired(nxt, reason)
     if user.must_change_password and request.url.path not in ("/account/password", "/logout"):
         raise PasswordChangeRequired()
     return user

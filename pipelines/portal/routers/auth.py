@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from ..accounts import User, login_key
-from ..deps import CurrentUser, PortalHTTPError, portal, require_csrf, session_user
+from ..deps import LOGIN_REASONS, CurrentUser, PortalHTTPError, portal, require_csrf, session_user
 from ..security import password_problems, verify_password
 
 router = APIRouter()
@@ -38,8 +38,9 @@ def root(request: Request):
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/"):
-    return portal(request).render(request, "login.html", next=_safe_next(next), error=None)
+def login_form(request: Request, next: str = "/", reason: str = ""):
+    notice = LOGIN_REASONS.get(reason)  # a fixed text, never the parameter itself
+    return portal(request).render(request, "login.html", next=_safe_next(next), error=None, notice=notice)
 
 
 @router.post("/login", dependencies=[Depends(require_csrf)])
