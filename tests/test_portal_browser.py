@@ -250,3 +250,48 @@ def test_administrators_pages(browser, live_portal):
     assert "用户名或密码不正确" in login_page.content()
     shot(login_page, "11_login_failed")
     login_page.context.close()
+
+
+def test_a_clerks_pages_fit_a_phone(browser, live_portal):
+    """At 375 px (a phone held upright) no page scrolls sideways: wide tables scroll inside their own box
+    or become one card per row, and the explanation fields are wide enough to write in."""
+    context = browser.new_context(
+        base_url=live_portal["url"],
+        viewport={"width": 375, "height": 812},
+        device_scale_factor=2,
+        locale="zh-CN",
+    )
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+
+    def fits(name: str) -> None:
+        shot(page, name)
+        wide, room = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert wide <= room, f"{name}: the page is {wide} px wide in a {room} px window"
+
+    def send(name: str, data: bytes) -> None:
+        page.goto("/upload")
+        page.set_input_files(
+            "input[name=file]", files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
+        )
+        page.click("form[action='/upload'] button")
+        page.wait_for_url("**/submissions/P*")
+
+    page.goto("/login")
+    fits("m00_login")
+    log_in(page, "stats")
+    page.goto("/home")
+    fits("m01_home")
+    page.goto("/upload")
+    fits("m02_upload")
+    mixed = "指标编号,统计期,数值\nS001,2025,约6.2\nX99,2025,12\nS002,2025,28.4\n".encode()
+    send("问题数据示例_区统计局2025年度主要指标报送_第二次修改稿.csv", mixed)
+    fits("m03_receipt")
+    send("统计局2025年报.csv", "指标编号,统计期,数值\nI23,2025,150000\n".encode())  # 81,844 in 2024: +83 %
+    assert page.inner_text("#verdict") == "待填写说明"
+    fits("m04_receipt_held")
+    box = page.locator("#explain-form textarea").first.bounding_box()
+    assert box["width"] >= 250, f"the explanation field is {box['width']} px wide"
+    page.goto("/help/submissions")
+    fits("m05_rules")
+    context.close()
