@@ -1077,7 +1077,7 @@ def test_a_held_upload_can_be_cancelled(portal):
 def test_a_malformed_explanation_field_is_refused_not_a_crash(portal):
     """Only explanation_<ASCII digits> names an issue: "²" or "١" pass str.isdigit() but are no index."""
     client = client_for(portal, "ind")
-    upload_id = upload(client, "soft.csv", SOFT).headers["location"].rsplit("/", 1)[-1]
+    upload_id = upload(client, "soft.csv", soft("4327.5")).headers["location"].rsplit("/", 1)[-1]
     for field in (
         "explanation_²",
         "explanation_١",
