@@ -208,6 +208,11 @@ def test_messages_name_file_sheet_row_column_and_value(corpus_loaded):
     } <= found  # (and they conflict: same key)
     assert "duplicate_row" not in {i["reason_code"] for i in unreadable["issues"]}
     assert unreadable["rows_rejected"] == 2
+    milestones = seen["unreadable_milestones_are_no_repeats.csv"]["issues"]
+    assert {(i["reason_code"], i["source_row"]) for i in milestones} == {
+        ("unknown_milestone", 3),
+        ("unknown_milestone", 4),
+    }
     # the unclosed quote is named with the line it opened on
     quote = seen["unclosed_quote_at_the_end.csv"]
     assert quote["reason_code"] == "unbalanced_quote" and "line 2" in quote["message_en"]

@@ -382,6 +382,23 @@ def main() -> None:
         "unreadable_values_are_no_repeats.csv",
         "指标编号,统计期,数值\r\nS001,2023,约2500\r\nS001,2023,约2600\r\nI23,2022,71500\r\n".encode(),
     )
+    # the same for two different unknown milestones of one project and date
+    save(
+        "unreadable_milestones_are_no_repeats.csv",
+        (
+            "项目编号,项目名称,里程碑,报告日期,完成日期,形象进度,累计完成投资（万元）,备注\r\n"
+            "P042,,START,2022-03-31,2021-10-03,35,1200,\r\n"
+            "P042,,XXX节点,2022-03-31,,,,\r\nP042,,YYY节点,2022-03-31,,,,\r\n"
+        ).encode(),
+    )
+    # a quoted word at the start of a note is fine; the quote left open two rows later is not
+    save(
+        "unclosed_quote_after_a_quoted_word.csv",
+        (
+            '指标编号,统计期,数值,备注\r\nI23,2021,69000,"十四五"规划\r\nI23,2022,70000,"未闭合\r\n'
+            "I23,2023,71000,x\r\n"
+        ).encode(),
+    )
     # a repeated row that adds the explanation: the explanation counts
     save(
         "repeat_adds_the_explanation.csv",

@@ -90,6 +90,26 @@ class CheckedBatch:
     timings: dict = field(default_factory=lambda: defaultdict(float))
 
 
+# the cell as typed beside each parsed duplicate-key column: a key column that could not be read from
+# what was typed makes the row no repeat of another (both read as nothing)
+_RAW_OF = {
+    "period": "period_raw",
+    "value_type": "value_type_raw",
+    "value": "value_raw",
+    "milestone_code": "milestone_raw",
+    "report_date": "report_date_raw",
+    "completed_on": "completed_on_raw",
+    "percent_complete": "percent_complete_raw",
+    "investment_to_date": "investment_to_date_raw",
+}
+
+
+def _distinct_texts(texts: pd.Series) -> object:
+    """The different explanations (or notes) of rows that repeat each other, in file order, joined with '；'."""
+    seen = list(dict.fromkeys(t for t in texts if isinstance(t, str) and t))
+    return "；".join(seen) if seen else None
+
+
 def check_batch(
     receipts: list[dict], catalog: Catalog, raw_dir: Path, previous: PreviousValues = None
 ) -> CheckedBatch:
@@ -173,18 +193,17 @@ def check_batch(
         # own error below
         readable = frame[dup_cols[2]].notna()
         for parsed in dup_cols[3:]:
-            raw = f"{parsed}_raw"
+            raw = _RAW_OF.get(parsed)
             if raw in frame.columns:
                 readable &= frame[parsed].notna() | frame[raw].isna()
         dups = frame.duplicated(subset=dup_cols, keep="first") & readable
         if dups.any():
-            # a repeat that adds an explanation or a note gives it to the row that is loaded, not lost with it
+            # what a repeat adds in explanation or note goes to the row that is loaded, not lost with it
             repeated = frame.duplicated(subset=dup_cols, keep=False) & readable
+            groups = frame[repeated].groupby(dup_cols, dropna=False).groups.values()
             for text in [c for c in ("explanation", "note") if c in frame.columns]:
-                filled = frame[repeated].groupby(dup_cols, dropna=False)[text].transform("first")
-                frame.loc[repeated, text] = frame.loc[repeated, text].where(
-                    frame.loc[repeated, text].notna(), filled
-                )
+                for index in groups:
+                    frame.loc[index, text] = _distinct_texts(frame.loc[index, text])
         blank = pd.Series(False, index=frame.index)
         if kind == INDICATOR:  # a template row left blank is "not reported", not an error
             blank = frame["value_raw"].isna() & frame["formula_columns"].isna() & ~dups

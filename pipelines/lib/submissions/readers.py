@@ -200,13 +200,25 @@ def _garbled_sample(text: str) -> str | None:
 
 
 def _quote_open_at_end(text: str, delimiter: str) -> bool:
-    """Whether the file ends inside a quoted cell (checked only when the quotes are odd in number)."""
-    try:
-        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
-            pass
-    except csv.Error as exc:
-        return "unexpected end of data" in str(exc)
-    return False
+    """Whether the file ends inside a quoted cell, read with the lenient reader's own rules: a quote opens a
+    cell only at its start, "" inside it is a quote, a lone " closes it (what follows up to the separator is
+    kept as text: "十四五"规划 is a cell, not an error)."""
+    quoted = False
+    at_start = True
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quoted:
+            if ch == '"':
+                if i + 1 < n and text[i + 1] == '"':
+                    i += 1  # an escaped quote
+                else:
+                    quoted = False
+        elif ch == '"' and at_start:
+            quoted = True
+        at_start = not quoted and ch in (delimiter, "\n", "\r")
+        i += 1
+    return quoted
 
 
 def _read_csv(data: bytes) -> ReadResult:
