@@ -178,11 +178,15 @@ def annotate(rows: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
         work["explanation"].fillna("").astype(str).str.strip().ne("") if "explanation" in work else False
     )
     work["_explained"] = explained
+    # a value explained before (the same value, explained earlier) counts as the marts count it: it can be
+    # the reference of later years as a value explained in this file can
+    prior = _explained_before(work, previous)
+    counts = work["_explained"] | prior.notna()
     for year in sorted(work["period_year"].dropna().unique()):
         cur = work[work["period_year"] == year]
         decided = _decide(cur, pool[pool["c_year"] < year])
         out.loc[decided.index, list(ANNOTATIONS)] = decided[list(ANNOTATIONS)]
-        keep = cur[decided["soft_reason"].isna() | cur["_explained"]]
+        keep = cur[decided["soft_reason"].isna() | counts[cur.index]]
         if not keep.empty:  # what counts can be the reference of later years
             pool = pd.concat(
                 [
@@ -204,7 +208,7 @@ def annotate(rows: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
                 ignore_index=True,
             )
     out["same_as_previous"] = out["same_as_previous"].fillna(False).astype(bool)
-    out["prior_explanation"] = _explained_before(work, previous)
+    out["prior_explanation"] = prior
     return out
 
 

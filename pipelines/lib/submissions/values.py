@@ -63,7 +63,7 @@ MISSING = Parsed(error="missing")
 
 def parse_number(raw: object) -> Parsed:
     """'1,272.6亿元' -> 1272.6 (unit 亿元); '65%' -> 65 (unit %); full-width digits accepted; a space only
-    between groups of three digits ('84 210'), or before the unit."""
+    between groups of three digits ('84 210'), after the sign ('- 5') or before the unit."""
     if raw is None:
         return MISSING
     if isinstance(raw, bool):

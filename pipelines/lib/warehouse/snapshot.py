@@ -9,6 +9,7 @@ read as it is.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -33,14 +34,21 @@ def _as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("select max(as_of_date) from marts.fct_indicator_status_latest").fetchone()[0]
 
 
-def _known_at(con: duckdb.DuckDBPyConnection) -> str | None:
+def _known_at(con: duckdb.DuckDBPyConnection, source: Path) -> str | None:
     """The knowledge cutoff the snapshot's marts were built with ('' = everything received), as the refresh
-    recorded it (pipelines/lib/warehouse/refresh_scope.py); None when the snapshot does not say."""
+    recorded it (ops.model_state, pipelines/lib/warehouse/refresh_scope.py), else as the publish did
+    (published.json); None when neither says."""
     try:
         row = con.execute("select state_value from ops.model_state where state_key = 'known_at'").fetchone()
     except duckdb.Error:
+        row = None
+    if row is not None:
+        return row[0] or ""
+    try:
+        info = json.loads(source.with_name("published.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    return None if row is None else (row[0] or "")
+    return (info.get("known_at") or "") if isinstance(info, dict) and "known_at" in info else None
 
 
 def _dbt() -> str:
@@ -61,13 +69,15 @@ def evaluated_snapshot(
         )
     wanted = date.fromisoformat(as_of) if as_of else None
     if known_at:
-        date.fromisoformat(known_at)  # a clear ValueError before any work
+        known_at = date.fromisoformat(
+            known_at
+        ).isoformat()  # a clear ValueError before any work; 20240630 too
     con = open_published(source)
     try:
         current = _as_of(con)
         # read as it is only when it was evaluated exactly as asked: the same date and the same knowledge
         # cutoff (a snapshot published by `make run KNOWN_AT=…` counts less than everything received)
-        if (wanted is None or wanted == current) and _known_at(con) == (known_at or ""):
+        if (wanted is None or wanted == current) and _known_at(con, source) == (known_at or ""):
             yield con, current
             return
     finally:

@@ -330,7 +330,7 @@ def published_note(path: Path) -> str:
         return "read-only"
     note = f"read-only, published {info.get('published_at', '?')}, evaluated as of {info.get('as_of', '?')}"
     if info.get("known_at"):
-        note += f", counting only what was received by {info['known_at']} (仅计截至该日已收到的报送)"
+        note += f", 仅计 {info['known_at']} 前已收到的报送 · counting only what was received by {info['known_at']}"
     return note
 
 
