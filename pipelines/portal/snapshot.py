@@ -7,7 +7,6 @@ that returns a department's data takes the department as a parameter from the ca
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lib.warehouse.publish import open_published
+from pipelines.lib.warehouse.publish import open_published, published_info
 
 OPEN_STATUSES = ("not_due", "incomplete", "missing")
 
@@ -38,11 +37,7 @@ class Snapshot:
 
     def info(self) -> dict:
         """When the snapshot was published and which evaluation date it holds."""
-        manifest = self.path.with_name("published.json")
-        try:
-            return json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            return {}
+        return published_info(self.path)
 
     @contextmanager
     def session(self) -> Iterator[None]:

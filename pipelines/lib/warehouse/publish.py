@@ -117,12 +117,22 @@ def publish(settings: Settings, as_of: str | None = None, known_at: str | None =
     return info
 
 
+def published_info(target: Path) -> dict:
+    """What the last publish recorded beside the snapshot `target` (published.json: when, the evaluation
+    date and knowledge cutoff, size, compaction); {} when there is none or it cannot be read."""
+    try:
+        info = json.loads(target.with_name("published.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 def last_compacted(target: Path) -> datetime | None:
     """When a snapshot was last written compactly (Asia/Shanghai), by published.json; None if unknown."""
     try:
-        info = json.loads(target.with_name("published.json").read_text(encoding="utf-8"))
-        return datetime.fromisoformat(info["compacted_at"]) if info.get("compacted_at") else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        stamp = published_info(target).get("compacted_at")
+        return datetime.fromisoformat(stamp) if stamp else None
+    except (ValueError, TypeError):
         return None
 
 

@@ -9,7 +9,6 @@ read as it is.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from ..settings import Settings
-from .publish import open_published
+from .publish import open_published, published_info
 
 
 class SnapshotError(RuntimeError):
@@ -44,11 +43,8 @@ def _known_at(con: duckdb.DuckDBPyConnection, source: Path) -> str | None:
         row = None
     if row is not None:
         return row[0] or ""
-    try:
-        info = json.loads(source.with_name("published.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return (info.get("known_at") or "") if isinstance(info, dict) and "known_at" in info else None
+    info = published_info(source)
+    return (info["known_at"] or "") if "known_at" in info else None
 
 
 def _dbt() -> str:
@@ -68,10 +64,8 @@ def evaluated_snapshot(
             f"尚无已发布的数据库，请先运行 make run"
         )
     wanted = date.fromisoformat(as_of) if as_of else None
-    if known_at:
-        known_at = date.fromisoformat(
-            known_at
-        ).isoformat()  # a clear ValueError before any work; 20240630 too
+    if known_at:  # a clear ValueError before any work; 20240630 is 2024-06-30
+        known_at = date.fromisoformat(known_at).isoformat()
     con = open_published(source)
     try:
         current = _as_of(con)

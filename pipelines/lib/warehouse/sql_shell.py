@@ -32,7 +32,7 @@ import duckdb
 from ..outputs.exports import neutralise
 from ..text import display_width
 from .descriptions import headline, split_description
-from .publish import open_published
+from .publish import open_published, published_info
 
 PROMPT = "planwh> "
 CONTINUE = "   ...> "
@@ -323,10 +323,8 @@ def connect_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def published_note(path: Path) -> str:
-    info_file = path.with_name("published.json")
-    try:
-        info = json.loads(info_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    info = published_info(path)
+    if not info:
         return "read-only"
     note = f"read-only, published {info.get('published_at', '?')}, evaluated as of {info.get('as_of', '?')}"
     if info.get("known_at"):
