@@ -461,17 +461,12 @@ class KnownReceipts:
                 # the same bytes as another kind of file are read differently: rename_me.txt refused for its
                 # type, then renamed .csv as its receipt says, must be read now (a rename otherwise changes
                 # nothing); once received as this kind, the rules below apply
-                sid = f"{make_submission_id(dept, item.sha256)}-r{len(earlier) + 1}"
-                entry = Pending(item, sid, last["submission_id"], received_at=when)
-                out.append(entry)
-                self._add(self._as_receipt(entry))
-                continue
-            if last is self.latest[dept]:
+                sent_again = True
+            elif last is self.latest[dept]:
                 continue  # still the department's latest word: an identical re-upload changes nothing
-            if self.unchanged_since_judged(item):
+            elif self.unchanged_since_judged(item):
                 continue  # this very file, renamed or chmod-ed since it was judged: nothing new
-            at_path = self.by_path.get((dept, item.original_name))
-            if at_path is not None:
+            elif (at_path := self.by_path.get((dept, item.original_name))) is not None:
                 sent_again = at_path["file_sha256"] != item.sha256  # this file changed back since
             else:
                 sent_again = (when, item.submission_id) > word_order(self.latest[dept])  # ties: as the models
