@@ -373,18 +373,16 @@ def cmd_evaluation(args, settings) -> int:
                 print(f"planwh evaluation: unknown plan {args.plan!r}; plans: {known}", file=sys.stderr)
                 return 2
             for plan in selected:
-                if not plan_context(con, plan).started:
-                    print(
-                        f"{plan['plan_short_zh']}：{plan['start_year']}年开始，评估日期 {as_of} 时尚未开始，无可评估内容"
-                        f" · {plan['plan_short_en']} begins in {plan['start_year']}: nothing to evaluate as of {as_of}"
-                    )
+                ctx = plan_context(con, plan)
+                if not ctx.started:
+                    print(" · ".join(ctx.not_started_text))
                     continue
                 suffix = f"_known_{args.known_at}" if args.known_at else ""
                 info = write_evaluation(con, plan, out, stem=f"evaluation_{plan['plan_id']}_{as_of}{suffix}")
                 print(f"{info['title']}（{info['kind']}，评估日期 as_of {info['as_of']}）")
                 print(f"  Word/WPS  {info['docx']}")
                 print(f"  HTML      {info['html']}")
-                for sentence in verdict_lines(con, plan_context(con, plan)):
+                for sentence in verdict_lines(con, ctx):
                     print(f"  {sentence.zh}")
     except SnapshotError as exc:
         print(f"planwh evaluation: {exc}", file=sys.stderr)

@@ -221,6 +221,8 @@ def test_a_mid_term_evaluation_from_a_pinned_date_leaves_the_live_warehouse_alon
         # the 15th plan begins in 2026: no evaluation of it as of mid-2023, and an earlier one is removed
         later = query(con, "select * from marts.dim_plans where plan_id = '370102_15FYP'")[0]
         assert not ev.plan_context(con, later).started and ev.plan_context(con, plan).started
+        zh, en = ev.plan_context(con, later).not_started_text
+        assert "2026年开始实施" in zh and "2023-06-30" in zh and "begins in 2026" in en
         stale = tmp_path / "evaluation_370102_15FYP.docx"
         stale.write_bytes(b"an evaluation of another date")
         written = ev.write_evaluations(con, tmp_path)

@@ -170,6 +170,15 @@ class PlanContext:
         return self.as_of >= date(int(self.plan["start_year"]), 1, 1)
 
     @property
+    def not_started_text(self) -> tuple[str, str]:
+        """What the report, the run summary and the CLI say of a plan not begun by the evaluation date (zh, en)."""
+        year = int(self.plan["start_year"])
+        return (
+            f"{self.plan['plan_short_zh']}{year}年开始实施，评估日期{self.as_of}时尚未开始，暂无评估结论。",
+            f"{self.plan['plan_short_en']} begins in {year}: nothing to evaluate as of {self.as_of}.",
+        )
+
+    @property
     def provisional(self) -> bool:
         """A final evaluation before the last year's figures are due: some may still come in."""
         return self.kind == FINAL and self.final_year_due is not None and self.as_of <= self.final_year_due

@@ -621,11 +621,10 @@ def _summary(con, plan: dict) -> str:
     """The plain-language verdict at the top: the evaluation report's own sentences."""
     ctx = plan_context(con, plan)
     if not ctx.started:  # no evaluation report is written for it (evaluation.write_evaluations)
+        zh, en = ctx.not_started_text
         return (
             f"<h2 id='summary'>总体情况 <span class='en'>In short</span></h2><div class='summary'>"
-            f"<p>本规划{int(plan['start_year'])}年开始实施，评估日期{ctx.as_of}时尚未开始，暂无评估结论。"
-            f"<span class='en'>The plan begins in {int(plan['start_year'])}: nothing to evaluate as of {ctx.as_of}."
-            f"</span></p></div>"
+            f"<p>{_e(zh)}<span class='en'>{_e(en)}</span></p></div>"
         )
     lines = "".join(
         f"<p data-key='{_e(s.key)}'>{_e(s.zh)}<span class='en'>{_e(s.en)}</span></p>"

@@ -35,10 +35,8 @@ def _print_verdicts(con) -> None:
     for plan in selected[:MAX_PLANS_WITH_VERDICTS]:
         ctx = plan_context(con, plan)
         if not ctx.started:
-            print(
-                f"\n评估结论 Verdict — {plan['plan_short_zh']}：{int(plan['start_year'])}年开始，尚未开始，暂无评估结论 "
-                f"(begins in {int(plan['start_year'])}: nothing to evaluate as of {ctx.as_of})"
-            )
+            zh, en = ctx.not_started_text
+            print(f"\n评估结论 Verdict — {zh}\n    {en}")
             continue
         print(
             f"\n评估结论 Verdict — {plan['plan_short_zh']} {KIND_ZH[ctx.kind]} ({KIND_EN[ctx.kind]}, as of {ctx.as_of}):"
