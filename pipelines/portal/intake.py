@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -126,7 +126,7 @@ class Intake:
             if item["name"] in recorded:
                 continue
             ledger, _ = self.snapshot.forwarded_file(
-                department_code, item["name"], item["sha256"], _written_at(item)
+                department_code, item["name"], item["sha256"], written_at(item)
             )
             if ledger is not None:  # the same content as the department's latest word: in the snapshot
                 continue
@@ -152,7 +152,7 @@ class Intake:
                         "indicator_code": cells["indicator_code"],
                         "period": str(cells["period"]),
                         "value": value,
-                        "received_at": pd.Timestamp(_written_at(item)),
+                        "received_at": pd.Timestamp(written_at(item)),
                         "submission_id": item["submission_id"],
                         "explanation": "；".join(dict.fromkeys(t for t in texts if t)) or None,
                     }
@@ -505,10 +505,12 @@ def _overlay(published, forwarded: pd.DataFrame):
     return previous
 
 
-def _written_at(item: dict) -> datetime:
-    from .receipts import _written_at as written_at  # receipts imports this module
-
-    return written_at(item)
+def written_at(item: dict) -> datetime:
+    """When the portal wrote a forwarded file (recorded since 2026-12-02; before, the second in its name)."""
+    if item.get("written_at"):
+        return datetime.fromisoformat(item["written_at"])
+    stamp = re.match(r"portal/(\d{8}-\d{6})_", item["name"])
+    return datetime.strptime(stamp.group(1), "%Y%m%d-%H%M%S") + timedelta(microseconds=999_999)
 
 
 def _initial_status(receipt: dict) -> str:

@@ -6,10 +6,8 @@ from __future__ import annotations
 from pipelines.lib.outputs.labels import STATUS
 
 LABELS = {
-    **STATUS,
-    "needs_explanation": ("待填写说明", "needs explanation"),
-    "pending_explanation": ("待说明", "pending explanation"),
-    "explained": ("已说明", "explained"),
+    **STATUS,  # the warehouse's statuses (review states, verdicts, warning), labelled once
+    "needs_explanation": ("待填写说明", "needs explanation"),  # the portal asks the clerk to write it
     "in_inbox": ("已送达，待入库", "in the inbox, awaiting the next refresh"),
     "processed": ("已入库处理", "processed"),
     "forwarded": ("已送达", "forwarded"),
@@ -23,7 +21,6 @@ LABELS = {
     "secondary_target": ("其他目标", "secondary target"),
     "project": ("重大项目", "major project"),
     "error": ("错误", "error"),
-    "warning": ("警告", "warning"),
     "department": ("部门填报员", "department clerk"),
     "admin": ("管理员", "administrator"),
 }

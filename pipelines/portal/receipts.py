@@ -4,24 +4,14 @@ for any processed file (from the published ledger), in one shape (the pipeline's
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from pipelines.lib.settings import to_the_second
 from pipelines.lib.submissions.reasons import REASONS
 from pipelines.lib.submissions.receipts import receipt_paths
 
-from .intake import valid_upload_id
+from .intake import valid_upload_id, written_at
 from .snapshot import Snapshot
-
-
-def _written_at(item: dict) -> datetime:
-    """When the portal wrote a forwarded file (recorded since 2026-12-02; before, the second in its name)."""
-    if item.get("written_at"):
-        return datetime.fromisoformat(item["written_at"])
-    stamp = re.match(r"portal/(\d{8}-\d{6})_", item["name"])
-    return datetime.strptime(stamp.group(1), "%Y%m%d-%H%M%S") + timedelta(microseconds=999_999)
 
 
 def receipt_from_ledger(row: dict) -> dict:
@@ -62,7 +52,7 @@ def upload_view(upload: dict, snapshot: Snapshot) -> dict:
     files = []
     for item in upload.get("forwarded") or []:
         ledger, same = snapshot.forwarded_file(
-            upload["department_code"], item["name"], item["sha256"], _written_at(item)
+            upload["department_code"], item["name"], item["sha256"], written_at(item)
         )
         files.append(
             {
