@@ -220,3 +220,31 @@ def test_carried_over_projects_keep_their_code():
         p["project_code"] for p in carried
     }
     assert not new & set(earlier)  # other codes are not reused across the region's plans
+
+
+def test_catalog_is_read_again_when_a_seed_changes_and_each_caller_gets_its_own_copy(tmp_path):
+    """Catalog.load parses the seeds once per content: an edit of the same size and timestamp is still seen
+    (the key is the files' bytes), and a caller changing its tables does not change the next caller's."""
+    import os
+    import shutil
+
+    from pipelines.lib.plans.catalog import Catalog
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    first = Catalog.load(seeds)
+    departments = seeds / "catalog_departments.csv"
+    text = departments.read_text(encoding="utf-8")
+    name = first.departments["name_zh"].iloc[0]
+    other = name[:-1] + ("甲" if name[-1] != "甲" else "乙")  # same length in bytes
+    assert len(other.encode()) == len(name.encode())
+    stat = departments.stat()
+    departments.write_text(text.replace(name, other, 1), encoding="utf-8")
+    os.utime(departments, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = Catalog.load(seeds)
+    assert second.departments["name_zh"].iloc[0] == other
+    second.indicators.loc[0, "code"] = "CHANGED"
+    second.departments.drop(second.departments.index, inplace=True)
+    third = Catalog.load(seeds)
+    assert third.indicators.loc[0, "code"] != "CHANGED"
+    assert third.departments["name_zh"].iloc[0] == other

@@ -12,6 +12,7 @@ written nothing. A secret (the webhook URL) is never repeated in these lines.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 import struct
@@ -220,17 +221,35 @@ def instance_folder_keys(config: object, name: str) -> tuple[str, ...] | None:
     return None
 
 
+_YAML_READ: dict[Path, tuple[bytes, object]] = {}  # dagster.yaml -> (its bytes, parsed)
+
+
+def _dagster_yaml(path: Path) -> object:
+    """`path` parsed ({} when missing or malformed: the settings check names it). Settings are read a few
+    dozen times a run; the YAML is parsed again only when the file's bytes changed."""
+    import yaml
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    cached = _YAML_READ.get(path)
+    if cached is None or cached[0] != data:
+        try:
+            parsed: object = yaml.safe_load(data.decode("utf-8")) or {}
+        except (UnicodeDecodeError, yaml.YAMLError):
+            parsed = {}
+        cached = (data, parsed)
+        _YAML_READ[path] = cached
+    return copy.deepcopy(cached[1])
+
+
 def instance_folder(home: Path, name: str) -> Path:
     """A Dagster state folder as `home`/dagster.yaml names it. A relative path is resolved against the
     repository root, where the Dagster CLI starts (so `dagster dev` and a refresh share one instance);
     PLANWH_DAGSTER_STORAGE / PLANWH_DAGSTER_COMPUTE_LOGS override it (settings and runs.local_instance
     use the same folders, so retention cleans what Dagster writes)."""
-    import yaml
-
-    try:
-        config: object = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):  # the settings check names a missing file
-        config = {}
+    config = _dagster_yaml(home / "dagster.yaml")
     keys = instance_folder_keys(config, name)
     value = INSTANCE_FOLDERS[name][1]
     if keys:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,22 @@ SEEDS = (
     "catalog_milestone_types",
     "catalog_plausibility_defaults",
 )
+
+
+def _seeds_key(seeds_dir: Path) -> str:
+    """A digest of the seed files' bytes (a missing file counts as empty: reading it then says what is wrong)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in SEEDS:
+        try:
+            data = (seeds_dir / f"{name}.csv").read_bytes()
+        except OSError:
+            data = b"\0missing"
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+_LOADED: dict[Path, tuple[str, Catalog]] = {}  # seeds folder -> (digest of its seeds, the catalog read)
 
 
 def _read(seeds_dir: Path, name: str) -> pd.DataFrame:
@@ -66,6 +83,28 @@ class Catalog:
 
     @classmethod
     def load(cls, seeds_dir: Path) -> Catalog:
+        """The catalog in `seeds_dir`. A run asks for it in several steps (discovery, ingest, alerts,
+        notices; the sensor on every tick): the seeds are parsed again only when their bytes changed, and
+        each caller gets its own copy of the tables."""
+        key = _seeds_key(seeds_dir)
+        cached = _LOADED.get(seeds_dir)
+        if cached is None or cached[0] != key:
+            cached = (key, cls._parse(seeds_dir))
+            _LOADED[seeds_dir] = cached
+        return cached[1].copy()
+
+    def copy(self) -> Catalog:
+        return replace(
+            self,
+            **{
+                f.name: getattr(self, f.name).copy()
+                for f in fields(self)
+                if isinstance(getattr(self, f.name), pd.DataFrame)
+            },
+        )
+
+    @classmethod
+    def _parse(cls, seeds_dir: Path) -> Catalog:
         t = {name: _read(seeds_dir, name) for name in SEEDS}
         plans = t["catalog_plans"].copy()
         for col in ("baseline_year", "start_year", "end_year"):
