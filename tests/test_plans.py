@@ -296,3 +296,50 @@ def test_check_rejects_overlapping_plans_and_a_reused_project_code(tmp_path):
     text = "\n".join(str(p) for p in check(tables, plan_ids, offsets=offsets))
     assert "overlaps 370102_14FYP (2021–2025) of the same region" in text
     assert "P025 is already a project of 370102_14FYP: use a new code, or set continues_plan_id" in text
+
+
+def _shifted(folder: Path, out: Path, plan_id: str, years: int) -> Path:
+    """The same reviewed catalog as another plan of its region, `years` later."""
+    tables = read_tables(folder)
+    for frame in tables.values():
+        if "plan_id" in frame.columns:
+            frame["plan_id"] = plan_id
+        for column in ("baseline_year", "start_year", "end_year", "target_year"):
+            if column in frame.columns:
+                frame[column] = [str(int(v) + years) if v else v for v in frame[column]]
+        for column in ("planned_start", "planned_end", "planned_date"):
+            if column in frame.columns:
+                frame[column] = [f"{int(v[:4]) + years}{v[4:]}" if v else v for v in frame[column]]
+    tables.pop("catalog_departments", None)
+    write_tables(tables, out)
+    return out
+
+
+def test_add_refuses_an_earlier_plan_that_takes_a_code_of_the_later_plan(tmp_path):
+    """A district that enters its next plan first and its earlier plan afterwards: the earlier plan
+    must not reuse a project code the later plan gives another project (reports are resolved by code
+    and date), or `plan add` writes seeds that `plan check` then rejects."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    earlier = reviewed_quandong(tmp_path)  # 379901_14FYP, 2021–2025
+    later = _shifted(earlier, tmp_path / "later", "379901_15FYP", 5)
+    shutil.copy(earlier / "catalog_departments.csv", later / "catalog_departments.csv")
+    assert add(later, seeds).ok
+    code = read_tables(earlier)["catalog_projects"].iloc[0]["project_code"]
+
+    result = add(earlier, seeds)
+    text = "\n".join(str(p) for p in result.problems)
+    assert not result.ok and not result.written, text
+    assert (
+        f"catalog_projects.csv:2 [379901_14FYP {code}] project_code: {code} is already a project of the later "
+        "plan 379901_15FYP" in text
+    )
+    assert check(read_tables(seeds)) == []  # nothing was written
+
+    # with a code of its own the earlier plan goes in, and the seeds stay clean
+    for name in ("catalog_projects", "catalog_project_milestones"):
+        frame = pd.read_csv(earlier / f"{name}.csv", dtype=str, keep_default_na=False)
+        frame["project_code"] = "P900"
+        frame.to_csv(earlier / f"{name}.csv", index=False, lineterminator="\n")
+    assert add(earlier, seeds).ok
+    assert check(read_tables(seeds)) == []

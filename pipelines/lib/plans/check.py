@@ -474,6 +474,9 @@ class Checker:
             (r["plan_id"], r["project_code"]) for r in self.tables["catalog_projects"].to_dict("records")
         }
         self._all_projects = all_projects
+        self._project_rows = {
+            (r["plan_id"], r["project_code"]): r for r in self.tables["catalog_projects"].to_dict("records")
+        }
         self.project_dates: dict[tuple[str, str], tuple[date | None, date | None]] = {}
         milestones = self.tables["catalog_project_milestones"]
         with_milestones = set(zip(milestones["plan_id"], milestones["project_code"], strict=True))
@@ -558,28 +561,46 @@ class Checker:
             )
 
     def _code_reuse(self, index: int, row: dict, item: str, plan: dict | None) -> None:
-        """A project code of an earlier plan of the region names that project: reports are resolved by
-        code and date, so a new plan reuses a code only for the project it carries over."""
+        """A project code of another plan of the region names that project: reports are resolved by
+        code and date, so two plans of a region share a code only for a project the later one carries
+        over. Checked from both sides: a plan added before its successor's catalog (a district that
+        enters its earlier plan afterwards) must not take a code the later plan uses for another project."""
         if plan is None:
             return
+        code = row["project_code"]
         for other_id, other in self.plans.items():
             if other_id == row["plan_id"] or other.get("region_code") != plan.get("region_code"):
                 continue
-            if (other_id, row["project_code"]) not in self._all_projects:
+            other_row = self._project_rows.get((other_id, code))
+            if other_row is None:
                 continue
-            carried = (
-                row.get("continues_plan_id") == other_id
-                and row.get("continues_project_code") == row["project_code"]
-            )
             later = (_number(other["start_year"]) or 0) > (_number(plan["start_year"]) or 0)
-            if not carried and not later:
+            if not later:
+                carried = (
+                    row.get("continues_plan_id") == other_id and row.get("continues_project_code") == code
+                )
+                if not carried:
+                    self.add(
+                        "catalog_projects",
+                        index,
+                        item,
+                        "project_code",
+                        f"{code} is already a project of {other_id}: use a new code, or set "
+                        f"continues_plan_id={other_id} and continues_project_code={code} if it carries it over",
+                    )
+            elif not (
+                other_row.get("continues_plan_id") == row["plan_id"]
+                and other_row.get("continues_project_code") == code
+            ):
                 self.add(
                     "catalog_projects",
                     index,
                     item,
                     "project_code",
-                    f"{row['project_code']} is already a project of {other_id}: use a new code, or set "
-                    f"continues_plan_id={other_id} and continues_project_code={row['project_code']} if it carries it over",
+                    f"{code} is already a project of the later plan {other_id} "
+                    f"({other_row.get('name_zh', '')}), which does not carry it over from {row['plan_id']}: "
+                    f"use a new code, or set continues_plan_id={row['plan_id']} and continues_project_code={code} "
+                    f"on {other_id}'s {code} if it is the same project",
                 )
 
     def check_milestones(self) -> None:
