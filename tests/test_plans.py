@@ -343,3 +343,49 @@ def test_add_refuses_an_earlier_plan_that_takes_a_code_of_the_later_plan(tmp_pat
         frame.to_csv(earlier / f"{name}.csv", index=False, lineterminator="\n")
     assert add(earlier, seeds).ok
     assert check(read_tables(seeds)) == []
+
+
+def test_add_writes_no_outline_when_refused_and_never_overwrites_another_plans(tmp_path):
+    """Two offices both save their outline as outline.txt: the second add must not overwrite the
+    first plan's text under docs/source/ (its quotes would no longer be found), and an add refused by
+    the check copies nothing."""
+    seeds, repo = tmp_path / "seeds", tmp_path / "repo"
+    shutil.copytree(SEEDS, seeds)
+    (repo / "docs" / "source").mkdir(parents=True)
+    text = (HELD_OUT / "quandong_cells.txt").read_text(encoding="utf-8")
+    folders = {}
+    for region, extra in (("379901", ""), ("379902", "\n（第二个区县的纲要文本）\n")):
+        outline = tmp_path / region / "outline.txt"
+        outline.parent.mkdir()
+        outline.write_text(text + extra, encoding="utf-8")
+        folder = reviewed_quandong(tmp_path / region)
+        tables = read_tables(folder)
+        plan_id = f"{region}_14FYP"
+        for frame in tables.values():
+            for column in ("plan_id", "owner_department_code", "department_code", "region_code"):
+                if column in frame.columns:
+                    frame[column] = frame[column].str.replace("379901", region)
+        tables["catalog_plans"]["source_document"] = str(outline)
+        assert set(tables["catalog_plans"]["plan_id"]) == {plan_id}
+        write_tables(tables, folder)
+        folders[region] = folder
+
+    broken = tmp_path / "broken"
+    shutil.copytree(folders["379901"], broken)
+    main = pd.read_csv(broken / "catalog_main_indicators.csv", dtype=str, keep_default_na=False)
+    main.loc[0, "owner_department_code"] = ""
+    main.to_csv(broken / "catalog_main_indicators.csv", index=False, lineterminator="\n")
+    assert not add(broken, seeds, repo=repo).ok
+    assert list((repo / "docs" / "source").iterdir()) == []  # refused: nothing written
+
+    for folder in folders.values():
+        result = add(folder, seeds, repo=repo)
+        assert result.ok, [str(p) for p in result.problems]
+    plans = read_tables(seeds)["catalog_plans"].set_index("plan_id")["source_document"]
+    assert plans["379901_14FYP"] == "docs/source/outline.txt"
+    assert plans["379902_14FYP"] == "docs/source/379902_14FYP_outline.txt"
+    assert (repo / plans["379901_14FYP"]).read_text(encoding="utf-8") == text
+    merged = read_tables(seeds)
+    for plan_id, source in plans.items():
+        if plan_id.startswith("3799"):
+            assert check(merged, {plan_id}, sources={plan_id: Outline.read(repo / source)}) == []

@@ -19,6 +19,7 @@ import pandas as pd
 from .catalog import SEEDS
 from .check import REPO, Problem, check, combined, read_tables
 from .draft import REVIEW_COLUMNS
+from .outline import Outline
 
 
 @dataclass
@@ -60,11 +61,17 @@ def add(folder: Path, seeds_dir: Path, *, replace: bool = False, repo: Path = RE
                 "already in the seeds: pass --replace to replace that plan's rows",
             )
         )
-    _adopt_source(draft["catalog_plans"], folder, repo)
+    copies = _adopt_source(draft["catalog_plans"], folder, repo)
     merged, plan_ids, offsets = combined(seeds, draft)
-    result.problems += check(merged, only_plans=plan_ids, offsets=offsets, folder=f"{folder}/")
+    sources = {plan_id: Outline.read(path) for plan_id, (path, _) in copies.items()}
+    result.problems += check(
+        merged, only_plans=plan_ids, sources=sources, offsets=offsets, folder=f"{folder}/"
+    )
     if result.problems:
         return result
+    for path, target in copies.values():  # only now: a refused add writes nothing
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
     for name in SEEDS:
         if name not in draft:
             continue
@@ -106,8 +113,12 @@ def _rewrite(path: Path, key: str, replaced: set[str], rows: pd.DataFrame) -> No
     tmp.replace(path)
 
 
-def _adopt_source(plans: pd.DataFrame, folder: Path, repo: Path) -> None:
-    """An outline outside the repository is copied to docs/source/ and the plan row points there."""
+def _adopt_source(plans: pd.DataFrame, folder: Path, repo: Path) -> dict[str, tuple[Path, Path]]:
+    """An outline outside the repository goes to docs/source/ and the plan row points there. Returns,
+    per plan, the outline to copy and where (the copy is made once the check has passed). Another
+    plan's outline already there under the same name (two offices both saving 纲要.txt) is never
+    overwritten: the copy is then named after the plan."""
+    copies: dict[str, tuple[Path, Path]] = {}
     for index, row in plans.iterrows():
         source = row.get("source_document", "")
         if not source:
@@ -122,7 +133,9 @@ def _adopt_source(plans: pd.DataFrame, folder: Path, repo: Path) -> None:
             relative = path.resolve().relative_to(repo.resolve())
         except ValueError:
             target = repo / "docs" / "source" / path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            if target.exists() and target.read_bytes() != path.read_bytes():
+                target = target.with_name(f"{row['plan_id']}_{path.name}")
+            copies[row["plan_id"]] = (path, target)
             relative = target.relative_to(repo)
         plans.at[index, "source_document"] = relative.as_posix()
+    return copies
