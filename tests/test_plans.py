@@ -389,3 +389,24 @@ def test_add_writes_no_outline_when_refused_and_never_overwrites_another_plans(t
     for plan_id, source in plans.items():
         if plan_id.startswith("3799"):
             assert check(merged, {plan_id}, sources={plan_id: Outline.read(repo / source)}) == []
+
+
+def test_check_refuses_an_operator_that_contradicts_the_direction(tmp_path):
+    """A reviewer who corrects `>=` to `<` (a ratio to bring down) and forgets `direction` gets a line
+    saying so: the verdict follows the operator, progress and shortfalls the direction."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    folder = reviewed_quandong(tmp_path)
+    main = pd.read_csv(folder / "catalog_main_indicators.csv", dtype=str, keep_default_na=False)
+    row = main.index[main["indicator_code"] == "I01"][0]
+    assert main.loc[row, "direction"] == "higher_is_better"
+    main.loc[row, "target_operator"] = "<"
+    main.to_csv(folder / "catalog_main_indicators.csv", index=False, lineterminator="\n")
+    result = add(folder, seeds)
+    text = "\n".join(str(p) for p in result.problems)
+    assert not result.ok
+    assert (
+        f"catalog_main_indicators.csv:{row + 2} [379901_14FYP I01] direction: 'higher_is_better' contradicts "
+        "target_operator '<'" in text
+    ), text
+    assert planwh(["plan", "check"]) == 0  # no shipped row contradicts itself

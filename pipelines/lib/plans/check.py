@@ -403,6 +403,19 @@ class Checker:
                         f"{operator!r} is not one of >=, >, <=, <, ="
                         + (" (blank only for growth-rate and assigned targets)" if not operator else ""),
                     )
+                direction = row.get("direction", "")
+                if (operator in (">", ">=") and direction == "lower_is_better") or (
+                    operator in ("<", "<=") and direction == "higher_is_better"
+                ):
+                    self.add(
+                        name,
+                        index,
+                        item,
+                        "direction",
+                        f"{direction!r} contradicts target_operator {operator!r} (the verdict uses the operator, "
+                        "progress and shortfalls the direction): set direction to "
+                        f"{'lower_is_better' if operator.startswith('<') else 'higher_is_better'} or fix the operator",
+                    )
                 target = row.get("target_value", "")
                 if not free and _number(target) is None:
                     self.add(
