@@ -9,6 +9,7 @@ printed in the test output (and recorded in docs/plans.md).
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -410,3 +411,44 @@ def test_check_refuses_an_operator_that_contradicts_the_direction(tmp_path):
         "target_operator '<'" in text
     ), text
     assert planwh(["plan", "check"]) == 0  # no shipped row contradicts itself
+
+
+def _main_rows(name: str) -> dict[str, dict]:
+    draft = drafting.build(Outline.read(HELD_OUT / name), "379903_15FYP", "379903")
+    return {r["indicator_code"]: r for r in draft.main}
+
+
+def test_the_draft_reads_an_attribute_column_before_the_values():
+    """序号 指标名称 单位 指标属性 基期 目标 年均增长: a cell the value pattern did not know (2.1(2024年),
+    7.5万左右) was glued to the name after the attribute, and the row's values moved one column left (I12
+    got the growth rate 6 as its target, read as 'at most' and lower_is_better)."""
+    rows = _main_rows("attribute_first.txt")
+    assert len(rows) == 14
+    i05, i12 = rows["I05"], rows["I12"]
+    assert (i05["name_zh"], i05["baseline_year"], i05["baseline_value"]) == ("研发经费投入强度", 2024, 2.1)
+    assert (i05["target_operator"], i05["target_value"]) == (">=", 3.0)
+    assert "the baseline is of 2024, not 2025" in i05["review"]
+    assert i12["name_zh"] == "居民人均可支配收入" and i12["unit"] == "元"
+    assert (i12["baseline_value"], i12["target_operator"], i12["target_value"]) == (56800, ">=", 75000)
+    assert (i12["annual_growth_rate"], i12["direction"]) == (6, "higher_is_better")
+    assert "万 converted" in i12["review"]
+    for row in rows.values():
+        assert row["attribute"] in ("expected", "binding") and not re.search(r"\d", row["name_zh"][-3:])
+
+
+def test_the_draft_keeps_a_long_range_column_out_of_the_targets():
+    """2025年 2030年 2035年: the 2035 column is noted, not a value cell to check on every row; a 单位 cell
+    printed as — is the unit, not the baseline (城乡居民收入比 2.05 → ＜1.9 was drafted as ≥ 2.05)."""
+    rows = _main_rows("long_range_column.txt")
+    assert len(rows) == 11
+    i01, i09 = rows["I01"], rows["I09"]
+    assert (i01["baseline_value"], i01["target_value"], i01["target_year"]) == (420, 560, 2030)
+    assert "2035年远景 750" in i01["notes"] and "value cells" not in i01["review"]
+    assert (i09["unit"], i09["baseline_value"], i09["target_operator"], i09["target_value"]) == (
+        "",
+        2.05,
+        "<",
+        1.9,
+    )
+    assert i09["direction"] == "lower_is_better" and "printed as —" in i09["review"]
+    assert not any("value cells where" in r["review"] for r in rows.values())

@@ -75,7 +75,8 @@ ATTRIBUTES = {"预期性": "expected", "约束性": "binding", "预期": "expect
 DASHES = {"—", "——", "-", "–", "/", "／", "…", "无", "——/——", "－"}
 VALUE = re.compile(
     r"^[\[【(（]?(?:[<>≥≤]=?|不低于|不少于|不高于|不超过|低于|高于|超过)?"
-    r"-?\d+(?:\.\d+)?(?:[-~～至]\d+(?:\.\d+)?)?(?:%|‰)?(?:以上|以下|以内|左右|及以上|内)?[\]】)）]?\*?$"
+    r"-?\d+(?:\.\d+)?(?:[-~～至]\d+(?:\.\d+)?)?(?:万|亿)?(?:%|‰)?(?:以上|以下|以内|左右|及以上|内)?[\]】)）]?\*?"
+    r"(?:[(（]\d{4}年?[)）])?$"  # 2.1(2024年): a value of another year than the column's
 )
 PHRASE_PATTERNS = [
     # merged "complete the superior government's task" cells, rejoined across line breaks
@@ -189,6 +190,8 @@ class TableLayout:
     columns: list[str]  # value columns in order: baseline, target, growth
     has_unit_column: bool
     has_attribute_column: bool
+    attribute_first: bool = False  # the 属性 column comes before the value columns
+    long_range_years: list[int] = field(default_factory=list)  # 2035年 columns beside the target
     title: str = ""
     note: str = ""
     first_line: int = 0  # the title line (专栏1 …) when there is one
@@ -237,11 +240,23 @@ def locate(outline: Outline) -> TableLayout | None:
             continue
         baseline, target = _years(years, header)
         columns = ["baseline", "target"]
-        if re.search(r"年均|增长|增速|累计", header):
-            columns.append("growth")
         if baseline and target and baseline > target:  # a table printing the target year first
             columns[0], columns[1] = "target", "baseline"
             baseline, target = target, baseline
+        growth = re.search(r"年均|增长|增速|累计", header)
+        if growth:
+            columns.append("growth")
+        # a long-range column (2035年远景) beside the plan's own years: read, kept out of the targets
+        long_range = [y for y in dict.fromkeys(years) if target and y > target]
+        if long_range:
+            printed = list(dict.fromkeys(years))[:2]
+            positions = {c: header.find(f"{y}年") for c, y in zip(columns, printed, strict=False)}
+            positions.update({f"long_range_{y}": header.find(f"{y}年") for y in long_range})
+            if growth:
+                positions["growth"] = growth.start()
+            columns = sorted(positions, key=positions.get)
+        first_year = re.search(r"\d{4}年", header)
+        attribute = header.find("属性")
         title, first = _title_before(lines, index)
         note, last = _note_after(lines, end)
         return TableLayout(
@@ -252,6 +267,8 @@ def locate(outline: Outline) -> TableLayout | None:
             columns=columns,
             has_unit_column="单位" in header,
             has_attribute_column="属性" in header,
+            attribute_first=bool(first_year) and 0 <= attribute < first_year.start(),
+            long_range_years=long_range,
             title=title,
             note=note,
             first_line=first,
@@ -441,8 +458,24 @@ def parse_rows(outline: Outline, layout: TableLayout) -> list[TableRow]:
         for i, t in enumerate(toks)
     )
     rows = _rows_numbered(toks, layout) if numbered else _rows_unnumbered(toks, layout)
+    _dash_units(rows, layout)
     _fill_merged(rows, len(layout.columns))
     return rows
+
+
+def _dash_units(rows: list[TableRow], layout: TableLayout) -> None:
+    """A 单位 cell printed as — (a ratio has no unit) is read as the first value cell; with one cell
+    more than the header has, it is the unit cell: the values keep their columns."""
+    if not layout.has_unit_column:
+        return
+    for row in rows:
+        if (
+            not row.unit_printed
+            and len(row.cells) == len(layout.columns) + 1
+            and normalise(row.cells[0]) in DASHES
+        ):
+            row.cells.pop(0)
+            row.reasons.append("the unit cell is printed as —: set the unit")
 
 
 def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
@@ -488,7 +521,9 @@ def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
         elif tok.kind == "unit" and not current.unit_printed:
             current.unit_printed = tok.text.strip("（）()")
         elif tok.kind == "text":
-            complete = bool(current.attribute_zh) or len(current.cells) >= len(layout.columns)
+            complete = (bool(current.attribute_zh) and not layout.attribute_first) or len(
+                current.cells
+            ) >= len(layout.columns)
             if not current.cells and not current.attribute_zh:
                 current.name_printed += tok.text
             elif complete and _is_category(tok):
@@ -724,6 +759,8 @@ class Cell:
     operator: str = ""
     bracketed: bool = False
     assigned: bool = False
+    year: int | None = None  # printed beside the value: 2.1(2024年)
+    magnitude: str = ""  # 万 or 亿 printed with the number: 7.5万
     reasons: list[str] = field(default_factory=list)
 
 
@@ -743,6 +780,10 @@ def parse_cell(printed: str) -> Cell:
     if "下达" in norm:
         cell.assigned = True
         return cell
+    year = re.search(r"[(（](\d{4})年?[)）]$", norm)
+    if year and year.start() > 0:
+        cell.year = int(year.group(1))
+        norm = norm[: year.start()]
     if norm[0] in "[【" and norm[-1] in "]】":
         cell.bracketed = True
         norm = norm[1:-1]
@@ -764,6 +805,8 @@ def parse_cell(printed: str) -> Cell:
         if word == "左右":
             cell.reasons.append(f"{printed}: 左右 is approximate, read as 'at least'")
     norm = norm.rstrip("%‰")
+    if norm.endswith(("万", "亿")):
+        cell.magnitude, norm = norm[-1], norm[:-1]
     ranged = re.fullmatch(r"(-?\d+(?:\.\d+)?)[-~～至](\d+(?:\.\d+)?)", norm)
     if ranged:
         cell.value = float(ranged.group(1))
@@ -806,6 +849,29 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
         growth = parse_cell(cells.get("growth", "")) if "growth" in layout.columns else Cell("")
         for cell in (base, target, growth):
             reasons.extend(cell.reasons)
+        baseline_year, target_year = layout.baseline_year, layout.target_year
+        if base.year and base.year != baseline_year:
+            baseline_year = base.year
+            reasons.append(
+                f"{base.printed}: the baseline is of {base.year}, not {layout.baseline_year}: check"
+            )
+        if target.year and target.year != target_year:
+            target_year = target.year
+            reasons.append(
+                f"{target.printed}: the target is for {target.year}, not {layout.target_year}: check"
+            )
+        notes = [
+            f"{column[len('long_range_') :]}年远景 {''.join(printed.split())} (long-range, not monitored)"
+            for column, printed in cells.items()
+            if column.startswith("long_range_") and normalise(printed) not in DASHES
+        ]
+        for cell in (base, target):  # 7.5万 in a 元 row: 75000
+            factor = {"万": 1e4, "亿": 1e8}.get(cell.magnitude)
+            if factor and cell.value is not None and not unit_printed.startswith(cell.magnitude):
+                cell.value = round(cell.value * factor, 6)
+                reasons.append(
+                    f"{cell.printed}: {cell.magnitude} converted, {cell.value:g} {unit_printed}: check"
+                )
         assigned = target.assigned or base.assigned
         if target.value is None and growth.bracketed and growth.value is not None:
             # a five-year total printed in the 年均/累计 column ([13.5]): that is the target
@@ -864,10 +930,10 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
                 "name_en": "",
                 "unit_printed": unit_printed,
                 "unit": unit,
-                "baseline_year": layout.baseline_year,
+                "baseline_year": baseline_year,
                 "baseline_text": re.sub(r"\s+", "", base.printed) or "—",
                 "baseline_value": base.value,
-                "target_year": layout.target_year,
+                "target_year": target_year,
                 "target_text": re.sub(r"\s+", "", target.printed) or "—",
                 "target_operator": operator,
                 "target_value": target.value if not assigned else None,
@@ -885,7 +951,7 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
                 "value_min": value_min,
                 "value_max": value_max,
                 "owner_department_code": "",
-                "notes": "",
+                "notes": "; ".join(notes),
                 "confidence": confidence,
                 "review": "; ".join(dict.fromkeys(reasons)),
             }
