@@ -127,3 +127,28 @@ def test_dagster_shows_the_descriptions_as_column_metadata():
         .columns
     }
     assert status["rag_status"].description.startswith("红黄绿灯 — ")
+
+
+@pytest.mark.parametrize("table", ["alerts", "alert_events"])
+def test_the_alert_history_analysts_query_is_described_in_both_languages(sample_run, table):
+    """docs/analysts.md lists ops.alerts and ops.alert_events beside the marts (with a query on them) and
+    promises every column a description: `.describe ops.alerts` showed none. They are tables Python
+    writes, not dbt models, so their comments come from the warehouse schema itself."""
+    con = open_published(sample_run["db"])
+    try:
+        rows = con.execute(
+            "select column_name, comment from duckdb_columns() "
+            "where database_name = current_database() and schema_name = 'ops' and table_name = ?",
+            [table],
+        ).fetchall()
+        (comment,) = con.execute(
+            "select comment from duckdb_tables() where schema_name = 'ops' and table_name = ?", [table]
+        ).fetchone()
+    finally:
+        con.close()
+    assert rows
+    problems = [
+        f"ops.{table}.{c}: {description_problem(d)} ({d!r})" for c, d in rows if description_problem(d)
+    ]
+    assert not problems, "\n".join(problems)
+    assert description_problem(headline(comment)) is None, comment

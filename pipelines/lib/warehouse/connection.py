@@ -245,6 +245,84 @@ create view if not exists ops.alert_deliveries as
 """
 
 
+# The alert history is queried by analysts beside the marts (docs/analysts.md): its tables and columns are
+# described "中文 — English" like the dbt models' (which dbt's persist_docs writes), and the publish copies
+# the comments into the snapshot. Written only when they differ, so a connection costs one query.
+OPS_DESCRIPTIONS = {
+    "alerts": (
+        "预警记录 · Alerts — one row per flag ever raised (marts.fct_flags), with its lifecycle: opened when first "
+        "seen, updated while it persists, resolved when it clears, reopened if it comes back.",
+        {
+            "alert_id": "预警编号 — The flag's stable key (marts.fct_flags.flag_id): indicator|<plan>|<code>, "
+            "project|<plan>|<code> or submission|<plan>|<department>|<kind>.",
+            "plan_id": "规划编号 — Plan key <region_code>_<plan> (e.g. 370102_14FYP).",
+            "alert_type": "预警类型 — binding_indicator, red_project or missing_submission (fct_flags.flag_type).",
+            "subject_code": "对象编号 — What the alert is about: an indicator code, a project code or a "
+            "submission kind.",
+            "department_code": "部门编码 — Department responsible for what the alert is about.",
+            "severity": "严重程度 — critical or warning, as the flag was last seen (fct_flags.severity).",
+            "status": "状态 — open while the flag is raised, resolved once it has cleared (open again when it "
+            "comes back).",
+            "title_zh": "标题 — One-line title in Chinese, as last seen.",
+            "title_en": "标题（英文） — One-line title in English, as last seen.",
+            "detail_zh": "详情 — Why the alert was raised, in Chinese, as last seen.",
+            "detail_en": "详情（英文） — Why the alert was raised, in English, as last seen.",
+            "fingerprint": "内容指纹 — Digest of what the alert says now (severity, status, detail; a red "
+            "project's reported progress): a change is recorded and notified as a changed event.",
+            "opened_at": "预警时间 — When the alert was opened, or last reopened (Asia/Shanghai).",
+            "last_seen_at": "最近出现 — When a tracked refresh last raised the flag (Asia/Shanghai).",
+            "resolved_at": "解除时间 — When the flag cleared (Asia/Shanghai); empty while the alert is open.",
+            "as_of_date": "评估日期 — Evaluation date of the refresh that last saw or resolved the alert.",
+            "times_seen": "出现次数 — How many tracked refreshes have raised the flag.",
+        },
+    ),
+    "alert_events": (
+        "预警历史 · Alert events — every change of an alert (opened, changed, resolved, reopened) with what it "
+        "said then; each event is notified once per channel (ops.deliveries).",
+        {
+            "event_id": "事件编号 — Sequence number of the event (also the source_id of its deliveries).",
+            "alert_id": "预警编号 — The alert the event belongs to (ops.alerts.alert_id).",
+            "event": "事件 — opened, changed (severity or detail changed), resolved or reopened.",
+            "event_at": "发生时间 — When the refresh recorded the event (Asia/Shanghai).",
+            "as_of_date": "评估日期 — Evaluation date of the refresh that recorded the event.",
+            "severity": "严重程度 — critical or warning at the time of the event.",
+            "title_en": "标题（英文） — One-line title in English at the time of the event.",
+            "title_zh": "标题 — One-line title in Chinese at the time of the event.",
+            "detail_en": "详情（英文） — Why, in English, at the time of the event (for resolved: the "
+            "condition has cleared).",
+            "detail_zh": "详情 — Why, in Chinese, at the time of the event (for resolved: 该问题已消除).",
+        },
+    ),
+}
+
+
+def _describe_ops(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the comments of OPS_DESCRIPTIONS where the file holds other ones (a new or older warehouse)."""
+    tables = {
+        name: comment
+        for name, comment in con.execute(
+            "select table_name, comment from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'ops'"
+        ).fetchall()
+    }
+    columns = {
+        (t, c): comment
+        for t, c, comment in con.execute(
+            "select table_name, column_name, comment from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'ops'"
+        ).fetchall()
+    }
+    statements = []
+    for table, (table_comment, column_comments) in OPS_DESCRIPTIONS.items():
+        if tables.get(table) != table_comment:
+            statements.append((f"comment on table ops.{table} is ?", table_comment))
+        for column, comment in column_comments.items():
+            if (table, column) in columns and columns[(table, column)] != comment:
+                statements.append((f"comment on column ops.{table}.{column} is ?", comment))
+    for sql, text in statements:  # COMMENT ON takes no parameters: a literal, quotes doubled
+        con.execute(sql.replace("?", "'" + text.replace("'", "''") + "'"))
+
+
 class WarehouseLocked(RuntimeError):
     """Another process holds the warehouse; the message names it and what to do."""
 
@@ -404,6 +482,7 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
+    _describe_ops(con)
     legacy = con.execute(
         """select table_type from information_schema.tables
            where table_schema = 'ops' and table_name = 'alert_deliveries'"""
