@@ -152,3 +152,48 @@ def test_the_alert_history_analysts_query_is_described_in_both_languages(sample_
     ]
     assert not problems, "\n".join(problems)
     assert description_problem(headline(comment)) is None, comment
+
+
+def test_the_flags_columns_say_what_they_hold(sample_run):
+    """fct_flags' descriptions name every status that raises a flag and, for the value columns, every
+    kind of flag that fills them: `subject_status` omitted not_achieved (most critical flags) and
+    `reported_value` said "null for other flags" where a missing submission carries its count of
+    periods and a red project its progress."""
+    con = open_published(sample_run["db"])
+    try:
+        comments = dict(
+            con.execute(
+                "select column_name, comment from duckdb_columns() "
+                "where schema_name = 'marts' and table_name = 'fct_flags'"
+            ).fetchall()
+        )
+        statuses = {
+            r[0] for r in con.execute("select distinct subject_status from marts.fct_flags").fetchall()
+        }
+        filled = {
+            column: {
+                r[0]
+                for r in con.execute(
+                    f"select distinct flag_type from marts.fct_flags where {column} is not null"
+                ).fetchall()
+            }
+            for column in ("reported_value", "target_value", "period_year")
+        }
+    finally:
+        con.close()
+    assert {"not_achieved", "no_data", "missing"} <= statuses
+    problems = [
+        f"subject_status: {s} not named" for s in sorted(statuses) if s not in comments["subject_status"]
+    ]
+    problems += [
+        f"{column}: {kind} fills it but is not named"
+        for column, kinds in filled.items()
+        for kind in sorted(kinds)
+        if kind not in comments[column]
+    ]
+    problems += [
+        f"severity: {s} not named"
+        for s in ("off_track", "not_achieved", "no_data", "at_risk", "awaiting_explanation")
+        if s not in comments["severity"]
+    ]
+    assert not problems, "\n".join(problems)
