@@ -197,3 +197,27 @@ def test_the_flags_columns_say_what_they_hold(sample_run):
         if s not in comments["severity"]
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_a_mart_column_whose_values_are_tested_names_every_value():
+    """The descriptions list a code column's values (`.describe`, the dbt docs, the Dagster UI): when a
+    value is added to its accepted_values test the description must say it too. The status columns
+    of the attainment marts omitted not_achieved and awaiting_explanation, the milestones' project
+    rating carried_over and not_completed."""
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    nodes = manifest["nodes"]
+    problems = []
+    for test in nodes.values():
+        if test["resource_type"] != "test" or test.get("test_metadata", {}).get("name") != "accepted_values":
+            continue
+        models = [nodes[d] for d in test["depends_on"]["nodes"] if d.startswith("model.")]
+        if not models or models[0]["schema"] != "marts":
+            continue
+        kwargs = test["test_metadata"]["kwargs"]
+        values = kwargs.get("values") or kwargs.get("arguments", {}).get("values") or []
+        column = kwargs["column_name"]
+        description = models[0]["columns"][column]["description"]
+        missing = [v for v in values if str(v) not in description]
+        if missing:
+            problems.append(f"{models[0]['name']}.{column}: {missing} not in {description!r}")
+    assert not problems, "\n".join(problems)
