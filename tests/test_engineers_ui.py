@@ -273,3 +273,21 @@ def test_the_tools_engineers_type_work_from_a_plain_shell(command):
         assert "Validation successful for code location planwh" in output
     else:
         assert "All definitions loaded successfully" in output
+
+
+def test_a_stale_snapshot_fails_the_freshness_check_as_an_error():
+    """docs/engineers.md lists `freshness_check` with severity error; Dagster's factory defaults to WARN,
+    so a night that did not publish showed as a yellow warning. Evaluated on an instance where the
+    snapshot was never published (the same failure as one older than 26 hours)."""
+    from pipelines.defs.publish.assets import PUBLISHED
+    from pipelines.defs.publish.checks import freshness_checks
+
+    job = dg.define_asset_job("freshness_only", selection=dg.AssetSelection.checks(*freshness_checks))
+    defs = dg.Definitions(assets=[dg.AssetSpec(PUBLISHED)], asset_checks=freshness_checks, jobs=[job])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("freshness_only").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+    (evaluation,) = [e.event_specific_data for e in events_of(result, "ASSET_CHECK_EVALUATION")]
+    assert evaluation.check_name == "freshness_check" and not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
