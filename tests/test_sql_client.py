@@ -225,3 +225,11 @@ def test_wrapping_counts_chinese_characters_as_two_columns():
     lines = wrap(text, 30)
     assert all(display_width(line) <= 30 for line in lines) and " ".join(lines).split() == text.split()
     assert wrap("没有空格的很长的中文句子也要换行", 10) == ["没有空格的", "很长的中文", "句子也要换", "行"]
+
+
+def test_an_export_from_a_script_is_reported_in_both_languages_like_the_prompt_s(snapshot, tmp_path):
+    """`.export` at the prompt says "已导出 N 行 · N rows written to …"; `-o` said it in English only."""
+    out = tmp_path / "flags.xlsx"
+    saved = planwh_sql("--db", str(snapshot), "-c", "select * from marts.fct_flags", "-o", str(out))
+    assert saved.returncode == 0 and out.is_file()
+    assert "已导出" in saved.stderr and "rows written to" in saved.stderr

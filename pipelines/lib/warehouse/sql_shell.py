@@ -571,7 +571,7 @@ def _run(session: Session, command: str | None, output: str | None, csv_out: boo
             for statement in statements[:-1]:
                 session.run_sql(statement)
             count = session.export(output, statements[-1])
-            print(f"{count} rows written to {Path(output).expanduser()}", file=sys.stderr)
+            print(f"已导出 {count} 行 · {count} rows written to {Path(output).expanduser()}", file=sys.stderr)
         elif _DOT.match(command):
             session.dot_command(command)
         else:
