@@ -502,3 +502,110 @@ def test_a_hash_is_dated_from_before_its_file_was_read(tmp_path):
     sender.join()
     assert item.sha256 == hashlib.sha256(content).hexdigest()
     assert hit["hashed"] - before < 0.3, hit["hashed"] - before  # not when the read ended (0.5 s later)
+
+
+def _ingest_within(settings, seconds: float, unblock: Path | None = None) -> dict:
+    """ingest(), failing the test (instead of hanging it) when it does not finish within `seconds`;
+    `unblock`: a FIFO opened for writing then, so a discovery stuck reading it can end."""
+    import threading
+
+    out: dict = {}
+    worker = threading.Thread(target=lambda: out.update(ingest(settings)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive() and unblock is not None:
+        fd = os.open(unblock, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        worker.join(30)
+        pytest.fail(f"the discovery hung on {unblock.name} until it was opened for writing")
+    assert not worker.is_alive()
+    return out
+
+
+def test_a_named_pipe_in_the_inbox_is_refused_unread_and_never_hangs_the_run(fresh_warehouse):
+    """A FIFO (or socket, or device) dropped in a department folder used to be opened to be hashed: with
+    no writer that open never returns, so the night's run hung holding the writer lock."""
+    settings = fresh_warehouse
+    folder = settings.inbox / STATS
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "pipe.csv")
+    (folder / "2023.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    found = _ingest_within(settings, 60, unblock=folder / "pipe.csv")
+    assert found["new_receipts"] == 2
+    ledger = {r["original_name"]: r for r in rows(settings, "select * from raw.submissions")}
+    assert ledger["pipe.csv"]["status"] == "rejected"
+    assert ledger["pipe.csv"]["reason_code"] == "not_a_regular_file"
+    assert "not a regular file" in ledger["pipe.csv"]["message_en"]
+    assert ledger["2023.csv"]["status"] == "accepted"
+    assert values(settings) == [("2023", 80000.0)]
+    assert ingest(settings)["new_receipts"] == 0  # noted once
+
+
+def _scan_as_another_user(settings) -> list[tuple]:
+    """scan_inbox() in a child process that is not root (root reads a chmod-000 file): (name, sha256,
+    issue code) of each file found. The inbox must be readable by `nobody`."""
+    import pickle
+
+    from pipelines.lib.ingest.inbox import scan_inbox
+
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, scan, send the result, exit without pytest's clean-up
+        try:
+            os.close(reader)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setresgid(65534, 65534, 65534)
+                os.setresuid(65534, 65534, 65534)
+            found = [
+                (f.original_name, f.sha256, f.issue.code if f.issue else None)
+                for f in scan_inbox(settings, {STATS})
+            ]
+            os.write(writer, pickle.dumps(found))
+        except BaseException as exc:  # reported to the parent
+            os.write(writer, pickle.dumps(repr(exc)))
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    return pickle.loads(data)
+
+
+def test_an_unreadable_file_is_refused_with_its_reason_and_the_others_are_still_taken():
+    """A file the pipeline's user cannot open (a department's upload with mode 000) used to fail every
+    discovery with PermissionError, so no department's file was taken until someone fixed it."""
+    import dataclasses
+    import tempfile
+
+    from pipelines.lib.ingest.inbox import KnownReceipts
+
+    root = Path(tempfile.mkdtemp(prefix="planwh-unreadable-"))
+    try:
+        os.chmod(root, 0o755)
+        folder = root / "raw" / "inbox" / STATS
+        folder.mkdir(parents=True)
+        for path in (root / "raw", root / "raw" / "inbox", folder):
+            os.chmod(path, 0o755)
+        secret, ok = folder / "secret.csv", folder / "2023.csv"
+        secret.write_text(HEADER + "I23,2024,1\n", encoding="utf-8")
+        ok.write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+        os.chmod(ok, 0o644)
+        os.chmod(secret, 0o000)
+        settings = dataclasses.replace(load_settings(), raw_dir=root / "raw", inbox_quiet_seconds=0)
+        found = _scan_as_another_user(settings)
+        assert isinstance(found, list), found  # not an exception's repr
+        by_name = {name: (sha, code) for name, sha, code in found}
+        assert by_name["2023.csv"][0] is not None and by_name["2023.csv"][1] is None
+        assert by_name["secret.csv"] == (None, "file_not_readable")
+        # it is noted (once) as a refused file, with a reason saying what to do
+        items = [
+            InboxFile(STATS, name, folder / name, 1, sha, Issue(code) if code else None)
+            for name, sha, code in found
+        ]
+        noted = KnownReceipts([]).classify(items)
+        assert sorted(p.item.original_name for p in noted) == ["2023.csv", "secret.csv"]
+        assert "chmod 644" in Issue("file_not_readable", value="Permission denied").message_en
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

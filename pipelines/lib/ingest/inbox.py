@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -113,6 +114,13 @@ HASH_POOL_MIN_FILES = 64
 RACY_SECONDS = 2.0  # coarser than any file system's timestamps (FAT: 2 s)
 
 
+def _sha256_or_error(path: Path) -> str | OSError:
+    try:
+        return sha256_file(path)
+    except OSError as exc:
+        return exc
+
+
 def _signature(st: os.stat_result) -> list[int]:
     """What says a file is unchanged: size and mtime are not enough (`cp -p`, `rsync -t` and `touch -r`
     keep them across an edit), so the inode change time and the inode itself are part of it."""
@@ -167,23 +175,35 @@ class HashCache:
         )
         return hit["sha"] if hit["sha"] and fresh else None
 
-    def hash_all(self, work: list[tuple[InboxFile, dict]]) -> None:
+    def hash_all(self, work: list[tuple[InboxFile, dict]]) -> set[int]:
         """Hash the files of `work` (item, cache entry) and record the hashes. Many files are read by a
         pool of threads: on a cold page cache the time goes into waiting for the disk, one small file at
-        a time (a first refresh of the national bench tier read ~700 files/s from one thread)."""
+        a time (a first refresh of the national bench tier read ~700 files/s from one thread).
+
+        A file that cannot be read gets the issue `file_not_readable`; returns the id() of the items whose
+        file has gone since it was listed (the caller leaves them out)."""
         paths = [item.path for item, _ in work]
         # a hash is dated from before its file was read: an edit in the same timestamp tick while it was
         # being read must leave the hash "racy" (not trusted), whatever the read took
         started = time.time()
         if len(work) >= HASH_POOL_MIN_FILES:
             with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
-                hashes = list(pool.map(sha256_file, paths))
+                hashes = list(pool.map(_sha256_or_error, paths))
         else:
-            hashes = [sha256_file(path) for path in paths]
+            hashes = [_sha256_or_error(path) for path in paths]
+        gone: set[int] = set()
         for (item, hit), sha in zip(work, hashes, strict=True):
-            hit["sha"], hit["hashed"] = sha, started
-            item.sha256 = sha
+            if isinstance(sha, FileNotFoundError):
+                gone.add(id(item))  # deleted or renamed since the scan listed it: the next scan sees it
+            elif isinstance(sha, OSError):
+                # the pipeline's user cannot read it (permissions, an I/O error): refused with the reason,
+                # instead of failing the discovery of every department's files
+                item.issue = Issue("file_not_readable", value=sha.strerror or type(sha).__name__)
+            else:
+                hit["sha"], hit["hashed"] = sha, started
+                item.sha256 = sha
         self.dirty = self.dirty or bool(work)
+        return gone
 
     def save(self) -> None:
         gone = set(self.data) - self.seen
@@ -225,7 +245,10 @@ def scan_inbox(
         parts = rel.split("/")
         department = parts[0] if len(parts) > 1 else None
         name = "/".join(parts[1:]) if department else rel
-        st = entry.stat(follow_symlinks=False)
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # gone (renamed or deleted) since the folder was listed: the next scan sees what is there
         changed_ns = max(st.st_mtime_ns, st.st_ctime_ns)
         # when it reached the inbox: its last change, but a future mtime (a sender's fast clock, touch -d) is
         # not believed (the inode change time is this machine's), nor anything after this scan
@@ -261,12 +284,16 @@ def scan_inbox(
             item.issue = Issue("hidden_or_temporary_file", value=name)  # ignored, never read: no hash
             found.append(item)
             continue
+        elif not stat.S_ISREG(st.st_mode):
+            # a named pipe, socket or device: opening it to hash it could wait forever (a FIFO with no
+            # writer), holding the writer lock, so it is refused unread
+            item.issue = Issue("not_a_regular_file", value=name)
         elif department not in departments:
             item.issue = Issue("unknown_department", value=department)
         elif st.st_size > settings.max_file_bytes:
             item.issue = Issue("file_too_large", value=st.st_size, expected=settings.max_file_bytes)
         hashable = item.issue is None or item.issue.code in ("unknown_department", "not_in_department_folder")
-        if not hashable or entry.is_symlink() or st.st_size > settings.max_file_bytes:
+        if not hashable or not stat.S_ISREG(st.st_mode) or st.st_size > settings.max_file_bytes:
             found.append(item)
             continue
         cached = cache.entry(rel, st)
@@ -276,17 +303,20 @@ def scan_inbox(
             if item.sha256 is None:
                 to_hash.append((item, cached))
         elif complete:
-            sha = sha256_file(item.path)  # not cached: the file may still change
-            if (department, sha) in complete:
+            try:
+                sha = sha256_file(item.path)  # not cached: the file may still change
+            except OSError:
+                sha = None  # gone or unreadable: judged once it has settled
+            if sha is not None and (department, sha) in complete:
                 item.sha256 = sha
             else:
                 item.waiting = True
         else:
             item.waiting = True
         found.append(item)
-    cache.hash_all(to_hash)
+    gone = cache.hash_all(to_hash)
     cache.save()
-    return found
+    return [item for item in found if id(item) not in gone] if gone else found
 
 
 def backfill_receipts(settings: Settings) -> dict[tuple[str, str], datetime]:

@@ -43,6 +43,20 @@ _REASONS = [
         "'{value}' is a symbolic link; links are never followed. Upload the file itself.",
     ),
     Reason(
+        "not_a_regular_file",
+        FILE,
+        ERROR,
+        "“{value}”不是普通文件（命名管道、套接字或设备文件），不予读取。请放入文件本身。",
+        "'{value}' is not a regular file (a named pipe, socket or device) and is never read. Put the file itself in the folder.",
+    ),
+    Reason(
+        "file_not_readable",
+        FILE,
+        ERROR,
+        "数据仓库无法打开该文件（{value}），整个文件未入库。通常是文件权限不对：请让文件对所有人可读（如 chmod 644）或重新复制一份放入；如仍失败，请联系数据组。",
+        "The warehouse could not open this file ({value}), so nothing from it was loaded. This is usually its permissions: make it readable (e.g. chmod 644) or copy it in again; if that fails too, contact the data team.",
+    ),
+    Reason(
         "not_in_department_folder",
         FILE,
         ERROR,
