@@ -74,3 +74,46 @@ def test_a_missing_table_is_asked_again_and_a_wipe_forgets_what_was_found(tmp_pa
             assert opened.count > first + 2  # asked again after the files were deleted and made anew
     finally:
         storage.dispose()
+
+
+def test_the_run_storage_is_where_the_settings_say_whatever_the_current_folder(tmp_path, monkeypatch):
+    """The shipped dagster.yaml names its storage under `storage: custom: config: base_dir` (a relative
+    .dagster/storage). That key was not among those the settings and local_instance() look for, so a
+    refresh started from another folder (cron, systemd: `cd /`) wrote its run history into
+    <that folder>/.dagster/storage, where neither the UI nor the retention looks, and
+    PLANWH_DAGSTER_STORAGE was ignored for it."""
+    from pathlib import Path
+
+    from pipelines.lib.settings import REPO_ROOT, instance_folder
+    from pipelines.runs import INSTANCE_YAML, local_instance
+
+    home = tmp_path / "home"
+    home.mkdir()
+    text = INSTANCE_YAML.read_text(encoding="utf-8")
+    assert "custom:" in text and "base_dir: .dagster/storage" in text
+    (home / "dagster.yaml").write_text(
+        text.replace(".dagster/storage", "elsewhere/storage"), encoding="utf-8"
+    )
+    assert instance_folder(home, "storage") == REPO_ROOT / "elsewhere" / "storage"
+
+    elsewhere, storage = tmp_path / "cwd", tmp_path / "runs"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("PLANWH_DAGSTER_STORAGE", str(storage))
+    monkeypatch.setenv("PLANWH_DAGSTER_COMPUTE_LOGS", str(tmp_path / "logs"))
+    with local_instance() as instance:
+        result = _job_for_storage_test.execute_in_process(instance=instance)
+        assert result.success
+        assert instance.get_run_by_id(result.run_id) is not None
+    assert not (elsewhere / ".dagster").exists() and not Path(REPO_ROOT / "elsewhere").exists()
+    assert (storage / "history" / "runs.db").is_file()
+
+
+@dg.job
+def _job_for_storage_test():
+    @dg.op
+    def nothing():
+        return None
+
+    nothing()

@@ -199,7 +199,11 @@ def _parse_settings(problems: list[str]) -> Settings:
 
 INSTANCE_FOLDERS = {  # where dagster.yaml may name each state folder (first found wins), and its default
     "storage": (
-        (("storage", "sqlite", "base_dir"), ("storage", "config", "base_dir")),  # stock / dagster_storage.py
+        (
+            ("storage", "sqlite", "base_dir"),  # stock `storage: sqlite`
+            ("storage", "custom", "config", "base_dir"),  # the shipped dagster.yaml (dagster_storage.py)
+            ("storage", "config", "base_dir"),
+        ),
         ".dagster/storage",
     ),
     "compute_logs": ((("compute_logs", "config", "base_dir"),), ".dagster/compute_logs"),
