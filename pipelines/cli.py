@@ -54,6 +54,7 @@ from pipelines.lib.settings import (
 EXIT_FAILED = 1
 EXIT_DISK_FULL = 74  # sysexits EX_IOERR
 EXIT_LOCKED = 75  # sysexits EX_TEMPFAIL: try again later
+EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
 
 
 def _dbt(args: list[str], settings) -> None:
@@ -556,9 +557,13 @@ def main(argv: list[str] | None = None) -> int:
     private_umask()
     from pipelines.lib.warehouse.connection import WarehouseDamaged, WarehouseLocked
     from pipelines.lib.warehouse.disk import DiskFull, is_disk_full
+    from pipelines.runs import RunInterrupted
 
     try:
         return args.func(args, settings)
+    except RunInterrupted as exc:
+        _say(str(exc))
+        return EXIT_INTERRUPTED
     except SettingsError as exc:
         for line in exc.problems:
             _say(line)

@@ -100,6 +100,15 @@ def _errors(result):
             error = error.cause or getattr(error, "context", None)
 
 
+class RunInterrupted(RuntimeError):
+    """The run was stopped by a signal (SIGTERM, SIGINT): not retried, the command exits non-zero."""
+
+
+def interrupted(result) -> bool:
+    """Whether a failed run was stopped by SIGTERM or SIGINT (Dagster turns both into this error)."""
+    return any(error.cls_name == "DagsterExecutionInterruptedError" for error in _errors(result))
+
+
 def failure_cause(result) -> Exception | None:
     """The reason a run failed when it is one a retry cannot fix, rebuilt as our exception (one line)."""
     from pipelines.lib.settings import SettingsError
@@ -205,6 +214,12 @@ def run_job(
                 result.stage_seconds = stage_timings(instance, result.run_id)
                 if result.success:
                     break
+                if interrupted(result):
+                    # SIGTERM (systemd stop, a timeout) or Ctrl-C: the operator wants it stopped, not run again
+                    raise RunInterrupted(
+                        f"run {result.run_id} was interrupted (SIGTERM or Ctrl-C) and is not retried; the "
+                        "published snapshot is the last complete one, and the next run picks up what this one left"
+                    )
                 cause = failure_cause(result)
                 if isinstance(cause, DiskFull) and not str(cause).strip():
                     cause = DiskFull(

@@ -291,3 +291,35 @@ def test_a_partial_parse_cache_made_for_another_project_path_is_discarded(tmp_pa
         assert discard_foreign_partial_parse(project) and not cache.exists(), foreign
     cache.write_bytes(b"\xc1 not msgpack")
     assert discard_foreign_partial_parse(project) and not cache.exists()
+
+
+def test_a_refresh_stopped_with_sigterm_stops_and_says_so(fresh_warehouse):
+    """SIGTERM (systemd stopping the service, `timeout`) or Ctrl-C used to be taken for a failed run and
+    retried: the whole refresh started again and the command exited 0, so it could not be stopped with one
+    signal. Now it stops, says so in one line, exits 130, and the next run completes the work once."""
+    import signal
+
+    settings = fresh_warehouse
+    copy_departments(settings, PART_A)
+    env = dict(os.environ)
+    env.pop("PLANWH_FAULT", None)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "refresh", "--as-of", AS_OF],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not settings.children_file.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # until dbt runs
+    assert run.poll() is None, run.communicate()
+    run.send_signal(signal.SIGTERM)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 130, (out[-1500:], err[-1500:])
+    assert "retrying" not in err and "interrupted" in err
+    assert len([line for line in err.splitlines() if line.strip()]) == 1, err
+    done = cli("refresh", "--as-of", AS_OF)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert_loaded_exactly_once(settings, expected_rows(PART_A))
