@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, TEST_ROOT
+from tests.conftest import AS_OF, REPO, TEST_ROOT, WORK
 
 CLI = [sys.executable, "-m", "pipelines.cli"]
 
@@ -95,6 +95,16 @@ CASES = {
     "webhook_format": (lambda d: {"PLANWH_WEBHOOK_FORMAT": "slack"}, "PLANWH_WEBHOOK_FORMAT='slack'"),
     "as_of_in_environment": (lambda d: {"PLANWH_AS_OF": "2026-02-30"}, "not a calendar date"),
     "retention_text": (lambda d: {"PLANWH_RETAIN_RUN_DAYS": "a month"}, "PLANWH_RETAIN_RUN_DAYS"),
+    # the published copy would replace the working file (0440, compacted) and analysts would open the file
+    # the refresh writes
+    "publish_dir_is_the_warehouse_folder": (
+        lambda d: {"PLANWH_PUBLISH_DIR": str(WORK)},
+        "is the working warehouse's own folder",
+    ),
+    "output_dir_in_the_inbox": (
+        lambda d: {"PLANWH_OUTPUT_DIR": str(TEST_ROOT / "raw" / "inbox" / "out")},
+        "is inside PLANWH_RAW_DIR",
+    ),
 }
 
 

@@ -571,6 +571,21 @@ def settings_problems(
         problem = folder_problem(var, path, must_exist=must_exist)
         if problem:
             problems.append(problem)
+    if settings.published_warehouse == settings.warehouse:
+        problems.append(
+            f"PLANWH_PUBLISH_DIR={settings.publish_dir} is the working warehouse's own folder: each publish would "
+            f"replace the working file with the analysts' read-only copy; name another folder (default "
+            f"{settings.warehouse.parent / 'published'})"
+        )
+    for var, path in (
+        ("PLANWH_PUBLISH_DIR", settings.publish_dir),
+        ("PLANWH_OUTPUT_DIR", settings.output_dir),
+    ):
+        if path == settings.raw_dir or settings.raw_dir in path.parents:
+            problems.append(
+                f"{var}={path} is inside PLANWH_RAW_DIR ({settings.raw_dir}): what a run writes would land among "
+                "the departments' submissions or the archive; name a folder outside it"
+            )
     if not (settings.dbt_project_dir / "dbt_project.yml").is_file():
         problems.append(
             f"PLANWH_DBT_PROJECT_DIR={settings.dbt_project_dir} has no dbt_project.yml: point it at the dbt project"
