@@ -609,3 +609,33 @@ def test_an_unreadable_file_is_refused_with_its_reason_and_the_others_are_still_
         assert "chmod 644" in Issue("file_not_readable", value="Permission denied").message_en
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_an_archived_copy_deleted_or_edited_is_named_and_nothing_is_loaded(fresh_warehouse):
+    """The archive is what a rebuild reloads. A copy deleted by hand was read as the department's
+    'unreadable file' (rejected, telling the department to save it again) and one edited in place was
+    loaded with the edited numbers, while `make rebuild` said it had finished: the archive is now checked
+    against the receipts' sha256 before anything is loaded from it."""
+    settings = fresh_warehouse
+    folder = settings.inbox / STATS
+    folder.mkdir(parents=True)
+    (folder / "2022.csv").write_text(HEADER + "I23,2022,76500\n", encoding="utf-8")
+    (folder / "2023.csv").write_text(HEADER + "I23,2023,80000\n", encoding="utf-8")
+    catalog = Catalog.load(settings.seeds_dir)
+    assert discover_and_archive(settings, catalog)["new_receipts"] == 2
+    by_name = {r["original_name"]: r for r in rows(settings, "select * from raw.receipts")}
+    edited = settings.raw_dir / by_name["2023.csv"]["archive_path"]
+    os.chmod(edited, 0o600)
+    edited.write_text(HEADER + "I23,2023,99999\n", encoding="utf-8")
+    (settings.raw_dir / by_name["2022.csv"]["archive_path"]).unlink()
+    try:
+        process_pending(settings, catalog)
+        raised: Exception | None = None
+    except Exception as exc:  # which one is the point
+        raised = exc
+    assert type(raised).__name__ == "ArchiveDamaged", (raised, values(settings))
+    message = str(raised)
+    assert "2 archived file(s)" in message and "2023.csv" in message and "2022.csv" in message
+    assert "\n" not in message
+    assert rows(settings, "select * from raw.submissions") == []
+    assert values(settings) == []
