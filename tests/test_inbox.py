@@ -639,3 +639,24 @@ def test_an_archived_copy_deleted_or_edited_is_named_and_nothing_is_loaded(fresh
     assert "\n" not in message
     assert rows(settings, "select * from raw.submissions") == []
     assert values(settings) == []
+
+
+def test_hash_files_gives_each_file_its_hash_or_error_in_order_in_one_thread_or_a_pool(tmp_path, monkeypatch):
+    """hash_files hashes in this thread while files come from the page cache and hands the rest to threads
+    when they come slowly: both ways give the same answers, in order, a missing file as its error."""
+    import hashlib
+
+    from pipelines.lib.ingest import inbox
+
+    paths = []
+    for n in range(600):
+        path = tmp_path / f"f{n}.csv"
+        if n != 300:  # one listed file is gone by the time it is read
+            path.write_bytes(f"指标编号,统计期,数值\nI01,2024,{n}\n".encode())
+        paths.append(path)
+    expected = [hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None for p in paths]
+    for rate in (0, 10**12):  # every rate is fast enough: one thread; none is: the pool after the probe
+        monkeypatch.setattr(inbox, "DISK_BOUND_FILES_PER_S", rate)
+        got = inbox.hash_files(paths)
+        assert isinstance(got[300], FileNotFoundError)
+        assert [None if isinstance(g, OSError) else g for g in got] == expected

@@ -109,8 +109,9 @@ def _walk(root: Path):
                 yield rel, entry
 
 
-HASH_THREADS = 8  # files read at once when many need hashing (keeps the disk's queue busy)
-HASH_POOL_MIN_FILES = 64
+HASH_THREADS = 8  # files read at once once reading waits on the disk (keeps its queue busy)
+HASH_PROBE_FILES = 256  # files hashed in this thread before deciding whether a pool of threads would help
+DISK_BOUND_FILES_PER_S = 2_000  # below this rate the files come from the disk, not the page cache
 RACY_SECONDS = 2.0  # coarser than any file system's timestamps (FAT: 2 s)
 
 
@@ -119,6 +120,29 @@ def _sha256_or_error(path: Path) -> str | OSError:
         return sha256_file(path)
     except OSError as exc:
         return exc
+
+
+def hash_files(paths: list[Path]) -> list[str | OSError]:
+    """The sha256 of each file (or the OSError reading it raised), in order. Files are hashed in this thread
+    while they come from the page cache: small files hashed by a pool of threads took 4-6x as long there,
+    the threads taking turns on the interpreter lock (59.6k province archive files: 0.6 s in one thread,
+    2.7-3.7 s with 2-8; session 16). When the first files come slower than DISK_BOUND_FILES_PER_S, reading
+    waits on the disk (a cold cache on a slow volume: ~700 files/s was seen on the national tier) and the
+    rest are read by HASH_THREADS threads, which keep the disk's queue busy."""
+    out: list[str | OSError] = []
+    started = time.perf_counter()
+    for path in paths[:HASH_PROBE_FILES]:
+        out.append(_sha256_or_error(path))
+    rest = paths[HASH_PROBE_FILES:]
+    if not rest:
+        return out
+    rate = len(out) / max(time.perf_counter() - started, 1e-9)
+    if rate >= DISK_BOUND_FILES_PER_S:
+        out.extend(_sha256_or_error(path) for path in rest)
+    else:
+        with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
+            out.extend(pool.map(_sha256_or_error, rest))
+    return out
 
 
 def _signature(st: os.stat_result) -> list[int]:
@@ -176,9 +200,8 @@ class HashCache:
         return hit["sha"] if hit["sha"] and fresh else None
 
     def hash_all(self, work: list[tuple[InboxFile, dict]]) -> set[int]:
-        """Hash the files of `work` (item, cache entry) and record the hashes. Many files are read by a
-        pool of threads: on a cold page cache the time goes into waiting for the disk, one small file at
-        a time (a first refresh of the national bench tier read ~700 files/s from one thread).
+        """Hash the files of `work` (item, cache entry) and record the hashes (hash_files: one thread, or
+        a pool when reading waits on the disk).
 
         A file that cannot be read gets the issue `file_not_readable`; returns the id() of the items whose
         file has gone since it was listed (the caller leaves them out)."""
@@ -186,11 +209,7 @@ class HashCache:
         # a hash is dated from before its file was read: an edit in the same timestamp tick while it was
         # being read must leave the hash "racy" (not trusted), whatever the read took
         started = time.time()
-        if len(work) >= HASH_POOL_MIN_FILES:
-            with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
-                hashes = list(pool.map(_sha256_or_error, paths))
-        else:
-            hashes = [_sha256_or_error(path) for path in paths]
+        hashes = hash_files(paths)
         gone: set[int] = set()
         for (item, hit), sha in zip(work, hashes, strict=True):
             if isinstance(sha, FileNotFoundError):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -28,7 +27,7 @@ from ..submissions.readers import INDICATOR, PROGRESS
 from ..submissions.reasons import Issue
 from ..submissions.receipts import department_names, write_receipts
 from ..warehouse.connection import connect, fetch_dicts
-from .inbox import sha256_file
+from .inbox import hash_files
 
 BATCH_FILES = 20_000  # files validated and loaded together (bounded memory, one GX run per kind)
 
@@ -65,25 +64,14 @@ class ArchiveDamaged(RuntimeError):
     """An archived copy is missing or its bytes no longer hash to its receipt's sha256."""
 
 
-def _damaged(settings: Settings, receipt: dict) -> bool:
-    try:
-        return sha256_file(settings.raw_dir / receipt["archive_path"]) != receipt["file_sha256"]
-    except OSError:
-        return True
-
-
 def verify_archived(settings: Settings, receipts: list[dict]) -> None:
     """Every archived copy the receipts name is there with the content they recorded, else ArchiveDamaged
     (one line). The archive is the record: a copy deleted or edited by hand must not be read as the
     department's file (it was taken for a department's unreadable or wrong file, and `make rebuild`
     silently dropped or changed what had been accepted)."""
     archived = [r for r in receipts if r.get("archive_path") and not r.get("discovery_issue")]
-    if len(archived) >= 64:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            flags = list(pool.map(lambda r: _damaged(settings, r), archived))
-    else:
-        flags = [_damaged(settings, r) for r in archived]
-    bad = [r for r, flag in zip(archived, flags, strict=True) if flag]
+    hashes = hash_files([settings.raw_dir / r["archive_path"] for r in archived])
+    bad = [r for r, sha in zip(archived, hashes, strict=True) if sha != r["file_sha256"]]
     if bad:
         named = ", ".join(
             f"{r['archive_path']} ({r['department_code']} '{r['original_name']}')" for r in bad[:3]
