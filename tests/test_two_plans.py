@@ -7,14 +7,18 @@ an unfinished 14th-plan project continues under the 15th only when the 15th's ca
 
 from __future__ import annotations
 
+import csv
 import json
 import re
+import shutil
+from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.submissions.templates import HEADER_ROW, write_template
-from tests.conftest import REPO, query
+from tests.conftest import AS_OF, REPO, TEST_ROOT, query
 
 P14, P15 = "370102_14FYP", "370102_15FYP"
 
@@ -170,3 +174,124 @@ def test_templates_list_the_items_of_the_plan_of_the_period(tmp_path):
     assert rows["2025"][1] == ["I17", "I17"]  # the 14th's water indicator (assigned target and actual)
     assert P15 in rows["2026Q3"][0]
     assert rows["2026Q3"][2] == ["P047", "P088"]  # the carried-over project under its code, and a new one
+
+
+# ------------------------------------------------------------------ two districts in one warehouse
+
+P_SZ = "370103_15FYP"  # a second district with a 2026–2030 plan only (a copy of Lixia's 15th, renamed)
+TWO_DISTRICTS = TEST_ROOT / "two_districts"
+
+
+def _second_district_project() -> Path:
+    """The shipped dbt project plus 市中区 (370103): its 2026–2030 plan is Lixia's 15th with the codes renamed,
+    and its commerce bureau (which owes quarterly figures) also owns a project, so it owes both kinds of report
+    each quarter. Nobody in 370103 has sent anything."""
+    shutil.rmtree(TWO_DISTRICTS, ignore_errors=True)
+    project = TWO_DISTRICTS / "dbt_project"
+    shutil.copytree(
+        REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    seeds = project / "seeds"
+
+    def extend(name: str, rows: list[dict]) -> None:
+        path = seeds / name
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            fields, shipped = reader.fieldnames, list(reader)
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(shipped + rows)
+
+    def rows_of(name: str, plan_id: str) -> list[dict]:
+        with (seeds / name).open(encoding="utf-8", newline="") as f:
+            return [r for r in csv.DictReader(f) if r.get("plan_id", plan_id) == plan_id]
+
+    def moved(row: dict) -> dict:
+        return {
+            k: (
+                v.replace("370102", "370103")
+                if k in ("plan_id", "region_code", "department_code") or k.endswith("department_code")
+                else v
+            )
+            for k, v in row.items()
+        }
+
+    extend(
+        "catalog_departments.csv",
+        [moved(r) for r in rows_of("catalog_departments.csv", "") if r["region_code"] == "370102"],
+    )
+    plan = moved(rows_of("catalog_plans.csv", P15)[0])
+    plan.update(
+        region_name_zh="市中区",
+        region_name_en="Shizhong District",
+        plan_name_zh="济南市市中区国民经济和社会发展第十五个五年规划纲要（测试）",
+        plan_name_en="Outline of the 15th Five-Year Plan, Shizhong District, Jinan (test copy)",
+        plan_short_zh="市中区“十五五”规划纲要（测试）",
+        plan_short_en="Shizhong 15th Five-Year Plan (test)",
+    )
+    extend("catalog_plans.csv", [plan])
+    for name in (
+        "catalog_main_indicators.csv",
+        "catalog_secondary_targets.csv",
+        "catalog_project_milestones.csv",
+    ):
+        extend(name, [moved(r) for r in rows_of(name, P15)])
+    projects = [
+        moved(r) | {"continues_plan_id": "", "continues_project_code": ""}
+        for r in rows_of("catalog_projects.csv", P15)
+    ]
+    for item in projects:  # P017 runs from 2026-01-01: its progress is owed from 2026Q1
+        if item["project_code"] == "P017":
+            item["owner_department_code"] = "370103_COM"
+    extend("catalog_projects.csv", projects)
+    return project
+
+
+@pytest.fixture(scope="module")
+def two_districts():
+    """Lixia's 14th and 15th plans and 市中区's 15th in one warehouse, refreshed twice as `make run` does
+    (the shipped samples; nothing from 370103). The outputs are copied aside."""
+    from pipelines.lib.settings import load_settings
+    from tests.conftest import copy_sample_inbox, wipe_test_warehouse
+    from tests.test_reliability import cli
+
+    wipe_test_warehouse()
+    project = _second_district_project()
+    env = {"PLANWH_DBT_PROJECT_DIR": str(project)}
+    prepared = cli("prepare", extra_env=env)
+    assert prepared.returncode == 0, prepared.stderr[-3000:]
+    settings = load_settings()
+    copy_sample_inbox(settings.raw_dir)
+    done = cli("refresh", "--as-of", AS_OF, extra_env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    keep = TWO_DISTRICTS / "output"
+    shutil.copytree(settings.output_dir, keep)
+    shutil.copyfile(settings.published_warehouse, TWO_DISTRICTS / "planwh.duckdb")
+    return {"output": keep, "db": TWO_DISTRICTS / "planwh.duckdb"}
+
+
+def test_a_missing_report_says_which_kind_it_is(two_districts):
+    """370103's commerce bureau owes 2026Q1's figures and its project's progress and sent neither: the
+    evaluation names both reports, not the same quarter twice."""
+    from pipelines.lib.outputs import evaluation as ev
+    from pipelines.lib.warehouse.publish import open_published
+
+    con = open_published(two_districts["db"])
+    try:
+        owed = query(
+            con,
+            """select submission_kind from marts.fct_submission_compliance
+               where department_code = '370103_COM' and period = '2026Q1' and compliance_status = 'missing'""",
+        )
+        assert sorted(r["submission_kind"] for r in owed) == ["indicator_data", "project_progress"]
+        plan = query(con, "select * from marts.dim_plans where plan_id = ?", [P_SZ])[0]
+        said = ev.sentence_submissions(con, ev.plan_context(con, plan))
+    finally:
+        con.close()
+    assert "区商务局2026年第一季度指标数据缺报、2026年第一季度项目进度缺报" in said.zh
+    assert (
+        "District Commerce Bureau: 2026Q1 indicator data missing, 2026Q1 project progress missing" in said.en
+    )
+    page = (two_districts["output"] / "evaluation" / f"evaluation_{P_SZ}.html").read_text(encoding="utf-8")
+    assert said.zh in page and "2026年第一季度缺报、2026年第一季度缺报" not in page

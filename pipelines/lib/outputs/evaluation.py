@@ -26,7 +26,7 @@ import duckdb
 from ..files import temp_path
 from ..settings import now_local
 from ..warehouse.connection import fetch_dicts as _rows
-from .labels import STATUS, STATUS_ORDER, status_en, status_zh
+from .labels import STATUS, STATUS_ORDER, SUBMISSION_KIND, status_en, status_zh
 
 FINAL = "final"
 MID_TERM = "mid_term"
@@ -551,7 +551,7 @@ def sentence_submissions(con, ctx: PlanContext) -> Sentence:
         con,
         """select c.compliance_status, c.department_code, c.department_name_zh, c.department_name_en, c.period,
                   c.submission_kind, c.rows_rejected, c.items_missing, c.items_owned
-           from marts.fct_submission_compliance c where c.plan_id = ? order by c.department_code, c.period""",
+           from marts.fct_submission_compliance c where c.plan_id = ? order by c.department_code, c.period, c.submission_kind""",
         [ctx.plan_id],
     )
     due = [r for r in rows if r["compliance_status"] != "not_due"]
@@ -586,10 +586,12 @@ def sentence_submissions(con, ctx: PlanContext) -> Sentence:
         by_dept: dict[tuple, list[tuple[str, str]]] = defaultdict(list)
         for r in gaps:
             incomplete = r["compliance_status"] == "incomplete"
+            # which report: a department may owe a period's figures and its projects' progress both
+            kind_zh, kind_en = SUBMISSION_KIND.get(r["submission_kind"], (r["submission_kind"],) * 2)
             by_dept[(r["department_name_zh"], r["department_name_en"])].append(
                 (
-                    period_zh(r["period"]) + ("未报齐" if incomplete else "缺报"),
-                    r["period"] + (" incomplete" if incomplete else " missing"),
+                    period_zh(r["period"]) + kind_zh + ("未报齐" if incomplete else "缺报"),
+                    f"{r['period']} {kind_en}" + (" incomplete" if incomplete else " missing"),
                 )
             )
         parts_zh = [f"未报齐{counts['incomplete']}项"] if counts.get("incomplete") else []

@@ -30,7 +30,7 @@ import duckdb
 
 from ..files import temp_path
 from ..text import display_width
-from .labels import ATTRIBUTE, COLUMNS_ZH, METHOD, STATUS
+from .labels import ATTRIBUTE, COLUMNS_ZH, METHOD, STATUS, SUBMISSION_KIND
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DANGEROUS_PATTERN = r"^[=+\-@\t\r]"
@@ -144,8 +144,7 @@ SHEET_NOTES = {
 KIND = {
     "main": ("主要指标", "main indicator"),
     "secondary": ("其他目标", "other target"),
-    "indicator_data": ("指标数据", "indicator data"),
-    "project_progress": ("项目进度", "project progress"),
+    **SUBMISSION_KIND,
     "actual": ("实际值", "actual"),
     "assigned_target": ("下达目标", "assigned target"),
     "binding_indicator": ("约束性指标", "binding indicator"),

@@ -16,6 +16,12 @@ STATUS_ORDER = [
     "not_due",
 ]
 
+# what a department sends: a period's indicator figures or its projects' progress
+SUBMISSION_KIND = {
+    "indicator_data": ("指标数据", "indicator data"),
+    "project_progress": ("项目进度", "project progress"),
+}
+
 STATUS = {
     # indicator attainment
     "achieved": ("已达标", "achieved"),
