@@ -263,6 +263,12 @@ def two_districts():
     assert prepared.returncode == 0, prepared.stderr[-3000:]
     settings = load_settings()
     copy_sample_inbox(settings.raw_dir)
+    report = (
+        settings.output_dir / "report"
+    )  # pages an earlier refresh left: Lixia alone, a plan since removed
+    report.mkdir(parents=True)
+    (report / "progress_report.html").write_text("<h1>历下区 only</h1>", encoding="utf-8")
+    (report / "progress_report_370199_14FYP.html").write_text("<h1>a removed plan</h1>", encoding="utf-8")
     done = cli("refresh", "--as-of", AS_OF, extra_env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     keep = TWO_DISTRICTS / "output"
@@ -295,3 +301,19 @@ def test_a_missing_report_says_which_kind_it_is(two_districts):
     )
     page = (two_districts["output"] / "evaluation" / f"evaluation_{P_SZ}.html").read_text(encoding="utf-8")
     assert said.zh in page and "2026年第一季度缺报、2026年第一季度缺报" not in page
+
+
+def test_with_two_districts_the_index_is_the_start_page_and_no_stale_page_is_left(two_districts):
+    """docs/analysts.md, docs/plans.md: progress_report.html is the plan in progress of one region; with two
+    regions there is none, so it is not written and the earlier copy is removed (as is a removed plan's page)."""
+    report = two_districts["output"] / "report"
+    assert sorted(p.name for p in report.glob("*.html")) == [
+        "index.html",
+        f"progress_report_{P14}.html",
+        f"progress_report_{P15}.html",
+        f"progress_report_{P_SZ}.html",
+    ]
+    index = (report / "index.html").read_text(encoding="utf-8")
+    assert all(f"progress_report_{p}.html" in index for p in (P14, P15, P_SZ))
+    page = (report / f"progress_report_{P_SZ}.html").read_text(encoding="utf-8")
+    assert "href='index.html'" in page  # a plan without siblings links back to the start page too

@@ -406,6 +406,9 @@ def _panel(ind: dict, years: list[dict], latest: dict) -> str:
 
 
 def build_reports(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
+    """index.html (every plan), a page per plan (up to MAX_PLANS_WITH_DETAIL) and, when the warehouse holds
+    one region's plans, progress_report.html: the plan in progress. With several regions there is no such
+    one plan and the file is not written; an earlier copy is removed, as are pages of plans no longer held."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plans = _rows(con, "select * from marts.dim_plans order by plan_id")
     written = []
@@ -418,10 +421,16 @@ def build_reports(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     _atomic_write(index, render_index(con, plans, {p["plan_id"] for p in detailed}))
     written.append(index)
     current = _current_plan(con, detailed)
+    alias = out_dir / "progress_report.html"
     if current is not None:  # one district: progress_report.html is the plan being carried out
-        alias = out_dir / "progress_report.html"
         _atomic_write(alias, render_plan(con, current))
         written.append(alias)
+    else:  # several districts have no one plan in progress: index.html is the start page
+        alias.unlink(missing_ok=True)  # an earlier refresh's page would describe other data
+    known = {p["plan_id"] for p in plans}
+    for page in out_dir.glob("progress_report_*.html"):  # plans no longer in the warehouse
+        if page.stem.removeprefix("progress_report_") not in known:
+            page.unlink(missing_ok=True)
     return written
 
 
@@ -611,7 +620,7 @@ def render_plan(con, plan: dict) -> str:
             f"<div class='en'>同一地区的其他规划 · other plans of this region: {links} · <a href='index.html' "
             f"style='color:#cfd8e3'>汇总 overview</a></div>"
             if links
-            else ""
+            else "<div class='en'><a href='index.html' style='color:#cfd8e3'>全部规划汇总 · all plans</a></div>"
         )
     )
     return _page(f"{plan['plan_short_zh']} 实施进度报告", header, "".join(sections))
