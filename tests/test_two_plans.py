@@ -317,3 +317,19 @@ def test_with_two_districts_the_index_is_the_start_page_and_no_stale_page_is_lef
     assert all(f"progress_report_{p}.html" in index for p in (P14, P15, P_SZ))
     page = (report / f"progress_report_{P_SZ}.html").read_text(encoding="utf-8")
     assert "href='index.html'" in page  # a plan without siblings links back to the start page too
+
+
+def test_the_index_says_which_years_count_for_which_of_the_loaded_plans(two_districts):
+    """Not a fixed 十四五/十五五 sentence: each plan's years and name as the catalog gives them."""
+    index = (two_districts["output"] / "report" / "index.html").read_text(encoding="utf-8")
+    note = re.search(r"<p class='note' id='periods-note'>(.*?)</p>", index).group(1)
+    assert "2025 年及以前" not in index and "figures up to 2025" not in index
+    assert (
+        "2021–2025 年的数据计入历下区“十四五”规划纲要，2026–2030 年的数据计入历下区“十五五”规划纲要（示例）；"
+        "2026–2030 年的数据计入市中区“十五五”规划纲要（测试）。"
+    ) in note
+    assert (
+        "2021–2025 for the Lixia 14th Five-Year Plan, 2026–2030 for the Lixia 15th Five-Year Plan (illustrative); "
+        "2026–2030 for the Shizhong 15th Five-Year Plan (test)."
+    ) in note
+    assert "续建" in note and "carries over" in note  # Lixia has two successive plans

@@ -473,6 +473,41 @@ def _page(title: str, header: str, body: str) -> str:
     )
 
 
+def _periods_note(plans: list[dict]) -> str:
+    """Which years count for which plan, from the plans loaded (their years and names), region by region."""
+    if not plans:
+        return ""
+    by_region: dict[str, list[dict]] = defaultdict(list)
+    for plan in plans:
+        by_region[plan["region_code"]].append(plan)
+    zh, en = [], []
+    for region in sorted(by_region):
+        ordered = sorted(by_region[region], key=lambda p: p["start_year"])
+        zh.append(
+            "，".join(f"{p['start_year']}–{p['end_year']} 年的数据计入{p['plan_short_zh']}" for p in ordered)
+        )
+        en.append(
+            ", ".join(f"{p['start_year']}–{p['end_year']} for the {p['plan_short_en']}" for p in ordered)
+        )
+    successive = any(len(group) > 1 for group in by_region.values())
+    return (
+        "<p class='note' id='periods-note'>一个统计期只属于一个规划："
+        + _e("；".join(zh))
+        + "。"
+        + ("同一地区前一规划未完成的重大项目，由后一规划目录续建的，转入后一规划监测。" if successive else "")
+        + " · A period belongs to one plan: figures of "
+        + _e("; ".join(en))
+        + "."
+        + (
+            " Unfinished projects of a region's earlier plan that the next plan's catalog carries over continue "
+            "under the next plan."
+            if successive
+            else ""
+        )
+        + "</p>"
+    )
+
+
 def render_index(con, plans: list[dict], detailed: set[str]) -> str:
     counts = _rows(
         con,
@@ -517,11 +552,7 @@ def render_index(con, plans: list[dict], detailed: set[str]) -> str:
     body = (
         _undelivered(con) + f"<h2>各规划指标状态 <span class='en'>Indicator status by plan</span></h2>{note}"
         f"<table><tr><th>规划 Plan</th><th>规划期 Years</th><th>阶段 Phase</th>{head}<th>评估报告 Evaluation</th></tr>"
-        f"{''.join(rows)}</table>"
-        "<p class='note'>一个统计期只属于一个规划：2025 年及以前的数据计入“十四五”，2026 年起计入“十五五”；“十四五”未完成的"
-        "重大项目由“十五五”目录续建的，转入“十五五”监测。 · A period belongs to one plan: figures up to 2025 count for the "
-        "14th plan, from 2026 for the 15th; unfinished 14th-plan projects that the 15th plan's catalog carries over "
-        "continue under the 15th.</p>"
+        f"{''.join(rows)}</table>" + _periods_note(plans)
     )
     header = (
         "<h1>规划实施监测 · 汇总</h1><div class='en'>Plan monitoring · overview — generated "
