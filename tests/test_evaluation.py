@@ -316,3 +316,41 @@ def test_the_evaluation_page_renders_in_chromium(sample_run):
         )
         pdf = page.call("Page.printToPDF", paperWidth=8.27, paperHeight=11.69, preferCSSPageSize=True)
         assert len(pdf["data"]) > 50_000
+
+
+def test_indicators_not_yet_due_are_not_counted_as_without_data(sample_run, sample_db):
+    """The 15th plan as of 2026-06-30 (mid-term): nothing of it is due yet. Its verdict said '0项符合或快于预期，
+    暂无数据22项' while its status table says 未到报送期: they are counted as not yet due, as the table does."""
+    plan = query(sample_db, "select * from marts.dim_plans where plan_id = '370102_15FYP'")[0]
+    ctx = ev.plan_context(sample_db, plan)
+    assert ctx.kind == ev.MID_TERM
+    rows = query(
+        sample_db,
+        """select status, evaluation_category, evaluation_category_zh from marts.fct_indicator_status_latest
+           where plan_id = '370102_15FYP' and indicator_kind = 'main'""",
+    )
+    not_due = [r for r in rows if r["status"] == "not_due"]
+    assert not_due and {(r["evaluation_category"], r["evaluation_category_zh"]) for r in not_due} == {
+        ("not_due", "未到报送期")
+    }
+    said = {s.key: s for s in ev.sentences(sample_db, ctx)}
+    main = said["main_indicators"]
+    assert main.numbers.get("no_data", 0) == sum(r["status"] == "no_data" for r in rows)
+    assert main.numbers["not_due"] == len(not_due)
+    assert f"未到报送期{len(not_due)}项" in main.zh and f"{len(not_due)} not yet due" in main.en
+    assert "暂无数据" not in main.zh and "no data" not in main.en
+    assert "暂无数据" not in said["binding_indicators"].zh and "暂无数据" not in said["other_targets"].zh
+    # the docx agrees with the marts (its check reads the categories' labels)
+    page = (sample_run["output"] / "evaluation" / "evaluation_370102_15FYP.html").read_text(encoding="utf-8")
+    assert main.zh in page
+    assert (
+        ev.verify_docx(
+            sample_db, "370102_15FYP", sample_run["output"] / "evaluation" / "evaluation_370102_15FYP.docx"
+        )
+        == []
+    )
+    # the 14th plan's indicator overdue for 2025 is still 暂无数据
+    assert query(
+        sample_db,
+        "select evaluation_category from marts.fct_indicator_status_latest where plan_id = '370102_14FYP' and indicator_code = 'I17'",
+    ) == [{"evaluation_category": "no_data"}]

@@ -39,7 +39,8 @@
             and round(-{{ growth_shortfall }}, 9) >= {{ var('ahead_min_lead') }} then 'ahead'
         when {{ status }} = 'on_track' then 'as_expected'
         when {{ status }} in ('at_risk', 'off_track') then 'lagging'
-        when {{ status }} in ('no_data', 'not_due') then 'no_data'
+        when {{ status }} = 'no_data' then 'no_data'
+        when {{ status }} = 'not_due' then 'not_due'
         else 'not_assessable'
     end
 {%- endmacro %}

@@ -1,6 +1,6 @@
 -- Per indicator: the status of the latest evaluated year (skipping a current year not yet due),
 -- and since when it has held (the first year of the current run of equal statuses). An indicator with
--- no year due yet is `not_due` (evaluation category no_data).
+-- no year due yet is `not_due` (evaluation category not_due: not counted as 暂无数据).
 with indicators as (
     select * from {{ ref('int_indicators_unioned') }}
 ),
@@ -91,7 +91,7 @@ final as (
         and latest.status = runs.status
         and latest.run_id = runs.run_id
     left join categories
-        on coalesce(latest.evaluation_category, 'no_data') = categories.evaluation_category
+        on coalesce(latest.evaluation_category, 'not_due') = categories.evaluation_category
 )
 
 select * from final

@@ -44,6 +44,7 @@ ORDER = {
         "lagging",
         "no_data",
         "not_assessable",
+        "not_due",  # nothing due yet: neither on track nor without data
     ],
     MID_TERM: [
         "achieved_early",
@@ -54,6 +55,7 @@ ORDER = {
         "not_achieved",
         "no_data",
         "not_assessable",
+        "not_due",  # nothing due yet: neither on track nor without data
     ],
 }
 GOOD_MID_TERM = ("achieved_early", "ahead", "as_expected", "achieved")  # 符合或快于预期

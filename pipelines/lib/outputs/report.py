@@ -61,6 +61,7 @@ CATEGORY_ORDER = [
     "lagging",
     "no_data",
     "not_assessable",
+    "not_due",
 ]
 TIMELINE_ROWS = 24  # projects per timeline chart: one chart fits an A4 page
 
