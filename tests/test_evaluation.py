@@ -354,3 +354,40 @@ def test_indicators_not_yet_due_are_not_counted_as_without_data(sample_run, samp
         sample_db,
         "select evaluation_category from marts.fct_indicator_status_latest where plan_id = '370102_14FYP' and indicator_code = 'I17'",
     ) == [{"evaluation_category": "no_data"}]
+
+
+def test_english_sentences_use_the_english_unit(sample_db):
+    """'80.9 岁 against ≥81 岁; short by 0.1 岁' in English text: units come from the seed catalog_units
+    (dim_indicators.unit_en), and every unit of the catalogs has an English name or none (a count)."""
+    from pipelines.lib.outputs.report import final_words
+
+    untranslated = query(
+        sample_db,
+        r"select distinct unit, unit_en from marts.dim_indicators where regexp_matches(unit_en, '[\x{4e00}-\x{9fff}]')",
+    )
+    assert untranslated == []
+    row = query(
+        sample_db,
+        ev.INDICATOR_DETAIL.format(where="s.indicator_code = 'S021'"),
+        ["370102_15FYP"],
+    )[0]
+    assert (row["name_zh"], row["unit"], row["unit_en"]) == ("人均预期寿命", "岁", "years")
+    # as the marts say it once 2030 is in and short of the target (the values a final evaluation would hold)
+    row |= {
+        "latest_year": 2030,
+        "status": "not_achieved",
+        "evaluation_category": "not_achieved",
+        "evaluated_value": 81.9,
+        "target_compared": 82.0,
+        "shortfall": 0.1,
+        "value_decimals": 1,
+    }
+    en = ev.indicator_item(row, "en")
+    assert en == "S021 Life expectancy (2030: 81.9 years against ≥82 years; short by 0.1 years)"
+    assert "岁" not in en and "岁" in ev.indicator_item(row, "zh")
+    indicator = query(
+        sample_db,
+        "select * from marts.dim_indicators where plan_id = '370102_15FYP' and indicator_code = 'S021'",
+    )[0]
+    words = final_words(row | {"years_missed": None}, indicator | {"value_decimals": 1})
+    assert words.endswith("final value for 2030 misses the target by 0.1 years") and "差距0.1岁" in words

@@ -6,6 +6,10 @@ departments as (
     select * from {{ ref('int_departments_enriched') }}
 ),
 
+units as (
+    select * from {{ ref('stg_catalog__units') }}
+),
+
 reported_values as (
     select * from {{ ref('int_indicator_values_as_of') }}
 ),
@@ -36,6 +40,8 @@ final as (
         indicators.name_en,
         indicators.unit_printed,
         indicators.unit,
+        -- a unit missing from catalog_units keeps its Chinese name; a listed one without English name is a count
+        case when units.unit is null then indicators.unit else coalesce(units.unit_en, '') end as unit_en,
         indicators.baseline_year,
         indicators.baseline_text,
         indicators.baseline_value,
@@ -82,6 +88,8 @@ final as (
     left join departments
         on indicators.owner_department_code = departments.department_code
         and indicators.plan_id = departments.plan_id
+    left join units
+        on indicators.unit = units.unit
     left join reported_precision
         on indicators.plan_id = reported_precision.plan_id
         and indicators.indicator_code = reported_precision.indicator_code

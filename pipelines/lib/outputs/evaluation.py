@@ -60,31 +60,6 @@ ORDER = {
 }
 GOOD_MID_TERM = ("achieved_early", "ahead", "as_expected", "achieved")  # 符合或快于预期
 
-UNIT_EN = {
-    "亿元": "100 million yuan",
-    "万元": "10,000 yuan",
-    "元": "yuan",
-    "亿美元": "100 million USD",
-    "万人": "10,000 people",
-    "万人次": "10,000 visits",
-    "人": "people",
-    "名": "people",
-    "家": "firms",
-    "个": "",
-    "项": "",
-    "件": "",
-    "座": "",
-    "条": "",
-    "处": "",
-    "所": "",
-    "套": "units",
-    "亩": "mu",
-    "平方米": "m²",
-    "万平方米": "10,000 m²",
-    "百分点": "percentage points",
-    "比值": "",
-}
-
 
 # ------------------------------------------------------------------------------------------ numbers
 
@@ -110,15 +85,23 @@ def natural_decimals(value: float | None, most: int = 4) -> int:
     return len(text.split(".")[1]) if "." in text else 0
 
 
-def with_unit(value, unit: str | None, decimals: int, lang: str = "zh") -> str:
+def unit_en(row: dict) -> str:
+    """The indicator's unit in English (dim_indicators.unit_en, from the seed catalog_units): '' for a count."""
+    english = row.get("unit_en")
+    return row.get("unit") or "" if english is None else english
+
+
+def with_unit(value, row: dict, decimals: int, lang: str = "zh") -> str:
+    """A value with the indicator's unit: '80.9岁' in Chinese, '80.9 years' in English."""
     text = num(value, decimals)
+    unit = row.get("unit")
     if text == "—" or not unit:
         return text
     if unit == "%":
         return text + "%"
     if lang == "zh":
         return text + unit
-    english = UNIT_EN.get(unit, unit)
+    english = unit_en(row)
     if not english:
         return text
     return f"{text} ({english})" if " " in english or english[0].isdigit() else f"{text} {english}"
@@ -128,10 +111,9 @@ def gap_unit(row: dict, lang: str = "zh") -> str:
     """The unit a shortfall is counted in: percentage points for percentages and growth rates."""
     if row.get("unit") == "%" or row.get("target_method") == "rate":
         return "个百分点" if lang == "zh" else " percentage points"
-    unit = row.get("unit") or ""
     if lang == "zh":
-        return unit
-    english = UNIT_EN.get(unit, unit)
+        return row.get("unit") or ""
+    english = unit_en(row)
     return f" ({english})" if " " in english or english[:1].isdigit() else (" " + english).rstrip()
 
 
@@ -311,7 +293,7 @@ def sentence_secondary(con, ctx: PlanContext) -> Sentence:
 
 
 INDICATOR_DETAIL = """
-    select s.indicator_code, d.seq, d.name_zh, d.name_en, d.unit, d.value_decimals, d.target_method, d.baseline_year,
+    select s.indicator_code, d.seq, d.name_zh, d.name_en, d.unit, d.unit_en, d.value_decimals, d.target_method, d.baseline_year,
            d.target_operator, d.target_value, d.annual_growth_rate, d.attribute, d.indicator_kind,
            s.status, s.evaluation_category, s.evaluation_category_zh, s.evaluation_category_en,
            s.latest_year, s.latest_due_date, s.actual_value, s.evaluated_value, s.target_compared, s.shortfall,
@@ -336,8 +318,8 @@ def value_phrase(r: dict, lang: str = "zh") -> str:
     d = decimals_of(r)
     year = r["latest_year"]
     method = r["target_method"]
-    value = with_unit(r["evaluated_value"], r["unit"], d, lang)
-    target = with_unit(r["target_compared"], r["unit"], natural_decimals(r["target_compared"]), lang)
+    value = with_unit(r["evaluated_value"], r, d, lang)
+    target = with_unit(r["target_compared"], r, natural_decimals(r["target_compared"]), lang)
     first = (r.get("baseline_year") or year - 1) + 1
     if lang == "zh":
         if method == "rate":

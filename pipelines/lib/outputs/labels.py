@@ -101,6 +101,7 @@ COLUMNS_ZH = {
     "value": "数值",
     "previous_value": "上一版本数值",
     "unit": "单位",
+    "unit_en": "英文单位",
     "unit_reported": "报送单位",
     "unit_printed": "规划表单位",
     "note": "备注",

@@ -21,7 +21,7 @@ from ..alerts.notify import undelivered
 from ..files import atomic_write_text
 from ..settings import now_local, to_the_second
 from ..warehouse.connection import fetch_dicts as _rows
-from .evaluation import FINAL, KIND_EN, METHOD_EN, METHOD_ZH, plan_context, sentences
+from .evaluation import FINAL, KIND_EN, METHOD_EN, METHOD_ZH, gap_unit, plan_context, sentences
 from .labels import ATTRIBUTE, METHOD, STATUS_ORDER, status_en, status_zh
 
 COLORS = {
@@ -342,7 +342,7 @@ def final_words(latest: dict, indicator: dict) -> str:
             if indicator["unit"] == "%" or indicator["target_method"] == "rate"
             else indicator["unit"]
         )
-        unit_en = "percentage points" if unit == "个百分点" else indicator["unit"]
+        unit_en = gap_unit(indicator, "en").strip()
         gap_text = "—" if gap is None else f"{gap:.{2 if decimals is None else decimals}f}"
         missed = latest.get("years_missed")
         years = f"，{missed}个年度未完成" if missed else ""
