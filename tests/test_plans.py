@@ -261,6 +261,12 @@ def test_add_merges_a_reviewed_draft_and_refuses_a_broken_one(tmp_path):
     ):
         assert expected in text, (expected, text)
     assert {p.name: p.read_bytes() for p in seeds.glob("*.csv")} == before
+    # the units are the seeds' list: a unit added there (with its English name) is known
+    units = seeds / "catalog_units.csv"
+    units.write_text(units.read_text(encoding="utf-8") + "亿,hundred million,\n", encoding="utf-8")
+    again = "\n".join(str(p) for p in add(broken, seeds).problems)
+    assert "unit: '亿'" not in again and "target_operator: '≈'" in again
+    units.write_bytes(before["catalog_units.csv"])
 
     # the reviewed draft merges: the other plans' records untouched, the review columns dropped
     result = add(folder, seeds)

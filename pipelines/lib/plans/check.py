@@ -3,7 +3,7 @@
 Checked (for the seeds, or a draft folder together with the seeds it would join):
 - codes unique per plan (indicator and target codes share one namespace), plans and departments unique;
 - every plan row sane (years in order, no two plans of one region covering the same year);
-- units known (KNOWN_UNITS), operators valid (blank only for growth-rate and assigned targets), the
+- units known (the catalog_units seed), operators valid (blank only for growth-rate and assigned targets), the
   vocabularies (attribute, basis, direction, frequency, milestone codes, date sources), numbers numeric;
 - years inside the plan (targets in start..end, baselines before the start, milestone dates in order);
 - every item has one owner, an existing department of the plan's region;
@@ -22,68 +22,7 @@ import pandas as pd
 from .catalog import SEEDS
 from .outline import Outline, squash
 
-KNOWN_UNITS = {
-    "%",
-    "‰",
-    "百分点",
-    "个百分点",
-    "亿元",
-    "万元",
-    "元",
-    "亿美元",
-    "万美元",
-    "美元",
-    "家",
-    "个",
-    "座",
-    "条",
-    "项",
-    "人",
-    "万人",
-    "人次",
-    "万人次",
-    "名",
-    "所",
-    "处",
-    "套",
-    "件",
-    "张",
-    "户",
-    "万户",
-    "栋",
-    "辆",
-    "床",
-    "亩",
-    "万亩",
-    "公顷",
-    "平方米",
-    "万平方米",
-    "平方公里",
-    "公里",
-    "千米",
-    "吨",
-    "万吨",
-    "吨标准煤",
-    "万吨标准煤",
-    "立方米",
-    "万立方米",
-    "微克/立方米",
-    "千瓦",
-    "万千瓦",
-    "兆瓦",
-    "岁",
-    "年",
-    "天",
-    "倍",
-    "比值",
-    "名次",
-    "场",
-    "次",
-    "元/人",
-    "万元/人",
-    "万元/亩",
-    "平方米/人",
-}
+UNITS_SEED = "catalog_units"  # the units a catalog may use, with their English names (one list: the seed)
 OPERATORS = {">=", ">", "<=", "<", "="}
 VOCABULARY = {
     "attribute": {"expected", "binding"},
@@ -113,11 +52,21 @@ class Problem:
 
 def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
     out = {}
-    for name in SEEDS:
+    for name in (*SEEDS, UNITS_SEED):
         path = folder / f"{name}.csv"
         if path.exists():
             out[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
     return out
+
+
+def known_units(tables: dict[str, pd.DataFrame]) -> set[str]:
+    """The units of the seeds' catalog_units table (the shipped seed when the tables have none)."""
+    frame = tables.get(UNITS_SEED)
+    if frame is None:
+        frame = pd.read_csv(
+            REPO / "dbt_project" / "seeds" / f"{UNITS_SEED}.csv", dtype=str, keep_default_na=False
+        )
+    return set(frame["unit"])
 
 
 def _number(value: str) -> float | None:
@@ -149,6 +98,7 @@ class Checker:
         self.sources: dict[str, Outline | None] = dict(sources or {})
         self.offsets = offsets or {}  # rows of a combined table that come before the checked file's rows
         self.folder = folder
+        self.known_units = known_units(tables)
 
     def add(self, file: str, index: int | None, item: str, column: str, message: str) -> None:
         line = None if index is None else index - self.offsets.get(file, 0) + 2
@@ -339,13 +289,14 @@ class Checker:
 
     def _unit(self, name: str, index: int, row: dict, item: str) -> None:
         unit = row.get("unit", "")
-        if unit not in KNOWN_UNITS:
+        if unit not in self.known_units:
             self.add(
                 name,
                 index,
                 item,
                 "unit",
-                f"{unit!r} is not a known unit (pipelines/lib/plans/check.py KNOWN_UNITS)"
+                f"{unit!r} is not a known unit: use one listed in dbt_project/seeds/{UNITS_SEED}.csv, or add it "
+                "there with its English name"
                 if unit
                 else "blank",
             )
@@ -526,7 +477,7 @@ class Checker:
                     "quantity_target",
                     f"{row['quantity_target']!r} is not a number",
                 )
-            if row.get("quantity_target") and row.get("quantity_unit", "") not in KNOWN_UNITS:
+            if row.get("quantity_target") and row.get("quantity_unit", "") not in self.known_units:
                 self.add(
                     "catalog_projects",
                     index,
@@ -704,6 +655,8 @@ def combined(
     plan_ids = set(draft.get("catalog_plans", pd.DataFrame({"plan_id": []}))["plan_id"])
     offsets: dict[str, int] = {}
     out = {}
+    if UNITS_SEED in seeds:  # the seeds' list of units: a draft folder has none
+        out[UNITS_SEED] = seeds[UNITS_SEED]
     for name in SEEDS:
         base = seeds.get(name, pd.DataFrame())
         extra = draft.get(name)
