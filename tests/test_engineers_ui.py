@@ -291,3 +291,23 @@ def test_a_stale_snapshot_fails_the_freshness_check_as_an_error():
     (evaluation,) = [e.event_specific_data for e in events_of(result, "ASSET_CHECK_EVALUATION")]
     assert evaluation.check_name == "freshness_check" and not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_a_run_that_does_not_run_every_dbt_test_does_not_flood_the_event_log(fresh_warehouse):
+    """A refresh with nothing new runs no dbt test: Dagster said so in one ~21,000-character INFO line of
+    the run's event log ("op 'planwh_dbt' did not yield or return expected outputs {…every check…}").
+    The step's own one line about the tests not run is what stays."""
+    from tests.conftest import run_job
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_job(instance=instance).success  # the first build: everything, every test
+        second = run_job(instance=instance)
+        assert second.success
+        lines = [
+            entry.user_message
+            for entry in instance.all_logs(second.run_id)
+            if entry.step_key == "planwh_dbt" and entry.dagster_event is None
+        ]
+    assert any("dbt was not run (nothing new since the last build)" in line for line in lines), lines
+    assert not [line for line in lines if "did not yield or return expected outputs" in line]
+    assert max(len(line) for line in lines) < 2000
