@@ -123,6 +123,30 @@ def test_every_check_says_what_it_checks():
     assert "{" not in composite and "No two rows share the same (" in composite
     freshness = next(s for k, s in specs.items() if k.name == "freshness_check")
     assert freshness.metadata["dagster/freshness_params"].value["lower_bound_delta_seconds"] == 26 * 3600
+    assert "26 hours" in freshness.description
+
+
+def test_every_check_description_is_bilingual_chinese_first():
+    """Every check reads "中文 — English", as the dbt tests and the report, export and snapshot checks do:
+    the ledger, GX, alert and evaluation checks were English only, and `freshness_check` had Dagster's
+    generic "Evaluates freshness for targeted asset." without saying how old is too old."""
+    import re
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    wrong = {}
+    for key in graph.asset_check_keys:
+        description = (graph.get_check_spec(key).description or "").strip()
+        match = re.fullmatch(r"(?s)([^—]+?) — (.+)", description)
+        if (
+            not match
+            or not re.search(r"[\u4e00-\u9fff]", match.group(1))  # a Chinese name first
+            or not re.search(r"[A-Za-z]{3,}.*\s.*[A-Za-z]{3,}", match.group(2))  # then English words
+            or "targeted asset" in description  # Dagster's generic wording
+        ):
+            wrong[key.to_user_string()] = description
+    assert wrong == {}
 
 
 def test_the_output_checks_pass_on_the_sample_refresh(sample_run):

@@ -41,12 +41,13 @@ ALERTS = dg.AssetKey(["ops", "alerts"])
         dg.AssetCheckSpec(
             "no_open_critical_alerts",
             asset=ALERTS,
-            description="Warns while any critical alert is open (a binding indicator off track or without data).",
+            description="无未关闭的严重预警 — Warns while any critical alert is open (a binding indicator off "
+            "track or without data past its deadline).",
         ),
         dg.AssetCheckSpec(
             "notifications_delivered",
             asset=ALERTS,
-            description="Warns while a notification was given up on (its channel failed for the whole retry "
+            description="通知已送达 — Warns while a notification was given up on (its channel failed for the whole retry "
             "window) and nobody has retried or dismissed it: `planwh deliveries`.",
         ),
     ],

@@ -32,7 +32,7 @@ NOTIFICATIONS = dg.AssetKey(["ops", "department_notifications"])
         dg.AssetCheckSpec(
             "department_notices_delivered",
             asset=NOTIFICATIONS,
-            description="Warns while a department's channel fails (its notices wait for a retry).",
+            description="部门通知已送达 — Warns while a department's channel fails (its notices wait for a retry).",
         )
     ],
 )

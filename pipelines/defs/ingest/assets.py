@@ -117,24 +117,26 @@ def _check_metadata(report, examples, kind: str) -> dict:
         dg.AssetCheckSpec(
             "gx_indicator_data_suite",
             asset=RAW_INDICATORS,
-            description="Great Expectations suite `indicator_data` over this run's new rows.",
+            description="指标数据校验 — Great Expectations suite `indicator_data` over this run's new indicator "
+            "rows (codes, ownership, periods, value types, units, ranges); warns when rows were quarantined.",
         ),
         dg.AssetCheckSpec(
             "gx_indicator_plausibility_suite",
             asset=RAW_INDICATORS,
-            description="Great Expectations suite `indicator_plausibility` (soft checks, 核实性审核) over this run's "
-            "new actual values: warns while values await a department's explanation.",
+            description="核实性审核 — Great Expectations suite `indicator_plausibility` (soft checks) over this "
+            "run's new actual values: warns while values await a department's explanation.",
         ),
         dg.AssetCheckSpec(
             "gx_project_progress_suite",
             asset=RAW_PROGRESS,
-            description="Great Expectations suite `project_progress` over this run's new rows.",
+            description="项目进度校验 — Great Expectations suite `project_progress` over this run's new project "
+            "progress rows (projects, milestones, dates, progress, investment); warns when rows were quarantined.",
         ),
         dg.AssetCheckSpec(
             "ledger_integrity",
             asset=RAW_SUBMISSIONS,
             blocking=True,
-            description="Every loaded row belongs to an accepted ledger entry and every ledger count "
+            description="台账完整 — Every loaded row belongs to an accepted ledger entry and every ledger count "
             "matches the rows loaded: nothing half-loaded. Blocks the models when broken.",
         ),
     ],

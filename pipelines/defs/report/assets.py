@@ -123,7 +123,8 @@ def evaluation_report(context: dg.AssetExecutionContext, planwh: PlanWarehouse) 
 
 @dg.asset_check(
     asset=EVALUATION,
-    description="The .docx of each plan opens, and its table of main indicators and overview counts equal the marts.",
+    description="评估报告与数据一致 — The .docx of each plan opens, and its table of main indicators and "
+    "overview counts equal the marts.",
 )
 def evaluation_matches_marts(planwh: PlanWarehouse) -> dg.AssetCheckResult:
     settings = planwh.settings
