@@ -335,3 +335,48 @@ def test_a_run_that_does_not_run_every_dbt_test_does_not_flood_the_event_log(fre
     assert any("dbt was not run (nothing new since the last build)" in line for line in lines), lines
     assert not [line for line in lines if "did not yield or return expected outputs" in line]
     assert max(len(line) for line in lines) < 2000
+
+
+def test_the_run_after_a_ui_selection_says_the_selection_is_why_everything_is_rebuilt(fresh_warehouse):
+    """A selection of dbt assets (context.is_subset) rebuilds some models only and forgets the recorded
+    build state on purpose; the next run's dbt step said "full: no build recorded in this warehouse", as if
+    the warehouse had lost its history. It says the last build was a selection."""
+    from pipelines.definitions import defs
+    from tests.conftest import AS_OF, run_job
+
+    def dbt_reason(instance, run_id) -> str:
+        (line,) = [
+            entry.user_message
+            for entry in instance.all_logs(run_id)
+            if entry.step_key == "planwh_dbt"
+            and entry.dagster_event is None
+            and "dbt build" in entry.user_message
+        ]
+        return line.split("dbt build ", 1)[1]
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = run_job(instance=instance)
+        assert (
+            first.success
+            and dbt_reason(instance, first.run_id) == "full: no build recorded in this warehouse"
+        )
+        selection = defs.resolve_implicit_global_asset_job_def().get_subset(
+            asset_selection={dg.AssetKey(["staging", "stg_catalog__units"])}
+        )
+        chosen = selection.execute_in_process(
+            run_config={"resources": {"planwh": {"config": {"as_of": AS_OF}}}}, instance=instance
+        )
+        assert chosen.success and dbt_reason(instance, chosen.run_id).startswith("subset")
+        after = run_job(instance=instance)
+        assert after.success
+        reason = dbt_reason(instance, after.run_id)
+    assert reason.startswith("full: the last build was a selection of dbt assets"), reason
+    assert "no build recorded" not in reason and "everything is rebuilt" in reason
+
+    # a full or models build that failed or was killed forgets the state too, and is named as such
+    from pipelines.lib.warehouse.refresh_scope import BuildPlan, begin_build, end_build, plan_build
+
+    begin_build(fresh_warehouse, BuildPlan("models", "as_of changed", {}))  # never recorded: it did not end
+    end_build(fresh_warehouse)
+    again = plan_build(fresh_warehouse, AS_OF, None)
+    assert again.mode == "full" and again.reason.startswith("the last models build failed or was stopped")

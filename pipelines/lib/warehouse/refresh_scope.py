@@ -5,8 +5,9 @@ dbt project's code, of the catalog (the seeds), the evaluation date (as_of) and 
 (known_at); and which submissions of the ledger they already reflect (ops.modelled_submissions). Before
 each dbt run, `plan_build` compares:
 
-  full     nothing recorded, the models' code or the catalog changed, or a full build was asked for
-           (the nightly run): `dbt build`, every seed, model and test.
+  full     nothing recorded (or the last build was a selection of dbt assets from the UI, or did not
+           finish: the models' state is not known), the models' code or the catalog changed, or a full
+           build was asked for (the nightly run): `dbt build`, every seed, model and test.
   models   only as_of or known_at changed: every table rebuilt and every test run
            (`--selector planwh_rebuild_models`); the seeds and views, unchanged, are not reloaded.
   scoped   the same fingerprint and new submissions in the ledger: the models downstream of the raw
@@ -138,8 +139,8 @@ def plan_build(settings: Settings, as_of: str, known_at: str | None, full: bool 
         stored = _stored_state(con)
         if full:
             return BuildPlan("full", "a full build was asked for (nightly or --full)", current)
-        if not stored or not _models_exist(con):
-            return BuildPlan("full", "no build recorded in this warehouse", current)
+        if "models" not in stored or not _models_exist(con):
+            return BuildPlan("full", _why_unknown(stored.get("mode")), current)
         if stored.get("models") != current["models"]:
             return BuildPlan("full", "the dbt project changed since the last build", current)
         if stored.get("catalog") != current["catalog"]:
@@ -183,6 +184,18 @@ def plan_build(settings: Settings, as_of: str, known_at: str | None, full: bool 
             plans_total=total,
             selector=SCOPED_SELECTORS[loaded],
         )
+
+
+def _why_unknown(last: str | None) -> str:
+    """Why the models' state is not known (nothing to compare a refresh with): what `begin_build` left."""
+    if last == "subset":
+        return (
+            "the last build was a selection of dbt assets (from the UI), which rebuilt some models only, so "
+            "the models' state is not known: everything is rebuilt"
+        )
+    if last in ("full", "models"):
+        return f"the last {last} build failed or was stopped, so the models' state is not known: everything is rebuilt"
+    return "no build recorded in this warehouse"
 
 
 def _touched(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str], int]:
@@ -236,12 +249,15 @@ def _touched(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str], int]
 def begin_build(settings: Settings, plan: BuildPlan) -> None:
     """Before dbt starts. A scoped build writes the scope its models read (ops.refresh_scope). A full or
     models build forgets the recorded state first: if it does not finish, the tables are a mix of two
-    evaluations, and the next refresh, whatever its dates, must build everything again."""
+    evaluations, and the next refresh, whatever its dates, must build everything again. So does a UI
+    selection (it rebuilds some models only, and never records a state). Only the mode is kept, so that the
+    next refresh can say why it builds everything (`_why_unknown`)."""
     with connect(settings) as con:
         con.execute(STATE_DDL)
         con.execute(f"drop table if exists {REFRESH_SCOPE}")
-        if plan.mode in ("full", "models", "subset"):  # a UI selection rebuilds some models only
+        if plan.mode in ("full", "models", "subset"):
             con.execute("delete from ops.model_state")
+            con.execute("insert into ops.model_state values ('mode', ?, ?)", [plan.mode, now_local()])
         if plan.mode == "scoped":
             con.execute(f"create table {REFRESH_SCOPE} (scope_key varchar, scope_value varchar)")
             rows = [["plan_id", p] for p in plan.plans] + [["department_code", d] for d in plan.departments]
