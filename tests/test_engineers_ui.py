@@ -380,3 +380,31 @@ def test_the_run_after_a_ui_selection_says_the_selection_is_why_everything_is_re
     end_build(fresh_warehouse)
     again = plan_build(fresh_warehouse, AS_OF, None)
     assert again.mode == "full" and again.reason.startswith("the last models build failed or was stopped")
+
+
+def test_the_docs_show_column_lineage_where_it_can_be_seen(sample_run):
+    """The open-source Dagster UI stores `dagster/column_lineage` but shows no "Column lineage" tab (a
+    Dagster+ view): docs/engineers.md promised one. It must point to what works: `planwh lineage`, the
+    column schema in the UI, and the GraphQL query it prints, which returns the lineage of `status`."""
+    import re
+
+    from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+
+    from pipelines.runs import local_instance
+
+    doc = (REPO / "docs" / "engineers.md").read_text(encoding="utf-8")
+    assert not re.search(r'the "Column lineage" tab of', doc)
+    assert "planwh lineage" in doc and "column schema" in doc and "/graphql" in doc
+    query = re.search(r"```graphql\n(.*?)```", doc, re.S).group(1)
+    with (
+        local_instance() as instance,
+        define_out_of_process_context(
+            str(REPO / "pipelines" / "definitions.py"), "defs", instance
+        ) as context,
+    ):
+        result = execute_dagster_graphql(context, query)
+    (materialization,) = result.data["assetOrError"]["assetMaterializations"]
+    (entry,) = [e for e in materialization["metadataEntries"] if e.get("lineage")]
+    status = next(c for c in entry["lineage"] if c["columnName"] == "status")
+    upstream = {"/".join(d["assetKey"]["path"]) for d in status["columnDeps"]}
+    assert "intermediate/int_indicator_attainment_evaluated" in upstream
