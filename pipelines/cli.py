@@ -555,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     export_env(settings)
     private_umask()
+    from pipelines.lib.ingest.inbox import ArchiveDamaged
     from pipelines.lib.warehouse.connection import WarehouseDamaged, WarehouseLocked
     from pipelines.lib.warehouse.disk import DiskFull, is_disk_full
     from pipelines.runs import RunInterrupted
@@ -574,6 +575,9 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseDamaged as exc:
         _say(str(exc))
         return EXIT_BAD_SETTING
+    except ArchiveDamaged as exc:  # the record itself: restore it from backup (the message says which file)
+        _say(str(exc))
+        return EXIT_FAILED
     except subprocess.CalledProcessError as exc:  # dbt's own output, above, says why
         _say(
             f"{Path(str(exc.cmd[0])).name} {exc.cmd[1]} failed with exit code {exc.returncode} (see its output above)"

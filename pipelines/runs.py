@@ -111,6 +111,7 @@ def interrupted(result) -> bool:
 
 def failure_cause(result) -> Exception | None:
     """The reason a run failed when it is one a retry cannot fix, rebuilt as our exception (one line)."""
+    from pipelines.lib.ingest.inbox import ArchiveDamaged
     from pipelines.lib.settings import SettingsError
     from pipelines.lib.warehouse.connection import WarehouseDamaged, WarehouseLocked
     from pipelines.lib.warehouse.disk import DiskFull, is_disk_full
@@ -120,6 +121,7 @@ def failure_cause(result) -> Exception | None:
         "WarehouseLocked": WarehouseLocked,
         "WarehouseDamaged": WarehouseDamaged,
         "DiskFull": DiskFull,
+        "ArchiveDamaged": ArchiveDamaged,
     }
     for error in _errors(result):
         message = re.sub(r"^[\w.]+(Error|Locked|Damaged|Full): ", "", (error.message or "").strip())

@@ -660,3 +660,52 @@ def test_hash_files_gives_each_file_its_hash_or_error_in_order_in_one_thread_or_
         got = inbox.hash_files(paths)
         assert isinstance(got[300], FileNotFoundError)
         assert [None if isinstance(g, OSError) else g for g in got] == expected
+
+
+def test_a_damaged_receipts_log_stops_the_run_with_one_line_and_no_retry(fresh_warehouse):
+    """A receipts log of the archive that is not JSON lines (cut short, edited by hand) failed every run
+    with a bare JSONDecodeError, and the run was retried. It is the record of those receipts: the run
+    stops with one line naming the file and the line and saying to restore it from backup; not retried
+    (by the CLI or the daemon), exit 1."""
+    from dagster._core.execution.retries import auto_reexecution_should_retry_run
+
+    from pipelines.definitions import defs
+    from pipelines.runs import failure_cause
+    from tests.test_reliability import cli
+
+    settings = fresh_warehouse
+    logs = settings.archive / "receipts"
+    logs.mkdir(parents=True)
+    broken = logs / "20261205T010000-1-1.jsonl"
+    stamp = "2026-06-01T09:00:00+08:00"
+    good = json.dumps(
+        {"submission_id": "y", "department_code": STATS, "received_at": stamp, "discovered_at": stamp}
+    )
+    broken.write_text(good + '\n{"submission_id": "x", broken\n', encoding="utf-8")
+
+    with dg.DagsterInstance.ephemeral(
+        settings={"run_retries": {"enabled": True, "max_retries": 1}}
+    ) as instance:
+        run = defs.resolve_job_def("refresh").execute_in_process(
+            instance=instance,
+            run_config={"resources": {"planwh": {"config": {"as_of": AS_OF}}}},
+            raise_on_error=False,
+        )
+        assert not run.success
+        record = instance.get_run_by_id(run.run_id)
+        assert record.tags.get("dagster/max_retries") == "0"
+        assert not auto_reexecution_should_retry_run(instance, record, None)
+    cause = failure_cause(run)
+    assert type(cause).__name__ == "ArchiveDamaged", cause
+    assert str(broken) in str(cause) and "line 2" in str(cause) and "backup" in str(cause)
+    assert "\n" not in str(cause)
+
+    done = cli("refresh", "--as-of", AS_OF)
+    assert done.returncode == 1, done.stderr[-2000:]
+    said = [line for line in done.stderr.splitlines() if line.strip()]
+    assert said == [f"planwh: {cause}"], said
+    assert "retrying" not in done.stderr and "JSONDecodeError" not in done.stdout + done.stderr
+
+    # the new-file sensor, which reads the logs too, names it the same way
+    with pytest.raises(Exception, match="line 2"), dg.build_sensor_context() as context:
+        new_inbox_files(context)

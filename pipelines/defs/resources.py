@@ -26,7 +26,7 @@ from pipelines.lib.warehouse.dbt_state import file_log_flags
 from pipelines.lib.warehouse.disk import DiskFull, require_free
 from pipelines.lib.warehouse.publish import publish_needs
 
-NO_RETRY = {"dagster/max_retries": "0"}  # a bad setting fails again the same way: never retried
+NO_RETRY = {"dagster/max_retries": "0"}  # a bad setting (or a damaged archive) fails again the same way
 
 
 class PlanWarehouse(dg.ConfigurableResource):
@@ -55,13 +55,13 @@ class PlanWarehouse(dg.ConfigurableResource):
             date_names=("as_of", "known_at"),
         )
         if problems:
-            _no_retry(context)
+            no_retry(context)
             raise SettingsError(problems)
         settings = load_settings()
         try:
             require_free(settings.publish_dir, publish_needs(settings), "this run's publish step")
         except DiskFull:
-            _no_retry(context)
+            no_retry(context)
             raise
 
     @property
@@ -102,7 +102,9 @@ def _day_created(context: dg.InitResourceContext) -> date | None:
     return created.astimezone(TZ).date()
 
 
-def _no_retry(context: dg.InitResourceContext) -> None:
+def no_retry(context: dg.InitResourceContext | dg.AssetExecutionContext) -> None:
+    """Tag the run so the daemon does not retry it: it failed on something a retry cannot fix (a bad setting,
+    a full disk, a damaged archive)."""
     if context.instance is not None and context.run_id:
         # the run fails anyway; not being able to tag it must not hide why
         with contextlib.suppress(Exception):

@@ -5,8 +5,8 @@ import time
 import dagster as dg
 
 from pipelines.defs.owners import DATA_TEAM
-from pipelines.defs.resources import PlanWarehouse
-from pipelines.lib.ingest.inbox import discover_and_archive
+from pipelines.defs.resources import PlanWarehouse, no_retry
+from pipelines.lib.ingest.inbox import ArchiveDamaged, discover_and_archive
 from pipelines.lib.ingest.load import process_pending
 from pipelines.lib.submissions.readers import INDICATOR, PROGRESS
 from pipelines.lib.warehouse.connection import connect, writer_lock
@@ -37,8 +37,12 @@ def inbox_files(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.
     settings = planwh.settings
     started = time.perf_counter()
     # every file pending now, whatever triggered the run: files dropped together cost one refresh
-    with writer_lock(settings, f"run {context.run_id}: inbox_files"):
-        summary = discover_and_archive(settings, planwh.catalog())
+    try:
+        with writer_lock(settings, f"run {context.run_id}: inbox_files"):
+            summary = discover_and_archive(settings, planwh.catalog())
+    except ArchiveDamaged:  # a damaged receipts log: the same on every retry, until it is restored
+        no_retry(context)
+        raise
     context.log.info(f"inbox: {summary}")
     if summary["waiting"]:
         context.log.warning(
@@ -148,9 +152,13 @@ def _check_metadata(report, examples, kind: str) -> dict:
 def ingest_submissions(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     catalog = planwh.catalog()
-    with writer_lock(settings, f"run {context.run_id}: ingest_submissions"):
-        batches = process_pending(settings, catalog)
-        integrity = ledger_problems(settings)
+    try:
+        with writer_lock(settings, f"run {context.run_id}: ingest_submissions"):
+            batches = process_pending(settings, catalog)
+            integrity = ledger_problems(settings)
+    except ArchiveDamaged:  # an archived copy missing or edited: the same on every retry, until restored
+        no_retry(context)
+        raise
     reports = {r.suite: r for b in batches for r in b.suite_reports}
     examples = [e for b in batches for e in b.examples]
     files = sum(b.files for b in batches)

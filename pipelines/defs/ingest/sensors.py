@@ -24,7 +24,14 @@ import duckdb
 
 from pipelines.defs.ingest.assets import INBOX
 from pipelines.defs.jobs import refresh_job
-from pipelines.lib.ingest.inbox import HashCache, KnownReceipts, backfill_receipts, load_judged, scan_inbox
+from pipelines.lib.ingest.inbox import (
+    HashCache,
+    KnownReceipts,
+    backfill_receipts,
+    load_judged,
+    receipt_log_rows,
+    scan_inbox,
+)
 from pipelines.lib.plans.catalog import Catalog
 from pipelines.lib.settings import Settings, load_settings
 
@@ -77,8 +84,7 @@ def archived_receipts(settings: Settings) -> set[str]:
 
 
 def _ids_in_log(path: Path) -> set[str]:
-    with path.open(encoding="utf-8") as fh:
-        return {json.loads(line)["submission_id"] for line in fh if line.strip()}
+    return {row["submission_id"] for _, row in receipt_log_rows(path)}
 
 
 def run_key_for(submission_ids: list[str]) -> str:

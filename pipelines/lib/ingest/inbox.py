@@ -405,6 +405,44 @@ class FileChangedError(RuntimeError):
     pass
 
 
+class ArchiveDamaged(RuntimeError):
+    """The raw archive, the record that cannot be derived, is damaged: an archived copy missing or edited,
+    or a receipts log that cannot be read. One line naming what and how to recover; a retry fails the same way."""
+
+
+def receipt_log_rows(path: Path):
+    """The receipts of one of the archive's logs (raw/archive/receipts/*.jsonl), with their line numbers:
+    ArchiveDamaged (one line: the file, the line, what to do) for a line that is not a receipt."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    if not isinstance(row, dict) or not isinstance(row.get("submission_id"), str):
+                        raise ValueError("not a receipt: no submission_id")
+                except ValueError as exc:
+                    raise ArchiveDamaged(damaged_log_message(path, number, exc)) from None
+                yield number, row
+    except UnicodeDecodeError as exc:
+        raise ArchiveDamaged(damaged_log_message(path, None, exc)) from None
+
+
+def damaged_log_message(path: Path, line: int | None, error: Exception) -> str:
+    if isinstance(error, KeyError):
+        reason = f"no {error.args[0]}"
+    else:
+        reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+    where = f"line {line}" if line else "its bytes (not UTF-8)"
+    return (
+        f"收件日志损坏，请从备份恢复该文件 — The raw archive's receipts log {path} is damaged at {where} "
+        f"({reason}). Restore that file from the "
+        "backup of raw/archive/ and run again: the archive is the record of every receipt, so the file is "
+        "neither skipped nor repaired here; nothing was loaded"
+    )
+
+
 # --------------------------------------------------------------------------------- what is new
 
 
@@ -744,16 +782,15 @@ def read_receipt_logs(settings: Settings, skip: set[str] = frozenset()) -> tuple
         if path.name in skip:
             continue
         read.append(path.name)
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                if row["submission_id"] in out:
-                    continue
+        for number, row in receipt_log_rows(path):
+            if row["submission_id"] in out:
+                continue
+            try:
                 for key in ("received_at", "discovered_at"):
                     row[key] = datetime.fromisoformat(row[key])
-                out[row["submission_id"]] = row
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ArchiveDamaged(damaged_log_message(path, number, exc)) from None
+            out[row["submission_id"]] = row
     return out, read
 
 

@@ -27,7 +27,7 @@ from ..submissions.readers import INDICATOR, PROGRESS
 from ..submissions.reasons import Issue
 from ..submissions.receipts import department_names, write_receipts
 from ..warehouse.connection import connect, fetch_dicts
-from .inbox import hash_files
+from .inbox import ArchiveDamaged, hash_files
 
 BATCH_FILES = 20_000  # files validated and loaded together (bounded memory, one GX run per kind)
 
@@ -58,10 +58,6 @@ def pending_receipts(settings: Settings) -> list[dict]:
             order by r.received_at, r.submission_id
             """,
         )
-
-
-class ArchiveDamaged(RuntimeError):
-    """An archived copy is missing or its bytes no longer hash to its receipt's sha256."""
 
 
 def verify_archived(settings: Settings, receipts: list[dict]) -> None:
