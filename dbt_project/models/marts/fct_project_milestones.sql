@@ -30,8 +30,8 @@ final as (
         milestones.last_report_date,
         milestones.completion_submission_id,
         projects.percent_complete as project_percent_complete,
-        projects.schedule_share_percent as project_schedule_share_percent,
-        projects.progress_lag_points as project_progress_lag_points,
+        {{ tidy('projects.schedule_share_percent') }} as project_schedule_share_percent,
+        {{ tidy('projects.progress_lag_points') }} as project_progress_lag_points,
         projects.rag_status as project_rag_status,
         milestones.as_of_date
     from milestones
