@@ -179,6 +179,22 @@ def sync_project(root: Path) -> None:
     )
 
 
+PLAN_KEYS = {"plan_id", "region_code", "department_code"}  # a seed with one of these holds plans' rows
+
+
+def sync_reference_seeds(root: Path) -> None:
+    """The seeds that hold no plan's rows (units, evaluation categories, milestone types, plausibility
+    defaults) and the seeds' schema file are the repository's, also in a reused tier: build_catalog copies
+    them as they are, so a category or a reference seed added since the tier was generated would be missing."""
+    source, target = REPO / "dbt_project" / "seeds", root / "dbt_project" / "seeds"
+    for path in source.glob("catalog_*.csv"):
+        with path.open(encoding="utf-8") as fh:
+            header = set(fh.readline().strip().split(","))
+        if not header & PLAN_KEYS:
+            shutil.copyfile(path, target / path.name)
+    shutil.copyfile(source / "_catalog__seeds.yml", target / "_catalog__seeds.yml")
+
+
 def generate(tier: str, workers: int = 2) -> Path:
     """Write bench/work/<tier>/ (dbt project copy with the tier's catalog, raw inbox); reuse if current."""
     root = WORK / tier
@@ -189,6 +205,8 @@ def generate(tier: str, workers: int = 2) -> Path:
             shutil.copytree(
                 REPO / "dbt_project" / "seeds", root / "dbt_project" / "seeds", dirs_exist_ok=True
             )
+        else:
+            sync_reference_seeds(root)
         return root
     shutil.rmtree(root, ignore_errors=True)
     project = root / "dbt_project"
