@@ -597,7 +597,7 @@ def sentence_submissions(con, ctx: PlanContext) -> Sentence:
             + ")"
         )
     zh += f"；校验拒收数据{rejected}行。"
-    en += f"; {rejected} rows were rejected by validation."
+    en += f"; {rejected} {'row was' if rejected == 1 else 'rows were'} rejected by validation."
     return Sentence("submissions", zh, en, numbers)
 
 
