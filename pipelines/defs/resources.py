@@ -4,6 +4,7 @@ import contextlib
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date
 from pathlib import Path
 
@@ -58,11 +59,8 @@ class PlanWarehouse(dg.ConfigurableResource):
             no_retry(context)
             raise SettingsError(problems)
         settings = load_settings()
-        try:
+        with not_retried_on(context, DiskFull):
             require_free(settings.publish_dir, publish_needs(settings), "this run's publish step")
-        except DiskFull:
-            no_retry(context)
-            raise
 
     @property
     def settings(self) -> Settings:
@@ -100,6 +98,19 @@ def _day_created(context: dg.InitResourceContext) -> date | None:
     if created.tzinfo is None:  # Dagster's SQL storage keeps UTC
         created = created.replace(tzinfo=UTC)
     return created.astimezone(TZ).date()
+
+
+@contextlib.contextmanager
+def not_retried_on(
+    context: dg.InitResourceContext | dg.AssetExecutionContext, *errors: type[BaseException]
+) -> Iterator[None]:
+    """Runs the block; when it raises one of `errors` (a failure a retry cannot fix), the run is tagged so
+    the daemon does not retry it, and the error goes on."""
+    try:
+        yield
+    except errors:
+        no_retry(context)
+        raise
 
 
 def no_retry(context: dg.InitResourceContext | dg.AssetExecutionContext) -> None:

@@ -5,7 +5,7 @@ import time
 import dagster as dg
 
 from pipelines.defs.owners import DATA_TEAM
-from pipelines.defs.resources import PlanWarehouse, no_retry
+from pipelines.defs.resources import PlanWarehouse, not_retried_on
 from pipelines.lib.ingest.inbox import ArchiveDamaged, discover_and_archive
 from pipelines.lib.ingest.load import process_pending
 from pipelines.lib.submissions.readers import INDICATOR, PROGRESS
@@ -37,12 +37,9 @@ def inbox_files(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.
     settings = planwh.settings
     started = time.perf_counter()
     # every file pending now, whatever triggered the run: files dropped together cost one refresh
-    try:
-        with writer_lock(settings, f"run {context.run_id}: inbox_files"):
-            summary = discover_and_archive(settings, planwh.catalog())
-    except ArchiveDamaged:  # a damaged receipts log: the same on every retry, until it is restored
-        no_retry(context)
-        raise
+    # a damaged receipts log fails the same way on every retry, until it is restored
+    with not_retried_on(context, ArchiveDamaged), writer_lock(settings, f"run {context.run_id}: inbox_files"):
+        summary = discover_and_archive(settings, planwh.catalog())
     context.log.info(f"inbox: {summary}")
     if summary["waiting"]:
         context.log.warning(
@@ -152,13 +149,13 @@ def _check_metadata(report, examples, kind: str) -> dict:
 def ingest_submissions(context: dg.AssetExecutionContext, planwh: PlanWarehouse):
     settings = planwh.settings
     catalog = planwh.catalog()
-    try:
-        with writer_lock(settings, f"run {context.run_id}: ingest_submissions"):
-            batches = process_pending(settings, catalog)
-            integrity = ledger_problems(settings)
-    except ArchiveDamaged:  # an archived copy missing or edited: the same on every retry, until restored
-        no_retry(context)
-        raise
+    # an archived copy missing or edited fails the same way on every retry, until it is restored
+    with (
+        not_retried_on(context, ArchiveDamaged),
+        writer_lock(settings, f"run {context.run_id}: ingest_submissions"),
+    ):
+        batches = process_pending(settings, catalog)
+        integrity = ledger_problems(settings)
     reports = {r.suite: r for b in batches for r in b.suite_reports}
     examples = [e for b in batches for e in b.examples]
     files = sum(b.files for b in batches)
