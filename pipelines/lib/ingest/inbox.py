@@ -322,11 +322,9 @@ def scan_inbox(
             if item.sha256 is None:
                 to_hash.append((item, cached))
         elif complete:
-            try:
-                sha = sha256_file(item.path)  # not cached: the file may still change
-            except OSError:
-                sha = None  # gone or unreadable: judged once it has settled
-            if sha is not None and (department, sha) in complete:
+            # not cached: the file may still change; gone or unreadable, it is judged once it has settled
+            sha = _sha256_or_error(item.path)
+            if isinstance(sha, str) and (department, sha) in complete:
                 item.sha256 = sha
             else:
                 item.waiting = True

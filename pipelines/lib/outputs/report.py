@@ -337,12 +337,7 @@ def final_words(latest: dict, indicator: dict) -> str:
     if status == "not_achieved":
         decimals = indicator.get("value_decimals")
         gap = latest.get("shortfall")
-        unit = (
-            "个百分点"
-            if indicator["unit"] == "%" or indicator["target_method"] == "rate"
-            else indicator["unit"]
-        )
-        unit_en = gap_unit(indicator, "en").strip()
+        unit, unit_en = gap_unit(indicator, "zh"), gap_unit(indicator, "en").strip()
         gap_text = "—" if gap is None else f"{gap:.{2 if decimals is None else decimals}f}"
         missed = latest.get("years_missed")
         years = f"，{missed}个年度未完成" if missed else ""
