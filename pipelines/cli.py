@@ -47,6 +47,7 @@ from pipelines.lib.settings import (
     SettingsError,
     export_env,
     load_settings,
+    now_local,
     private_umask,
     settings_problems,
 )
@@ -81,7 +82,21 @@ def cmd_prepare(args, settings) -> int:
 
 def cmd_refresh(args, settings) -> int:
     import json
+    from datetime import date
 
+    from pipelines.dbt_child import prestart
+    from pipelines.lib.warehouse.dbt_state import PARTIAL_PARSE, dbt_dates, target_dir
+
+    # dbt imports itself on the other core while this process imports Dagster and the run ingests
+    as_of, known_at = getattr(args, "as_of", None), getattr(args, "known_at", None)
+    prestart(
+        settings.dbt_project_dir,
+        target_dir(settings.dbt_project_dir) / PARTIAL_PARSE,
+        dbt_dates(
+            date.fromisoformat(as_of) if as_of else now_local().date(),
+            date.fromisoformat(known_at) if known_at else None,
+        ),
+    )
     from pipelines.lib.outputs.summary import print_summary
     from pipelines.runs import run_job
 

@@ -4,12 +4,15 @@ import time
 
 import dagster as dg
 
+from pipelines.dbt_child import warm_up_for_run
 from pipelines.defs.owners import DATA_TEAM
 from pipelines.defs.resources import PlanWarehouse, not_retried_on
+from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.ingest.inbox import ArchiveDamaged, discover_and_archive
 from pipelines.lib.ingest.load import process_pending
 from pipelines.lib.submissions.readers import INDICATOR, PROGRESS
 from pipelines.lib.warehouse.connection import connect, writer_lock
+from pipelines.lib.warehouse.dbt_state import PARTIAL_PARSE, dbt_dates, target_dir
 
 RAW_SUBMISSIONS = dg.AssetKey(["raw", "submissions"])
 RAW_INDICATORS = dg.AssetKey(["raw", "indicator_values"])
@@ -17,6 +20,7 @@ RAW_PROGRESS = dg.AssetKey(["raw", "project_progress"])
 RAW_QUARANTINE = dg.AssetKey(["raw", "quarantine"])
 INBOX = dg.AssetKey("inbox_files")
 WRITER_POOL = "warehouse_writer"
+DBT_STEP = "planwh_dbt"  # the step of the dbt models (pipelines/defs/transform/assets.py)
 
 
 @dg.asset(
@@ -36,6 +40,14 @@ WRITER_POOL = "warehouse_writer"
 def inbox_files(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.MaterializeResult:
     settings = planwh.settings
     started = time.perf_counter()
+    steps = context.run.step_keys_to_execute
+    if steps is None or DBT_STEP in steps:  # dbt imports itself meanwhile, on the other core
+        warm_up_for_run(
+            context.run_id,
+            dbt_project.project_dir,
+            target_dir(dbt_project.project_dir) / PARTIAL_PARSE,
+            dbt_dates(planwh.as_of_date(), planwh.known_at_date()),
+        )
     # every file pending now, whatever triggered the run: files dropped together cost one refresh
     # a damaged receipts log fails the same way on every retry, until it is restored
     with not_retried_on(context, ArchiveDamaged), writer_lock(settings, f"run {context.run_id}: inbox_files"):

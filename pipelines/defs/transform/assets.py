@@ -11,12 +11,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.dbt_child import WARM_ENV, WarmDbt, take_warm
 from pipelines.defs.resources import PlanWarehouse
 from pipelines.defs.transform.metadata import with_table_metadata
 from pipelines.defs.transform.project import dbt_project
 from pipelines.lib.faults import crash_point
 from pipelines.lib.warehouse.connection import WarehouseLocked, connect, lock_message, writer_lock
-from pipelines.lib.warehouse.dbt_state import discard_foreign_partial_parse, target_dir
+from pipelines.lib.warehouse.dbt_state import dbt_dates, discard_foreign_partial_parse, target_dir
 from pipelines.lib.warehouse.disk import DiskFull, disk_full_message, is_disk_full
 from pipelines.lib.warehouse.housekeeping import register_child, unregister_child
 from pipelines.lib.warehouse.refresh_scope import (
@@ -110,6 +111,18 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
         raise error
 
 
+def _start_dbt(context, dbt: DbtCliResource, args: list[str], warm: WarmDbt | None):
+    """dagster-dbt's invocation of `planwh-dbt`, which hands it to the warm dbt when there is one (the
+    socket is in dbt's environment for this start only)."""
+    if warm is None:
+        return dbt.cli(args, context=context)
+    os.environ[WARM_ENV] = str(warm.socket)
+    try:
+        return dbt.cli(args, context=context)
+    finally:
+        os.environ.pop(WARM_ENV, None)
+
+
 def _build(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: PlanWarehouse
 ) -> tuple[list, BaseException | None]:
@@ -117,12 +130,11 @@ def _build(
     settings = planwh.settings
     as_of = planwh.as_of_date().isoformat()
     known_at = planwh.known_at_date()
-    previous = {name: os.environ.get(name) for name in ("PLANWH_AS_OF", "PLANWH_KNOWN_AT")}
-    # read by the as_of macros; --vars would force a full re-parse
-    os.environ["PLANWH_AS_OF"] = as_of
-    if known_at:
-        os.environ["PLANWH_KNOWN_AT"] = known_at.isoformat()
+    dates = dbt_dates(planwh.as_of_date(), known_at)
+    previous = {name: os.environ.get(name) for name in dates}
+    os.environ.update(dates)
     os.environ["PLANWH_PARENT_PID"] = str(os.getpid())  # planwh-dbt dies with this process
+    warm = take_warm(context.run_id)  # dbt imported by the run's first step (pipelines/dbt_child.py)
     try:
         with writer_lock(settings, f"run {context.run_id}: dbt build"):
             with connect(settings):  # fails fast, with the holder named, if someone has the file open
@@ -156,8 +168,12 @@ def _build(
             events, emitted, failure = [], set(), None
             begin_build(settings, build)
             try:
-                invocation = dbt.cli(["build", *build.dbt_args], context=context)
-                register_child(settings, invocation.process.pid, "dbt build", context.run_id)
+                invocation = _start_dbt(context, dbt, ["build", *build.dbt_args], warm)
+                children = [(invocation.process.pid, "dbt build")]
+                if warm is not None and warm.process.poll() is None:  # it may be the one running dbt
+                    children.append((warm.process.pid, "dbt build (warm)"))
+                for pid, what in children:
+                    register_child(settings, pid, what, context.run_id)
                 try:
                     for count, event in enumerate(invocation.stream(), start=1):
                         events.append(event)
@@ -168,7 +184,8 @@ def _build(
                 except Exception as error:  # dbt failed: still report what it built and tested, then fail
                     failure = error
                 finally:
-                    unregister_child(settings, invocation.process.pid)
+                    for pid, _what in children:
+                        unregister_child(settings, pid)
                 if failure is None:
                     keep_partial_parse(invocation.target_path, target_dir(dbt_project.project_dir))
             finally:
@@ -189,6 +206,8 @@ def _build(
             if failure is not None:
                 return reported, _diagnose(failure, settings)
     finally:
+        if warm is not None:
+            warm.close()
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)

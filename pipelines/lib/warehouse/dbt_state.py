@@ -12,6 +12,7 @@ here, so dbt parses once in full and writes a correct one.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 PARTIAL_PARSE = "partial_parse.msgpack"
@@ -26,6 +27,15 @@ def file_log_flags() -> list[str]:
     """dbt's global flags for its file log: none, unless the environment sets dbt's own `DBT_LOG_LEVEL_FILE`
     (`debug` brings the debug log, with every SQL statement, back; a command-line flag would override it)."""
     return [] if os.environ.get("DBT_LOG_LEVEL_FILE") else list(NO_FILE_LOG)
+
+
+def dbt_dates(as_of: date, known_at: date | None) -> dict[str, str]:
+    """The evaluation dates as dbt's environment carries them (read by the as_of macros; `--vars` would make
+    dbt re-parse the project on every change)."""
+    return {
+        "PLANWH_AS_OF": as_of.isoformat(),
+        **({"PLANWH_KNOWN_AT": known_at.isoformat()} if known_at else {}),
+    }
 
 
 def target_dir(project_dir: Path) -> Path:
