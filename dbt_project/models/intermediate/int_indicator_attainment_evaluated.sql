@@ -73,10 +73,11 @@ running as (
         with_values.*,
         first_actual.first_actual_year,
         first_actual.first_actual_value,
-        sum(actual_value) over (
+        -- rounded to 9 decimals, as lag_status: 0.5 + 0.2 + 0.1 (0.7999999999999999) must meet 0.8
+        round(sum(actual_value) over (
             partition by with_values.plan_id, with_values.indicator_code
             order by plan_year rows between unbounded preceding and current row
-        ) as running_total,
+        ), 9) as running_total,
         sum(case when actual_value > -100 then ln(1 + actual_value / 100.0) end) over (
             partition by with_values.plan_id, with_values.indicator_code
             order by plan_year rows between unbounded preceding and current row
@@ -107,7 +108,7 @@ measured as (
         case
             when target_method = 'cumulative' then running_total
             when target_method = 'rate' and actual_value is not null and growth_points > 0
-                then (exp(sum_log_growth / growth_points) - 1) * 100
+                then round((exp(sum_log_growth / growth_points) - 1) * 100, 9)
             else actual_value
         end as evaluated_value,
         case
@@ -117,8 +118,9 @@ measured as (
         end as evaluated_baseline,
         case when baseline_from_first_actual then first_actual_year else baseline_year end as evaluated_baseline_year,
         case
+            -- rounded likewise: five years of 5.5 % average 5.499999999999994 % unrounded
             when target_method = 'rate' and growth_points > 0
-                then (exp(sum_log_growth / growth_points) - 1) * 100
+                then round((exp(sum_log_growth / growth_points) - 1) * 100, 9)
         end as average_growth_rate,
         cast(annual_growth_rate as double) / 100.0 as g
     from running
