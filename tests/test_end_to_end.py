@@ -234,7 +234,7 @@ def test_dbt_unit_tests_pass(sample_run):
     working.chmod(0o600)
     run = dbt("test", "--select", "test_type:unit", capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "PASS=43" in run.stdout
+    assert "PASS=44" in run.stdout
 
 
 def test_lineage_command_explains_a_number(sample_run):

@@ -42,7 +42,8 @@ indicator_flags as (
                 "'年：未完成，报告值 '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
                 "'，目标 '", "coalesce(indicators.target_operator, '')",
                 "coalesce(cast(round(latest.target_compared, 2) as string), '-')", "' '", "coalesce(indicators.unit, '')",
-                "'，差距 '", "coalesce(cast(round(latest.shortfall, 2) as string), '-')",
+                "case when round(latest.shortfall, 2) = 0 then '，与目标持平，未超过目标' else "
+                    ~ dbt.concat(["'，差距 '", "coalesce(cast(round(latest.shortfall, 2) as string), '-')"]) ~ " end",
                 "case when latest.years_missed > 0 then " ~ dbt.concat(["'（'", "cast(latest.years_missed as string)",
                     "' 个年度未完成下达目标）'"]) ~ " else '' end"]) }}
             when latest.status = 'awaiting_explanation' then {{ dbt.concat(["cast(latest.latest_year as string)",
@@ -61,13 +62,15 @@ indicator_flags as (
                 "': not achieved, reported '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
                 "' against a target of '", "coalesce(indicators.target_operator, '')",
                 "coalesce(cast(round(latest.target_compared, 2) as string), '-')", "' '", "coalesce(indicators.unit, '')",
-                "', short by '", "coalesce(cast(round(latest.shortfall, 2) as string), '-')",
+                "case when round(latest.shortfall, 2) = 0 then ', equal to a target that had to be exceeded' else "
+                    ~ dbt.concat(["', short by '", "coalesce(cast(round(latest.shortfall, 2) as string), '-')"]) ~ " end",
                 "case when latest.years_missed > 0 then " ~ dbt.concat(["' ('", "cast(latest.years_missed as string)",
                     "' year(s) below the assigned target)'"]) ~ " else '' end"]) }}
             when latest.status = 'awaiting_explanation' then {{ dbt.concat(["cast(latest.latest_year as string)",
                 "': the reported '", "cast(round(latest.value_awaiting_explanation, 2) as string)", "' '",
                 "coalesce(indicators.unit, '')", "' failed a plausibility check and counts once the department explains it'"]) }}
-            else {{ dbt.concat(["cast(latest.latest_year as string)", "': '", "latest.status",
+            else {{ dbt.concat(["cast(latest.latest_year as string)", "': '",
+                "case latest.status when 'off_track' then 'off track' else 'at risk' end",
                 "', reported '", "coalesce(cast(round(latest.evaluated_value, 2) as string), '-')",
                 "' against a target of '", "coalesce(indicators.target_operator, '')",
                 "coalesce(cast(round(latest.target_compared, 2) as string), '-')", "' '", "coalesce(indicators.unit, '')"]) }}
