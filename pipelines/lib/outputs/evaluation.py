@@ -835,7 +835,18 @@ def main_table(rows: list[dict], ctx: PlanContext) -> Table:
         headers_en=headers_en,
         rows=table_rows,
         groups=groups,
-        widths=[0.8, 2.8, 0.8, 1.0, 1.2, 1.4, 1.3, 1.3, 1.8, 1.6],
+        widths=[
+            0.7,
+            2.4,
+            0.9,
+            1.3,
+            1.3,
+            1.6,
+            1.2,
+            1.2,
+            1.55,
+            1.5,
+        ],  # figures such as 62716, [21.2], 68.6（下达68） on one line
         status_column=6,
     )
 
