@@ -115,3 +115,46 @@ def test_file_level_messages_name_the_file(fresh_warehouse):
         i["original_name"] in i["message_zh"] and i["original_name"] in i["message_en"] for i in issues
     )
     assert (settings.output_dir / "receipts" / "370102_STATS").is_dir()
+
+
+def test_a_csv_row_is_numbered_as_excel_shows_it_after_a_note_with_line_breaks(tmp_path):
+    # Excel and WPS show a quoted note with line breaks as one row: the bad row below it is row 4 there (title
+    # row 1, headings row 2), as in the same workbook, not line 6 of the text
+    from pipelines.lib.submissions.check import check_file
+    from tests.conftest import REPO
+
+    catalog = Catalog.load(REPO / "dbt_project" / "seeds")
+    head = ["指标编号", "统计期", "数值", "备注"]
+    rows = [
+        ["I23", "2023", "80000", "第一行\r\n第二行\r\n第三行"],
+        ["I23", "2024", "约82000", ""],
+        ["I23", "2022", "76000", ""],
+    ]
+    csv_path = tmp_path / "多行备注.csv"
+    csv_path.write_text(
+        "历下区指标数据报送表\r\n"
+        + ",".join(head)
+        + "\r\n"
+        + "".join(",".join(f'"{c}"' if "\n" in c else c for c in row) + "\r\n" for row in rows),
+        encoding="utf-8",
+    )
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "指标数据"
+    ws.append(["历下区指标数据报送表"])
+    ws.append(head)
+    for row in rows:
+        ws.append(row)
+    xlsx_path = tmp_path / "多行备注.xlsx"
+    wb.save(xlsx_path)
+    for path in (csv_path, xlsx_path):
+        checked = check_file(path, path.name, "370102_STATS", catalog)
+        outcome = next(iter(checked.outcomes.values()))
+        bad = [i for i in outcome.issues if i.code == "bad_number"]
+        assert [i.row for i in bad] == [4], (path.name, [(i.code, i.row) for i in outcome.issues])
+        assert "第 4 行" in bad[0].message_zh and "Row 4" in bad[0].message_en
+        assert sorted(checked.frames["indicator_data"]["source_row"]) == [3, 4, 5]
+    # a quote never closed is still named by its line, where a text editor finds it
+    text = csv_path.read_text(encoding="utf-8") + 'I23,2021,69000,"未闭合\r\n' + "I23,2020,1\r\n" * 30
+    result = read(tmp_path, "b.csv", text.encode())
+    assert codes(result) == ["unbalanced_quote"] and "line 8" in result.issues[0].message_en

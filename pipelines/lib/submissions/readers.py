@@ -247,10 +247,13 @@ def _read_csv(data: bytes) -> ReadResult:
         )
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # a row is numbered as Excel and WPS show the file (one record, one row: a note with line breaks in
+    # quotes is one row); a quote problem by its line, which is where a text editor finds the quote
     grid: list[tuple[int, list]] = []
+    last_line_start = 1
     try:
         line_start = 1
-        for record in reader:
+        for record_no, record in enumerate(reader, start=1):
             if len(record) > MAX_COLUMNS:
                 return ReadResult(
                     format="csv",
@@ -262,7 +265,8 @@ def _read_csv(data: bytes) -> ReadResult:
                 return ReadResult(
                     format="csv", encoding=encoding, issues=[Issue("unbalanced_quote", value=line_start)]
                 )
-            grid.append((line_start, record))
+            grid.append((record_no, record))
+            last_line_start = line_start
             line_start = reader.line_num + 1
     except csv.Error as exc:
         return ReadResult(format="csv", encoding=encoding, issues=[Issue("malformed_csv", value=str(exc))])
@@ -270,7 +274,7 @@ def _read_csv(data: bytes) -> ReadResult:
         # a quote never closed takes every following line into one cell (the lenient reader does not
         # complain): the rows after it would vanish without a word
         return ReadResult(
-            format="csv", encoding=encoding, issues=[Issue("unbalanced_quote", value=grid[-1][0])]
+            format="csv", encoding=encoding, issues=[Issue("unbalanced_quote", value=last_line_start)]
         )
     result = ReadResult(format="csv", encoding=encoding)
     sheet, issues = _grid_to_sheet(grid, None)
