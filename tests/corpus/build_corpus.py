@@ -414,6 +414,15 @@ def main() -> None:
         "semicolons_under_a_title.csv",
         "2025年指标数据\r\n指标编号;统计期;数值\r\nS001;2023;2510,3\r\n".encode(),
     )
+    # the catalog unit typed or left out is one value (a repeat, loaded once); another unit is another value
+    # (both rows refused as a conflict, never the plain number dropped as a repeat of a refused row)
+    save(
+        "units_on_repeated_rows.csv",
+        (
+            "指标编号,统计期,数值,单位\r\nS001,2024,2100,亿元\r\nS001,2024,2100,\r\n"
+            "S001,2023,2080万元,\r\nS001,2023,2080,\r\n"
+        ).encode(),
+    )
     wide = ",".join(f"c{i}" for i in range(100_000))
     save(
         "hundred_thousand_columns.csv",

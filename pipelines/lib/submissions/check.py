@@ -166,6 +166,9 @@ def check_batch(
                 _range_text(lo, hi)
                 for lo, hi in zip(frame["value_min_allowed"], frame["value_max_allowed"], strict=True)
             ]
+            # a unit that is the catalog's says no more than none ('1234', '1234亿元' and 1234 with 单位 亿元
+            # are one value); another unit makes another value, never a repeat of the plain number
+            units = {"unit": frame["catalog_unit"], "value_unit": frame["catalog_unit"]}
             dup_cols = [
                 "submission_id",
                 "sheet_key",
@@ -173,9 +176,10 @@ def check_batch(
                 "period",
                 "value_type",
                 "value",
-                "unit",
+                *[f"_{col}_key" for col in units],
             ]
         else:
+            units = {"percent_unit": "%", "investment_unit": "万元"}
             dup_cols = [
                 "submission_id",
                 "sheet_key",
@@ -185,7 +189,10 @@ def check_batch(
                 "completed_on",
                 "percent_complete",
                 "investment_to_date",
+                *[f"_{col}_key" for col in units],
             ]
+        for col, allowed in units.items():
+            frame[f"_{col}_key"] = frame[col].where(frame[col].ne(allowed))
         for submission_id, rows in frame.groupby("submission_id").size().items():
             outcomes[submission_id].rows_total += int(rows)
         # an exact repeat is one whose cells read the same: a row whose value, period or date could not be read
@@ -216,7 +223,9 @@ def check_batch(
                         reason, row=int(row["source_row"]), sheet=row["sheet_name"], extra=_record(kind, row)
                     )
                 )
-        frames[kind] = frame[~(dups | blank)].reset_index(drop=True)
+        frames[kind] = (
+            frame[~(dups | blank)].drop(columns=[f"_{col}_key" for col in units]).reset_index(drop=True)
+        )
     checked.timings["enrich"] += time.perf_counter() - t0
 
     t0 = time.perf_counter()
