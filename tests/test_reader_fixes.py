@@ -158,3 +158,35 @@ def test_a_csv_row_is_numbered_as_excel_shows_it_after_a_note_with_line_breaks(t
     text = csv_path.read_text(encoding="utf-8") + 'I23,2021,69000,"未闭合\r\n' + "I23,2020,1\r\n" * 30
     result = read(tmp_path, "b.csv", text.encode())
     assert codes(result) == ["unbalanced_quote"] and "line 8" in result.issues[0].message_en
+
+
+def test_a_unit_in_a_numbers_heading_is_checked_like_a_unit_cell(tmp_path):
+    # 数值（亿元） was "missing the 数值 column" (file refused), 累计完成投资（亿元） an unknown column ignored with
+    # the row loaded without its investment: the heading's unit now stands for every cell below it
+    from pipelines.lib.submissions.check import check_file
+    from tests.conftest import REPO
+
+    catalog = Catalog.load(REPO / "dbt_project" / "seeds")
+
+    def check(name: str, text: str, department: str = "370102_STATS"):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        checked = check_file(path, name, department, catalog)
+        return checked, next(iter(checked.outcomes.values()))
+
+    checked, outcome = check("a.csv", "2025年报表\r\n指标编号,统计期,数值（亿元）\r\nS001,2023,2300\r\n")
+    assert outcome.status == "accepted" and outcome.rows_loaded == 1, [i.code for i in outcome.issues]
+    assert checked.frames["indicator_data"].loc[0, ["value", "unit"]].tolist() == [2300.0, "亿元"]
+    _, outcome = check("b.csv", "指标编号,统计期,数值 (万元)\r\nS001,2023,23000000\r\nI23,2023,80000\r\n")
+    mismatch = next(i for i in outcome.issues if i.code == "unit_mismatch")
+    assert (mismatch.row, mismatch.value, mismatch.expected) == (2, "万元", "亿元")
+    assert "换算为“亿元”" in mismatch.message_zh and "Convert the value to '亿元'" in mismatch.message_en
+    assert outcome.rows_rejected == 2  # I23 (元) under 数值（万元） is refused too; nothing is read as 亿元
+    heading = "项目编号,里程碑,报告日期,完成日期,形象进度（%）,累计完成投资（亿元）\r\n"
+    _, outcome = check("c.csv", heading + "P011,开工,2026-03-31,2021-06-30,60,1.5\r\n", "370102_HOUSING")
+    assert next((i.code, i.column, i.value) for i in outcome.issues if i.severity == "error") == (
+        "unit_mismatch",
+        "investment_to_date",
+        "亿元",
+    )
+    assert "unknown_column" not in {i.code for i in outcome.issues}

@@ -77,6 +77,7 @@ def indicator_rows(items: list[SubmissionSheets]) -> list[dict]:
             if sheet.kind != INDICATOR:
                 continue
             formulas = _formulas(sheet)
+            heading_unit = normalize_unit(sheet.units.get("value"))  # 数值（亿元）: as if 单位 said 亿元
             for raw in sheet.rows:
                 period = parse_period(raw.get("period"))
                 number = parse_number(raw.get("value"))
@@ -95,7 +96,7 @@ def indicator_rows(items: list[SubmissionSheets]) -> list[dict]:
                     value_raw=_text(raw.get("value")),
                     value=number.value,
                     value_unit=number.unit,
-                    unit=normalize_unit(raw.get("unit")),
+                    unit=normalize_unit(raw.get("unit")) or heading_unit,
                     note=normalize_text(raw.get("note")),
                     explanation=free_text(raw.get("explanation")),
                     formula_columns=formulas.get(raw["_row"]),
@@ -112,6 +113,7 @@ def progress_rows(items: list[SubmissionSheets]) -> list[dict]:
             if sheet.kind != PROGRESS:
                 continue
             formulas = _formulas(sheet)
+            units = {col: normalize_unit(unit) for col, unit in sheet.units.items()}  # 累计完成投资（亿元）
             for raw in sheet.rows:
                 report = parse_date(raw.get("report_date"), item.date1904)
                 completed = parse_date(raw.get("completed_on"), item.date1904)
@@ -128,10 +130,10 @@ def progress_rows(items: list[SubmissionSheets]) -> list[dict]:
                     completed_on=completed.value,
                     percent_complete_raw=_text(raw.get("percent_complete")),
                     percent_complete=percent.value,
-                    percent_unit=percent.unit,
+                    percent_unit=percent.unit or units.get("percent_complete"),
                     investment_to_date_raw=_text(raw.get("investment_to_date")),
                     investment_to_date=invest.value,
-                    investment_unit=invest.unit,
+                    investment_unit=invest.unit or units.get("investment_to_date"),
                     note=normalize_text(raw.get("note")),
                     formula_columns=formulas.get(raw["_row"]),
                     extra_cells=raw.get("_extra"),

@@ -99,6 +99,18 @@ _ALIASES: dict[str, dict[str, str]] = {
     kind: {header_key(alias): col for col, aliases in cols.items() for alias in aliases}
     for kind, cols in COLUMNS.items()
 }
+# number columns whose heading may name a unit, 数值（亿元）: the unit of every cell below it that names none
+UNIT_HEADINGS = ("value", "percent_complete", "investment_to_date")
+_HEADING_UNIT = re.compile(r"^(?P<heading>.+?)\((?P<unit>[^()]+)\)$")
+
+
+def heading_with_unit(value: object, kind: str) -> tuple[str, str] | None:
+    """'数值（亿元）' -> ('value', '亿元'): a number's heading with a unit in brackets, so the unit is checked
+    against the catalog like a 单位 cell rather than the column being taken for an unknown one."""
+    text = re.sub(r"\s+", "", normalize_text(value) or "")
+    match = _HEADING_UNIT.match(text)
+    col = _ALIASES[kind].get(header_key(match["heading"])) if match else None
+    return (col, match["unit"]) if col in UNIT_HEADINGS else None
 
 
 @dataclass
@@ -108,6 +120,7 @@ class Sheet:
     columns: list[str]  # canonical columns present
     rows: list[dict]  # canonical column -> cell as typed; "_row" = source row number
     formula_cells: list[tuple[int, str]] = field(default_factory=list)  # (row, canonical column)
+    units: dict[str, str] = field(default_factory=dict)  # a unit in a number's heading: 数值（亿元）
 
 
 @dataclass
@@ -572,6 +585,11 @@ def _detect_header(grid: list[tuple[int, list]], expected_kind: str | None):
         for kind in kinds:
             aliases = _ALIASES[kind]
             hits = {aliases[k] for k in keys if k in aliases}
+            hits |= {
+                unit[0]
+                for c, k in zip(cells, keys, strict=True)
+                if k not in aliases and (unit := heading_with_unit(c, kind))
+            }
             required = sum(1 for col in REQUIRED[kind] if col in hits)
             if required and (best is None or required > best[2]):
                 best = (index, kind, required)
@@ -599,10 +617,14 @@ def _grid_to_sheet(
     _, header_cells = grid[header_index]
     aliases = _ALIASES[kind]
     positions: dict[str, int] = {}
+    units: dict[str, str] = {}
     for pos, cell in enumerate(header_cells):
         if _blank(cell):
             continue
         col = aliases.get(header_key(cell))
+        with_unit = heading_with_unit(cell, kind) if col is None and not is_reference_heading(cell) else None
+        if with_unit:
+            col, units[col] = with_unit
         if col is None:
             if not is_reference_heading(cell):
                 issues.append(Issue("unknown_column", value=normalize_text(cell), sheet=sheet_name))
@@ -634,5 +656,10 @@ def _grid_to_sheet(
     if not rows:
         return None, [Issue("header_only", sheet=sheet_name)]
     return Sheet(
-        kind=kind, name=sheet_name, columns=list(positions), rows=rows, formula_cells=formula_hits
+        kind=kind,
+        name=sheet_name,
+        columns=list(positions),
+        rows=rows,
+        formula_cells=formula_hits,
+        units=units,
     ), issues
