@@ -190,3 +190,35 @@ def test_a_unit_in_a_numbers_heading_is_checked_like_a_unit_cell(tmp_path):
         "亿元",
     )
     assert "unknown_column" not in {i.code for i in outcome.issues}
+
+
+def test_rows_hidden_in_excel_are_read_and_named_in_a_warning(tmp_path):
+    # a hidden (or filtered-out) row was loaded without a word, though whoever sent the file may not see it
+    from pipelines.lib.submissions.check import check_file
+    from tests.conftest import REPO
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "指标数据"
+    sheet.append(["指标编号", "统计期", "数值"])
+    for year, value in ((2021, 71000), (2022, 76000), (2023, 80000)):
+        sheet.append(["I23", year, value])
+    sheet.row_dimensions[3].hidden = True
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path = tmp_path / "hidden.xlsx"
+    path.write_bytes(buffer.getvalue())
+    checked = check_file(path, path.name, "370102_STATS", Catalog.load(REPO / "dbt_project" / "seeds"))
+    outcome = next(iter(checked.outcomes.values()))
+    assert outcome.rows_loaded == 3 and outcome.status != "rejected"
+    [warning] = [i for i in outcome.issues if i.code == "hidden_rows"]
+    assert warning.severity == "warning" and warning.sheet == "指标数据"
+    assert (
+        "第 3 行在 Excel 中被隐藏" in warning.message_zh
+        and "hidden in Excel (or filtered out) and were read like the others: 3." in warning.message_en
+    )
+    # nothing hidden: no warning
+    sheet.row_dimensions[3].hidden = False
+    book.save(path)
+    checked = check_file(path, path.name, "370102_STATS", Catalog.load(REPO / "dbt_project" / "seeds"))
+    assert "hidden_rows" not in {i.code for o in checked.outcomes.values() for i in o.issues}

@@ -489,6 +489,7 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
         if sheet:
             result.sheets.append(sheet)
             result.issues.extend(issues)
+            result.issues.extend(_hidden_rows(wb[name], sheet))
         elif all(i.code in ("empty_file", "header_only") for i in issues if i.is_file_level):
             no_data.extend(issues)  # a template sheet left empty is fine when another sheet has data
         else:
@@ -514,6 +515,24 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
                         Issue("sheet_not_read", value=ws.title, expected=SHEET_NAMES[kind][0])
                     )
     return result
+
+
+def _hidden_rows(ws, sheet: Sheet) -> list[Issue]:
+    """A warning naming the data rows hidden (or filtered out) in Excel: they are read like the others, and
+    whoever sent the file may not know they are there."""
+    dimensions = ws.row_dimensions
+    hidden = [
+        row["_row"] for row in sheet.rows if row["_row"] in dimensions and dimensions[row["_row"]].hidden
+    ]
+    if not hidden:
+        return []
+    more = " …" if len(hidden) > 20 else ""
+    rows = [str(r) for r in hidden[:20]]
+    return [
+        Issue(
+            "hidden_rows", sheet=sheet.name, value=Bilingual("、".join(rows) + more, ", ".join(rows) + more)
+        )
+    ]
 
 
 def _has_formulas(path: Path) -> bool:

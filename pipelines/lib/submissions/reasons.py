@@ -214,6 +214,13 @@ _REASONS = [
         "The sheet '{value}' looks like {expected} data but is not named {expected}, so it was not read. To report its rows, rename the sheet {expected} and upload again.",
     ),
     Reason(
+        "hidden_rows",
+        FILE,
+        WARNING,
+        "第 {value} 行在 Excel 中被隐藏（或被筛选掉），已照常读取。如这些行不应报送，请删除后重新上传。",
+        "These rows are hidden in Excel (or filtered out) and were read like the others: {value}. If they are not meant to be reported, delete them and upload again.",
+    ),
+    Reason(
         "sheet_hidden",
         FILE,
         ERROR,
