@@ -372,6 +372,29 @@ def main() -> None:
     ws["C2"].number_format = "0.0%"
     ws["C3"].number_format = "0.00%"
     save("percent_formatted_cells.xlsx", workbook_bytes(wb))
+    # one merged range over the whole sheet: 17 billion cells for openpyxl in a 5 KB file, refused unread
+    wb = Workbook()
+    wb.active.title = "指标数据"
+    wb.active.append(["指标编号", "统计期", "数值"])
+    wb.active.append(["I01", "2023", 5.9])
+    wb.active.merge_cells("A3:B4")
+    merged = zipfile.ZipFile(io.BytesIO(workbook_bytes(wb)))
+    bombed = io.BytesIO()
+    with zipfile.ZipFile(bombed, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in merged.infolist():
+            content = merged.read(info.filename).replace(b'ref="A3:B4"', b'ref="A3:XFD1048576"')
+            zf.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
+    save("merged_range_over_the_whole_sheet.xlsx", bombed.getvalue())
+    # a formatted empty cell at the sheet's far corner (and a formula beside the data): read as the
+    # rows it holds, not as a rectangle of 17 billion empty cells
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "指标数据"
+    ws.append(["指标编号", "统计期", "数值"])
+    ws.append(["I01", "2023Q2", 5.2])
+    ws["F2"] = "=C2*2"
+    ws["XFD1048576"].number_format = "0.00"
+    save("formatted_cell_at_the_far_corner.xlsx", workbook_bytes(wb))
     # a quote opened and never closed: the lines after it would become one note
     save(
         "unclosed_quote_at_the_end.csv",

@@ -83,6 +83,11 @@ HEADER_SCAN_ROWS = 10
 XLSX_MAX_ENTRIES = 1000
 XLSX_MAX_UNCOMPRESSED = 100 * 1024 * 1024
 XLSX_MAX_RATIO = 100  # per entry, for entries above 1 MiB uncompressed
+# openpyxl creates one cell object for every cell of a merged range when it loads a sheet: one
+# <mergeCell ref="A1:XFD1048576"/> in a 5 KB file is 17 billion cells. A form's merged titles and groups
+# cover a few hundred cells.
+XLSX_MAX_MERGED_CELLS = 100_000
+_MERGE_REF = re.compile(rb"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -391,6 +396,18 @@ def _check_zip(path: Path) -> Issue | None:
                     expected=".xlsx",
                 )
             for info in infos:
+                if info.filename.endswith(".xml"):  # any part: the workbook names where its sheets are
+                    merged = _merged_cell_count(zf.read(info))
+                    if merged > XLSX_MAX_MERGED_CELLS:
+                        return Issue(
+                            "unsafe_archive",
+                            value=Bilingual(
+                                f"其中 {info.filename} 的合并单元格共 {merged} 个，超过上限 "
+                                f"{XLSX_MAX_MERGED_CELLS} 个",
+                                f"{info.filename} merges {merged} cells, above the limit of "
+                                f"{XLSX_MAX_MERGED_CELLS}",
+                            ),
+                        )
                 # Office never writes a DTD into a workbook's XML parts; one there declares entities (an XML
                 # bomb or an external entity). Refused whatever XML parser openpyxl happens to use (with lxml
                 # installed it neither expands nor reports them, so the parser cannot be the only guard).
@@ -410,6 +427,22 @@ def _check_zip(path: Path) -> Issue | None:
     return None
 
 
+def _merged_cell_count(sheet_xml: bytes) -> int:
+    """How many cells the sheet's merged ranges cover (a whole row or column counts to the sheet's edge)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    total = 0
+    for match in _MERGE_REF.finditer(sheet_xml):
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(match.group(1).decode("ascii"))
+        except (ValueError, TypeError, UnicodeDecodeError):
+            continue  # not a range: openpyxl reports the workbook as unreadable
+        width = (max_col or 16384) - (min_col or 1) + 1
+        height = (max_row or 1048576) - (min_row or 1) + 1
+        total += max(width, 1) * max(height, 1)
+    return total
+
+
 def _formula_cells(path: Path, sheet_names: list[str]) -> dict[str, set[tuple[int, int]]]:
     """Cells holding a formula without a cached value, per sheet (row, column), 1-based."""
     import openpyxl
@@ -421,10 +454,9 @@ def _formula_cells(path: Path, sheet_names: list[str]) -> dict[str, set[tuple[in
     for name in sheet_names:
         ws_f, ws_v = wb_f[name], wb_v[name]
         cells = set()
-        for row in ws_f.iter_rows():
-            for cell in row:
-                if cell.data_type == "f" and ws_v.cell(cell.row, cell.column).value is None:
-                    cells.add((cell.row, cell.column))
+        for cell in ws_f._cells.values():  # the cells the file holds: iter_rows() creates the empty ones
+            if cell.data_type == "f" and ws_v.cell(cell.row, cell.column).value is None:
+                cells.add((cell.row, cell.column))
         out[name] = cells
     return out
 
@@ -561,7 +593,11 @@ def _as_shown_percent(value: int | float) -> str:
 
 
 def _sheet_grid(ws) -> list[tuple[int, list]]:
-    """Cell values row by row, merged ranges filled with their top-left value (as Excel shows them)."""
+    """Cell values row by row, merged ranges filled with their top-left value (as Excel shows them).
+
+    Built from the cells the file holds, up to the last row with a value: openpyxl's iter_rows() creates
+    every cell of the rectangle up to the farthest cell, and one value (or one formatted empty cell) at
+    XFD1048576 made that 17 billion cells. Rows without a value have no cells."""
     fills: dict[tuple[int, int], object] = {}
     for rng in ws.merged_cells.ranges:
         value = ws.cell(rng.min_row, rng.min_col).value
@@ -569,21 +605,17 @@ def _sheet_grid(ws) -> list[tuple[int, list]]:
             for c in range(rng.min_col, rng.max_col + 1):
                 fills[(r, c)] = value
     max_col = min(ws.max_column or 0, MAX_COLUMNS + 1)
-    grid = []
-    for row in ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=max_col):
-        values = []
-        for cell in row:
-            value = fills.get((cell.row, cell.column), cell.value) if fills else cell.value
-            if (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and _is_percent(cell.number_format)
-            ):
-                value = _as_shown_percent(value)
-            values.append(value)
-        if row:
-            grid.append((row[0].row, values))
-    return grid
+    rows: dict[int, list] = {}
+    for (r, c), cell in ws._cells.items():  # openpyxl has no public view of them
+        if c > max_col:
+            continue
+        value = fills.get((r, c), cell.value) if fills else cell.value
+        if value is None:
+            continue
+        if isinstance(value, int | float) and not isinstance(value, bool) and _is_percent(cell.number_format):
+            value = _as_shown_percent(value)
+        rows.setdefault(r, [None] * max_col)[c - 1] = value
+    return [(r, rows.get(r, ())) for r in range(1, max(rows, default=0) + 1)]
 
 
 # ------------------------------------------------------------------------------------ grid -> rows
