@@ -611,6 +611,7 @@ def main(argv: list[str] | None = None) -> int:
                     "warehouse": settings.warehouse,
                     "published": settings.publish_dir,
                     "output": settings.output_dir,
+                    "raw archive": settings.archive,
                 }
             )
         )

@@ -231,6 +231,7 @@ def run_job(
                                 "published": settings.publish_dir,
                                 "output": settings.output_dir,
                                 "dagster": settings.dagster_storage,
+                                "raw archive": settings.archive,
                             }
                         )
                     )

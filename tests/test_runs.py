@@ -157,6 +157,50 @@ def test_a_full_disk_is_named_and_the_next_run_recovers_by_itself(fresh_warehous
         subprocess.run(["umount", "-l", str(small)], check=False)
 
 
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("mount"), reason="needs root to mount a small tmpfs"
+)
+def test_a_full_raw_folder_is_the_place_named(fresh_warehouse, tmp_path):
+    # the archive copies and the receipts log go to the raw folder: its disk filling up used to be reported
+    # as "/ (warehouse) 55,736.4 MB free", the one place with room
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        raw = small / "raw"
+        (raw / "inbox" / "370102_STATS").mkdir(parents=True)
+        (raw / "inbox" / "370102_STATS" / "a.csv").write_text(INBOX_FILE, encoding="utf-8")
+        filler = small / "filler"
+        with filler.open("wb") as fh:
+            fh.write(b"\0" * shutil.disk_usage(small).free)
+        env = {"PLANWH_RAW_DIR": str(raw)}
+        code, _out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
+        assert code == 74, (code, err[-3000:])
+        line = err.strip().splitlines()[-1]
+        assert line.startswith(
+            f"planwh: No space left on device (ENOSPC): {small} (raw archive) 0.0 MB free"
+        ), line
+        assert "Traceback" not in err
+
+        filler.unlink()  # the operator frees space; nothing else
+        code, _out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
+        assert code == 0, err[-3000:]
+        assert not list((raw / "archive").rglob(".*"))
+        import duckdb
+
+        con = duckdb.connect(str(fresh_warehouse.warehouse), read_only=True)
+        try:
+            loaded = con.sql("select original_name, status, rows_accepted from raw.submissions").fetchall()
+        finally:
+            con.close()
+        assert loaded == [("a.csv", "accepted", 2)]
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
+
+
 def test_temporary_files_of_dead_writers_are_removed_when_the_lock_is_taken(fresh_warehouse):
     from pipelines.lib.warehouse.connection import writer_lock
 

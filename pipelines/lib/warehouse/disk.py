@@ -69,14 +69,18 @@ def require_free(path: Path, needed: int, what: str) -> None:
 
 
 def disk_full_message(paths: dict[str, Path]) -> str:
-    """The one line for a step that died of a full disk: where, and how much is free now."""
+    """The one line for a step that died of a full disk: where, and how much is free now (the fullest file
+    system first: that is where the step most likely ran out)."""
     places = {}
     for label, path in paths.items():
         try:
             places.setdefault(mount_point(path), (label, free_bytes(path)))
         except OSError:
             continue
-    where = "; ".join(f"{mount} ({label}) {_mb(free)} free" for mount, (label, free) in places.items())
+    where = "; ".join(
+        f"{mount} ({label}) {_mb(free)} free"
+        for mount, (label, free) in sorted(places.items(), key=lambda place: place[1][1])
+    )
     return (
         f"No space left on device (ENOSPC): {where}. Free some space and run again: the next run removes "
         "what the failed one left behind, and the published snapshot was not changed."
