@@ -443,19 +443,20 @@ def _merged_cell_count(sheet_xml: bytes) -> int:
     return total
 
 
-def _formula_cells(path: Path, sheet_names: list[str]) -> dict[str, set[tuple[int, int]]]:
-    """Cells holding a formula without a cached value, per sheet (row, column), 1-based."""
+def _formula_cells(path: Path, sheet_names: list[str], wb_v) -> dict[str, set[tuple[int, int]]]:
+    """Cells holding a formula without a cached value, per sheet (row, column), 1-based. `wb_v`: the
+    workbook already loaded with its cached values (loading it again cost a second copy in memory)."""
     import openpyxl
 
     data = path.read_bytes()  # archive copies have no extension, which openpyxl would refuse by name
     wb_f = openpyxl.load_workbook(io.BytesIO(data), data_only=False, read_only=False)
-    wb_v = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=False)
     out: dict[str, set[tuple[int, int]]] = {}
     for name in sheet_names:
         ws_f, ws_v = wb_f[name], wb_v[name]
         cells = set()
         for cell in ws_f._cells.values():  # the cells the file holds: iter_rows() creates the empty ones
-            if cell.data_type == "f" and ws_v.cell(cell.row, cell.column).value is None:
+            held = ws_v._cells.get((cell.row, cell.column))  # ws_v.cell() would add an empty cell to wb_v
+            if cell.data_type == "f" and (held is None or held.value is None):
                 cells.add((cell.row, cell.column))
         out[name] = cells
     return out
@@ -511,7 +512,7 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
             result.issues.append(Issue("no_matching_sheet", value="、".join(visible) or "-"))
         return result
     has_formulas = _has_formulas(path)
-    formulas = _formula_cells(path, list(wanted.values())) if has_formulas else {}
+    formulas = _formula_cells(path, list(wanted.values()), wb) if has_formulas else {}
     no_data = []
     for kind, name in wanted.items():
         grid = _sheet_grid(wb[name])
