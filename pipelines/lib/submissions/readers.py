@@ -400,7 +400,7 @@ def _check_zip(path: Path) -> Issue | None:
                     merged = _merged_cell_count(zf.read(info))
                     if merged > XLSX_MAX_MERGED_CELLS:
                         return Issue(
-                            "unsafe_archive",
+                            "merged_range_too_large",
                             value=Bilingual(
                                 f"其中 {info.filename} 的合并单元格共 {merged} 个，超过上限 "
                                 f"{XLSX_MAX_MERGED_CELLS} 个",

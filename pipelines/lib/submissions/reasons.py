@@ -179,6 +179,13 @@ _REASONS = [
         "The .xlsx archive looks unsafe ({value}) and is refused. Save the workbook again and upload it.",
     ),
     Reason(
+        "merged_range_too_large",
+        FILE,
+        ERROR,
+        "工作簿中的合并单元格范围过大（{value}），出于安全原因拒收。请取消整行、整列或整张表的合并（选中后点“合并后居中”取消），再保存上传。",
+        "The workbook merges too large a range of cells ({value}) and is refused for safety. Unmerge whole rows, columns or sheets (select them and undo 'Merge & Center'), save and upload again.",
+    ),
+    Reason(
         "unreadable_workbook",
         FILE,
         ERROR,
