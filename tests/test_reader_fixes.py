@@ -234,3 +234,21 @@ def test_a_workbook_with_formulas_is_loaded_twice_not_three_times(tmp_path, monk
     result = read(tmp_path, "a.xlsx", corpus.read_bytes())
     assert result.sheets[0].formula_cells  # the formula without a cached value is still found
     assert [kw["data_only"] for kw in loads] == [True, False]
+
+
+def test_a_workbook_wider_than_the_limit_is_refused_as_a_csv_is(tmp_path):
+    # a value past column 200 of a workbook was dropped without a word (a CSV that wide is refused)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "指标数据"
+    sheet.append(["指标编号", "统计期", "数值"])
+    sheet.append(["I23", 2023, 80000])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert "too_many_columns" not in codes(read(tmp_path, "narrow.xlsx", buffer.getvalue()))
+    sheet.cell(2, 250, "备注在很远的地方")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = read(tmp_path, "wide.xlsx", buffer.getvalue())
+    [issue] = [i for i in result.issues if i.code == "too_many_columns"]
+    assert (issue.value, issue.expected, issue.sheet) == (250, 200, "指标数据") and result.rejected

@@ -515,6 +515,10 @@ def _read_xlsx(path: Path, suffix: str) -> ReadResult:
     formulas = _formula_cells(path, list(wanted.values()), wb) if has_formulas else {}
     no_data = []
     for kind, name in wanted.items():
+        widest = _widest_column(wb[name])
+        if widest > MAX_COLUMNS:  # as a CSV of that width: read in part it would lose data without a word
+            result.issues.append(Issue("too_many_columns", sheet=name, value=widest, expected=MAX_COLUMNS))
+            continue
         grid = _sheet_grid(wb[name])
         sheet, issues = _grid_to_sheet(
             grid, name, expected_kind=kind, formula_cells=formulas.get(name, set())
@@ -591,6 +595,13 @@ def _as_shown_percent(value: int | float) -> str:
     """What Excel shows for a percentage cell, as a department would type it in a CSV: 0.061 -> '6.1%'
     (the contract reads a trailing % as 'in per cent', so a CSV and a workbook with the same text agree)."""
     return f"{round(float(value) * 100, 10)!r}%"
+
+
+def _widest_column(ws) -> int:
+    """The rightmost column holding a value (0 for an empty sheet)."""
+    if (ws.max_column or 0) <= MAX_COLUMNS:
+        return ws.max_column or 0
+    return max((c for (_r, c), cell in ws._cells.items() if cell.value is not None), default=0)
 
 
 def _sheet_grid(ws) -> list[tuple[int, list]]:
