@@ -458,3 +458,36 @@ def test_the_draft_keeps_a_long_range_column_out_of_the_targets():
     )
     assert i09["direction"] == "lower_is_better" and "printed as —" in i09["review"]
     assert not any("value cells where" in r["review"] for r in rows.values())
+
+
+def test_the_draft_joins_a_category_label_printed_beside_its_rows():
+    """类别 cells whose text extraction puts each piece on a row's line (`经济 1 …` / `发展 2 …`): the draft
+    split them into two categories (经济, 发展) with no word of it in the review column, and a text target
+    (逐步缩小) after a 单位 cell printed as — became the category of the rows after it."""
+    rows = _main_rows("labels_beside_rows.txt")
+    assert [r["category_zh"] for r in rows.values()] == ["经济发展"] * 3 + ["创新驱动"] * 3 + ["绿色生态"]
+    for code in ("I01", "I02", "I04", "I05"):
+        assert "category label printed beside its rows" in rows[code]["review"]
+        assert rows[code]["confidence"] != "high"
+    assert rows["I07"]["confidence"] == "high"  # a whole label on its row's line is the usual layout
+    assert rows["I02"]["category_en"] == "Economic development"
+
+
+def test_the_draft_keeps_text_targets_out_of_the_name():
+    """A target printed in words (保持稳定, 稳步提高) with 属性 as the last column went into the indicator's
+    name (`粮食综合生产能力（万吨）稳定保持稳定`), and the row then took the values of the row above as a
+    merged cell (420 → 560, medium confidence)."""
+    for name in ("labels_beside_rows.txt", "text_targets.txt"):
+        rows = {r["name_zh"]: r for r in _main_rows(name).values()}
+        grain = rows["粮食综合生产能力"]
+        assert (grain["unit"], grain["baseline_text"], grain["target_text"]) == ("万吨", "稳定", "保持稳定")
+        assert grain["target_value"] is None and grain["confidence"] == "low"
+        assert "merged cell" not in grain["review"] and "not a number" in grain["review"]
+    rows = {r["name_zh"]: r for r in _main_rows("labels_beside_rows.txt").values()}
+    ratio = rows["城乡居民收入比"]  # the 单位 cell printed as —, then 2.1 → 逐步缩小
+    assert (ratio["baseline_value"], ratio["target_text"], ratio["target_value"]) == (2.1, "逐步缩小", None)
+    rows = {r["name_zh"]: r for r in _main_rows("text_targets.txt").values()}
+    digital = rows["数字经济核心产业增加值占比"]
+    assert (digital["unit"], digital["baseline_value"], digital["target_text"]) == ("%", 10, "稳步提高")
+    assert rows["引进世界500强企业项目"]["target_value"] == 5  # a number inside a name stays in it
+    assert rows["每千人口执业（助理）医师数"]["unit"] == "人"

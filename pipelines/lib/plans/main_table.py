@@ -481,7 +481,10 @@ def _dash_units(rows: list[TableRow], layout: TableLayout) -> None:
 def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
     rows: list[TableRow] = []
     pending_category: list[str] = []
+    pending_lines: list[int] = []
     category = ""
+    category_rows: list[TableRow] = []  # the rows of the current label
+    label_row: TableRow | None = None  # the row whose own line carried the last label piece
     category_before_first_row = None
     expect = 1
     index = 0
@@ -495,16 +498,38 @@ def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
             and nxt is not None
             and nxt.kind in ("text", "unit")
         ):
+            on_row_line = bool(pending_lines) and set(pending_lines) == {tok.line}
             if pending_category:
-                category = re.sub(
+                label = re.sub(
                     r"^[一二三四五六七八九十]+[、.．]|^[（(][一二三四五六七八九十]+[）)]",
                     "",
                     "".join(pending_category),
                 )
-                pending_category = []
+                if (
+                    label_row is not None
+                    and label_row is (rows[-1] if rows else None)
+                    and (category + label in CATEGORY_EN or max(len(category), len(label)) <= 2)
+                ):
+                    # one label cell split over the lines of its rows (经济 1 … / 发展 2 …): rejoined
+                    reason = (
+                        f"category label printed beside its rows ({category} / {label}): check the category"
+                    )
+                    category += label
+                    for row in category_rows:
+                        row.category_zh = category
+                        row.reasons.append(reason)
+                else:
+                    category, category_rows, reason = label, [], ""
+                pending_category, pending_lines = [], []
                 if category_before_first_row is None:
                     category_before_first_row = not rows
+            else:
+                reason = ""
             current = TableRow(seq=expect, category_zh=category, line_index=tok.line)
+            if reason:
+                current.reasons.append(reason)
+            label_row = current if on_row_line else None
+            category_rows.append(current)
             rows.append(current)
             expect += 1
             index = _read_name(toks, index + 1, current, layout)
@@ -512,6 +537,7 @@ def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
         if current is None:
             if _is_category(tok):
                 pending_category.append(tok.text)
+                pending_lines.append(tok.line)
             index += 1
             continue
         if tok.kind == "attr":
@@ -521,13 +547,21 @@ def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
         elif tok.kind == "unit" and not current.unit_printed:
             current.unit_printed = tok.text.strip("（）()")
         elif tok.kind == "text":
+            # a 单位 cell printed as — is still in the cells here (_dash_units takes it out)
+            dash_unit = (
+                layout.has_unit_column
+                and not current.unit_printed
+                and bool(current.cells)
+                and normalise(current.cells[0]) in DASHES
+            )
             complete = (bool(current.attribute_zh) and not layout.attribute_first) or len(
                 current.cells
-            ) >= len(layout.columns)
-            if not current.cells and not current.attribute_zh:
+            ) - dash_unit >= len(layout.columns)
+            if not current.cells and not current.attribute_zh and not _name_closed(current, layout):
                 current.name_printed += tok.text
             elif complete and _is_category(tok):
                 pending_category.append(tok.text)
+                pending_lines.append(tok.line)
             elif not complete:  # words in a value column: a target without a number (保持在合理区间…)
                 current.cells.append(tok.text)
             else:  # a name wrapped under its own values (-layout): it belongs to this row
@@ -568,6 +602,8 @@ def _read_name(toks: list[Token], index: int, row: TableRow, layout: TableLayout
             text += tok.text
             last_line = tok.line
             index += 1
+            if not layout.has_unit_column and _unit_in_brackets(text):
+                break  # 粮食产量（万吨） 保持稳定: the unit closes the name, what follows is a cell
             continue
         break
     if layout.has_unit_column and index < len(toks) and toks[index].kind == "unit":
@@ -577,6 +613,19 @@ def _read_name(toks: list[Token], index: int, row: TableRow, layout: TableLayout
         text, row.unit_printed = text.rsplit(" ", 1)
     row.name_printed = text
     return index
+
+
+def _unit_in_brackets(name: str) -> bool:
+    match = re.search(r"[（(]([^（）()]+)[）)]$", normalise(name))
+    return bool(match) and _is_unit(match.group(1).strip())
+
+
+def _name_closed(row: TableRow, layout: TableLayout) -> bool:
+    """The name is complete once its unit is read (the 单位 cell, or `（万吨）` printed after it): a
+    text that follows is a value cell (保持稳定, 稳步提高), not more of the name."""
+    if layout.has_unit_column:
+        return bool(row.unit_printed)
+    return _unit_in_brackets(row.name_printed)
 
 
 def _looks_like_unit(text: str) -> bool:
