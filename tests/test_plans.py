@@ -491,3 +491,23 @@ def test_the_draft_keeps_text_targets_out_of_the_name():
     assert (digital["unit"], digital["baseline_value"], digital["target_text"]) == ("%", 10, "稳步提高")
     assert rows["引进世界500强企业项目"]["target_value"] == 5  # a number inside a name stays in it
     assert rows["每千人口执业（助理）医师数"]["unit"] == "人"
+
+
+def test_a_prose_target_keeps_its_whole_name(tmp_path):
+    """到2030年，新建改扩建社区食堂30处: the name was cut at the second verb (`新建改`) and drafted with high
+    confidence; 普及率、知晓率均达到100% split at the 及 of 普及 (`心理健康知识普`, `知晓率`)."""
+    outline = tmp_path / "outline.txt"
+    outline.write_text(
+        "泉北县国民经济和社会发展第十五个五年规划纲要\n\n第四章 增进民生福祉\n\n"
+        "到2030年，新建改扩建社区食堂30处，新建改造充电桩达到5000个，柔性引进合作院士100人以上。"
+        "心理健康知识普及率、知晓率均达到100%。\n",
+        encoding="utf-8",
+    )
+    draft = drafting.build(Outline.read(outline), "379904_15FYP", "379904")
+    rows = {r["quote"]: r for r in draft.secondary}
+    assert rows["新建改扩建社区食堂30处"]["name_zh"] == "新建改扩建社区食堂"
+    assert rows["新建改造充电桩达到5000个"]["name_zh"] == "新建改造充电桩"
+    short = rows["柔性引进合作院士100人以上"]  # a name of two characters is never taken on trust
+    assert short["confidence"] != "high" and "is short: check it is the whole name" in short["review"]
+    names = [r["name_zh"] for r in draft.secondary if r["quote"].startswith("心理健康")]
+    assert names == ["心理健康知识普及率", "心理健康知识知晓率"]

@@ -227,6 +227,8 @@ def _secondary(
             reasons.append("no number: set the target or drop the row")
         if not statement.name:
             reasons.append("no name found: name the target")
+        elif len(statement.name) <= 2:
+            reasons.append(f"name {statement.name!r} is short: check it is the whole name")
         serious = (
             statement.value is None
             or not statement.unit

@@ -511,10 +511,13 @@ def _subject(text: str, position: int) -> str:
     if before.endswith("年均") and len(before) > 2:  # 物流业增加值年均增长8%: a growth rate
         return _trim(before[:-2]) + "年均增速"
     subject = _trim(before)
-    if len(subject) >= 2 and not VERB.fullmatch(subject):
+    rest = VERB.sub("", head)
+    # verbs and a stray character (新建改|扩建社区食堂) are a verb chain cut inside a word, not a subject
+    if len(VERB.sub("", subject)) >= 2 or (
+        len(subject) >= 2 and not VERB.fullmatch(subject) and len(rest) < 2
+    ):
         return subject
     # the verb opens the clause (累计新增城镇就业10万人): the verb phrase is the name, unless it is only a verb
-    rest = VERB.sub("", head)
     return _trim(head) if len(rest) >= 2 else ""
 
 
@@ -552,7 +555,8 @@ def _object(text: str, q: re.Match) -> str:
 
 def _split_names(subject: str) -> list[str]:
     """`金融业增加值、金融业税收占全市比重` → both names, the shared tail added to each."""
-    parts = [p for p in re.split(r"[、和及与]", subject) if p]
+    # 及 inside a word (普及率, 及时率, 涉及) is not a conjunction
+    parts = [p for p in re.split(r"、|和|与|以及|(?<![普涉])及(?![时格])", subject) if p]
     if len(parts) < 2:
         return [subject]
     last = parts[-1]
