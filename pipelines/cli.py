@@ -334,19 +334,20 @@ def cmd_plan_check(args, settings) -> int:
         folder = Path(args.folder)
         if not (folder / "catalog_plans.csv").exists():
             print(
-                f"planwh: {folder} has no catalog_plans.csv (a folder written by `planwh plan draft`)",
+                f"planwh: {folder} 中没有 catalog_plans.csv（应为 `planwh plan draft` 生成的文件夹）· "
+                f"{folder} has no catalog_plans.csv (a folder written by `planwh plan draft`)",
                 file=sys.stderr,
             )
             return 2
         tables, plan_ids, offsets = combined(seeds, read_tables(folder))
         problems = check(tables, only_plans=plan_ids, offsets=offsets, folder=f"{folder}/")
-        what = ", ".join(sorted(plan_ids))
+        what = what_zh = ", ".join(sorted(plan_ids))
     else:
         problems = check(seeds, folder=f"{settings.seeds_dir.relative_to(REPO_ROOT)}/")
-        what = "the seeds"
+        what, what_zh = "the seeds", "目录"
     for problem in problems:
         print(problem)
-    print(f"{len(problems)} problem(s) in {what}", file=sys.stderr)
+    print(f"{what_zh} 共有 {len(problems)} 个问题 · {len(problems)} problem(s) in {what}", file=sys.stderr)
     return 1 if problems else 0
 
 
@@ -357,11 +358,17 @@ def cmd_plan_add(args, settings) -> int:
     for problem in result.problems:
         print(problem)
     if not result.ok:
-        print(f"nothing written: {len(result.problems)} problem(s) to fix first", file=sys.stderr)
+        print(
+            f"未写入任何内容：请先修复 {len(result.problems)} 个问题 · "
+            f"nothing written: {len(result.problems)} problem(s) to fix first",
+            file=sys.stderr,
+        )
         return 1
     for name, count in result.rows.items():
         print(f"  {name + '.csv':34} {count:4} rows of {', '.join(sorted(result.plan_ids))}")
-    print("seeds updated; `make run` rebuilds the warehouse with the new plan")
+    print(
+        "目录已更新；运行 `make run` 用新规划重建数据仓库 · seeds updated; `make run` rebuilds the warehouse with the new plan"
+    )
     return 0
 
 

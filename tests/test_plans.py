@@ -174,9 +174,15 @@ def test_draft_check_and_add_from_the_command_line(tmp_path, capsys):
     capsys.readouterr()
     assert planwh(["plan", "check", str(out)]) == 1
     lines = capsys.readouterr().out.splitlines()
-    owner_lines = [line for line in lines if "owner_department_code: blank" in line]
+    owner_lines = [line for line in lines if "owner_department_code: 空白" in line]
     assert len(owner_lines) == 13 + 12 + 2  # every main indicator, prose target and project, one line each
-    assert owner_lines[0].startswith(f"{out}/catalog_main_indicators.csv:2 [379901_14FYP I01]")
+    # Chinese first, English after, as everywhere in the command line
+    assert owner_lines[0] == (
+        f"{out}/catalog_main_indicators.csv:2 [379901_14FYP I01] owner_department_code: "
+        "空白：每个事项需要且只能有一个责任部门（catalog_departments 中的 department_code） · "
+        "blank: every item needs exactly one owner (a department_code of catalog_departments)"
+    )
+    assert all(re.search(r": [^·]*[\u4e00-\u9fff][^·]* · [ -~]", line) for line in lines), lines
     assert planwh(["plan", "check"]) == 0  # the shipped seeds are clean
 
 
@@ -251,15 +257,36 @@ def test_add_merges_a_reviewed_draft_and_refuses_a_broken_one(tmp_path):
     result = add(broken, seeds)
     text = "\n".join(str(p) for p in result.problems)
     assert not result.ok and not result.written
-    for expected in (
-        "catalog_main_indicators.csv:3 [379901_14FYP I01] indicator_code: duplicate in this plan",
-        "catalog_main_indicators.csv:4 [379901_14FYP I03] unit: '亿' is not a known unit",
-        "catalog_main_indicators.csv:5 [379901_14FYP I04] target_operator: '≈' is not one of",
-        "catalog_main_indicators.csv:6 [379901_14FYP I05] target_year: '2031' is not a year of the plan (2021–2025)",
-        "catalog_main_indicators.csv:7 [379901_14FYP I06] owner_department_code: blank",
-        "catalog_secondary_targets.csv:2 [379901_14FYP S001] quote: not found verbatim in the source text",
+    for where, zh, en in (
+        (
+            "catalog_main_indicators.csv:3 [379901_14FYP I01] indicator_code:",
+            "本规划内重复",
+            "duplicate in this plan",
+        ),
+        (
+            "catalog_main_indicators.csv:4 [379901_14FYP I03] unit:",
+            "'亿' 不是已知单位",
+            "'亿' is not a known unit",
+        ),
+        (
+            "catalog_main_indicators.csv:5 [379901_14FYP I04] target_operator:",
+            "'≈' 不是",
+            "'≈' is not one of",
+        ),
+        (
+            "catalog_main_indicators.csv:6 [379901_14FYP I05] target_year:",
+            "'2031' 不在规划年份内（2021–2025）",
+            "'2031' is not a year of the plan (2021–2025)",
+        ),
+        ("catalog_main_indicators.csv:7 [379901_14FYP I06] owner_department_code:", "空白", "blank"),
+        (
+            "catalog_secondary_targets.csv:2 [379901_14FYP S001] quote:",
+            "纲要文本中找不到这段原文",
+            "not found verbatim in the source text",
+        ),
     ):
-        assert expected in text, (expected, text)
+        line = next((line for line in text.splitlines() if where in line), "")
+        assert f"{where} {zh}" in line and f" · {en}" in line, (where, text)
     assert {p.name: p.read_bytes() for p in seeds.glob("*.csv")} == before
     # the units are the seeds' list: a unit added there (with its English name) is known
     units = seeds / "catalog_units.csv"
@@ -338,9 +365,10 @@ def test_add_refuses_an_earlier_plan_that_takes_a_code_of_the_later_plan(tmp_pat
     text = "\n".join(str(p) for p in result.problems)
     assert not result.ok and not result.written, text
     assert (
-        f"catalog_projects.csv:2 [379901_14FYP {code}] project_code: {code} is already a project of the later "
-        "plan 379901_15FYP" in text
+        f"catalog_projects.csv:2 [379901_14FYP {code}] project_code: {code} 已是后一规划 379901_15FYP 的项目"
+        in text
     )
+    assert f"· {code} is already a project of the later plan 379901_15FYP" in text
     assert check(read_tables(seeds)) == []  # nothing was written
 
     # with a code of its own the earlier plan goes in, and the seeds stay clean
@@ -413,9 +441,10 @@ def test_check_refuses_an_operator_that_contradicts_the_direction(tmp_path):
     text = "\n".join(str(p) for p in result.problems)
     assert not result.ok
     assert (
-        f"catalog_main_indicators.csv:{row + 2} [379901_14FYP I01] direction: 'higher_is_better' contradicts "
-        "target_operator '<'" in text
+        f"catalog_main_indicators.csv:{row + 2} [379901_14FYP I01] direction: 'higher_is_better' 与 "
+        "target_operator '<' 矛盾" in text
     ), text
+    assert "· 'higher_is_better' contradicts target_operator '<'" in text
     assert planwh(["plan", "check"]) == 0  # no shipped row contradicts itself
 
 

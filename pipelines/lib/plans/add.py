@@ -40,16 +40,27 @@ def add(folder: Path, seeds_dir: Path, *, replace: bool = False, repo: Path = RE
     result = AddResult(set(draft.get("catalog_plans", pd.DataFrame({"plan_id": []}))["plan_id"]))
     if "catalog_plans" not in draft or not result.plan_ids:
         result.problems.append(
-            Problem(f"{folder}/catalog_plans.csv", None, "", "", "missing or empty: nothing to add")
+            Problem(
+                f"{folder}/catalog_plans.csv",
+                None,
+                "",
+                "",
+                "missing or empty: nothing to add",
+                "缺失或为空：没有可添加的内容",
+            )
         )
         return result
     for name, frame in draft.items():
         unknown = [c for c in frame.columns if c not in seeds[name].columns and c not in REVIEW_COLUMNS]
         missing = [c for c in seeds[name].columns if c not in frame.columns]
         for column in unknown:
-            result.problems.append(Problem(f"{folder}/{name}.csv", 1, "", column, "not a column of the seed"))
+            result.problems.append(
+                Problem(f"{folder}/{name}.csv", 1, "", column, "not a column of the seed", "不是目录表的列")
+            )
         for column in missing:
-            result.problems.append(Problem(f"{folder}/{name}.csv", 1, "", column, "column missing"))
+            result.problems.append(
+                Problem(f"{folder}/{name}.csv", 1, "", column, "column missing", "缺少该列")
+            )
     existing = set(seeds["catalog_plans"]["plan_id"]) & result.plan_ids
     if existing and not replace:
         result.problems.append(
@@ -59,6 +70,7 @@ def add(folder: Path, seeds_dir: Path, *, replace: bool = False, repo: Path = RE
                 ", ".join(sorted(existing)),
                 "plan_id",
                 "already in the seeds: pass --replace to replace that plan's rows",
+                "已在目录中：如要替换该规划的记录，请加 --replace",
             )
         )
     copies = _adopt_source(draft["catalog_plans"], folder, repo)

@@ -41,13 +41,15 @@ class Problem:
     line: int | None  # CSV line (the header is line 1)
     item: str
     column: str
-    message: str
+    message: str  # English
+    message_zh: str = ""  # printed first, as everywhere in the command line: 中文 · English
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         item = f" [{self.item}]" if self.item else ""
         column = f" {self.column}:" if self.column else ""
-        return f"{where}{item}{column} {self.message}"
+        text = f"{self.message_zh} · {self.message}" if self.message_zh else self.message
+        return f"{where}{item}{column} {text}"
 
 
 def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
@@ -100,9 +102,9 @@ class Checker:
         self.folder = folder
         self.known_units = known_units(tables)
 
-    def add(self, file: str, index: int | None, item: str, column: str, message: str) -> None:
+    def add(self, file: str, index: int | None, item: str, column: str, message: str, zh: str) -> None:
         line = None if index is None else index - self.offsets.get(file, 0) + 2
-        self.problems.append(Problem(f"{self.folder}{file}.csv", line, item, column, message))
+        self.problems.append(Problem(f"{self.folder}{file}.csv", line, item, column, message, zh))
 
     def rows(self, name: str):
         frame = self.tables.get(name)
@@ -126,7 +128,7 @@ class Checker:
             "catalog_project_milestones",
         ):
             if name not in self.tables:
-                self.add(name, None, "", "", "file missing")
+                self.add(name, None, "", "", "file missing", "文件缺失")
         if any(p.message == "file missing" for p in self.problems):
             return self.problems
         self.plans = {r["plan_id"]: r for r in self.tables["catalog_plans"].to_dict("records")}
@@ -155,9 +157,9 @@ class Checker:
         for index, row in self.rows("catalog_plans"):
             pid = row["plan_id"]
             if not pid:
-                self.add("catalog_plans", index, "", "plan_id", "blank")
+                self.add("catalog_plans", index, "", "plan_id", "blank", "空白")
             elif pid in seen:
-                self.add("catalog_plans", index, pid, "plan_id", "duplicate plan")
+                self.add("catalog_plans", index, pid, "plan_id", "duplicate plan", "规划重复")
             seen.add(pid)
             if not row.get("region_code"):
                 self.add(
@@ -166,11 +168,19 @@ class Checker:
                     pid,
                     "region_code",
                     "blank: the region (行政区划代码) the plan covers",
+                    "空白：需填写规划覆盖地区的行政区划代码",
                 )
             years = {c: _number(row.get(c, "")) for c in ("baseline_year", "start_year", "end_year")}
             for column, value in years.items():
                 if value is None or not float(value).is_integer():
-                    self.add("catalog_plans", index, pid, column, f"{row.get(column)!r} is not a year")
+                    self.add(
+                        "catalog_plans",
+                        index,
+                        pid,
+                        column,
+                        f"{row.get(column)!r} is not a year",
+                        f"{row.get(column)!r} 不是年份",
+                    )
             if None not in years.values():
                 if not years["baseline_year"] < years["start_year"] <= years["end_year"]:
                     self.add(
@@ -179,6 +189,7 @@ class Checker:
                         pid,
                         "start_year",
                         "years out of order: baseline_year < start_year <= end_year expected",
+                        "年份顺序有误：应为 baseline_year（基期）< start_year（起始年）≤ end_year（终止年）",
                     )
                 spans.append(
                     (pid, row.get("region_code", ""), int(years["start_year"]), int(years["end_year"]))
@@ -191,6 +202,7 @@ class Checker:
                     pid,
                     "source_document",
                     "blank: the outline's text, to check the quotes",
+                    "空白：需填写纲要文本的位置，用于核对原文引用",
                 )
             elif self.source(pid) is None:
                 self.add(
@@ -199,6 +211,7 @@ class Checker:
                     pid,
                     "source_document",
                     f"{source} not found: quotes cannot be checked",
+                    f"找不到 {source}：无法核对原文引用",
                 )
         every = [
             (
@@ -219,6 +232,7 @@ class Checker:
                         "start_year",
                         f"{start}–{end} overlaps {other} ({other_start}–{other_end}) of the same region: a period "
                         "must belong to one plan",
+                        f"{start}–{end} 与同一地区的 {other}（{other_start}–{other_end}）重叠：每个统计期只能属于一个规划",
                     )
 
     def check_departments(self) -> None:
@@ -226,9 +240,11 @@ class Checker:
         for index, row in self.rows("catalog_departments"):
             code = row["department_code"]
             if not code:
-                self.add("catalog_departments", index, "", "department_code", "blank")
+                self.add("catalog_departments", index, "", "department_code", "blank", "空白")
             elif code in seen:
-                self.add("catalog_departments", index, code, "department_code", "duplicate department")
+                self.add(
+                    "catalog_departments", index, code, "department_code", "duplicate department", "部门重复"
+                )
             seen.add(code)
             if code and row.get("region_code") and not code.startswith(row["region_code"] + "_"):
                 self.add(
@@ -237,12 +253,20 @@ class Checker:
                     code,
                     "department_code",
                     f"should start with its region code {row['region_code']}_ (codes are unique across plans)",
+                    f"应以所属地区代码 {row['region_code']}_ 开头（部门编码在各规划间唯一）",
                 )
 
     def _plan(self, name: str, index: int, row: dict, item: str) -> dict | None:
         plan = self.plans.get(row.get("plan_id", ""))
         if plan is None:
-            self.add(name, index, item, "plan_id", f"{row.get('plan_id')!r} is not in catalog_plans")
+            self.add(
+                name,
+                index,
+                item,
+                "plan_id",
+                f"{row.get('plan_id')!r} is not in catalog_plans",
+                f"{row.get('plan_id')!r} 不在 catalog_plans 中",
+            )
         return plan
 
     def _owner(self, name: str, index: int, row: dict, item: str, plan: dict | None) -> None:
@@ -254,9 +278,17 @@ class Checker:
                 item,
                 "owner_department_code",
                 "blank: every item needs exactly one owner (a department_code of catalog_departments)",
+                "空白：每个事项需要且只能有一个责任部门（catalog_departments 中的 department_code）",
             )
         elif owner not in self.departments:
-            self.add(name, index, item, "owner_department_code", f"{owner} is not in catalog_departments")
+            self.add(
+                name,
+                index,
+                item,
+                "owner_department_code",
+                f"{owner} is not in catalog_departments",
+                f"{owner} 不在 catalog_departments 中",
+            )
         elif plan and self.departments[owner].get("region_code") != plan.get("region_code"):
             self.add(
                 name,
@@ -264,28 +296,55 @@ class Checker:
                 item,
                 "owner_department_code",
                 f"{owner} belongs to region {self.departments[owner].get('region_code')}, the plan to {plan.get('region_code')}",
+                f"{owner} 属于地区 {self.departments[owner].get('region_code')}，规划属于地区 {plan.get('region_code')}",
             )
 
     def _quote(self, name: str, index: int, row: dict, item: str, column: str = "quote") -> None:
         quote = row.get(column, "")
         if not quote:
             if column == "quote":
-                self.add(name, index, item, column, "blank: the plan's exact words are needed")
+                self.add(
+                    name,
+                    index,
+                    item,
+                    column,
+                    "blank: the plan's exact words are needed",
+                    "空白：需填写规划原文",
+                )
             return
         source = self.source(row.get("plan_id", ""))
         if source is not None and squash(quote) not in source.squashed:
-            self.add(name, index, item, column, f"not found verbatim in the source text: {quote[:40]}")
+            self.add(
+                name,
+                index,
+                item,
+                column,
+                f"not found verbatim in the source text: {quote[:40]}",
+                f"纲要文本中找不到这段原文：{quote[:40]}",
+            )
 
     def _vocab(self, name: str, index: int, row: dict, item: str, column: str) -> None:
         value = row.get(column, "")
         if value not in VOCABULARY[column]:
             self.add(
-                name, index, item, column, f"{value!r} is not one of {', '.join(sorted(VOCABULARY[column]))}"
+                name,
+                index,
+                item,
+                column,
+                f"{value!r} is not one of {', '.join(sorted(VOCABULARY[column]))}",
+                f"{value!r} 不是以下取值之一：{', '.join(sorted(VOCABULARY[column]))}",
             )
 
     def _bool(self, name: str, index: int, row: dict, item: str, column: str) -> None:
         if row.get(column, "") not in BOOLEANS:
-            self.add(name, index, item, column, f"{row.get(column)!r} is not true or false")
+            self.add(
+                name,
+                index,
+                item,
+                column,
+                f"{row.get(column)!r} is not true or false",
+                f"{row.get(column)!r} 不是 true 或 false",
+            )
 
     def _unit(self, name: str, index: int, row: dict, item: str) -> None:
         unit = row.get("unit", "")
@@ -299,21 +358,40 @@ class Checker:
                 "there with its English name"
                 if unit
                 else "blank",
+                f"{unit!r} 不是已知单位：请使用 dbt_project/seeds/{UNITS_SEED}.csv 中列出的单位，或在其中添加该单位及其英文名"
+                if unit
+                else "空白",
             )
 
     def _range(self, name: str, index: int, row: dict, item: str) -> None:
         low, high = _number(row.get("value_min", "")), _number(row.get("value_max", ""))
         for column in ("value_min", "value_max"):
             if row.get(column, "") and _number(row[column]) is None:
-                self.add(name, index, item, column, f"{row[column]!r} is not a number")
+                self.add(
+                    name, index, item, column, f"{row[column]!r} is not a number", f"{row[column]!r} 不是数字"
+                )
         if low is not None and high is not None and low > high:
-            self.add(name, index, item, "value_min", f"{low:g} is above value_max {high:g}")
+            self.add(
+                name,
+                index,
+                item,
+                "value_min",
+                f"{low:g} is above value_max {high:g}",
+                f"{low:g} 大于 value_max {high:g}",
+            )
         for column in ("baseline_value", "target_value"):
             value = _number(row.get(column, ""))
             if value is not None and (
                 (low is not None and value < low) or (high is not None and value > high)
             ):
-                self.add(name, index, item, column, f"{value:g} is outside value_min..value_max")
+                self.add(
+                    name,
+                    index,
+                    item,
+                    column,
+                    f"{value:g} is outside value_min..value_max",
+                    f"{value:g} 超出 value_min..value_max 的范围",
+                )
 
     def check_indicators(self) -> None:
         codes: dict[tuple[str, str], str] = {}
@@ -326,7 +404,7 @@ class Checker:
                 item = f"{row.get('plan_id')} {code}"
                 plan = self._plan(name, index, row, item)
                 if not code:
-                    self.add(name, index, item, key, "blank")
+                    self.add(name, index, item, key, "blank", "空白")
                 elif (row.get("plan_id"), code) in codes:
                     self.add(
                         name,
@@ -334,6 +412,7 @@ class Checker:
                         item,
                         key,
                         f"duplicate in this plan (also in {codes[(row.get('plan_id'), code)]})",
+                        f"本规划内重复（另见 {codes[(row.get('plan_id'), code)]}）",
                     )
                 else:
                     codes[(row.get("plan_id"), code)] = f"{name}.csv"
@@ -353,6 +432,8 @@ class Checker:
                         "target_operator",
                         f"{operator!r} is not one of >=, >, <=, <, ="
                         + (" (blank only for growth-rate and assigned targets)" if not operator else ""),
+                        f"{operator!r} 不是 >=、>、<=、<、= 之一"
+                        + ("（只有增速类和上级下达类目标可以留空）" if not operator else ""),
                     )
                 direction = row.get("direction", "")
                 if (operator in (">", ">=") and direction == "lower_is_better") or (
@@ -366,6 +447,8 @@ class Checker:
                         f"{direction!r} contradicts target_operator {operator!r} (the verdict uses the operator, "
                         "progress and shortfalls the direction): set direction to "
                         f"{'lower_is_better' if operator.startswith('<') else 'higher_is_better'} or fix the operator",
+                        f"{direction!r} 与 target_operator {operator!r} 矛盾（达标与否看运算符，进度和差距看方向）：请把 "
+                        f"direction 改为 {'lower_is_better' if operator.startswith('<') else 'higher_is_better'}，或修改运算符",
                     )
                 target = row.get("target_value", "")
                 if not free and _number(target) is None:
@@ -375,6 +458,7 @@ class Checker:
                         item,
                         "target_value",
                         f"{target!r}: a number is needed" if target else "blank: a number is needed",
+                        f"{target!r}：需要填写数字" if target else "空白：需要填写数字",
                     )
                 if plan:
                     start, end = int(_number(plan["start_year"]) or 0), int(_number(plan["end_year"]) or 0)
@@ -386,6 +470,7 @@ class Checker:
                             item,
                             "target_year",
                             f"{row.get('target_year')!r} is not a year of the plan ({start}–{end})",
+                            f"{row.get('target_year')!r} 不在规划年份内（{start}–{end}）",
                         )
                     base_year = row.get("baseline_year", "")
                     if base_year and (_number(base_year) is None or _number(base_year) >= start):
@@ -395,6 +480,7 @@ class Checker:
                             item,
                             "baseline_year",
                             f"{base_year!r}: a baseline must come before the plan's first year {start}",
+                            f"{base_year!r}：基期年份应早于规划起始年 {start}",
                         )
                 if name == "catalog_main_indicators":
                     self._vocab(name, index, row, item, "attribute")
@@ -411,6 +497,7 @@ class Checker:
                             item,
                             "attribute",
                             f"{row.get('attribute')!r} disagrees with attribute_zh {row['attribute_zh']}",
+                            f"{row.get('attribute')!r} 与 attribute_zh {row['attribute_zh']} 不一致",
                         )
                     if basis == "growth_rate" and _number(row.get("annual_growth_rate", "")) is None:
                         self.add(
@@ -419,6 +506,7 @@ class Checker:
                             item,
                             "annual_growth_rate",
                             "blank: a growth-rate target needs the rate",
+                            "空白：增速类目标需要填写年均增速",
                         )
                 else:
                     if row.get("target_basis") not in ("level", "annual"):
@@ -428,6 +516,7 @@ class Checker:
                             item,
                             "target_basis",
                             f"{row.get('target_basis')!r} is not one of annual, level",
+                            f"{row.get('target_basis')!r} 不是 annual、level 之一",
                         )
                     self._quote(name, index, row, item)
                     self._quote(name, index, row, item, "baseline_quote")
@@ -449,9 +538,11 @@ class Checker:
             item = " ".join(key)
             plan = self._plan("catalog_projects", index, row, item)
             if not row["project_code"]:
-                self.add("catalog_projects", index, item, "project_code", "blank")
+                self.add("catalog_projects", index, item, "project_code", "blank", "空白")
             elif key in seen:
-                self.add("catalog_projects", index, item, "project_code", "duplicate in this plan")
+                self.add(
+                    "catalog_projects", index, item, "project_code", "duplicate in this plan", "本规划内重复"
+                )
             seen.add(key)
             self._owner("catalog_projects", index, row, item, plan)
             self._quote("catalog_projects", index, row, item)
@@ -465,9 +556,17 @@ class Checker:
                         item,
                         column,
                         f"{row.get(column)!r} is not a date (YYYY-MM-DD)",
+                        f"{row.get(column)!r} 不是日期（YYYY-MM-DD）",
                     )
             if start and end and start > end:
-                self.add("catalog_projects", index, item, "planned_end", "before planned_start")
+                self.add(
+                    "catalog_projects",
+                    index,
+                    item,
+                    "planned_end",
+                    "before planned_start",
+                    "早于 planned_start",
+                )
             self.project_dates[key] = (start, end)
             if row.get("quantity_target") and _number(row["quantity_target"]) is None:
                 self.add(
@@ -476,6 +575,7 @@ class Checker:
                     item,
                     "quantity_target",
                     f"{row['quantity_target']!r} is not a number",
+                    f"{row['quantity_target']!r} 不是数字",
                 )
             if row.get("quantity_target") and row.get("quantity_unit", "") not in self.known_units:
                 self.add(
@@ -484,9 +584,17 @@ class Checker:
                     item,
                     "quantity_unit",
                     f"{row.get('quantity_unit')!r} is not a known unit",
+                    f"{row.get('quantity_unit')!r} 不是已知单位（见 dbt_project/seeds/{UNITS_SEED}.csv）",
                 )
             if key not in with_milestones:
-                self.add("catalog_projects", index, item, "", "no milestones in catalog_project_milestones")
+                self.add(
+                    "catalog_projects",
+                    index,
+                    item,
+                    "",
+                    "no milestones in catalog_project_milestones",
+                    "catalog_project_milestones 中没有该项目的里程碑",
+                )
             self._continues(index, row, item, plan, all_projects)
             self._code_reuse(index, row, item, plan)
 
@@ -501,6 +609,7 @@ class Checker:
                 item,
                 "continues_project_code",
                 "continues_plan_id and continues_project_code go together",
+                "continues_plan_id 与 continues_project_code 须同时填写",
             )
             return
         other = self.plans.get(earlier_plan)
@@ -511,6 +620,7 @@ class Checker:
                 item,
                 "continues_project_code",
                 f"{earlier_plan} {earlier_code} is not a project of the catalog",
+                f"{earlier_plan} {earlier_code} 不是目录中的项目",
             )
         elif plan and (
             other.get("region_code") != plan.get("region_code")
@@ -522,6 +632,7 @@ class Checker:
                 item,
                 "continues_plan_id",
                 f"{earlier_plan} is not an earlier plan of the same region",
+                f"{earlier_plan} 不是同一地区的上一个规划",
             )
 
     def _code_reuse(self, index: int, row: dict, item: str, plan: dict | None) -> None:
@@ -551,6 +662,8 @@ class Checker:
                         "project_code",
                         f"{code} is already a project of {other_id}: use a new code, or set "
                         f"continues_plan_id={other_id} and continues_project_code={code} if it carries it over",
+                        f"{code} 已是 {other_id} 的项目：请使用新编号；如为续建项目，请填写 "
+                        f"continues_plan_id={other_id} 和 continues_project_code={code}",
                     )
             elif not (
                 other_row.get("continues_plan_id") == row["plan_id"]
@@ -565,6 +678,9 @@ class Checker:
                     f"({other_row.get('name_zh', '')}), which does not carry it over from {row['plan_id']}: "
                     f"use a new code, or set continues_plan_id={row['plan_id']} and continues_project_code={code} "
                     f"on {other_id}'s {code} if it is the same project",
+                    f"{code} 已是后一规划 {other_id} 的项目（{other_row.get('name_zh', '')}），而该规划并未把它作为 "
+                    f"{row['plan_id']} 的续建项目：请使用新编号；如为同一项目，请在 {other_id} 的 {code} 上填写 "
+                    f"continues_plan_id={row['plan_id']} 和 continues_project_code={code}",
                 )
 
     def check_milestones(self) -> None:
@@ -580,10 +696,22 @@ class Checker:
             key = (row["plan_id"], row["project_code"])
             item = f"{row['plan_id']} {row['project_code']} {row['milestone_code']}"
             if key not in projects:
-                self.add("catalog_project_milestones", index, item, "project_code", "not in catalog_projects")
+                self.add(
+                    "catalog_project_milestones",
+                    index,
+                    item,
+                    "project_code",
+                    "not in catalog_projects",
+                    "不在 catalog_projects 中",
+                )
             if (*key, row["milestone_code"]) in seen:
                 self.add(
-                    "catalog_project_milestones", index, item, "milestone_code", "duplicate for this project"
+                    "catalog_project_milestones",
+                    index,
+                    item,
+                    "milestone_code",
+                    "duplicate for this project",
+                    "该项目的里程碑重复",
                 )
             seen.add((*key, row["milestone_code"]))
             if types and row["milestone_code"] not in types:
@@ -593,6 +721,7 @@ class Checker:
                     item,
                     "milestone_code",
                     f"{row['milestone_code']!r} is not one of {', '.join(sorted(types))}",
+                    f"{row['milestone_code']!r} 不是以下取值之一：{', '.join(sorted(types))}",
                 )
             planned = _date(row.get("planned_date", ""))
             if planned is None:
@@ -602,6 +731,7 @@ class Checker:
                     item,
                     "planned_date",
                     f"{row.get('planned_date')!r} is not a date (YYYY-MM-DD)",
+                    f"{row.get('planned_date')!r} 不是日期（YYYY-MM-DD）",
                 )
             if row.get("date_source") not in ("plan", "assumed"):
                 self.add(
@@ -610,6 +740,7 @@ class Checker:
                     item,
                     "date_source",
                     f"{row.get('date_source')!r} is not plan or assumed",
+                    f"{row.get('date_source')!r} 不是 plan 或 assumed",
                 )
             per_project.setdefault(key, []).append((int(_number(row.get("seq", "")) or 0), planned, index))
         for key, items in per_project.items():
@@ -622,6 +753,7 @@ class Checker:
                     " ".join(key),
                     "planned_date",
                     "milestone dates are not in seq order",
+                    "里程碑日期与 seq 顺序不一致",
                 )
             start, end = getattr(self, "project_dates", {}).get(key, (None, None))
             # the schedule runs from planned_start (on or before the first milestone: a carried-over
@@ -634,6 +766,8 @@ class Checker:
                     "planned_start",
                     f"planned_start/planned_end ({start}/{end}): planned_start must come on or before the first "
                     f"milestone ({dates[0]}) and planned_end be the last ({dates[-1]})",
+                    f"planned_start/planned_end（{start}/{end}）：planned_start 应不晚于第一个里程碑（{dates[0]}），"
+                    f"planned_end 应为最后一个里程碑（{dates[-1]}）",
                 )
 
 
