@@ -540,3 +540,27 @@ def test_a_prose_target_keeps_its_whole_name(tmp_path):
     assert short["confidence"] != "high" and "is short: check it is the whole name" in short["review"]
     names = [r["name_zh"] for r in draft.secondary if r["quote"].startswith("心理健康")]
     assert names == ["心理健康知识普及率", "心理健康知识知晓率"]
+
+
+def test_footnote_marks_are_not_names_and_one_estimate_is_not_all():
+    """专栏 1 with the 2030 target before the 2025 baseline and footnotes ① ②: the marks stayed in the names
+    (`森林覆盖率②`, high confidence), and the note `①常住人口城镇化率2025年为预计数` marked every baseline of
+    the table as an estimate."""
+    rows = {r["indicator_code"]: r for r in _main_rows("footnotes_target_first.txt").values()}
+    assert len(rows) == 14
+    i04, i10 = rows["I04"], rows["I10"]
+    assert (i04["name_zh"], i04["baseline_value"], i04["target_value"]) == ("常住人口城镇化率", 63.5, 68)
+    assert i10["name_zh"] == "森林覆盖率" and "footnote ② after the name" in i10["review"]
+    assert i10["confidence"] != "high"
+    assert [c for c, r in rows.items() if r["is_baseline_estimate"]] == ["I04"]
+    assert (
+        rows["I01"]["baseline_value"],
+        rows["I01"]["target_value"],
+        rows["I01"]["annual_growth_rate"],
+    ) == (
+        386,
+        500,
+        5,
+    )
+    # a note about every baseline still marks them all
+    assert all(r["is_baseline_estimate"] for r in _main_rows("text_targets.txt").values())

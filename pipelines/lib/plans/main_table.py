@@ -877,6 +877,16 @@ def _name_and_unit(row: TableRow) -> tuple[str, str]:
     return re.sub(r"\s+", "", name), unit
 
 
+def _all_estimates(note: str) -> bool:
+    """The note says every baseline is an estimate (2025年数据为预计数), not one indicator's
+    (①常住人口城镇化率2025年为预计数)."""
+    for clause in re.split(r"[；;。]", note):
+        clause = re.sub(r"^(?:注[:：]?)?(?:[①-⑳]|[一二三四五六七八九十]是|\d+[.、．])?", "", clause)
+        if re.match(r"(?:基期|\d{4}年)(?:数据|数值)?(?:均)?为预计数", clause):
+            return True
+    return False
+
+
 def _estimated(note: str, name: str) -> bool:
     """The table note says a baseline is an estimate (XX指标2020年完成为预计数)."""
     for clause in re.split(r"[；;。，,]", note):
@@ -888,10 +898,14 @@ def _estimated(note: str, name: str) -> bool:
 def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[dict]:
     """One seed-shaped row per table row, with confidence and the reasons a person must look."""
     out = []
-    all_estimates = bool(re.search(r"(?:基期|\d{4}年)(?:数据|数值)?(?:均)?为预计数", layout.note))
+    all_estimates = _all_estimates(layout.note)
     for row in rows:
         reasons = list(row.reasons)
         name_zh, unit_printed = _name_and_unit(row)
+        marks = re.findall(r"[①-⑳]", name_zh)
+        if marks:  # 森林覆盖率②: a footnote mark, not part of the name
+            name_zh = re.sub(r"[①-⑳]", "", name_zh)
+            reasons.append(f"footnote {''.join(marks)} after the name: read the table's note")
         cells = dict(zip(layout.columns, row.cells, strict=False))
         base = parse_cell(cells.get("baseline", ""))
         target = parse_cell(cells.get("target", ""))
