@@ -48,6 +48,7 @@ from pipelines.lib.settings import (
     export_env,
     load_settings,
     now_local,
+    parse_day,
     private_umask,
     settings_problems,
 )
@@ -82,31 +83,27 @@ def cmd_prepare(args, settings) -> int:
 
 def cmd_refresh(args, settings) -> int:
     import json
-    from datetime import date
 
     from pipelines.dbt_child import prestart
     from pipelines.lib.warehouse.dbt_state import PARTIAL_PARSE, dbt_dates, target_dir
 
+    # the settings PLANWH_AS_OF and PLANWH_KNOWN_AT where the options are not given (docs/operations.md;
+    # checked before this runs)
+    as_of = getattr(args, "as_of", None) or os.environ.get("PLANWH_AS_OF", "").strip() or None
+    known_at = getattr(args, "known_at", None) or os.environ.get("PLANWH_KNOWN_AT", "").strip() or None
     # dbt imports itself on the other core while this process imports Dagster and the run ingests
-    as_of, known_at = getattr(args, "as_of", None), getattr(args, "known_at", None)
     prestart(
         settings.dbt_project_dir,
         target_dir(settings.dbt_project_dir) / PARTIAL_PARSE,
         dbt_dates(
-            date.fromisoformat(as_of) if as_of else now_local().date(),
-            date.fromisoformat(known_at) if known_at else None,
+            parse_day(as_of, "as_of") if as_of else now_local().date(),
+            parse_day(known_at, "known_at") if known_at else None,
         ),
     )
     from pipelines.lib.outputs.summary import print_summary
     from pipelines.runs import run_job
 
-    result, elapsed = run_job(
-        args.job,
-        args.as_of,
-        settings,
-        known_at=getattr(args, "known_at", None),
-        full=getattr(args, "full", False),
-    )
+    result, elapsed = run_job(args.job, as_of, settings, known_at=known_at, full=getattr(args, "full", False))
     if getattr(args, "timings_json", None):
         Path(args.timings_json).write_text(
             json.dumps({"run_seconds": elapsed, "stages": result.stage_seconds})

@@ -262,3 +262,26 @@ def test_receipt_times_are_shown_to_the_second():
     assert to_the_second(datetime(2026, 12, 2, 10, 0, 0, 123456)) == "2026-12-02 10:00:00"
     assert to_the_second(None) is None and to_the_second("2026-12-02") == "2026-12-02"
     assert now_local().microsecond == 0
+
+
+def test_the_evaluation_date_setting_pins_a_refresh_as_the_option_does(fresh_warehouse, monkeypatch):
+    """PLANWH_AS_OF (docs/operations.md) was checked but never used: the run said "as_of today" and
+    evaluated the clock's day."""
+    import duckdb
+
+    from pipelines.defs.resources import PlanWarehouse
+
+    done = cli("refresh", "--quiet", env={"PLANWH_AS_OF": "2024-06-30"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(as_of 2024-06-30)" in done.stdout
+    con = duckdb.connect(str(fresh_warehouse.warehouse), read_only=True)
+    try:
+        assert con.execute(
+            "select state_value from ops.model_state where state_key = 'as_of'"
+        ).fetchone() == ("2024-06-30",)
+    finally:
+        con.close()
+    # runs Dagster launches (the schedule, the sensor, the UI) read the setting through the resource
+    monkeypatch.setenv("PLANWH_AS_OF", "2024-06-30")
+    assert PlanWarehouse().as_of_date().isoformat() == "2024-06-30"
+    assert PlanWarehouse(as_of="2025-01-31").as_of_date().isoformat() == "2025-01-31"  # the option wins

@@ -71,7 +71,9 @@ class PlanWarehouse(dg.ConfigurableResource):
         return self._run_day or today_local()
 
     def as_of_date(self) -> date:
-        return parse_day(self.as_of, "as_of") if self.as_of else self.run_day()
+        """The evaluation date: this resource's `as_of`, else PLANWH_AS_OF, else the run's day."""
+        value = self.as_of or os.environ.get("PLANWH_AS_OF", "")
+        return parse_day(value, "as_of") if value else self.run_day()
 
     def known_at_date(self) -> date | None:
         """The knowledge cutoff: this resource's `known_at`, else PLANWH_KNOWN_AT, else none."""
