@@ -81,6 +81,18 @@ def cmd_prepare(args, settings) -> int:
     return 0
 
 
+def _ensure_manifest(args, settings) -> None:
+    """The definitions read dbt's manifest: a fresh copy of the project (PLANWH_DBT_PROJECT_DIR) has none, and
+    Dagster's error for that was a stack trace. Parse it first, as `make run` does."""
+    from pipelines.lib.warehouse.dbt_state import target_dir
+
+    if not (target_dir(settings.dbt_project_dir) / "manifest.json").exists():
+        print(
+            f"planwh: {settings.dbt_project_dir} has no dbt manifest yet: parsing it first", file=sys.stderr
+        )
+        cmd_prepare(args, settings)
+
+
 def cmd_refresh(args, settings) -> int:
     import json
 
@@ -91,6 +103,11 @@ def cmd_refresh(args, settings) -> int:
     # checked before this runs)
     as_of = getattr(args, "as_of", None) or os.environ.get("PLANWH_AS_OF", "").strip() or None
     known_at = getattr(args, "known_at", None) or os.environ.get("PLANWH_KNOWN_AT", "").strip() or None
+    if not (target_dir(settings.dbt_project_dir) / "manifest.json").exists():  # a fresh copy of the project
+        print(
+            f"planwh: {settings.dbt_project_dir} has no dbt manifest yet: parsing it first", file=sys.stderr
+        )
+        cmd_prepare(args, settings)
     # dbt imports itself on the other core while this process imports Dagster and the run ingests
     prestart(
         settings.dbt_project_dir,
@@ -146,6 +163,7 @@ def cmd_flags(args, settings) -> int:
 
 
 def cmd_rebuild(args, settings) -> int:
+    _ensure_manifest(args, settings)
     from pipelines.lib.warehouse.rebuild import rebuild
     from pipelines.runs import run_job
 

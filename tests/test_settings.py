@@ -285,3 +285,18 @@ def test_the_evaluation_date_setting_pins_a_refresh_as_the_option_does(fresh_war
     monkeypatch.setenv("PLANWH_AS_OF", "2024-06-30")
     assert PlanWarehouse().as_of_date().isoformat() == "2024-06-30"
     assert PlanWarehouse(as_of="2025-01-31").as_of_date().isoformat() == "2025-01-31"  # the option wins
+
+
+def test_a_fresh_copy_of_the_dbt_project_is_parsed_before_the_refresh(fresh_warehouse, tmp_path):
+    """A project folder without dbt's manifest (a fresh copy, PLANWH_DBT_PROJECT_DIR) stopped the refresh
+    with Dagster's DagsterDbtManifestNotFoundError stack trace although `planwh check` said settings OK."""
+    import shutil
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    done = cli("refresh", "--as-of", AS_OF, "--quiet", env={"PLANWH_DBT_PROJECT_DIR": str(project)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "has no dbt manifest yet: parsing it first" in done.stderr and "Traceback" not in done.stderr
+    from pipelines.lib.warehouse.dbt_state import target_dir
+
+    assert (target_dir(project) / "manifest.json").exists()  # the worker's own target folder under xdist
