@@ -6,6 +6,7 @@ already runs the refreshes they need.) Real CLI processes, real DuckDB, real dbt
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -114,19 +115,32 @@ time.sleep(600)
     assert "规划监测刷新" not in out  # no summary labelled as if the run had happened
 
 
-@pytest.mark.skipif(
+NEEDS_ROOT = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("mount"), reason="needs root to mount a small tmpfs"
 )
-def test_a_full_disk_is_named_and_the_next_run_recovers_by_itself(fresh_warehouse, tmp_path):
-    settings = fresh_warehouse
-    drop(settings)
+
+
+@contextlib.contextmanager
+def small_disk(tmp_path: Path, size: str):
+    """A file system of `size` (a tmpfs) at tmp_path/small, unmounted afterwards; the test is skipped where
+    one cannot be mounted."""
     small = tmp_path / "small"
     small.mkdir()
     if subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(small)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(small)], capture_output=True
     ).returncode:
         pytest.skip("cannot mount a tmpfs here")
     try:
+        yield small
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+@NEEDS_ROOT
+def test_a_full_disk_is_named_and_the_next_run_recovers_by_itself(fresh_warehouse, tmp_path):
+    settings = fresh_warehouse
+    drop(settings)
+    with small_disk(tmp_path, "48m") as small:
         env = {"PLANWH_DUCKDB": str(small / "work" / "planwh.duckdb")}  # published elsewhere, for now
         filler = small / "filler"
         with filler.open("wb") as fh:  # leave 3 MB: the warehouse cannot even be built
@@ -153,23 +167,13 @@ def test_a_full_disk_is_named_and_the_next_run_recovers_by_itself(fresh_warehous
         code, _out, err = finish(start("refresh", "--as-of", AS_OF, env=env))
         assert code == 74 and "Not enough free space for this run's publish step" in err, err[-2000:]
         assert published.stat().st_mtime_ns == before
-    finally:
-        subprocess.run(["umount", "-l", str(small)], check=False)
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("mount"), reason="needs root to mount a small tmpfs"
-)
+@NEEDS_ROOT
 def test_a_full_raw_folder_is_the_place_named(fresh_warehouse, tmp_path):
     # the archive copies and the receipts log go to the raw folder: its disk filling up used to be reported
     # as "/ (warehouse) 55,736.4 MB free", the one place with room
-    small = tmp_path / "small"
-    small.mkdir()
-    if subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], capture_output=True
-    ).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with small_disk(tmp_path, "4m") as small:
         raw = small / "raw"
         (raw / "inbox" / "370102_STATS").mkdir(parents=True)
         (raw / "inbox" / "370102_STATS" / "a.csv").write_text(INBOX_FILE, encoding="utf-8")
@@ -197,8 +201,6 @@ def test_a_full_raw_folder_is_the_place_named(fresh_warehouse, tmp_path):
         finally:
             con.close()
         assert loaded == [("a.csv", "accepted", 2)]
-    finally:
-        subprocess.run(["umount", "-l", str(small)], check=False)
 
 
 def test_temporary_files_of_dead_writers_are_removed_when_the_lock_is_taken(fresh_warehouse):
