@@ -42,6 +42,7 @@ from pathlib import Path
 PR_SET_PDEATHSIG = 1
 WARM_ENV = "PLANWH_DBT_WARM"  # the warm process's socket, set only around the dbt build's start
 SOCKET_NAME = "dbt.sock"
+FOLDER_PREFIX = "planwh-dbt-"  # + the pid of the refresh that started it
 IDLE_SECONDS = 1800.0  # a warm process nobody used (the run failed before dbt, or built nothing) ends
 _HEADER = struct.Struct("!I")
 _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -165,6 +166,20 @@ class WarmDbt:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _sweep_dead() -> None:
+    """The folders of refreshes that died (kill -9: nothing of theirs could clean up) go."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def start_warm(
     project_dir: Path | None = None, state: Path | None = None, env: dict[str, str] | None = None
 ) -> WarmDbt | None:
@@ -173,7 +188,9 @@ def start_warm(
     that state as the build will) and waits for one invocation. None where that cannot be done."""
     if not hasattr(socket, "send_fds") or not hasattr(socket, "AF_UNIX"):
         return None
-    folder = Path(tempfile.mkdtemp(prefix="planwh-dbt-"))  # 0700: only this user can reach the socket
+    _sweep_dead()
+    # 0700: only this user can reach the socket; named by this process, which the warm one dies with
+    folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
     command = [sys.executable, "-P", "-m", "pipelines.dbt_child", "--serve", str(folder / SOCKET_NAME)]
     command += [str(os.getpid()), str(project_dir or ""), str(state or "")]
     try:

@@ -8,12 +8,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from pipelines.dbt_child import WARM_ENV, start_warm
+from pipelines.dbt_child import FOLDER_PREFIX, WARM_ENV, start_warm
 from tests.conftest import REPO
 
 PROJECT = REPO / "dbt_project"
@@ -115,3 +116,22 @@ def test_an_unused_warm_process_is_ended_and_leaves_nothing(tmp_path):
     # and one that died before it could take anything: the wrapper runs dbt itself
     ran = wrapper(dbt_args(tmp_path, "--quiet", "ls", "--resource-type", "seed"), warm)
     assert ran.communicate(timeout=120)[0].count("planwh.catalog_") >= 5 and ran.returncode == 0
+
+
+def test_the_folder_of_a_refresh_killed_outright_is_swept_by_the_next(tmp_path):
+    # kill -9 of a refresh leaves its warm process's socket folder: nothing of that process could remove it
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = Path(tempfile.gettempdir()) / f"{FOLDER_PREFIX}{dead.pid}-left"
+    left.mkdir()
+    (left / "dbt.sock").write_bytes(b"")
+    alive = Path(tempfile.gettempdir()) / f"{FOLDER_PREFIX}{os.getpid()}-other"
+    alive.mkdir()
+    warm = start_warm(PROJECT, None, {})
+    try:
+        assert not left.exists()  # its refresh is gone
+        assert alive.exists()  # this process is alive: its folder is in use
+        assert warm.folder.name.startswith(f"{FOLDER_PREFIX}{os.getpid()}-")
+    finally:
+        warm.close()
+        alive.rmdir()
