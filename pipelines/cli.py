@@ -103,11 +103,7 @@ def cmd_refresh(args, settings) -> int:
     # checked before this runs)
     as_of = getattr(args, "as_of", None) or os.environ.get("PLANWH_AS_OF", "").strip() or None
     known_at = getattr(args, "known_at", None) or os.environ.get("PLANWH_KNOWN_AT", "").strip() or None
-    if not (target_dir(settings.dbt_project_dir) / "manifest.json").exists():  # a fresh copy of the project
-        print(
-            f"planwh: {settings.dbt_project_dir} has no dbt manifest yet: parsing it first", file=sys.stderr
-        )
-        cmd_prepare(args, settings)
+    _ensure_manifest(args, settings)
     # dbt imports itself on the other core while this process imports Dagster and the run ingests
     prestart(
         settings.dbt_project_dir,
