@@ -396,8 +396,11 @@ def _check_zip(path: Path) -> Issue | None:
                     expected=".xlsx",
                 )
             for info in infos:
+                head = None
                 if info.filename.endswith(".xml"):  # any part: the workbook names where its sheets are
-                    merged = _merged_cell_count(zf.read(info))
+                    part = zf.read(info)
+                    head = part[:XML_PROLOGUE_BYTES]  # read once for both checks
+                    merged = _merged_cell_count(part)
                     if merged > XLSX_MAX_MERGED_CELLS:
                         return Issue(
                             "merged_range_too_large",
@@ -411,17 +414,17 @@ def _check_zip(path: Path) -> Issue | None:
                 # Office never writes a DTD into a workbook's XML parts; one there declares entities (an XML
                 # bomb or an external entity). Refused whatever XML parser openpyxl happens to use (with lxml
                 # installed it neither expands nor reports them, so the parser cannot be the only guard).
-                if info.filename.endswith((".xml", ".rels", ".vml")):
+                if head is None and info.filename.endswith((".rels", ".vml")):
                     with zf.open(info) as member:
                         head = member.read(XML_PROLOGUE_BYTES)
-                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                        return Issue(
-                            "unsafe_archive",
-                            value=Bilingual(
-                                f"其中 {info.filename} 含有 XML 实体声明（DTD）",
-                                f"{info.filename} declares XML entities (a DTD)",
-                            ),
-                        )
+                if head is not None and (b"<!DOCTYPE" in head or b"<!ENTITY" in head):
+                    return Issue(
+                        "unsafe_archive",
+                        value=Bilingual(
+                            f"其中 {info.filename} 含有 XML 实体声明（DTD）",
+                            f"{info.filename} declares XML entities (a DTD)",
+                        ),
+                    )
     except zipfile.BadZipFile as exc:
         return Issue("unreadable_workbook", value=str(exc))
     return None
