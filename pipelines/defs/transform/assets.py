@@ -114,9 +114,8 @@ def planwh_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, planwh: P
 def _start_dbt(context, dbt: DbtCliResource, args: list[str], warm: WarmDbt | None):
     """dagster-dbt's invocation of `planwh-dbt`, which hands it to the warm dbt when there is one (the
     socket is in dbt's environment for this start only)."""
-    if warm is None:
-        return dbt.cli(args, context=context)
-    os.environ[WARM_ENV] = str(warm.socket)
+    if warm is not None:
+        os.environ[WARM_ENV] = str(warm.socket)
     try:
         return dbt.cli(args, context=context)
     finally:
@@ -128,9 +127,9 @@ def _build(
 ) -> tuple[list, BaseException | None]:
     """The dbt build: (the events to report, in dependency order; the error that fails the step, if any)."""
     settings = planwh.settings
-    as_of = planwh.as_of_date().isoformat()
-    known_at = planwh.known_at_date()
-    dates = dbt_dates(planwh.as_of_date(), known_at)
+    as_of_day, known_at = planwh.as_of_date(), planwh.known_at_date()
+    as_of = as_of_day.isoformat()
+    dates = dbt_dates(as_of_day, known_at)
     previous = {name: os.environ.get(name) for name in dates}
     os.environ.update(dates)
     os.environ["PLANWH_PARENT_PID"] = str(os.getpid())  # planwh-dbt dies with this process
