@@ -231,6 +231,30 @@ class _Told:
         return "\n".join(lines)
 
 
+def refresh_as_the_daemon_would_retry(as_of: str):
+    """The refresh job in an instance with run retries on, as the daemon has them: (the run's result, its
+    `dagster/max_retries` tag, whether Dagster's own retry rule would run it again)."""
+    import dagster as dg
+    from dagster._core.execution.retries import auto_reexecution_should_retry_run
+
+    from pipelines.definitions import defs
+
+    with dg.DagsterInstance.ephemeral(
+        settings={"run_retries": {"enabled": True, "max_retries": 1}}
+    ) as instance:
+        result = defs.resolve_job_def("refresh").execute_in_process(
+            instance=instance,
+            run_config={"resources": {"planwh": {"config": {"as_of": as_of}}}},
+            raise_on_error=False,
+        )
+        record = instance.get_run_by_id(result.run_id)
+        return (
+            result,
+            record.tags.get("dagster/max_retries"),
+            auto_reexecution_should_retry_run(instance, record, None),
+        )
+
+
 def launch_like_the_ui(as_of: str | None = AS_OF, selection: list | None = None):
     """Run the implicit asset job as the UI's "Materialize all" (or a selection) launches it: a
     reconstructable job executed with the code location's own executor, recorded in the test instance."""

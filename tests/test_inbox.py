@@ -667,10 +667,8 @@ def test_a_damaged_receipts_log_stops_the_run_with_one_line_and_no_retry(fresh_w
     with a bare JSONDecodeError, and the run was retried. It is the record of those receipts: the run
     stops with one line naming the file and the line and saying to restore it from backup; not retried
     (by the CLI or the daemon), exit 1."""
-    from dagster._core.execution.retries import auto_reexecution_should_retry_run
-
-    from pipelines.definitions import defs
     from pipelines.runs import failure_cause
+    from tests.conftest import refresh_as_the_daemon_would_retry
     from tests.test_reliability import cli
 
     settings = fresh_warehouse
@@ -683,18 +681,10 @@ def test_a_damaged_receipts_log_stops_the_run_with_one_line_and_no_retry(fresh_w
     )
     broken.write_text(good + '\n{"submission_id": "x", broken\n', encoding="utf-8")
 
-    with dg.DagsterInstance.ephemeral(
-        settings={"run_retries": {"enabled": True, "max_retries": 1}}
-    ) as instance:
-        run = defs.resolve_job_def("refresh").execute_in_process(
-            instance=instance,
-            run_config={"resources": {"planwh": {"config": {"as_of": AS_OF}}}},
-            raise_on_error=False,
-        )
-        assert not run.success
-        record = instance.get_run_by_id(run.run_id)
-        assert record.tags.get("dagster/max_retries") == "0"
-        assert not auto_reexecution_should_retry_run(instance, record, None)
+    run, max_retries, retried = refresh_as_the_daemon_would_retry(AS_OF)
+    assert not run.success
+    assert max_retries == "0"
+    assert not retried
     cause = failure_cause(run)
     assert type(cause).__name__ == "ArchiveDamaged", cause
     assert str(broken) in str(cause) and "line 2" in str(cause) and "backup" in str(cause)

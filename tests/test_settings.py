@@ -228,30 +228,17 @@ def test_a_failed_rebuild_exits_non_zero_and_says_where_the_old_warehouse_is(pla
 def test_a_run_that_failed_on_a_bad_setting_is_not_retried(fresh_warehouse):
     """The daemon's own retry rule (Dagster's auto_reexecution_should_retry_run) says no for it, and
     yes for an ordinary failure."""
-    import dagster as dg
-    from dagster._core.execution.retries import auto_reexecution_should_retry_run
+    from pipelines.runs import failure_cause
+    from tests.conftest import refresh_as_the_daemon_would_retry
 
-    from pipelines.definitions import defs
-
-    job = defs.resolve_job_def("refresh")
-    with dg.DagsterInstance.ephemeral(
-        settings={"run_retries": {"enabled": True, "max_retries": 1}}
-    ) as instance:
-        bad = job.execute_in_process(
-            instance=instance,
-            run_config={"resources": {"planwh": {"config": {"as_of": "2026-13-45"}}}},
-            raise_on_error=False,
-        )
-        assert not bad.success
-        run = instance.get_run_by_id(bad.run_id)
-        assert run.tags.get("dagster/max_retries") == "0"
-        assert not auto_reexecution_should_retry_run(instance, run, None)
-        from pipelines.runs import failure_cause
-
-        cause = failure_cause(bad)
-        assert type(cause).__name__ == "SettingsError" and cause.problems == [
-            "as_of='2026-13-45' is not a calendar date (month 01-12, day within the month), e.g. 2025-12-31"
-        ]
+    bad, max_retries, retried = refresh_as_the_daemon_would_retry("2026-13-45")
+    assert not bad.success
+    assert max_retries == "0"
+    assert not retried
+    cause = failure_cause(bad)
+    assert type(cause).__name__ == "SettingsError" and cause.problems == [
+        "as_of='2026-13-45' is not a calendar date (month 01-12, day within the month), e.g. 2025-12-31"
+    ]
 
 
 def test_receipt_times_are_shown_to_the_second():
