@@ -201,6 +201,7 @@ def start_warm(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             close_fds=True,
+            env={**os.environ, **(env or {})},
         )
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
