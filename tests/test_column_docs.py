@@ -104,6 +104,27 @@ def test_the_yaml_documents_exactly_the_columns_each_model_has(sample_run):
     assert not mismatches, "\n".join(mismatches)
 
 
+def test_a_column_named_as_a_date_is_a_date_in_every_mart(sample_run):
+    """due_date, period_start, period_end and every …_date / …_on column (not …_to_date) is a DATE, in every mart alike: an
+    analyst joining fct_submission_compliance to fct_submission_obligation_items on due_date, or comparing
+    it with a Python date, got a timestamp on one side (a quarter's end plus 20 days is a timestamp in
+    DuckDB until cast), and the workbook printed 2025-04-20 00:00:00."""
+    con = open_published(sample_run["db"])
+    try:
+        columns = con.execute(
+            """select table_name, column_name, data_type from duckdb_columns()
+               where database_name = current_database() and schema_name = 'marts'
+                 and (column_name like '%\\_date' escape '\\' or column_name like '%\\_on' escape '\\'
+                      or column_name in ('period_start', 'period_end'))
+                 and column_name not like '%\\_to\\_date' escape '\\'  -- investment_to_date: an amount"""
+        ).fetchall()
+    finally:
+        con.close()
+    assert {"due_date", "period_end"} <= {column for _, column, _ in columns}
+    wrong = [f"{table}.{column}: {kind}" for table, column, kind in columns if kind != "DATE"]
+    assert not wrong, wrong
+
+
 def test_dagster_shows_the_descriptions_as_column_metadata():
     from pipelines.definitions import defs
 

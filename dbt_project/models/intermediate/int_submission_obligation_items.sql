@@ -71,8 +71,10 @@ report_quarters as (
         {{ dbt.concat(["cast(report_years.plan_year as string)", "'Q'", "cast(quarters.quarter_number as string)"]) }}
             as period,
         make_date(report_years.plan_year, quarters.quarter_number * 3 - 2, 1) as period_start,
-        {{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'make_date(report_years.plan_year, quarters.quarter_number * 3 - 2, 1)')) }}
-            as period_end
+        cast(
+            {{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'make_date(report_years.plan_year, quarters.quarter_number * 3 - 2, 1)')) }}
+            as date
+        ) as period_end
     from report_years
     cross join quarters
 ),
@@ -109,7 +111,7 @@ quarterly_items as (
         plan_quarters.plan_year as period_year,
         plan_quarters.period_start,
         plan_quarters.period_end,
-        {{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as due_date
+        cast({{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as date) as due_date
     from indicators
     inner join plan_quarters
         on indicators.plan_id = plan_quarters.plan_id
@@ -126,7 +128,7 @@ progress_items as (
         plan_quarters.plan_year as period_year,
         plan_quarters.period_start,
         plan_quarters.period_end,
-        {{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as due_date
+        cast({{ dbt.dateadd('day', var('quarterly_due_days'), 'plan_quarters.period_end') }} as date) as due_date
     from projects
     inner join report_quarters as plan_quarters
         on projects.plan_id = plan_quarters.plan_id
