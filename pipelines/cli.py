@@ -325,14 +325,19 @@ def cmd_plan_draft(args, settings) -> int:
         return 2
     out = Path(args.out or REPO_ROOT / "warehouse" / "drafts" / args.plan_id)
     drafting.write(draft, out)
-    print(f"draft catalog for {args.plan_id} ({draft.plan['start_year']}–{draft.plan['end_year']}) in {out}")
+    years = f"{draft.plan['start_year']}–{draft.plan['end_year']}"
+    print(f"{args.plan_id}（{years}）目录草稿 · draft catalog for {args.plan_id} ({years}) in {out}")
     for name, rows in draft.tables().items():
         low = sum(1 for r in rows if r.get("confidence") == "low")
-        print(f"  {name + '.csv':34} {len(rows):4} rows  ({low} to look at closely)")
+        print(
+            f"  {name + '.csv':34} {len(rows):4} 行 rows  （{low} 行需仔细核对 · {low} to look at closely）"
+        )
     if draft.layout_note:
         print(f"  ! {draft.layout_note}")
     print(
-        f"next: review the files (see {out / 'REVIEW.md'}), then `planwh plan check {out}` and `planwh plan add {out}`"
+        f"下一步：审核各文件（见 {out / 'REVIEW.md'}），然后运行 `planwh plan check {out}` 和 `planwh plan add {out}`"
+        f" · next: review the files (see {out / 'REVIEW.md'}), then `planwh plan check {out}` and"
+        f" `planwh plan add {out}`"
     )
     return 0
 

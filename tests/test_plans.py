@@ -46,6 +46,23 @@ def draft15():
     return drafting.build(Outline.read(OUTLINE_15), "370102_15FYP", "370102", catalog=Catalog.load(SEEDS))
 
 
+def english_only(reviews) -> list[str]:
+    """The notes of review cells that are not 中文 · English."""
+    notes = [note for cell in reviews for note in (cell or "").split("; ") if note]
+    return [n for n in notes if " · " not in n or not re.search(r"[\u4e00-\u9fff]", n.split(" · ")[0])]
+
+
+def test_every_review_note_of_both_outlines_is_chinese_then_english(draft14, draft15):
+    """The planning office reviews the draft: what each row asks of them is said in Chinese first."""
+    for draft in (draft14, draft15):
+        rows = [draft.plan, *draft.main, *draft.secondary, *draft.projects, *draft.milestones]
+        assert sum(bool(r.get("review")) for r in rows) > 50
+        assert english_only(r.get("review") for r in rows) == []
+        assert english_only(r.get("suggestion") for r in rows) == []
+        assert english_only(why for _, why in draft.dropped) == []
+    assert sum(bool(r.get("suggestion")) for r in [*draft15.main, *draft15.projects]) > 5
+
+
 def report(capsys, label: str, score: drafting.Score) -> None:
     with capsys.disabled():
         print(
@@ -171,7 +188,23 @@ def test_draft_check_and_add_from_the_command_line(tmp_path, capsys):
         assert columns[: len(drafting.SEED_COLUMNS[name])] == drafting.SEED_COLUMNS[name]
         assert {"confidence", "review"} <= set(columns)
     assert "REVIEW.md" in {p.name for p in out.iterdir()}
-    capsys.readouterr()
+    # the planning office reads the review in Chinese, the English beneath it: every note of the review
+    # column is 中文 · English, and so are REVIEW.md and the command's summary
+    reviews = [
+        cell
+        for name in (
+            "catalog_plans",
+            "catalog_main_indicators",
+            "catalog_secondary_targets",
+            "catalog_projects",
+        )
+        for cell in pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False)["review"]
+    ]
+    assert sum(bool(cell) for cell in reviews) > 10
+    assert english_only(reviews) == []
+    review = (out / "REVIEW.md").read_text(encoding="utf-8")
+    assert "请逐个文件审核" in review and "review every file" in review and "责任部门" in review
+    assert "目录草稿 · draft catalog" in capsys.readouterr().out
     assert planwh(["plan", "check", str(out)]) == 1
     lines = capsys.readouterr().out.splitlines()
     owner_lines = [line for line in lines if "owner_department_code: 空白" in line]

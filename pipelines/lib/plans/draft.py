@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import review_note
 from .catalog import SEEDS
 from .main_table import interpret, locate, parse_rows
 from .outline import CN_DIGITS, Outline
@@ -129,7 +130,10 @@ def build(
     if catalog is not None:
         suggest(draft, catalog)
     if not layout:
-        draft.layout_note = "no main-indicator table found: add catalog_main_indicators rows by hand"
+        draft.layout_note = review_note(
+            "未找到主要指标表：请手工填写 catalog_main_indicators 各行",
+            "no main-indicator table found: add catalog_main_indicators rows by hand",
+        )
     return draft
 
 
@@ -166,8 +170,17 @@ def _plan_row(
         "review": "; ".join(
             r
             for r in (
-                "" if title else "the plan's title was not found: fill in plan_name_zh",
-                "" if region_name_en else "region_name_en and the English names: fill them in",
+                ""
+                if title
+                else review_note(
+                    "未找到规划标题：请填写 plan_name_zh",
+                    "the plan's title was not found: fill in plan_name_zh",
+                ),
+                ""
+                if region_name_en
+                else review_note(
+                    "请填写 region_name_en 及各英文名称", "region_name_en and the English names: fill them in"
+                ),
             )
             if r
         ),
@@ -219,16 +232,29 @@ def _secondary(
         twin = _main_duplicate(statement, main)
         if twin is not None:
             dropped.append(
-                (statement.quote, f"repeats main indicator {twin['indicator_code']} {twin['name_zh']}")
+                (
+                    statement.quote,
+                    review_note(
+                        f"与主要指标 {twin['indicator_code']} {twin['name_zh']} 重复",
+                        f"repeats main indicator {twin['indicator_code']} {twin['name_zh']}",
+                    ),
+                )
             )
             continue
         reasons = list(statement.reasons)
         if statement.value is None:
-            reasons.append("no number: set the target or drop the row")
+            reasons.append(
+                review_note("无数字：请填写目标或删除该行", "no number: set the target or drop the row")
+            )
         if not statement.name:
-            reasons.append("no name found: name the target")
+            reasons.append(review_note("未找到名称：请为目标命名", "no name found: name the target"))
         elif len(statement.name) <= 2:
-            reasons.append(f"name {statement.name!r} is short: check it is the whole name")
+            reasons.append(
+                review_note(
+                    f"名称 {statement.name!r} 较短：请核对是否为完整名称",
+                    f"name {statement.name!r} is short: check it is the whole name",
+                )
+            )
         serious = (
             statement.value is None
             or not statement.unit
@@ -293,8 +319,11 @@ def _projects(
     for index, candidate in enumerate(candidates, start=1):
         code = f"P{first + index - 1:03d}"
         reasons = [
-            "a candidate: keep it only if it is a major project to monitor",
-            "dates are not in the text: set them",
+            review_note(
+                "候选项目：仅保留需要监测的重大项目",
+                "a candidate: keep it only if it is a major project to monitor",
+            ),
+            review_note("文中无日期：请填写", "dates are not in the text: set them"),
             *candidate.reasons,
         ]
         projects.append(
@@ -350,7 +379,10 @@ def _projects(
                     "quantity_share": {"HALF": 0.5, "FULL": 1.0}.get(milestone),
                     "notes": "",
                     "confidence": "low",
-                    "review": f"planned date: set it (plan years {start}–{end})",
+                    "review": review_note(
+                        f"计划日期：请填写（规划期 {start}–{end} 年）",
+                        f"planned date: set it (plan years {start}–{end})",
+                    ),
                     "suggestion": "",
                 }
             )
@@ -402,10 +434,13 @@ def suggest(draft: Draft, catalog) -> None:
     for row in draft.projects:
         twin = _project_twin(row["name_zh"], projects)
         if twin is not None:
-            row["suggestion"] = (
+            row["suggestion"] = review_note(
+                f"是否延续 {twin['plan_id']} {twin['project_code']} {twin['name_zh']}？如为同一项目，请沿用编码 "
+                f"{twin['project_code']}，并填写 continues_plan_id={twin['plan_id']}、"
+                f"continues_project_code={twin['project_code']}（该项目原责任部门：{twin['owner_department_code']}）",
                 f"continues {twin['plan_id']} {twin['project_code']} {twin['name_zh']}? If it is the same project, "
                 f"give it the code {twin['project_code']} and set continues_plan_id={twin['plan_id']}, "
-                f"continues_project_code={twin['project_code']} (its owner there: {twin['owner_department_code']})"
+                f"continues_project_code={twin['project_code']} (its owner there: {twin['owner_department_code']})",
             )
             if isinstance(twin.get("name_en"), str):
                 row["name_en"] = twin["name_en"]
@@ -424,8 +459,9 @@ def _suggest_owner(row: dict, owners: dict[str, tuple[str, str]]) -> None:
     if match is None:
         match = next((v for k, v in owners.items() if _similar(k, row["name_zh"]) and len(k) >= 4), None)
     if match:
-        row["suggestion"] = (
-            f"owner of the same indicator in {match[1]}: {match[0]} (owner left blank: confirm it)"
+        row["suggestion"] = review_note(
+            f"{match[1]} 中同一指标的责任部门：{match[0]}（此处留空：请确认）",
+            f"owner of the same indicator in {match[1]}: {match[0]} (owner left blank: confirm it)",
         )
 
 
@@ -472,15 +508,22 @@ def write(draft: Draft, out_dir: Path) -> list[Path]:
 
 
 def review_text(draft: Draft) -> str:
+    """REVIEW.md: Chinese for the planning office that checks the draft, English beneath each part."""
     plan = draft.plan
     lines = [
-        f"# Draft catalog for {plan['plan_id']} ({plan['plan_name_zh'] or 'title not found'})",
+        f"# {plan['plan_id']} 目录草稿 · Draft catalog for {plan['plan_id']}"
+        f"（{plan['plan_name_zh'] or '未找到规划标题 title not found'}）",
         "",
+        f"规划期 {plan['start_year']}–{plan['end_year']} 年，基期 {plan['baseline_year']} 年。",
         f"Plan years {plan['start_year']}–{plan['end_year']}, baseline year {plan['baseline_year']}.",
-        "Drafted from the outline's text by `planwh plan draft`: review every file, then run",
-        "`planwh plan check {this folder}` and `planwh plan add {this folder}` (see docs/plans.md).",
         "",
-        "| file | rows | high | medium | low |",
+        "由 `planwh plan draft` 从纲要文本起草：请逐个文件审核（review 列说明每行需要核对之处），然后运行",
+        "`planwh plan check {本文件夹}` 和 `planwh plan add {本文件夹}`（见 docs/plans.md）。",
+        "Drafted from the outline's text by `planwh plan draft`: review every file (the review column says what",
+        "to check in each row), then run `planwh plan check {this folder}` and `planwh plan add {this folder}`",
+        "(see docs/plans.md).",
+        "",
+        "| 文件 file | 行数 rows | 高 high | 中 medium | 低 low |",
         "|---|---|---|---|---|",
     ]
     for name, rows in draft.tables().items():
@@ -488,9 +531,17 @@ def review_text(draft: Draft) -> str:
         lines.append(
             f"| {name}.csv | {len(rows)} | {counts['high']} | {counts['medium']} | {counts['low']} |"
         )
+    lines += [
+        "",
+        "高/中/低：草稿的可信度（confidence 列）。 · high/medium/low: the draft's confidence (column confidence).",
+    ]
     if draft.layout_note:
         lines += ["", f"**{draft.layout_note}**"]
     lines += [
+        "",
+        "各行的责任部门（owner_department_code）均有意留空：纲要并未说明由谁报送。`planwh plan check` 会列出",
+        "仍未填写的每一行。项目均为候选：只保留重大项目，填写责任部门、日期和里程碑；上一规划延续下来的项目，",
+        "请填写 `continues_plan_id`/`continues_project_code`。",
         "",
         "Owners (owner_department_code) are blank everywhere on purpose: the outline does not say who reports",
         "what. `planwh plan check` lists each row still without one. Projects are candidates: keep the major",
@@ -498,7 +549,11 @@ def review_text(draft: Draft) -> str:
         "project carried over from the previous plan.",
     ]
     if draft.dropped:
-        lines += ["", "## Prose targets left out (they repeat a main indicator)", ""]
+        lines += [
+            "",
+            "## 未收录的文字目标（与主要指标重复） · Prose targets left out (they repeat a main indicator)",
+            "",
+        ]
         lines += [f"- {quote} — {why}" for quote, why in draft.dropped]
     return "\n".join(lines) + "\n"
 

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..text import display_width
+from . import review_note
 from .outline import CHAPTER, SECTION, Outline, is_footer, normalise
 
 _HEADER_WORDS = [
@@ -475,7 +476,9 @@ def _dash_units(rows: list[TableRow], layout: TableLayout) -> None:
             and normalise(row.cells[0]) in DASHES
         ):
             row.cells.pop(0)
-            row.reasons.append("the unit cell is printed as —: set the unit")
+            row.reasons.append(
+                review_note("单位栏印为“—”：请填写单位", "the unit cell is printed as —: set the unit")
+            )
 
 
 def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
@@ -511,8 +514,9 @@ def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
                     and (category + label in CATEGORY_EN or max(len(category), len(label)) <= 2)
                 ):
                     # one label cell split over the lines of its rows (经济 1 … / 发展 2 …): rejoined
-                    reason = (
-                        f"category label printed beside its rows ({category} / {label}): check the category"
+                    reason = review_note(
+                        f"类别名称印在各行旁（{category} / {label}）：请核对类别",
+                        f"category label printed beside its rows ({category} / {label}): check the category",
                     )
                     category += label
                     for row in category_rows:
@@ -566,14 +570,23 @@ def _rows_numbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
                 current.cells.append(tok.text)
             else:  # a name wrapped under its own values (-layout): it belongs to this row
                 current.name_printed += tok.text
-                current.reasons.append("name continued on the next line: check the name")
+                current.reasons.append(
+                    review_note(
+                        "名称续到下一行：请核对名称", "name continued on the next line: check the name"
+                    )
+                )
         index += 1
     if category_before_first_row is False:  # labels centred in their merged cell, not above the rows
         first = next((r.category_zh for r in rows if r.category_zh), "")
         for row in rows:
             if not row.category_zh:
                 row.category_zh = first
-            row.reasons.append("category label printed inside its rows: check the category")
+            row.reasons.append(
+                review_note(
+                    "类别名称印在行中间：请核对类别",
+                    "category label printed inside its rows: check the category",
+                )
+            )
     return rows
 
 
@@ -655,7 +668,9 @@ def _rows_unnumbered(toks: list[Token], layout: TableLayout) -> list[TableRow]:
                 rows[-1].name_printed += "".join(t.text for t in texts)
             continue
         row = TableRow(seq=len(rows) + 1, category_zh=category, line_index=line)
-        row.reasons.append("no row numbers (序号) in the table: check the row split")
+        row.reasons.append(
+            review_note("表中没有序号：请核对分行", "no row numbers (序号) in the table: check the row split")
+        )
         first_value = line_toks.index(values[0]) if values else len(line_toks)
         names = [t for t in line_toks[:first_value] if t.kind in ("text", "unit")]
         if names and layout.has_unit_column and _looks_like_unit(names[-1].text) and len(names) > 1:
@@ -748,9 +763,17 @@ def _rows_columns(outline: Outline, layout: TableLayout) -> list[TableRow]:
             elif kind in ("value", "int") or text.replace(" ", "") in DASHES:
                 row.cells.append(text.replace(" ", ""))
             else:
-                row.reasons.append(f"cell {text!r} not understood: check the row")
+                row.reasons.append(
+                    review_note(
+                        f"无法识别单元格 {text!r}：请核对该行", f"cell {text!r} not understood: check the row"
+                    )
+                )
         if any(" " in c for c in name_cells) or len(name_cells) > 1:
-            row.reasons.append("name assembled from several pieces: check the name")
+            row.reasons.append(
+                review_note(
+                    "名称由多段拼成：请核对名称", "name assembled from several pieces: check the name"
+                )
+            )
     return rows
 
 
@@ -773,7 +796,12 @@ def _label_rows(rows: list[TableRow], parts: list[tuple[int, str]]) -> None:
         row.category_zh = re.sub(r"^[一二三四五六七八九十]+[、.．]", "", label)
         if not label and labels:
             row.category_zh = labels[0][1]
-            row.reasons.append("row above the first category label: check the category")
+            row.reasons.append(
+                review_note(
+                    "该行在第一个类别名称之上：请核对类别",
+                    "row above the first category label: check the category",
+                )
+            )
 
 
 def _attribute(norm: str) -> str:
@@ -790,11 +818,19 @@ def _fill_merged(rows: list[TableRow], width: int) -> None:
             continue
         row.cells = list(source.cells)
         row.merged_from = source.seq
-        row.reasons.append(f"no values printed: merged cell shared with row {source.seq} assumed")
+        row.reasons.append(
+            review_note(
+                f"未印数值：按与第 {source.seq} 行共用合并单元格处理",
+                f"no values printed: merged cell shared with row {source.seq} assumed",
+            )
+        )
     for row in rows:
         if len(row.cells) != width and row.merged_from is None:
             row.reasons.append(
-                f"{len(row.cells)} value cells where the header has {width}: check the columns"
+                review_note(
+                    f"数值单元格 {len(row.cells)} 个，表头为 {width} 列：请核对各列",
+                    f"{len(row.cells)} value cells where the header has {width}: check the columns",
+                )
             )
 
 
@@ -839,7 +875,12 @@ def parse_cell(printed: str) -> Cell:
     norm = norm.strip("()（）")
     if norm.endswith("*"):  # 60.6*: an estimate, as the table's note says
         norm = norm[:-1]
-        cell.reasons.append(f"{printed}: marked * (usually an estimate): check the table's note")
+        cell.reasons.append(
+            review_note(
+                f"{printed}：带 * 号（通常为预计数）：请看表注",
+                f"{printed}: marked * (usually an estimate): check the table's note",
+            )
+        )
     for pattern, operator in OPERATOR_WORDS:
         match = re.match(pattern, norm)
         if match:
@@ -852,7 +893,12 @@ def parse_cell(printed: str) -> Cell:
         word = suffix.group(1)
         cell.operator = cell.operator or {"以上": ">=", "及以上": ">=", "左右": ">="}.get(word, "<=")
         if word == "左右":
-            cell.reasons.append(f"{printed}: 左右 is approximate, read as 'at least'")
+            cell.reasons.append(
+                review_note(
+                    f"{printed}：“左右”为约数，按“不低于”读取",
+                    f"{printed}: 左右 is approximate, read as 'at least'",
+                )
+            )
     norm = norm.rstrip("%‰")
     if norm.endswith(("万", "亿")):
         cell.magnitude, norm = norm[-1], norm[:-1]
@@ -860,12 +906,14 @@ def parse_cell(printed: str) -> Cell:
     if ranged:
         cell.value = float(ranged.group(1))
         cell.operator = cell.operator or ">="
-        cell.reasons.append(f"{printed}: a range, the lower bound is taken")
+        cell.reasons.append(
+            review_note(f"{printed}：为区间，取下限", f"{printed}: a range, the lower bound is taken")
+        )
         return cell
     try:
         cell.value = float(norm)
     except ValueError:
-        cell.reasons.append(f"{printed}: not a number")
+        cell.reasons.append(review_note(f"{printed}：不是数字", f"{printed}: not a number"))
     return cell
 
 
@@ -905,7 +953,12 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
         marks = re.findall(r"[①-⑳]", name_zh)
         if marks:  # 森林覆盖率②: a footnote mark, not part of the name
             name_zh = re.sub(r"[①-⑳]", "", name_zh)
-            reasons.append(f"footnote {''.join(marks)} after the name: read the table's note")
+            reasons.append(
+                review_note(
+                    f"名称后有注释号 {''.join(marks)}：请看表注",
+                    f"footnote {''.join(marks)} after the name: read the table's note",
+                )
+            )
         cells = dict(zip(layout.columns, row.cells, strict=False))
         base = parse_cell(cells.get("baseline", ""))
         target = parse_cell(cells.get("target", ""))
@@ -916,12 +969,18 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
         if base.year and base.year != baseline_year:
             baseline_year = base.year
             reasons.append(
-                f"{base.printed}: the baseline is of {base.year}, not {layout.baseline_year}: check"
+                review_note(
+                    f"{base.printed}：基期数为 {base.year} 年而非 {layout.baseline_year} 年：请核对",
+                    f"{base.printed}: the baseline is of {base.year}, not {layout.baseline_year}: check",
+                )
             )
         if target.year and target.year != target_year:
             target_year = target.year
             reasons.append(
-                f"{target.printed}: the target is for {target.year}, not {layout.target_year}: check"
+                review_note(
+                    f"{target.printed}：目标为 {target.year} 年而非 {layout.target_year} 年：请核对",
+                    f"{target.printed}: the target is for {target.year}, not {layout.target_year}: check",
+                )
             )
         notes = [
             f"{column[len('long_range_') :]}年远景 {''.join(printed.split())} (long-range, not monitored)"
@@ -933,17 +992,28 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
             if factor and cell.value is not None and not unit_printed.startswith(cell.magnitude):
                 cell.value = round(cell.value * factor, 6)
                 reasons.append(
-                    f"{cell.printed}: {cell.magnitude} converted, {cell.value:g} {unit_printed}: check"
+                    review_note(
+                        f"{cell.printed}：已换算“{cell.magnitude}”，为 {cell.value:g} {unit_printed}：请核对",
+                        f"{cell.printed}: {cell.magnitude} converted, {cell.value:g} {unit_printed}: check",
+                    )
                 )
         assigned = target.assigned or base.assigned
         if target.value is None and growth.bracketed and growth.value is not None:
             # a five-year total printed in the 年均/累计 column ([13.5]): that is the target
             target = Cell(growth.printed, growth.value, growth.operator or ">=", True)
             growth = Cell("")
-            reasons.append("the target is the five-year total printed in the growth/cumulative column: check")
+            reasons.append(
+                review_note(
+                    "目标取自年均/累计栏印的五年累计数：请核对",
+                    "the target is the five-year total printed in the growth/cumulative column: check",
+                )
+            )
         elif growth.operator and growth.value is not None and target.value is None:
             reasons.append(
-                f"growth target printed as {growth.printed}: read as an annual rate of {growth.value:g}"
+                review_note(
+                    f"增长目标印为 {growth.printed}：按年均增速 {growth.value:g} 读取",
+                    f"growth target printed as {growth.printed}: read as an annual rate of {growth.value:g}",
+                )
             )
         basis = "value"
         operator = target.operator
@@ -952,13 +1022,23 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
         elif target.value is None and growth.value is not None:
             basis, operator = "growth_rate", ""
         elif target.value is None:
-            reasons.append("no target value printed: set the target or drop the row")
+            reasons.append(
+                review_note(
+                    "未印目标值：请填写目标或删除该行",
+                    "no target value printed: set the target or drop the row",
+                )
+            )
         elif not operator:
             if base.value is not None and abs(base.value - target.value) < 1e-9:
                 operator = "="
             elif base.value is not None and target.value < base.value and not target.bracketed:
                 operator = "<="
-                reasons.append("target below the baseline: read as 'at most' (lower is better)")
+                reasons.append(
+                    review_note(
+                        "目标低于基期数：按“不高于”读取（越低越好）",
+                        "target below the baseline: read as 'at most' (lower is better)",
+                    )
+                )
             else:
                 operator = ">="
         unit = unit_printed
@@ -966,18 +1046,25 @@ def interpret(rows: list[TableRow], layout: TableLayout, plan_id: str) -> list[d
         if basis == "growth_rate" and unit != "%":
             if is_rate:
                 reasons.append(
-                    f"the printed unit is {unit or 'missing'} but the target is a growth rate: values in %"
+                    review_note(
+                        f"所印单位为 {unit or '空'}，但目标是增速：数值按 % 计",
+                        f"the printed unit is {unit or 'missing'} but the target is a growth rate: values in %",
+                    )
                 )
             unit = "%"
         if not unit:
-            reasons.append("no unit printed: set the unit")
+            reasons.append(review_note("未印单位：请填写单位", "no unit printed: set the unit"))
         direction = "lower_is_better" if operator in ("<", "<=") else "higher_is_better"
         attribute = ATTRIBUTES.get(row.attribute_zh, "")
         if not attribute:
-            reasons.append("no attribute (预期性/约束性) printed: set it")
+            reasons.append(
+                review_note(
+                    "未印属性（预期性/约束性）：请填写", "no attribute (预期性/约束性) printed: set it"
+                )
+            )
         category_en = CATEGORY_EN.get(row.category_zh, "")
         if row.category_zh and not category_en:
-            reasons.append("English category name needed")
+            reasons.append(review_note("需要类别英文名", "English category name needed"))
         quarterly = name_zh.startswith(QUARTERLY_NAMES)
         value_min, value_max = _range(unit, basis, name_zh)
         confidence = "high" if not reasons else "low" if any(_serious(r) for r in reasons) else "medium"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import review_note
 from .outline import Outline, spaced
 from .statements import (
     COUNTED,
@@ -98,7 +99,10 @@ def extract(outline: Outline, table_span: Span | None = None) -> list[Candidate]
                     candidate.quantity_unit = quantity.group("unit")
                     if re.search(r"[-~至—]", quantity.group("num")):
                         candidate.reasons.append(
-                            f"a range ({quantity.group('num')}): the upper bound is taken"
+                            review_note(
+                                f"区间（{quantity.group('num')}）：取上限",
+                                f"a range ({quantity.group('num')}): the upper bound is taken",
+                            )
                         )
                 out.append(candidate)
     return out

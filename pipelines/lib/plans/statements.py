@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import review_note
 from .outline import CN_DIGITS, Outline, spaced
 
 PAST_HEADINGS = re.compile(r"过去|成效|回顾|成就|发展基础|发展环境|发展形势|面临|机遇|挑战|现状")
@@ -344,21 +345,53 @@ def _targets_in(
         statement.is_cumulative = bool(CUMULATIVE.search(text)) and "累计达到" not in text
         statement.basis = "annual" if ANNUAL.search(text) else "level"
         if year is None:
-            statement.reasons.append(f"no year in the sentence: the plan's end year {plan_end} assumed")
+            statement.reasons.append(
+                review_note(
+                    f"句中无年份：按规划末年 {plan_end} 年处理",
+                    f"no year in the sentence: the plan's end year {plan_end} assumed",
+                )
+            )
         return statement
 
     # word targets
     if "双过半" in text:
         subject = _subject(text, text.index("实现") if "实现" in text else text.index("双过半"))
         names = _split_names(subject)
-        return [make(50.0, "%", ">", n, "实现“双过半”", ["双过半: each share above 50%"]) for n in names]
+        return [
+            make(
+                50.0,
+                "%",
+                ">",
+                n,
+                "实现“双过半”",
+                [review_note("双过半：两项占比均超过 50%", "双过半: each share above 50%")],
+            )
+            for n in names
+        ]
     if "零突破" in text:
         subject = _subject(text, text.index("零突破"))
-        return [make(1.0, "家", ">=", subject, "实现零突破", ["零突破: at least one"])]
+        return [
+            make(
+                1.0,
+                "家",
+                ">=",
+                subject,
+                "实现零突破",
+                [review_note("零突破：至少一个", "零突破: at least one")],
+            )
+        ]
     if "零增长" in text:
         subject = _subject(text, text.index("零增长"))
         return [
-            make(0.0, "%", "<=", subject + "增长", "零增长", ["零增长: growth at most 0"], "lower_is_better")
+            make(
+                0.0,
+                "%",
+                "<=",
+                subject + "增长",
+                "零增长",
+                [review_note("零增长：增长不超过 0", "零增长: growth at most 0")],
+                "lower_is_better",
+            )
         ]
     rank = re.search(r"前(十|\d+)(?:强|名|位)", text)
     if rank and re.search(VERBS + "|进入|跻身|位居|位列|保持", text[: rank.start()]):
@@ -371,7 +404,7 @@ def _targets_in(
                 "<=",
                 subject + "排名",
                 rank.group(0),
-                ["a rank: lower is better"],
+                [review_note("位次：越小越好", "a rank: lower is better")],
                 "lower_is_better",
             )
         ]
@@ -410,7 +443,9 @@ def _targets_in(
         name = _subject(text, q.start()) or _object(text, q)
         statement = make(value, unit, operator, name, q.group(0), _reasons(q), direction)
         if not unit:
-            statement.reasons.append("no unit printed after the number: set the unit")
+            statement.reasons.append(
+                review_note("数字后未印单位：请填写单位", "no unit printed after the number: set the unit")
+            )
         if (
             unit in COUNTED
             and FACILITY.search(text[q.end() : q.end() + 24] + text[: q.start()])
@@ -436,7 +471,7 @@ def _targets_in(
                     ">=",
                     _subject(text, m.start()),
                     m.group(0),
-                    ["亿级: in 亿元"],
+                    [review_note("亿级：以亿元计", "亿级: in 亿元")],
                 )
             )
     return made
@@ -493,11 +528,22 @@ def _value(text: str, q: re.Match) -> tuple[float, str, str, str]:
 def _reasons(q: re.Match) -> list[str]:
     reasons = []
     if re.search(r"[-~至—]", q.group("num")):
-        reasons.append(f"a range ({q.group('num')}): the lower bound is taken")
+        reasons.append(
+            review_note(
+                f"区间（{q.group('num')}）：取下限", f"a range ({q.group('num')}): the lower bound is taken"
+            )
+        )
     if q.group("approx"):
-        reasons.append(f"{q.group('approx')}: an approximate number, read as 'at least'")
+        reasons.append(
+            review_note(
+                f"{q.group('approx')}：约数，按“不低于”读取",
+                f"{q.group('approx')}: an approximate number, read as 'at least'",
+            )
+        )
     if q.group("bound") == "左右":
-        reasons.append("左右: an approximate target, read as 'at least'")
+        reasons.append(
+            review_note("左右：约数目标，按“不低于”读取", "左右: an approximate target, read as 'at least'")
+        )
     return reasons
 
 
@@ -609,10 +655,12 @@ def _dedupe(found: list[Statement]) -> list[Statement]:
             out.append(statement)
             continue
         if len(statement.name) > len(twin.name):
-            statement.reasons.append(f"also stated as: {twin.quote}")
+            statement.reasons.append(review_note(f"另见表述：{twin.quote}", f"also stated as: {twin.quote}"))
             out[out.index(twin)] = statement
         else:
-            twin.reasons.append(f"also stated as: {statement.quote}")
+            twin.reasons.append(
+                review_note(f"另见表述：{statement.quote}", f"also stated as: {statement.quote}")
+            )
     return out
 
 
