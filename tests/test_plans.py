@@ -486,6 +486,25 @@ def _main_rows(name: str) -> dict[str, dict]:
     return {r["indicator_code"]: r for r in draft.main}
 
 
+@pytest.mark.parametrize(
+    ("printed", "value", "operator"),
+    [
+        ("控制在5.5以内", 5.5, "<="),  # was "not a number"
+        ("控制在 3 以下", 3.0, "<="),
+        ("不超过10", 10.0, "<="),
+        ("≥95", 95.0, ">="),
+        ("50以上", 50.0, ">="),
+        ("62716", 62716.0, ""),  # no word: the row decides (baseline vs target)
+    ],
+)
+def test_a_main_table_cell_reads_its_bound_words(printed, value, operator):
+    from pipelines.lib.plans.main_table import parse_cell
+
+    cell = parse_cell(printed)
+    assert (cell.value, cell.operator) == (value, operator)
+    assert not any("not a number" in r for r in cell.reasons)
+
+
 def test_the_draft_reads_an_attribute_column_before_the_values():
     """序号 指标名称 单位 指标属性 基期 目标 年均增长: a cell the value pattern did not know (2.1(2024年),
     7.5万左右) was glued to the name after the attribute, and the row's values moved one column left (I12
