@@ -31,6 +31,8 @@ from pipelines.lib.submissions.values import (
         ("７２，５００．５", 72500.5, None),
         (5, 5.0, None),
         (0.25, 0.25, None),
+        ("1234.", 1234.0, None),  # a whole number as some exports print it
+        ("1234.万元", 1234.0, "万元"),
     ],
 )
 def test_numbers_people_type(raw, value, unit):
@@ -40,7 +42,26 @@ def test_numbers_people_type(raw, value, unit):
 
 @pytest.mark.parametrize(
     "raw",
-    ["--5", "1e309", "NaN", "nan", "inf", "12,72", "abc", "约5.2", "1.2.3", float("inf"), True, "1,2345"],
+    [
+        "--5",
+        "1e309",
+        "NaN",
+        "nan",
+        "inf",
+        "12,72",
+        "abc",
+        "约5.2",
+        "1.2.3",
+        float("inf"),
+        True,
+        "1,2345",
+        "1_234",
+        "0x10",
+        "0X1F",
+        "1234..",
+        ".",
+        "-.",
+    ],
 )
 def test_numbers_that_are_refused(raw):
     assert parse_number(raw).error == "bad_number"

@@ -84,8 +84,12 @@ def parse_number(raw: object) -> Parsed:
     if not match or not (match["int"] or match["frac"]):
         return Parsed(error="bad_number")
     rest = match["rest"]
-    if rest and (rest[0].isdigit() or rest[0] in "+-.,eE"):
-        return Parsed(error="bad_number")
+    if rest[:1] == "." and not rest[1:2].isdigit() and match["int"] and not match["frac"]:
+        rest = rest[1:]  # '1234.' as some exports print a whole number: 1234
+    if rest and (rest[0].isdigit() or rest[0] in "+-.,eE_"):
+        return Parsed(error="bad_number")  # '1_234' too: never a unit '_234'
+    if rest[:1] in ("x", "X") and rest[1:2].isalnum() and match["int"] == "0":
+        return Parsed(error="bad_number")  # '0x10' is not 0 with a unit 'x10'
     literal = (
         match["sign"] + (match["int"] or "0").replace(",", "") + (match["frac"] or "") + (match["exp"] or "")
     )
