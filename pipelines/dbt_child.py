@@ -219,17 +219,55 @@ def _keep(owner: str | None, warm: WarmDbt | None) -> None:
         _WARM.append((owner, warm))
 
 
+CPU_BUSY_PERCENT = 10.0  # /proc/pressure/cpu "some avg10" above this: no core to spare for a warm start
+
+
+def spare_core() -> tuple[bool, str]:
+    """Whether a warm start can run on a core nothing else wants, and why. It saves time only there: on a
+    machine whose cores are all busy (a test suite in two workers, another job) it is CPU taken from the
+    work, and the rehearsal's and an unused warm process's CPU are pure cost. PLANWH_DBT_WARM_START=always
+    or never decides instead (default auto: Linux's CPU pressure over the last 10 s, else the load average)."""
+    setting = os.environ.get("PLANWH_DBT_WARM_START", "").strip().lower() or "auto"
+    if setting in ("always", "never"):
+        return setting == "always", f"PLANWH_DBT_WARM_START={setting}"
+    with contextlib.suppress(AttributeError, OSError):
+        cores = len(os.sched_getaffinity(0))
+        if cores < 2:
+            return False, "one core: nothing to run it beside"
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as pressure:
+            some = dict(item.split("=") for item in pressure.readline().split()[1:])
+        busy = float(some["avg10"])
+        return busy <= CPU_BUSY_PERCENT, f"tasks waited for a CPU {busy:g} % of the last 10 s"
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        load = os.getloadavg()[0]
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return True, "no load figures"
+    return load < cores - 0.5, f"load average {load:.2f} on {cores} cores"
+
+
 def prestart(project_dir: Path, state: Path, env: dict[str, str]) -> None:
-    """Before a run exists (`planwh refresh`, before Dagster is imported): a warm dbt for the next run."""
-    _keep(None, start_warm(project_dir, state, env))
+    """Before a run exists (`planwh refresh`, before Dagster is imported): a warm dbt for the next run, if
+    a core is to spare."""
+    if spare_core()[0]:
+        _keep(None, start_warm(project_dir, state, env))
 
 
-def warm_up_for_run(run_id: str, project_dir: Path, state: Path, env: dict[str, str]) -> None:
-    """At a run's first step: a warm dbt for its build, the one started for the next run if there is one."""
+def warm_up_for_run(run_id: str, project_dir: Path, state: Path, env: dict[str, str]) -> str:
+    """At a run's first step: a warm dbt for its build, the one started for the next run if there is one,
+    else a new one if a core is to spare. Says which, for the run's log."""
     if _WARM and _WARM[0][0] is None and _WARM[0][1].process.poll() is None:
         _WARM[0] = (run_id, _WARM[0][1])
-        return
+        return "dbt is starting warm beside this step (started with the refresh)"
+    spare, why = spare_core()
+    if not spare:
+        _keep(run_id, None)
+        return f"dbt will start when the models are built, not warm beforehand: no core to spare ({why})"
     _keep(run_id, start_warm(project_dir, state, env))
+    return f"dbt is starting warm beside this step ({why})"
 
 
 def take_warm(run_id: str) -> WarmDbt | None:

@@ -135,3 +135,32 @@ def test_the_folder_of_a_refresh_killed_outright_is_swept_by_the_next(tmp_path):
     finally:
         warm.close()
         alive.rmdir()
+
+
+def test_a_warm_start_is_made_only_with_a_core_to_spare(monkeypatch):
+    """`auto` judges by the CPU's pressure (or the load average): a warm start uses an idle core, and where
+    none is idle it is CPU taken from the work. `never` and `always` decide instead; the run's log line says
+    which it was."""
+    from pipelines.dbt_child import spare_core, take_warm, warm_up_for_run
+
+    monkeypatch.setenv("PLANWH_DBT_WARM_START", "never")
+    assert spare_core() == (False, "PLANWH_DBT_WARM_START=never")
+    said = warm_up_for_run("run-never", PROJECT, PROJECT / "no-state", {})
+    assert "not warm beforehand" in said and "PLANWH_DBT_WARM_START=never" in said
+    assert take_warm("run-never") is None  # planwh-dbt runs dbt itself
+
+    monkeypatch.setenv("PLANWH_DBT_WARM_START", "Always")
+    assert spare_core() == (True, "PLANWH_DBT_WARM_START=always")
+    said = warm_up_for_run("run-always", PROJECT, PROJECT / "no-state", {})
+    started = take_warm("run-always")
+    assert started is not None and "starting warm" in said
+    started.close()
+    assert started.process.poll() is not None
+
+    monkeypatch.delenv("PLANWH_DBT_WARM_START")
+    spare, why = spare_core()
+    assert isinstance(spare, bool)
+    if len(os.sched_getaffinity(0)) < 2:
+        assert (spare, why) == (False, "one core: nothing to run it beside")
+    else:
+        assert ("of the last 10 s" in why) if Path("/proc/pressure/cpu").exists() else ("load average" in why)

@@ -93,6 +93,7 @@ CASES = {
         "value not shown",
     ),
     "webhook_format": (lambda d: {"PLANWH_WEBHOOK_FORMAT": "slack"}, "PLANWH_WEBHOOK_FORMAT='slack'"),
+    "dbt_warm_start": (lambda d: {"PLANWH_DBT_WARM_START": "sometimes"}, "PLANWH_DBT_WARM_START='sometimes'"),
     "as_of_in_environment": (lambda d: {"PLANWH_AS_OF": "2026-02-30"}, "not a calendar date"),
     "retention_text": (lambda d: {"PLANWH_RETAIN_RUN_DAYS": "a month"}, "PLANWH_RETAIN_RUN_DAYS"),
     # the published copy would replace the working file (0440, compacted) and analysts would open the file

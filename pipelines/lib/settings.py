@@ -28,6 +28,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DBT_WARM_START = ("auto", "always", "never")  # PLANWH_DBT_WARM_START (pipelines/dbt_child.py)
 EXIT_BAD_SETTING = (
     2  # sysexits' EX_USAGE is 64; 2 is what argparse and most tools use for "you asked wrongly"
 )
@@ -556,6 +557,9 @@ def settings_problems(
     level = os.environ.get("PLANWH_LOG_LEVEL", "").strip()
     if level and level.upper() not in LOG_LEVELS:
         problems.append(f"PLANWH_LOG_LEVEL={_show(level)} is not one of {', '.join(LOG_LEVELS)}")
+    warm = os.environ.get("PLANWH_DBT_WARM_START", "").strip()
+    if warm and warm.lower() not in DBT_WARM_START:
+        problems.append(f"PLANWH_DBT_WARM_START={_show(warm)} is not one of {', '.join(DBT_WARM_START)}")
     if not check_paths:
         return problems
     problem = warehouse_problem(settings.warehouse, contents=warehouse_must_be_valid)
