@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import review_note
 from .catalog import SEEDS
 from .outline import Outline, squash
 
@@ -48,7 +49,7 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line else self.file
         item = f" [{self.item}]" if self.item else ""
         column = f" {self.column}:" if self.column else ""
-        text = f"{self.message_zh} · {self.message}" if self.message_zh else self.message
+        text = review_note(self.message_zh, self.message) if self.message_zh else self.message
         return f"{where}{item}{column} {text}"
 
 
