@@ -230,10 +230,12 @@ def spare_core() -> tuple[bool, str]:
     setting = os.environ.get("PLANWH_DBT_WARM_START", "").strip().lower() or "auto"
     if setting in ("always", "never"):
         return setting == "always", f"PLANWH_DBT_WARM_START={setting}"
-    with contextlib.suppress(AttributeError, OSError):
-        cores = len(os.sched_getaffinity(0))
-        if cores < 2:
-            return False, "one core: nothing to run it beside"
+    try:
+        cores: int | None = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = None
+    if cores is not None and cores < 2:
+        return False, "one core: nothing to run it beside"
     try:
         with open("/proc/pressure/cpu", encoding="ascii") as pressure:
             some = dict(item.split("=") for item in pressure.readline().split()[1:])
@@ -243,8 +245,9 @@ def spare_core() -> tuple[bool, str]:
         pass
     try:
         load = os.getloadavg()[0]
-        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
+        load = None
+    if load is None or cores is None:
         return True, "no load figures"
     return load < cores - 0.5, f"load average {load:.2f} on {cores} cores"
 

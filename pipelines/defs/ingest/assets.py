@@ -42,13 +42,13 @@ def inbox_files(context: dg.AssetExecutionContext, planwh: PlanWarehouse) -> dg.
     started = time.perf_counter()
     steps = context.run.step_keys_to_execute
     if steps is None or DBT_STEP in steps:  # dbt imports itself meanwhile, on the other core
-        warm = warm_up_for_run(
+        how_dbt_starts = warm_up_for_run(
             context.run_id,
             dbt_project.project_dir,
             target_dir(dbt_project.project_dir) / PARTIAL_PARSE,
             dbt_dates(planwh.as_of_date(), planwh.known_at_date()),
         )
-        context.log.info(warm)
+        context.log.info(how_dbt_starts)
     # every file pending now, whatever triggered the run: files dropped together cost one refresh
     # a damaged receipts log fails the same way on every retry, until it is restored
     with not_retried_on(context, ArchiveDamaged), writer_lock(settings, f"run {context.run_id}: inbox_files"):
