@@ -252,3 +252,65 @@ def test_a_workbook_wider_than_the_limit_is_refused_as_a_csv_is(tmp_path):
     result = read(tmp_path, "wide.xlsx", buffer.getvalue())
     [issue] = [i for i in result.issues if i.code == "too_many_columns"]
     assert (issue.value, issue.expected, issue.sheet) == (250, 200, "指标数据") and result.rejected
+
+
+def test_a_workbook_holding_more_cells_than_any_submission_is_refused_before_it_is_loaded(
+    tmp_path, monkeypatch
+):
+    # openpyxl keeps every cell of a sheet in memory, a formatted empty one too: 100 MiB of XML held 5.8 million
+    # cells, 2.7 GB to read. The cap counts the cells the sheets' XML holds, as openpyxl will create them.
+    from openpyxl.styles import Border, Side
+
+    from pipelines.lib.submissions import readers
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "指标数据"
+    ws.append(["指标编号", "统计期", "数值", "备注"])
+    ws.append(["I23", "2024", "82000", ""])
+    ruled = Border(bottom=Side(style="thin"))
+    for row in ws.iter_rows(min_row=3, max_row=40, max_col=6):  # a formatted blank area below the data
+        for cell in row:
+            cell.border = ruled
+    ws.column_dimensions["A"].width = 30  # a <col> element: not a cell
+    notes = wb.create_sheet("填报说明")  # every sheet counts: openpyxl loads them all
+    notes.append(["请按模板填写"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    held = sum(
+        len(sheet._cells) for sheet in wb.worksheets
+    )  # the cells openpyxl wrote, formatted empty ones too
+
+    monkeypatch.setattr(readers, "XLSX_MAX_CELLS", held)
+    result = read(tmp_path, "a.xlsx", buffer.getvalue())
+    assert "too_many_cells" not in codes(result) and len(result.sheets[0].rows) == 1, codes(result)
+    monkeypatch.setattr(readers, "XLSX_MAX_CELLS", held - 1)
+    [issue] = read(tmp_path, "a.xlsx", buffer.getvalue()).issues
+    assert issue.code == "too_many_cells" and issue.is_file_level
+    assert f"至少有 {held} 个单元格" in issue.message_zh and f"上限 {held - 1} 个" in issue.message_zh
+    assert f"at least {held} cells" in issue.message_en and "formatted empty cells" in issue.message_en
+    assert "删除" in issue.message_zh and "Delete unrelated sheets" in issue.message_en  # what to do
+
+    # at the real cap: one formatted empty cell more than it, written as Excel writes them, refused unread
+    monkeypatch.undo()
+    cells = readers.XLSX_MAX_CELLS + 1
+    columns = [openpyxl.utils.get_column_letter(c) for c in range(1, 21)]
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<x:c r="{col}{r}" s="1"/>' for col in columns) + "</row>"
+        for r in range(1, cells // 20 + 2)
+    )
+    sheet_xml = (
+        (
+            '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'<x:cols><x:col min="1" max="1" width="30"/></x:cols><x:sheetData>{rows}</x:sheetData></x:worksheet>'
+        )
+        .replace("<row", "<x:row")
+        .replace("</row>", "</x:row>")
+    )
+    big = io.BytesIO()
+    with zipfile.ZipFile(buffer) as small, zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in small.infolist():
+            data = sheet_xml.encode() if info.filename == "xl/worksheets/sheet1.xml" else small.read(info)
+            zf.writestr(info.filename, data)
+    [issue] = read(tmp_path, "big.xlsx", big.getvalue()).issues
+    assert issue.code == "too_many_cells" and f"{readers.XLSX_MAX_CELLS:,}" in issue.message_en

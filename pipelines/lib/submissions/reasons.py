@@ -186,6 +186,13 @@ _REASONS = [
         "The workbook merges too large a range of cells ({value}) and is refused for safety. Unmerge whole rows, columns or sheets (select them and undo 'Merge & Center'), save and upload again.",
     ),
     Reason(
+        "too_many_cells",
+        FILE,
+        ERROR,
+        "工作簿的工作表中至少有 {value} 个单元格（只设置了格式的空单元格也算），超过上限 {expected} 个，不是报送模板，出于安全原因拒收。请删除无关的工作表，删除（而非仅清除内容）数据下方和右侧多余的行列，或改用标准模板，再保存上传。",
+        "The workbook's sheets hold at least {value} cells (formatted empty cells count too), above the limit of {expected}: it is not a submission template and is refused for safety. Delete unrelated sheets, delete (not just clear) the extra rows and columns below and to the right of the data, or use the standard template, then save and upload again.",
+    ),
+    Reason(
         "unreadable_workbook",
         FILE,
         ERROR,
