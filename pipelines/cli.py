@@ -45,6 +45,7 @@ from pipelines.lib.settings import (
     EXIT_BAD_SETTING,
     REPO_ROOT,
     SettingsError,
+    date_setting,
     export_env,
     load_settings,
     now_local,
@@ -101,8 +102,8 @@ def cmd_refresh(args, settings) -> int:
 
     # the settings PLANWH_AS_OF and PLANWH_KNOWN_AT where the options are not given (docs/operations.md;
     # checked before this runs)
-    as_of = getattr(args, "as_of", None) or os.environ.get("PLANWH_AS_OF", "").strip() or None
-    known_at = getattr(args, "known_at", None) or os.environ.get("PLANWH_KNOWN_AT", "").strip() or None
+    as_of = date_setting("as_of", getattr(args, "as_of", None))
+    known_at = date_setting("known_at", getattr(args, "known_at", None))
     _ensure_manifest(args, settings)
     # dbt imports itself on the other core while this process imports Dagster and the run ingests
     prestart(

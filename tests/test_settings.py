@@ -275,6 +275,26 @@ def test_the_evaluation_date_setting_pins_a_refresh_as_the_option_does(fresh_war
     assert PlanWarehouse(as_of="2025-01-31").as_of_date().isoformat() == "2025-01-31"  # the option wins
 
 
+def test_a_blank_evaluation_date_setting_is_unset_for_the_cli_and_for_the_runs_dagster_launches(monkeypatch):
+    """PLANWH_AS_OF of spaces (a stray blank in an environment file) passed the settings check and the CLI read
+    it as unset, while the resource that every scheduled, sensor and UI run reads failed on it: "as_of='' is
+    not a date", every night."""
+    from pipelines.defs.resources import PlanWarehouse
+    from pipelines.lib.settings import date_setting, settings_problems, today_local
+
+    monkeypatch.setenv("PLANWH_AS_OF", "   ")
+    monkeypatch.setenv("PLANWH_KNOWN_AT", "\t")
+    assert not [p for p in settings_problems() if "PLANWH_AS_OF" in p or "PLANWH_KNOWN_AT" in p]
+    assert date_setting("as_of") is None and date_setting("known_at", "") is None
+    assert PlanWarehouse().as_of_date() == today_local() and PlanWarehouse().known_at_date() is None
+    assert PlanWarehouse(as_of="  ").as_of_date() == today_local()  # a blank in the UI's launchpad too
+    # a value with blanks around it is the date, the option before the setting
+    monkeypatch.setenv("PLANWH_AS_OF", " 2024-06-30 ")
+    assert date_setting("as_of") == "2024-06-30" and date_setting("as_of", "2025-01-31") == "2025-01-31"
+    assert PlanWarehouse().as_of_date().isoformat() == "2024-06-30"
+    assert PlanWarehouse(known_at=" 2024-07-10").known_at_date().isoformat() == "2024-07-10"
+
+
 def test_a_fresh_copy_of_the_dbt_project_is_parsed_before_the_refresh(fresh_warehouse, tmp_path):
     """A project folder without dbt's manifest (a fresh copy, PLANWH_DBT_PROJECT_DIR) stopped the refresh
     with Dagster's DagsterDbtManifestNotFoundError stack trace although `planwh check` said settings OK."""

@@ -1,7 +1,6 @@
 """Resources shared by every domain: where the warehouse lives, the evaluation date, dbt."""
 
 import contextlib
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pipelines.lib.settings import (
     TZ,
     Settings,
     SettingsError,
+    date_setting,
     load_settings,
     parse_day,
     settings_problems,
@@ -50,8 +50,8 @@ class PlanWarehouse(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._run_day = _day_created(context)
         problems = settings_problems(
-            as_of=self.as_of or None,
-            known_at=self.known_at or None,
+            as_of=self.as_of.strip() or None,  # blank is unset (date_setting)
+            known_at=self.known_at.strip() or None,
             warehouse_must_be_valid=False,
             date_names=("as_of", "known_at"),
         )
@@ -72,12 +72,12 @@ class PlanWarehouse(dg.ConfigurableResource):
 
     def as_of_date(self) -> date:
         """The evaluation date: this resource's `as_of`, else PLANWH_AS_OF, else the run's day."""
-        value = self.as_of or os.environ.get("PLANWH_AS_OF", "")
+        value = date_setting("as_of", self.as_of)
         return parse_day(value, "as_of") if value else self.run_day()
 
     def known_at_date(self) -> date | None:
         """The knowledge cutoff: this resource's `known_at`, else PLANWH_KNOWN_AT, else none."""
-        value = self.known_at or os.environ.get("PLANWH_KNOWN_AT", "")
+        value = date_setting("known_at", self.known_at)
         return parse_day(value, "known_at") if value else None
 
     def catalog(self) -> Catalog:

@@ -276,6 +276,20 @@ def load_settings() -> Settings:
     return settings
 
 
+DATE_SETTINGS = {"as_of": "PLANWH_AS_OF", "known_at": "PLANWH_KNOWN_AT"}
+
+
+def date_setting(name: str, given: str | None = None) -> str | None:
+    """The evaluation date `name` (as_of | known_at) as text: the value given (a command-line option, a run's
+    resource config), else its setting (PLANWH_AS_OF, PLANWH_KNOWN_AT), else None. Blank is unset, here as in
+    the settings check: the CLI and the runs Dagster launches read one rule (a PLANWH_AS_OF of spaces passed
+    the check and then failed every scheduled run with "as_of='' is not a date")."""
+    for value in (given, os.environ.get(DATE_SETTINGS[name])):
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
 def parse_day(value: str, name: str) -> date:
     """A calendar day written YYYY-MM-DD (nothing looser: 20261201 or 2026-W48 are typos here)."""
     text = (value or "").strip()
@@ -530,7 +544,7 @@ def settings_problems(
                 parse_day(value, name)
             except ValueError as exc:
                 problems.append(str(exc))
-    for var in ("PLANWH_AS_OF", "PLANWH_KNOWN_AT"):
+    for var in DATE_SETTINGS.values():
         if os.environ.get(var, "").strip():
             try:
                 parse_day(os.environ[var], var)
