@@ -236,6 +236,25 @@ def test_a_workbook_with_formulas_is_loaded_twice_not_three_times(tmp_path, monk
     assert [kw["data_only"] for kw in loads] == [True, False]
 
 
+def test_a_formula_without_its_value_is_found_in_a_sheet_written_with_a_namespace_prefix(tmp_path):
+    # the Open XML SDK and other .NET writers (the ones a department's own system exports with) write <x:f>: the
+    # formula check looked for <f> only, so the clerk was told the value was left blank and the file had only a
+    # header, instead of "a formula Excel never calculated"
+    corpus = Path(__file__).parent / "corpus" / "files" / "formula_without_cached_value.xlsx"
+    prefixed = io.BytesIO()
+    with zipfile.ZipFile(corpus) as plain, zipfile.ZipFile(prefixed, "w") as out:
+        for info in plain.infolist():
+            data = plain.read(info)
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                text = re.sub(r"<worksheet xmlns=", "<x:worksheet xmlns:x=", data.decode("utf-8"))
+                data = re.sub(r"<(/?)(?!x:)([A-Za-z]\w*)", r"<\1x:\2", text).encode("utf-8")
+                assert b"<x:f>" in data and b"<f>" not in data
+            out.writestr(info, data)
+    for name, data in (("plain.xlsx", corpus.read_bytes()), ("prefixed.xlsx", prefixed.getvalue())):
+        result = read(tmp_path, name, data)
+        assert result.sheets and result.sheets[0].formula_cells, (name, codes(result))
+
+
 def test_a_workbook_wider_than_the_limit_is_refused_as_a_csv_is(tmp_path):
     # a value past column 200 of a workbook was dropped without a word (a CSV that wide is refused)
     book = openpyxl.Workbook()

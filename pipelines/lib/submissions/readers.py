@@ -93,6 +93,8 @@ _MERGE_REF = re.compile(rb"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([^\"
 # is at most a few thousand rows of ~20 columns; the cap leaves room for a large formatted blank area.
 XLSX_MAX_CELLS = 500_000
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")  # <c r="A1" ...>, <c/>, <x:c ...>; not <col>, <cfRule>
+# a formula, as Excel writes it (<f>) or as the Open XML SDK and other .NET writers often do (<x:f>)
+_FORMULA_TAG = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -595,7 +597,7 @@ def _has_formulas(path: Path) -> bool:
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                 with zf.open(info) as fh:
                     chunk = fh.read()
-                if b"<f>" in chunk or b"<f " in chunk or b"<f/>" in chunk:
+                if _FORMULA_TAG.search(chunk):
                     return True
     return False
 
