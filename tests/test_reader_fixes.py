@@ -333,3 +333,38 @@ def test_a_workbook_holding_more_cells_than_any_submission_is_refused_before_it_
             zf.writestr(info.filename, data)
     [issue] = read(tmp_path, "big.xlsx", big.getvalue()).issues
     assert issue.code == "too_many_cells" and f"{readers.XLSX_MAX_CELLS:,}" in issue.message_en
+
+
+def test_a_row_whose_period_is_unreadable_is_judged_by_the_plan_in_which_its_department_owns_the_code(
+    tmp_path,
+):
+    # I04 is the statistics bureau's investment growth (%) in the 14th plan and commerce's retail sales (亿元) in
+    # the 15th. A period the core cannot place in a plan borrowed the region's latest plan's facts: one typo in
+    # the bureau's file rejected it whole as carrying "another department's code", and asked for 亿元
+    from pipelines.lib.submissions.check import check_file
+    from tests.conftest import REPO
+
+    catalog = Catalog.load(REPO / "dbt_project" / "seeds")
+    for period, code in (
+        ("2025年1-9月", "bad_period"),
+        ("", "missing_period"),
+        ("2020", "period_outside_plan"),
+    ):
+        path = tmp_path / "统计局.csv"
+        path.write_text(
+            f"指标编号,统计期,数值,单位\nI01,2025Q3,5.1,%\nI04,{period},4.2,%\nI23,2024,81844,元\n",
+            encoding="utf-8",
+        )
+        checked = check_file(path, path.name, "370102_STATS", catalog)
+        outcome = next(iter(checked.outcomes.values()))
+        assert [(i.code, i.row) for i in outcome.issues] == [(code, 3)], (period, outcome.issues)
+        assert outcome.status == "accepted_with_warnings" and outcome.rows_loaded == 2
+    # commerce owns I04 in the 15th plan: its row is judged by that plan's facts
+    path.write_text(
+        "指标编号,统计期,数值,单位\nI04,2025年1-9月,4.2,亿元\nI04,2026Q1,900,亿元\n", encoding="utf-8"
+    )
+    outcome = next(iter(check_file(path, path.name, "370102_COM", catalog).outcomes.values()))
+    assert [(i.code, i.row) for i in outcome.issues] == [("bad_period", 2)], outcome.issues
+    # a code the department owns in no plan is still another department's: the file is refused whole
+    outcome = next(iter(check_file(path, path.name, "370102_FIN", catalog).outcomes.values()))
+    assert outcome.status == "rejected" and "other_department_codes" in {i.code for i in outcome.issues}

@@ -193,10 +193,13 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
         catalog.plans[["plan_id", "region_code", "start_year", "end_year"]], on="plan_id"
     )
     # A code may exist in several plans of one region (14th and 15th FYP): use the row's plan when
-    # known, else the region's latest plan, for the facts (owner, unit, range) the rules compare.
+    # known, else the region's latest plan in which the submitting department owns the code (else the
+    # region's latest plan), for the facts (owner, unit, range) the rules compare. A code of one plan can be
+    # another department's in the next (I04: the statistics bureau's investment growth in the 14th, retail
+    # sales of commerce in the 15th): the latest plan alone made one unreadable period reject the bureau's
+    # whole file as "another department's code", with a unit to convert.
     ind = ind.rename(columns={"code": "indicator_code"})
     by_plan = ind.drop(columns=["region_code", "start_year", "end_year"])
-    by_region = ind.sort_values("plan_id").drop_duplicates(["region_code", "indicator_code"], keep="last")
     facts = [
         "owner_department_code",
         "unit",
@@ -220,9 +223,15 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
     exact = df[["plan_id", "indicator_code"]].merge(
         by_plan[["plan_id", "indicator_code", *facts]], how="left"
     )
-    loose = df[["region_code", "indicator_code"]].merge(
-        by_region[["region_code", "indicator_code", *facts]], how="left"
+    candidates = (
+        df[["row_id", "region_code", "indicator_code", "department_code"]]
+        .merge(ind[["region_code", "indicator_code", "plan_id", *facts]], how="left")
+        .assign(own=lambda c: c["owner_department_code"].eq(c["department_code"]))
+        .sort_values(["row_id", "own", "plan_id"])
+        .drop_duplicates("row_id", keep="last")
+        .set_index("row_id")
     )
+    loose = candidates.reindex(df["row_id"]).reset_index(drop=True)
     # a period belongs to one plan: its code must be that plan's. Only a row whose period is in no plan
     # (rejected for that) borrows the region's latest plan's facts, for clearer messages about the rest.
     in_plan = df["plan_id"].notna().values
