@@ -306,9 +306,16 @@ def test_a_workbook_holding_more_cells_than_any_submission_is_refused_before_it_
     monkeypatch.setattr(readers, "XLSX_MAX_CELLS", held - 1)
     [issue] = read(tmp_path, "a.xlsx", buffer.getvalue()).issues
     assert issue.code == "too_many_cells" and issue.is_file_level
-    assert f"至少有 {held} 个单元格" in issue.message_zh and f"上限 {held - 1} 个" in issue.message_zh
-    assert f"at least {held} cells" in issue.message_en and "formatted empty cells" in issue.message_en
+    assert f"共有 {held} 个单元格（多数在工作表“指标数据”中" in issue.message_zh, issue.message_zh
+    assert f"上限 {held - 1} 个单元格" in issue.message_zh and "不是报送模板" not in issue.message_zh
+    assert f"holds {held} cells (most of them in sheet '指标数据'" in issue.message_en
+    assert "formatted empty cells and rows" in issue.message_en
     assert "删除" in issue.message_zh and "Delete unrelated sheets" in issue.message_en  # what to do
+    # rows are held too (~1 KB each, cells or none): a million formatted empty rows were 1.1 GB
+    monkeypatch.setattr(readers, "XLSX_MAX_CELLS", held)
+    monkeypatch.setattr(readers, "XLSX_MAX_ROWS", ws.max_row + notes.max_row - 1)
+    [issue] = read(tmp_path, "a.xlsx", buffer.getvalue()).issues
+    assert issue.code == "too_many_cells" and f"共有 {ws.max_row + notes.max_row} 行" in issue.message_zh
 
     # at the real cap: one formatted empty cell more than it, written as Excel writes them, refused unread
     monkeypatch.undo()
@@ -326,13 +333,20 @@ def test_a_workbook_holding_more_cells_than_any_submission_is_refused_before_it_
         .replace("<row", "<x:row")
         .replace("</row>", "</x:row>")
     )
+    # stored where the workbook's links, not the usual folder, say (openpyxl follows the links), named .XML
     big = io.BytesIO()
     with zipfile.ZipFile(buffer) as small, zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zf:
         for info in small.infolist():
-            data = sheet_xml.encode() if info.filename == "xl/worksheets/sheet1.xml" else small.read(info)
+            data = small.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                zf.writestr("xl/sheets/data.XML", sheet_xml.encode())
+                continue
+            if info.filename in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(b"worksheets/sheet1.xml", b"sheets/data.XML")
             zf.writestr(info.filename, data)
     [issue] = read(tmp_path, "big.xlsx", big.getvalue()).issues
     assert issue.code == "too_many_cells" and f"{readers.XLSX_MAX_CELLS:,}" in issue.message_en
+    assert "sheet '指标数据'" in issue.message_en
 
 
 def test_a_row_whose_period_is_unreadable_is_judged_by_the_plan_in_which_its_department_owns_the_code(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -92,6 +93,9 @@ _MERGE_REF = re.compile(rb"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([^\"
 # each, measured): 100 MiB of XML can hold 5.8 million cells, 2.7 GB and a minute of reading. A submission
 # is at most a few thousand rows of ~20 columns; the cap leaves room for a large formatted blank area.
 XLSX_MAX_CELLS = 500_000
+# and a row element each (~1 KB): a million formatted empty rows, 2.7 MB zipped, held 1.1 GB
+XLSX_MAX_ROWS = 200_000
+_ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row[\s/>]")
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")  # <c r="A1" ...>, <c/>, <x:c ...>; not <col>, <cfRule>
 # a formula, as Excel writes it (<f>) or as the Open XML SDK and other .NET writers often do (<x:f>)
 _FORMULA_TAG = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
@@ -402,38 +406,35 @@ def _check_zip(path: Path) -> Issue | None:
                     ),
                     expected=".xlsx",
                 )
-            cells = 0
+            cells: dict[
+                str, int
+            ] = {}  # per part: openpyxl loads a sheet from wherever the workbook's links say
+            rows: dict[str, int] = {}
             for info in infos:
-                head = None
-                if info.filename.endswith(".xml"):  # any part: the workbook names where its sheets are
-                    part = zf.read(info)
-                    head = part[:XML_PROLOGUE_BYTES]  # read once for both checks
-                    if info.filename.startswith("xl/worksheets/"):
-                        cells += sum(1 for _ in _CELL_TAG.finditer(part))  # no list of a million matches
-                        if cells > XLSX_MAX_CELLS:
-                            return Issue(
-                                "too_many_cells",
-                                value=f"{cells:,}",  # at least: the parts after this one are not counted
-                                expected=f"{XLSX_MAX_CELLS:,}",
-                            )
-                    merged = _merged_cell_count(part)
-                    if merged > XLSX_MAX_MERGED_CELLS:
-                        return Issue(
-                            "merged_range_too_large",
-                            value=Bilingual(
-                                f"其中 {info.filename} 的合并单元格共 {merged} 个，超过上限 "
-                                f"{XLSX_MAX_MERGED_CELLS} 个",
-                                f"{info.filename} merges {merged} cells, above the limit of "
-                                f"{XLSX_MAX_MERGED_CELLS}",
-                            ),
-                        )
+                if _is_media(info.filename):
+                    continue
+                # every other part is XML to a reader, whatever its name (xl/sheets/sheet2.XML is a sheet too)
+                part = zf.read(info)
+                cells[info.filename] = sum(
+                    1 for _ in _CELL_TAG.finditer(part)
+                )  # no list of a million matches
+                rows[info.filename] = sum(1 for _ in _ROW_TAG.finditer(part))
+                merged = _merged_cell_count(part)
+                if merged > XLSX_MAX_MERGED_CELLS:
+                    return Issue(
+                        "merged_range_too_large",
+                        value=Bilingual(
+                            f"其中 {info.filename} 的合并单元格共 {merged} 个，超过上限 "
+                            f"{XLSX_MAX_MERGED_CELLS} 个",
+                            f"{info.filename} merges {merged} cells, above the limit of "
+                            f"{XLSX_MAX_MERGED_CELLS}",
+                        ),
+                    )
                 # Office never writes a DTD into a workbook's XML parts; one there declares entities (an XML
                 # bomb or an external entity). Refused whatever XML parser openpyxl happens to use (with lxml
                 # installed it neither expands nor reports them, so the parser cannot be the only guard).
-                if head is None and info.filename.endswith((".rels", ".vml")):
-                    with zf.open(info) as member:
-                        head = member.read(XML_PROLOGUE_BYTES)
-                if head is not None and (b"<!DOCTYPE" in head or b"<!ENTITY" in head):
+                head = part[:XML_PROLOGUE_BYTES]
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                     return Issue(
                         "unsafe_archive",
                         value=Bilingual(
@@ -441,9 +442,51 @@ def _check_zip(path: Path) -> Issue | None:
                             f"{info.filename} declares XML entities (a DTD)",
                         ),
                     )
+            for counts, limit, zh, en in (
+                (cells, XLSX_MAX_CELLS, "个单元格", "cells"),
+                (rows, XLSX_MAX_ROWS, "行", "rows"),
+            ):
+                if sum(counts.values()) > limit:
+                    largest = max(counts, key=counts.get)
+                    return Issue(
+                        "too_many_cells",
+                        value=Bilingual(f"{sum(counts.values()):,} {zh}", f"{sum(counts.values()):,} {en}"),
+                        expected=Bilingual(f"{limit:,} {zh}", f"{limit:,} {en}"),
+                        extra={"where": _sheet_named(zf, largest)},
+                    )
     except zipfile.BadZipFile as exc:
         return Issue("unreadable_workbook", value=str(exc))
     return None
+
+
+_MEDIA = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".svg", ".bin", ".wdp")
+
+
+def _is_media(name: str) -> bool:
+    """Pictures and embedded binaries: never parsed by the reader (an SVG picture may carry a DOCTYPE)."""
+    return "/media/" in name.lower() or name.lower().endswith(_MEDIA)
+
+
+def _sheet_named(zf: zipfile.ZipFile, part: str) -> Bilingual:
+    """Where in the workbook `part` is, in the words of a message: the sheet's name as Excel shows it (found
+    through the workbook and its links), else the part's own name."""
+    from defusedxml import ElementTree
+
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        links = {
+            link.get("Id"): link.get("Target", "")
+            for link in ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        }
+        for sheet in ElementTree.fromstring(zf.read("xl/workbook.xml")).iter():
+            if sheet.tag.endswith("}sheet") and sheet.get("name"):
+                target = links.get(sheet.get(rel_ns), "")
+                target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                if posixpath.normpath(target) == part:
+                    return Bilingual(f"工作表“{sheet.get('name')}”", f"sheet '{sheet.get('name')}'")
+    except Exception:  # a damaged workbook part: name the part instead
+        pass
+    return Bilingual(f"部件 {part} ", f"part {part}")
 
 
 def _merged_cell_count(sheet_xml: bytes) -> int:

@@ -189,8 +189,8 @@ _REASONS = [
         "too_many_cells",
         FILE,
         ERROR,
-        "工作簿的工作表中至少有 {value} 个单元格（只设置了格式的空单元格也算），超过上限 {expected} 个，不是报送模板，出于安全原因拒收。请删除无关的工作表，删除（而非仅清除内容）数据下方和右侧多余的行列，或改用标准模板，再保存上传。",
-        "The workbook's sheets hold at least {value} cells (formatted empty cells count too), above the limit of {expected}: it is not a submission template and is refused for safety. Delete unrelated sheets, delete (not just clear) the extra rows and columns below and to the right of the data, or use the standard template, then save and upload again.",
+        "工作簿共有 {value}（多数在{where}中；只设置了格式的空单元格、空行也算），超过上限 {expected}，读取它会占用过多内存，出于安全原因拒收。请删除无关的工作表，并删除（选中后右键“删除”，而非仅清除内容）数据下方和右侧多余的行列，再保存上传。",
+        "The workbook holds {value} (most of them in {where}; formatted empty cells and rows count too), above the limit of {expected}: reading it would take too much memory, so it is refused for safety. Delete unrelated sheets and delete (select, right-click, Delete; not just clear) the extra rows and columns below and to the right of the data, then save and upload again.",
     ),
     Reason(
         "unreadable_workbook",
