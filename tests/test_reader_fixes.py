@@ -250,7 +250,18 @@ def test_a_formula_without_its_value_is_found_in_a_sheet_written_with_a_namespac
                 data = re.sub(r"<(/?)(?!x:)([A-Za-z]\w*)", r"<\1x:\2", text).encode("utf-8")
                 assert b"<x:f>" in data and b"<f>" not in data
             out.writestr(info, data)
-    for name, data in (("plain.xlsx", corpus.read_bytes()), ("prefixed.xlsx", prefixed.getvalue())):
+    # and kept where the workbook's links, not the usual folder, say
+    moved = io.BytesIO()
+    with zipfile.ZipFile(prefixed) as source, zipfile.ZipFile(moved, "w") as out:
+        for info in source.infolist():
+            data = source.read(info).replace(b"worksheets/sheet1.xml", b"sheets/data.XML")
+            out.writestr(info.filename.replace("worksheets/sheet1.xml", "sheets/data.XML"), data)
+    variants = (
+        ("plain.xlsx", corpus.read_bytes()),
+        ("prefixed.xlsx", prefixed.getvalue()),
+        ("moved.xlsx", moved.getvalue()),
+    )
+    for name, data in variants:
         result = read(tmp_path, name, data)
         assert result.sheets and result.sheets[0].formula_cells, (name, codes(result))
 

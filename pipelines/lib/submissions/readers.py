@@ -635,12 +635,14 @@ def _hidden_rows(ws, sheet: Sheet) -> list[Issue]:
 
 
 def _has_formulas(path: Path) -> bool:
+    """Whether any sheet, wherever the workbook keeps it, holds a formula (a chart's series references, <c:f>,
+    are not a sheet's: a sheet part has sheetData)."""
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            if not _is_media(info.filename):
                 with zf.open(info) as fh:
                     chunk = fh.read()
-                if _FORMULA_TAG.search(chunk):
+                if b"sheetData" in chunk and _FORMULA_TAG.search(chunk):
                     return True
     return False
 
