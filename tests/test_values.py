@@ -33,6 +33,11 @@ from pipelines.lib.submissions.values import (
         (0.25, 0.25, None),
         ("1234.", 1234.0, None),  # a whole number as some exports print it
         ("1234.万元", 1234.0, "万元"),
+        ("2300（亿元）", 2300.0, "亿元"),  # the unit in brackets
+        ("100 (亿元)", 100.0, "亿元"),
+        ("0.5‰", 0.5, "‰"),
+        ("32㎡", 32.0, "m2"),  # a unit symbol with a digit in it is still a unit
+        ("-0", 0.0, None),
     ],
 )
 def test_numbers_people_type(raw, value, unit):
@@ -61,10 +66,29 @@ def test_numbers_people_type(raw, value, unit):
         "1234..",
         ".",
         "-.",
+        # digits no keyboard types there: NFKC read '2⁸' as 28 and '8908①' as 89081, accepted without a word
+        "2⁸",
+        "8908①",
+        "٣٤",
+        "2.5 e3",  # an exponent apart from its number was joined to it: 2500
+        "1e 3",
+        # punctuation after a number is no unit (these were value_unit_mismatch: "convert '。9' to 亿元")
+        "2507。9",
+        "2400。",
+        "1、234",
+        "00x10",
+        "0b101",
+        "０ｘ１０",
+        "12345\u200b",  # an invisible character alone after the number
+        "2300(亿元)万元",
     ],
 )
 def test_numbers_that_are_refused(raw):
     assert parse_number(raw).error == "bad_number"
+
+
+def test_minus_zero_is_zero():
+    assert math.copysign(1, parse_number("-0").value) == 1  # 0, never -0.0 in the marts
 
 
 @pytest.mark.parametrize("raw", [None, "", "   "])

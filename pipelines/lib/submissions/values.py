@@ -23,6 +23,12 @@ _NUMBER = re.compile(
 _NUMBER_HEAD = re.compile(r"^[+-]?[\d\s,.]*")
 # a space inside a number only as a thousands separator: groups of three ('84 210', '1 272.6')
 _SPACE_GROUPED = re.compile(r"\d{1,3}(?:\s\d{3})+(?:\.\d+)?")
+_TYPED_DIGITS = frozenset("0123456789０１２３４５６７８９")  # ASCII and full-width: what a keyboard types
+_NUMBER_MARKS = frozenset("+-−–—＋－,.，．、。 \u00a0\u3000\t")
+# an exponent apart from its number ('2.5 e3'): two things, not 2500
+_SPLIT_EXPONENT = re.compile(r"\d\s+[eE][+-]?\d|[eE]\s+[+-]?\d|[eE][+-]\s+\d")
+# what follows a number of zeros like a base prefix: 0x10, 00x10, 0b101, 0o17 are never a unit
+_BASE_PREFIX = re.compile(r"[xXbBoO][0-9A-Fa-f]+")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
 _PERIOD_PATTERNS = [
     (re.compile(r"^(\d{4})(?:年|年度)?$"), False),
@@ -71,10 +77,14 @@ def parse_number(raw: object) -> Parsed:
     if isinstance(raw, int | float):
         number = float(raw)
         return Parsed(value=number) if math.isfinite(number) else Parsed(error="bad_number")
+    if _unusual_digit_in_head(str(raw)):
+        return Parsed(error="bad_number")  # '2⁸' is not 28, '8908①' not 89081 (NFKC would make them so)
     text = normalize_text(raw)
     if text is None:
         return MISSING
     text = text.translate(_MINUS)
+    if _SPLIT_EXPONENT.search(text):
+        return Parsed(error="bad_number")
     head = _NUMBER_HEAD.match(text)[0].rstrip()  # sign, digits, separators: the number before any unit
     digits = head.lstrip("+-").strip()
     if _SPACES.search(digits) and not _SPACE_GROUPED.fullmatch(digits):
@@ -88,8 +98,13 @@ def parse_number(raw: object) -> Parsed:
         rest = rest[1:]  # '1234.' as some exports print a whole number: 1234
     if rest and (rest[0].isdigit() or rest[0] in "+-.,eE_"):
         return Parsed(error="bad_number")  # '1_234' too: never a unit '_234'
-    if rest[:1] in ("x", "X") and rest[1:2].isalnum() and match["int"] == "0":
+    if match["int"] and not match["int"].strip("0") and not match["frac"] and _BASE_PREFIX.fullmatch(rest):
         return Parsed(error="bad_number")  # '0x10' is not 0 with a unit 'x10'
+    if rest[:1] == "(" and rest[-1:] == ")" and len(rest) > 2:
+        rest = rest[1:-1]  # '2300（亿元）': the unit in brackets
+    elif rest and (_is_punctuation(rest[0]) or all(unicodedata.category(c) == "Cf" for c in rest)):
+        # '2507。9', '2400。', '1、234': punctuation is no unit; nor an invisible character alone ('12345<U+200B>')
+        return Parsed(error="bad_number")
     literal = (
         match["sign"] + (match["int"] or "0").replace(",", "") + (match["frac"] or "") + (match["exp"] or "")
     )
@@ -99,7 +114,22 @@ def parse_number(raw: object) -> Parsed:
         return Parsed(error="bad_number")
     if not math.isfinite(number):
         return Parsed(error="bad_number")
-    return Parsed(value=number, unit=rest or None)
+    return Parsed(value=number + 0.0, unit=rest or None)  # + 0.0: '-0' is 0, not -0.0
+
+
+def _is_punctuation(char: str) -> bool:
+    return unicodedata.category(char).startswith("P") and char not in "%‰‱"
+
+
+def _unusual_digit_in_head(text: str) -> bool:
+    """Whether the number at the start of `text` has a digit no keyboard types there: a superscript, a
+    circled or parenthesised number, another script's digit. NFKC would turn it into an ordinary one."""
+    for char in text.lstrip():
+        if char in _TYPED_DIGITS or char in _NUMBER_MARKS:
+            continue
+        folded = unicodedata.normalize("NFKC", char)
+        return folded[:1].isdigit() or unicodedata.digit(char, None) is not None
+    return False
 
 
 @dataclass(frozen=True)
