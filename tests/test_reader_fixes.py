@@ -393,3 +393,43 @@ def test_a_row_whose_period_is_unreadable_is_judged_by_the_plan_in_which_its_dep
     # a code the department owns in no plan is still another department's: the file is refused whole
     outcome = next(iter(check_file(path, path.name, "370102_FIN", catalog).outcomes.values()))
     assert outcome.status == "rejected" and "other_department_codes" in {i.code for i in outcome.issues}
+
+
+def test_a_unit_written_another_way_is_the_catalogs_unit_and_a_different_unit_is_still_refused(tmp_path):
+    # '数值（单位：亿元）' (a very common heading), a unit cell '（亿元）', 个百分点 for the catalog's 百分点 and ㎡ for its
+    # 平方米 were "a unit other than the catalog's: convert it", every row, so the files were refused whole
+    from pipelines.lib.submissions.check import check_file
+    from tests.conftest import REPO
+
+    catalog = Catalog.load(REPO / "dbt_project" / "seeds")
+
+    def outcome(text: str, department: str):
+        path = tmp_path / "f.csv"
+        path.write_text(text, encoding="utf-8")
+        checked = check_file(path, path.name, department, catalog)
+        return next(iter(checked.outcomes.values())), checked.frames["indicator_data"]
+
+    done, rows = outcome("指标编号,统计期,数值（单位：亿元）\nS001,2024,2507.9\n", "370102_STATS")
+    assert done.status == "accepted" and list(rows["unit"]) == ["亿元"], done.issues
+    done, rows = outcome(
+        "指标编号,统计期,数值,单位\nS001,2024,2507.9,（亿元）\nS001,2023,2400,单位：亿元\nI01,2024Q1,5.3,百分比\n",
+        "370102_STATS",
+    )
+    assert done.status == "accepted" and list(rows["unit"]) == ["亿元", "亿元", "%"], done.issues
+    done, rows = outcome(
+        "指标编号,统计期,数值,单位\nS021,2024,1.5个百分点,\nS021,2023,1.2,个百分点\n", "370102_COM"
+    )
+    assert done.status == "accepted" and set(rows["value_unit"].dropna()) | set(rows["unit"].dropna()) == {
+        "百分点"
+    }
+    done, _ = outcome(
+        "指标编号,统计期,数值,单位\nS080,2024,32㎡,\nS080,2023,30,m²\nS080,2022,28,平米\n", "370102_CIVIL"
+    )
+    assert done.status == "accepted", done.issues
+    # another unit is still one to convert: 万元 for 亿元, a percentage for percentage points
+    done, _ = outcome(
+        "指标编号,统计期,数值,单位\nS001,2024,2507.9,万元\nS001,2023,2400,亿元\n", "370102_STATS"
+    )
+    assert [(i.code, i.row) for i in done.issues] == [("unit_mismatch", 2)]
+    done, _ = outcome("指标编号,统计期,数值,单位\nS021,2022,0.8%,\nS021,2023,1.2,个百分点\n", "370102_COM")
+    assert [(i.code, i.row) for i in done.issues] == [("value_unit_mismatch", 2)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import pandas as pd
+
+from ..submissions.values import unit_key
 
 SEEDS = (
     "catalog_plans",
@@ -20,10 +22,13 @@ SEEDS = (
 )
 
 
+UNITS = "catalog_units"  # optional here: a draft's folder may have none (then units compare as written)
+
+
 def _seeds_key(seeds_dir: Path) -> str:
     """A digest of the seed files' bytes (a missing file counts as empty: reading it then says what is wrong)."""
     digest = hashlib.blake2b(digest_size=16)
-    for name in SEEDS:
+    for name in (*SEEDS, UNITS):
         try:
             data = (seeds_dir / f"{name}.csv").read_bytes()
         except OSError:
@@ -34,6 +39,27 @@ def _seeds_key(seeds_dir: Path) -> str:
 
 
 _LOADED: dict[Path, tuple[str, Catalog]] = {}  # seeds folder -> (digest of its seeds, the catalog read)
+
+
+def _unit_groups(seeds_dir: Path) -> dict[str, str]:
+    """unit_key of every unit and of its other spellings -> one name per group of units that are one (a
+    spelling listed under two units joins them: 百分点 and 个百分点 each list the other)."""
+    path = seeds_dir / f"{UNITS}.csv"
+    if not path.exists():
+        return {}
+    units = pd.read_csv(path, dtype=str, keep_default_na=False)
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for unit, spellings in zip(units["unit"], units.get("also_written", [""] * len(units)), strict=True):
+        for other in filter(None, (w.strip() for w in spellings.split(";"))):
+            a, b = root(unit_key(unit)), root(unit_key(other))
+            parent[max(a, b)] = min(a, b)
+    return {key: root(key) for key in list(parent)}
 
 
 def _read(seeds_dir: Path, name: str) -> pd.DataFrame:
@@ -80,6 +106,15 @@ class Catalog:
     secondary: pd.DataFrame  # the secondary-target seed with every column
     seeds_dir: Path
     plausibility_defaults: pd.DataFrame | None = None  # soft-check bounds by unit ('*' = any other)
+    unit_groups: dict[str, str] = field(default_factory=dict)  # unit_key of a spelling -> its unit's group
+
+    def same_unit(self, written: object, unit: object) -> bool:
+        """Whether a unit as written is the catalog's `unit`: the same spelling, or one the units seed lists as
+        another way of writing it (catalog_units.also_written: 个百分点 for 百分点, ㎡ for 平方米)."""
+        if not isinstance(written, str) or not isinstance(unit, str):
+            return False
+        a, b = unit_key(written), unit_key(unit)
+        return a == b or self.unit_groups.get(a, a) == self.unit_groups.get(b, b)
 
     @classmethod
     def load(cls, seeds_dir: Path) -> Catalog:
@@ -152,6 +187,7 @@ class Catalog:
         defaults = t["catalog_plausibility_defaults"]
         indicators = resolve_plausibility(indicators, defaults)
         return cls(
+            unit_groups=_unit_groups(seeds_dir),
             plans=plans,
             departments=t["catalog_departments"],
             indicators=indicators,

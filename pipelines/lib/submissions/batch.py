@@ -239,6 +239,7 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
     for col in facts:
         df["catalog_" + col] = exact[col].where(found | in_plan, loose[col]).values
     df["known_code"] = df["catalog_owner_department_code"].notna()
+    _as_catalog_unit(df, catalog, {"unit": df["catalog_unit"], "value_unit": df["catalog_unit"]})
     df["code_in_other_plan"] = _other_plan_of_code(df, ind, in_plan & ~found)
     names = df["indicator_name"].map(name_key)
     zh = df["catalog_name_zh"].map(name_key)
@@ -260,6 +261,19 @@ def enrich_indicators(rows: list[dict] | dict[str, list], catalog: Catalog) -> p
     annual_value = df[keys].merge(annual, on=keys, how="left")["annual_value_in_file"]
     df["annual_value_in_file"] = annual_value.where(df["period_quarter"].eq(4).values).values
     return df
+
+
+def _as_catalog_unit(df: pd.DataFrame, catalog: Catalog, units: dict) -> None:
+    """A unit written another way the units seed lists (个百分点 for 百分点, ㎡ for 平方米) is the catalog's unit:
+    the rules compare spellings, and the same unit is no unit to convert."""
+    for col, catalog_unit in units.items():
+        if col not in df:
+            continue
+        wanted = (
+            catalog_unit if isinstance(catalog_unit, pd.Series) else pd.Series(catalog_unit, index=df.index)
+        )
+        same = [catalog.same_unit(u, c) for u, c in zip(df[col], wanted, strict=True)]
+        df[col] = df[col].where(~pd.Series(same, index=df.index, dtype=bool), wanted)
 
 
 def _plan_for_project(df: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
@@ -333,4 +347,5 @@ def enrich_progress(rows: list[dict] | dict[str, list], catalog: Catalog) -> pd.
     ]
     for col in ("percent_complete", "investment_to_date"):
         df[col] = pd.to_numeric(df[col])
+    _as_catalog_unit(df, catalog, {"percent_unit": "%", "investment_unit": "万元"})
     return df

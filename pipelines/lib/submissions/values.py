@@ -255,10 +255,26 @@ def normalize_code(raw: object) -> str | None:
     return _SPACES.sub("", text).upper() if text else None
 
 
+_UNIT_WORDING = re.compile(
+    r"^\((.+)\)$|^单位[:：]?(.+)$"
+)  # （亿元）, 单位：亿元 (a heading's 数值（单位：亿元）)
+
+
 @functools.lru_cache(maxsize=8192)
 def normalize_unit(raw: object) -> str | None:
+    """A unit as typed, compared form: NFKC, no spaces, without brackets around it or a 单位： before it."""
     text = normalize_text(raw)
-    return _SPACES.sub("", text) if text else None
+    if not text:
+        return None
+    text = _SPACES.sub("", text)
+    while match := _UNIT_WORDING.match(text):
+        text = match[1] or match[2]
+    return text
+
+
+def unit_key(unit: str) -> str:
+    """A unit's spelling for comparison: NFKC (㎡, m² -> m2), no spaces, Latin letters in lower case (kW, KW)."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", unit)).lower()
 
 
 @functools.lru_cache(maxsize=8192)
