@@ -433,3 +433,30 @@ def test_a_unit_written_another_way_is_the_catalogs_unit_and_a_different_unit_is
     assert [(i.code, i.row) for i in done.issues] == [("unit_mismatch", 2)]
     done, _ = outcome("指标编号,统计期,数值,单位\nS021,2022,0.8%,\nS021,2023,1.2,个百分点\n", "370102_COM")
     assert [(i.code, i.row) for i in done.issues] == [("value_unit_mismatch", 2)]
+
+
+def test_a_repeated_or_conflicting_row_names_the_rows_it_repeats_or_conflicts_with(tmp_path):
+    # "another row of this file": in a file of thousands of rows the clerk had to search for it
+    from pipelines.lib.submissions.check import check_file
+    from tests.conftest import REPO
+
+    path = tmp_path / "f.csv"
+    path.write_text(
+        "指标编号,统计期,数值,单位\nI23,2024,81844,元\nI23,2023,80117,元\nI23,2024,81900,元\n"
+        "I23,2024,82000,元\nI23,2023,80117,元\n",
+        encoding="utf-8",
+    )
+    checked = check_file(path, path.name, "370102_STATS", Catalog.load(REPO / "dbt_project" / "seeds"))
+    issues = {(i.code, i.row): i for i in next(iter(checked.outcomes.values())).issues}
+    assert set(issues) == {
+        ("duplicate_row", 6),
+        ("conflicting_duplicate", 2),
+        ("conflicting_duplicate", 4),
+        ("conflicting_duplicate", 5),
+    }
+    repeat = issues[("duplicate_row", 6)]
+    assert "第 6 行重复了同一文件中第 3 行的数据" in repeat.message_zh
+    assert "Row 6 repeats the data of row 3 of this file" in repeat.message_en
+    conflict = issues[("conflicting_duplicate", 4)]
+    assert "第 4 行与同一文件中的第 2、5 行" in conflict.message_zh
+    assert "as rows 2, 5 of this file" in conflict.message_en

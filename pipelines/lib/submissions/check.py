@@ -33,7 +33,7 @@ from ..settings import now_local
 from .batch import SubmissionSheets, enrich_indicators, enrich_progress, indicator_rows, progress_rows
 from .plausibility import PreviousValues, annotate, message_details
 from .readers import INDICATOR, PROGRESS, read_submission
-from .reasons import Issue
+from .reasons import Bilingual, Issue
 
 PARALLEL_MIN_FILES = 400  # below this, starting worker processes costs more than it saves
 
@@ -204,6 +204,10 @@ def check_batch(
             if raw in frame.columns:
                 readable &= frame[parsed].notna() | frame[raw].isna()
         dups = frame.duplicated(subset=dup_cols, keep="first") & readable
+        kept_row: dict = {}  # row_id of a repeat -> the source row of the one loaded
+        if dups.any():
+            first = frame.groupby(dup_cols, dropna=False)["source_row"].transform("first")
+            kept_row = dict(zip(frame.loc[dups, "row_id"], first[dups], strict=True))
         if dups.any():
             # what a repeat adds in explanation or note goes to the row that is loaded, not lost with it
             repeated = frame.duplicated(subset=dup_cols, keep=False) & readable
@@ -218,10 +222,11 @@ def check_batch(
             for row in _rows(frame[mask], kind):
                 outcome = outcomes[row["submission_id"]]
                 outcome.skipped_rows.add((kind, row["row_id"]))
+                extra = _record(kind, row)
+                if reason == "duplicate_row":
+                    extra["other"] = int(kept_row[row["row_id"]])
                 outcome.issues.append(
-                    Issue(
-                        reason, row=int(row["source_row"]), sheet=row["sheet_name"], extra=_record(kind, row)
-                    )
+                    Issue(reason, row=int(row["source_row"]), sheet=row["sheet_name"], extra=extra)
                 )
         frames[kind] = (
             frame[~(dups | blank)].drop(columns=[f"_{col}_key" for col in units]).reset_index(drop=True)
@@ -234,6 +239,7 @@ def check_batch(
             continue
         report = validate(kind, frame, catalog)
         checked.suite_reports.append(report)
+        same_key = _conflicting_rows(kind, frame, catalog, report)
         lookup = _rows_by_id(frame, kind, {f.row_id for f in report.failures})
         owner_conflicts: dict[str, list] = defaultdict(list)
         # one cause, one message: a row with cells beyond the header is shifted (its other "errors" are
@@ -265,6 +271,13 @@ def check_batch(
             if failure.reason == "other_department_codes":
                 owner_conflicts[row["submission_id"]].append(issue)
                 continue
+            if failure.reason == "conflicting_duplicate":
+                others = [r for r in same_key.get(failure.row_id, []) if r != issue.row]
+                more = " …" if len(others) > 20 else ""
+                issue.extra["other"] = Bilingual(
+                    "、".join(str(r) for r in others[:20]) + more,
+                    ("rows " if len(others) > 1 else "row ") + ", ".join(str(r) for r in others[:20]) + more,
+                )
             outcome.issues.append(issue)
             if not failure.warning:
                 outcome.rejected_rows.add((kind, failure.row_id))
@@ -290,6 +303,23 @@ def check_batch(
     for outcome in outcomes.values():
         decide(outcome)
     return checked
+
+
+def _conflicting_rows(kind: str, frame: pd.DataFrame, catalog: Catalog, report) -> dict[int, list[int]]:
+    """For each row failing the conflicting-duplicate rule: the source rows sharing its key (itself included),
+    so its message can say which rows to choose between. The key is the rule's own column list."""
+    from expectations.runner import SUITE_MODULES
+
+    failing = {f.row_id for f in report.failures if f.reason == "conflicting_duplicate"}
+    if not failing:
+        return {}
+    [rule] = [r for r in SUITE_MODULES[kind].rules(catalog) if r.reason == "conflicting_duplicate"]
+    key = rule.kwargs["column_list"]
+    rows = frame[frame["row_id"].isin(failing)]
+    groups = rows.groupby(key, dropna=True)["source_row"].agg(lambda s: sorted(int(r) for r in s))
+    return {
+        row_id: groups[tuple(values)] for row_id, *values in rows[["row_id", *key]].itertuples(index=False)
+    }
 
 
 def _soft_checks(checked: CheckedBatch, catalog: Catalog, previous: PreviousValues) -> None:

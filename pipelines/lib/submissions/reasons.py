@@ -400,8 +400,8 @@ _REASONS = [
         "conflicting_duplicate",
         ROW,
         ERROR,
-        "第 {row} 行与同一文件中的另一行编号、统计期（日期）相同但数值不同，两行均未入库。请只保留正确的一行。",
-        "Row {row} has the same code and period (or date) as another row in this file but a different value; both rows were rejected. Keep only the correct row.",
+        "第 {row} 行与同一文件中的第 {other} 行编号、统计期（日期）相同但数值不同，这些行均未入库。请只保留正确的一行。",
+        "Row {row} has the same code and period (or date) as {other} of this file but a different value; these rows were all rejected. Keep only the correct one.",
     ),
     Reason(
         "missing_milestone",
@@ -511,8 +511,8 @@ _REASONS = [
         "duplicate_row",
         ROW,
         WARNING,
-        "第 {row} 行重复了同一文件中另一行的数据，只入库一次；本行所附的说明或备注并入入库的一行。",
-        "Row {row} repeats the data of another row of this file; it was loaded once, keeping any explanation or note this row adds.",
+        "第 {row} 行重复了同一文件中第 {other} 行的数据，只入库一次；本行所附的说明或备注并入入库的一行。",
+        "Row {row} repeats the data of row {other} of this file; it was loaded once, keeping any explanation or note this row adds.",
     ),
     Reason(
         "unknown_column",
